@@ -1,0 +1,26 @@
+"""Segment Studio's own exceptions.
+
+Every message says what was expected and what came in, in words a marketer
+can act on. Pages show them with ``st.error``; the CLI prints ``error: ...``
+and exits with status 2.
+"""
+
+
+class SegmentStudioError(Exception):
+    """Base class of every error the user is meant to read."""
+
+
+class InputFileError(SegmentStudioError):
+    """An uploaded or named file cannot be read as a table."""
+
+
+class ColumnError(SegmentStudioError):
+    """A column that was asked for does not exist, or has the wrong role."""
+
+
+class NotFoundError(SegmentStudioError):
+    """A dataset, run or audience that was named does not exist."""
+
+
+class StoreError(SegmentStudioError):
+    """The working store cannot be opened or is in an unexpected state."""
