@@ -1,0 +1,15 @@
+"""Segment Studio: the entry point and router (``streamlit run app.py``)."""
+
+import streamlit as st
+
+import app_state
+
+st.set_page_config(page_title="Segment Studio", page_icon="🎯", layout="wide")
+app_state.init()
+
+pages = st.navigation([
+    st.Page("pages/import_data.py", title="Import", icon="📥", default=True),
+])
+with st.sidebar:
+    st.caption(f"Working store: `{app_state.store().path}`")
+pages.run()

@@ -1,0 +1,153 @@
+"""Import: upload CRM exports, check the guessed column roles, see the data-quality report."""
+
+import pandas as pd
+import streamlit as st
+
+import app_state
+from segmentation import charts
+from segmentation.errors import SegmentStudioError
+from segmentation.export import to_csv_bytes
+from segmentation.importer import KINDS, ImportSettings, import_upload, preview_file, set_roles
+from segmentation.quality import QualitySettings, issue_rows, quality_report
+from segmentation.roles import ROLES
+
+store = app_state.store()
+ROLE_LABELS = list(ROLES.values())
+ROLE_KEYS = {label: key for key, label in ROLES.items()}
+
+st.title("Import customers")
+st.write("Upload CRM exports (CSV, TSV or Excel). Encoding and delimiter are detected; "
+         "check the column roles, then import.")
+
+
+@st.cache_data(show_spinner="Reading the file…", max_entries=16)
+def cached_preview(upload_id: int, sheet: str | None):
+    file_name, data = store.upload(upload_id)
+    return file_name, preview_file(data, file_name, ImportSettings(sheet=sheet))
+
+
+def progress_bar():
+    bar = st.progress(0.0)
+    return lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message)
+
+
+files = st.file_uploader("CRM exports", type=["csv", "tsv", "txt", "xlsx", "xls"],
+                         accept_multiple_files=True, key="uploader")
+for f in files or []:
+    if f.file_id not in st.session_state.uploads:
+        # Keep the bytes in the store once: the uploader's buffer does not survive every rerun.
+        st.session_state.uploads[f.file_id] = store.save_upload(f.name, f.getvalue())
+        st.session_state.active_upload = st.session_state.uploads[f.file_id]
+
+pending = {st.session_state.uploads[f.file_id]: f.name for f in files or []}
+if pending:
+    if st.session_state.active_upload not in pending:
+        st.session_state.active_upload = next(iter(pending))
+    upload_id = st.selectbox("File to import", list(pending), format_func=pending.get,
+                             key="active_upload") if len(pending) > 1 else st.session_state.active_upload
+    try:
+        file_name, preview = cached_preview(upload_id, None)
+        sheet = None
+        if len(preview.sheets) > 1:
+            sheet = st.selectbox("Sheet", preview.sheets, index=preview.sheets.index(preview.sheet))
+            if sheet != preview.sheet:
+                file_name, preview = cached_preview(upload_id, sheet)
+    except SegmentStudioError as exc:
+        st.error(str(exc))
+        st.stop()
+
+    facts = [f"Format **{preview.file_format.upper()}**"]
+    if preview.encoding:
+        facts.append(f"encoding **{preview.encoding}**")
+    if preview.delimiter:
+        facts.append(f"delimiter **{'tab' if preview.delimiter == chr(9) else preview.delimiter}**")
+    st.markdown(" · ".join(facts))
+    for warning in preview.warnings:
+        st.warning(warning)
+    st.dataframe(preview.frame, hide_index=True, height=240)
+
+    st.subheader("Column roles")
+    roles_table = pd.DataFrame({"Column": preview.columns,
+                                "Role": [ROLES[preview.roles[c]] for c in preview.columns],
+                                "Example": [preview.frame[c].dropna().head(1).squeeze() if preview.frame[c].notna().any()
+                                            else "" for c in preview.columns]})
+    edited = st.data_editor(
+        roles_table, hide_index=True, disabled=["Column", "Example"], key=f"roles_{upload_id}_{sheet}",
+        column_config={"Role": st.column_config.SelectboxColumn("Role", options=ROLE_LABELS, required=True)})
+    left, right = st.columns(2)
+    name = left.text_input("Dataset name", value=file_name.rsplit(".", 1)[0], key=f"name_{upload_id}")
+    kind = right.selectbox("The rows are", KINDS, key=f"kind_{upload_id}")
+    if st.button("Import", type="primary", key="import"):
+        roles = {c: ROLE_KEYS[r] for c, r in zip(edited["Column"], edited["Role"], strict=True)}
+        try:
+            ds = import_upload(store, upload_id, ImportSettings(name=name, sheet=sheet, kind=kind, roles=roles),
+                               progress=progress_bar())
+        except SegmentStudioError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state.dataset = ds.name
+            st.success(f"Imported **{ds.row_count:,}** rows into dataset **{ds.name}**"
+                       + (f"; {ds.rejected_rows:,} rows could not be read (see the report)."
+                          if ds.rejected_rows else "."))
+
+datasets = store.datasets()
+if not datasets:
+    st.info("No dataset yet: upload a file above.")
+    st.stop()
+
+st.divider()
+names = [d.name for d in datasets]
+if st.session_state.dataset not in names:
+    st.session_state.dataset = names[0]
+current = st.selectbox("Dataset", names, key="dataset")
+ds = next(d for d in datasets if d.name == current)
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Rows", f"{ds.row_count:,}")
+c2.metric("Columns", len(ds.columns))
+c3.metric("Unreadable rows", f"{ds.rejected_rows:,}")
+c4.metric("Kind", ds.kind)
+st.caption(f"From `{ds.source_file}` · imported {ds.imported_at:%Y-%m-%d %H:%M} · "
+           f"encoding {ds.encoding or '-'} · delimiter {ds.delimiter!r}" if ds.delimiter
+           else f"From `{ds.source_file}` · imported {ds.imported_at:%Y-%m-%d %H:%M}")
+
+with st.expander("Change column roles"):
+    table = pd.DataFrame({"Column": ds.columns, "Role": [ROLES[ds.roles[c]] for c in ds.columns]})
+    changed = st.data_editor(table, hide_index=True, disabled=["Column"], key=f"ds_roles_{ds.id}",
+                             column_config={"Role": st.column_config.SelectboxColumn(
+                                 "Role", options=ROLE_LABELS, required=True)})
+    if st.button("Apply roles and normalise again", key="apply_roles"):
+        roles = {c: ROLE_KEYS[r] for c, r in zip(changed["Column"], changed["Role"], strict=True)}
+        try:
+            set_roles(store, ds.name, roles, progress=progress_bar())
+        except SegmentStudioError as exc:
+            st.error(str(exc))
+        else:
+            st.rerun()
+
+st.subheader("Data quality")
+stale_months = st.number_input("Stale after (months without activity)", 1, 120, 12, key="stale_months")
+settings = QualitySettings(stale_months=int(stale_months))
+report = quality_report(store, ds.name, settings)
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Exact duplicate records", f"{report.exact_duplicates:,}")
+m2.metric("Shared emails/phones", f"{sum(report.duplicate_keys.values()):,}")
+m3.metric("Stale profiles", "-" if report.stale_profiles is None else f"{report.stale_profiles:,}")
+m4.metric("Invalid values", f"{int(report.columns['invalid'].sum()):,}")
+st.plotly_chart(charts.missing_chart(report), key="missing_chart")
+corr = charts.correlation_chart(report)
+if corr is not None:
+    st.caption("Correlation between numeric columns")
+    st.plotly_chart(corr, key="corr_chart")
+st.dataframe(report.columns.drop(columns=["checked"]), hide_index=True)
+
+issues = charts.issues_frame(report)
+if issues.empty:
+    st.success("No issue found.")
+else:
+    st.dataframe(issues.drop(columns=["key"]), hide_index=True)
+    labels = dict(zip(issues["key"], issues["Issue"], strict=True))
+    key = st.selectbox("Rows concerned by", list(labels), format_func=labels.get, key="issue")
+    rows = issue_rows(store, key, ds.name, settings)
+    st.dataframe(rows.head(200), hide_index=True, height=200)
+    st.download_button(f"Download these {len(rows):,} rows (CSV)", to_csv_bytes(rows),
+                       file_name=f"{ds.name} - {labels[key]}.csv", mime="text/csv", key="issue_download")

@@ -1,0 +1,315 @@
+"""Import: a file's bytes in, a dataset out (raw rows, normalised rows, rejects).
+
+Reading is :mod:`segmentation.readers`, role guessing :mod:`segmentation.roles`,
+the normalisation plan :mod:`segmentation.normalize`; this module puts them
+together and hands the SQL to the store, all in one transaction, so a failed
+import leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .errors import ColumnError, InputFileError
+from .normalize import ColumnPlan, NormalizeOptions, plan_columns
+from .readers import ReadResult, read_file
+from .roles import ROLES, guess_roles
+from .store import Dataset, Store, Transaction, quote
+
+Progress = Callable[[float, str], None]
+KINDS = ("customers", "transactions")
+SAMPLE_ROWS = 5000
+PREVIEW_BYTES = 512 * 1024
+
+
+def _no_progress(_fraction: float, _message: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ImportSettings:
+    """What to import and how; built the same way by the page, the CLI and the tests.
+
+    Parameters
+    ----------
+    name : str, optional
+        Dataset name; defaults to the file name without extension.
+    sheet : str, optional
+        Excel sheet; defaults to the first non-empty one.
+    kind : {"customers", "transactions"}
+        What the rows are.
+    id_column : str, optional
+        Column holding the record id (overrides the guess).
+    roles : dict, optional
+        Column → role, overriding the guessed roles for the columns named.
+    default_region : str
+        Region for phone numbers without a country prefix.
+    date_order : {"auto", "dmy", "mdy"}
+        Day/month order of ambiguous dates.
+    max_bytes : int, optional
+        Refuse larger files.
+    """
+
+    name: str | None = None
+    sheet: str | None = None
+    kind: str = "customers"
+    id_column: str | None = None
+    roles: dict[str, str] = field(default_factory=dict)
+    default_region: str = "FR"
+    date_order: str = "auto"
+    max_bytes: int | None = None
+
+    def normalize_options(self) -> NormalizeOptions:
+        """The options the normaliser needs."""
+        return NormalizeOptions(default_region=self.default_region, date_order=self.date_order)
+
+
+@dataclass
+class Preview:
+    """What the user sees before importing: the first rows and the guesses."""
+
+    frame: pd.DataFrame
+    columns: list[str]
+    roles: dict[str, str]
+    file_format: str
+    encoding: str | None
+    delimiter: str | None
+    sheet: str | None
+    sheets: list[str]
+    warnings: list[str]
+    partial: bool
+
+
+def _head_bytes(data: bytes, limit: int) -> tuple[bytes, bool]:
+    """The first complete lines of a text file, at most about ``limit`` bytes."""
+    if len(data) <= limit:
+        return data, False
+    utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff")
+    newline = b"\n\x00" if data[:2] == b"\xff\xfe" else (b"\x00\n" if utf16 else b"\n")
+    cut = data.rfind(newline, 0, limit)
+    if cut <= 0:
+        return data, False
+    end = cut + len(newline)
+    if utf16 and end % 2:
+        end += 1
+    return data[:end], True
+
+
+def preview_file(data: bytes, file_name: str, settings: ImportSettings = ImportSettings(),
+                 rows: int = 20) -> Preview:
+    """Read enough of a file to show its first rows and the guessed roles.
+
+    CSV files are read from their first half megabyte only, so a preview of a
+    large export is immediate; the full read happens on import.
+    """
+    is_zip = data[:4] == b"PK\x03\x04"
+    head, partial = (data, False) if is_zip else _head_bytes(data, PREVIEW_BYTES)
+    try:
+        result = read_file(head, file_name, sheet=settings.sheet, max_bytes=settings.max_bytes)
+    except InputFileError:
+        if not partial:
+            raise
+        # A quoted cell may straddle the cut: read everything instead.
+        result, partial = read_file(data, file_name, sheet=settings.sheet, max_bytes=settings.max_bytes), False
+    if settings.max_bytes is not None and len(data) > settings.max_bytes:
+        read_file(data, file_name, max_bytes=settings.max_bytes)  # raises the size error
+    sample = result.table.slice(0, SAMPLE_ROWS).to_pandas()
+    roles = _roles_for(result.columns, sample, settings)
+    return Preview(frame=sample.head(rows), columns=result.columns, roles=roles,
+                   file_format=result.file_format, encoding=result.encoding, delimiter=result.delimiter,
+                   sheet=result.sheet, sheets=result.sheets, warnings=result.warnings, partial=partial)
+
+
+def _roles_for(columns: list[str], sample: pd.DataFrame, settings: ImportSettings) -> dict[str, str]:
+    roles = guess_roles(columns, sample)
+    unknown = [c for c in settings.roles if c not in columns]
+    if settings.id_column is not None and settings.id_column not in columns:
+        unknown.append(settings.id_column)
+    if unknown:
+        raise ColumnError(f"Missing columns {unknown}; found {columns}")
+    bad = {c: r for c, r in settings.roles.items() if r not in ROLES}
+    if bad:
+        raise ColumnError(f"Unknown roles {bad}; roles are {list(ROLES)}")
+    roles.update(settings.roles)
+    if settings.id_column is not None:
+        for col, role in roles.items():
+            if role == "id" and col != settings.id_column:
+                roles[col] = "text"
+        roles[settings.id_column] = "id"
+    return roles
+
+
+def _with_row_numbers(table: pa.Table) -> pa.Table:
+    return table.append_column("_row", pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64)))
+
+
+def _rename_reserved(result: ReadResult) -> ReadResult:
+    """A user column called ``_row`` would collide with the store's row number."""
+    if not any(c.lower() == "_row" for c in result.columns):
+        return result
+    taken = {c.lower() for c in result.columns}
+    fixed = []
+    for c in result.columns:
+        if c.lower() == "_row":
+            n = 2
+            while f"{c} ({n})".lower() in taken:
+                n += 1
+            c = f"{c} ({n})"
+            taken.add(c.lower())
+        fixed.append(c)
+    result.table = result.table.rename_columns(fixed)
+    result.warnings.append("A column called '_row' was renamed: that name is reserved.")
+    result.columns = fixed
+    return result
+
+
+def build_clean_table(tx: Transaction, ds: Dataset, plans: list[ColumnPlan],
+                      progress: Progress = _no_progress) -> None:
+    """(Re)create the dataset's normalised table from its raw table.
+
+    SQL plans run in one ``CREATE TABLE AS``; mapper plans (phones,
+    categories) are computed once per distinct raw value and joined back.
+    """
+    selects, joins = ["r._row"], []
+    mapped = [p for p in plans if p.mapper is not None]
+    for i, plan in enumerate(plans):
+        col = f"r.{quote(plan.column)}"
+        value = col
+        if plan.mapper is not None:
+            progress(0.5 + 0.3 * mapped.index(plan) / max(len(mapped), 1), f"Normalising {plan.column}")
+            distinct = tx.df(f"SELECT {col} AS value, count(*) AS n FROM {ds.raw_table} r "
+                             f"WHERE {col} IS NOT NULL GROUP BY 1")
+            norm = plan.mapper(distinct)
+            mapping = pd.DataFrame({"value": distinct["value"].astype(object),
+                                    "norm": pd.Series(norm, dtype=object).where(pd.notna(norm), None)})
+            view = f"_map_{i}"
+            tx.register(view, mapping)
+            joins.append(f"LEFT JOIN {view} m{i} ON m{i}.value = {col}")
+            value = f"m{i}.norm"
+        expr = plan.expr.replace("{v}", value)
+        selects.append(f"CAST({expr} AS {plan.sql_type}) AS {quote(plan.column)}")
+    progress(0.85, "Writing normalised rows")
+    tx.execute(f"DROP TABLE IF EXISTS {ds.clean_table}")
+    tx.execute(f"CREATE TABLE {ds.clean_table} AS SELECT {', '.join(selects)} "
+               f"FROM {ds.raw_table} r {' '.join(joins)} ORDER BY r._row")
+    for i, plan in enumerate(plans):
+        if plan.mapper is not None:
+            tx.unregister(f"_map_{i}")
+
+
+def import_file(store: Store, data: bytes, file_name: str, settings: ImportSettings = ImportSettings(),
+                progress: Progress = _no_progress, upload_id: int | None = None) -> Dataset:
+    """Read a CRM export and store it as a new dataset, normalised.
+
+    Parameters
+    ----------
+    store : Store
+        The working store.
+    data : bytes
+        The file's content.
+    file_name : str
+        Its name (shown to the user, used for the default dataset name).
+    settings : ImportSettings
+        Name, sheet, kind, roles and normalisation options.
+    progress : callable, optional
+        Called with a fraction in 0..1 and a message.
+    upload_id : int, optional
+        Id of the saved upload these bytes came from; saved here if None.
+
+    Returns
+    -------
+    Dataset
+        The new dataset's description.
+
+    Raises
+    ------
+    InputFileError
+        The file cannot be read; the store is unchanged.
+    ColumnError
+        A column named in the settings does not exist.
+    """
+    if settings.kind not in KINDS:
+        raise InputFileError(f"Unknown kind {settings.kind!r}; expected one of {list(KINDS)}.")
+    progress(0.05, f"Reading {file_name}")
+    result = _rename_reserved(read_file(data, file_name, sheet=settings.sheet, max_bytes=settings.max_bytes))
+    sample = result.table.slice(0, SAMPLE_ROWS).to_pandas()
+    roles = _roles_for(result.columns, sample, settings)
+    options = asdict(settings.normalize_options())
+    plans = plan_columns(roles, sample, settings.normalize_options())
+    if upload_id is None:
+        upload_id = store.save_upload(file_name, data)
+    progress(0.3, "Storing raw rows")
+    with store.transaction() as tx:
+        ds = Dataset(
+            id=tx.next_id("datasets"),
+            name=store.unique_dataset_name(settings.name or Path(file_name).stem or "dataset"),
+            source_file=file_name, kind=settings.kind, imported_at=datetime.now(),
+            row_count=result.table.num_rows, rejected_rows=len(result.rejected),
+            file_format=result.file_format, encoding=result.encoding, delimiter=result.delimiter,
+            sheet=result.sheet, columns=result.columns, roles=roles, options=options,
+            warnings=result.warnings)
+        tx.register("_incoming", _with_row_numbers(result.table))
+        cols = ", ".join(["_row"] + [quote(c) for c in result.columns])
+        tx.execute(f"CREATE TABLE {ds.raw_table} AS SELECT {cols} FROM _incoming")
+        tx.unregister("_incoming")
+        tx.register("_rejects", result.rejected.astype({"line": "int64", "reason": object, "raw": object}))
+        tx.execute(f"CREATE TABLE {ds.rejects_table} (line BIGINT, reason VARCHAR, raw VARCHAR)")
+        tx.execute(f"INSERT INTO {ds.rejects_table} SELECT line, reason, raw FROM _rejects")
+        tx.unregister("_rejects")
+        build_clean_table(tx, ds, plans, progress)
+        store.insert_dataset(tx, ds, upload_id)
+    progress(1.0, "Imported")
+    return ds
+
+
+def import_upload(store: Store, upload_id: int, settings: ImportSettings = ImportSettings(),
+                  progress: Progress = _no_progress) -> Dataset:
+    """Import a file already saved with :meth:`Store.save_upload`."""
+    file_name, data = store.upload(upload_id)
+    return import_file(store, data, file_name, settings, progress, upload_id=upload_id)
+
+
+def import_path(store: Store, path: str | Path, settings: ImportSettings = ImportSettings(),
+                progress: Progress = _no_progress) -> Dataset:
+    """Import a file from disk (the CLI and the sample-data seeding)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputFileError(f"Cannot read {str(path)!r}: {exc.strerror}. Check the path.") from exc
+    return import_file(store, data, path.name, settings, progress)
+
+
+def set_roles(store: Store, dataset: str, roles: dict[str, str], options: NormalizeOptions | None = None,
+              progress: Progress = _no_progress) -> Dataset:
+    """Change column roles (and normalisation options) of a dataset and re-normalise it."""
+    ds = store.dataset(dataset)
+    unknown = [c for c in roles if c not in ds.columns]
+    if unknown:
+        raise ColumnError(f"Missing columns {unknown}; found {ds.columns}")
+    bad = {c: r for c, r in roles.items() if r not in ROLES}
+    if bad:
+        raise ColumnError(f"Unknown roles {bad}; roles are {list(ROLES)}")
+    opts = options or NormalizeOptions(**ds.options)
+    new_roles = {**ds.roles, **roles}
+    sample = store.read_table(ds.raw_table, ds.columns, limit=SAMPLE_ROWS)
+    plans = plan_columns(new_roles, sample, opts)
+    ds.roles, ds.options = new_roles, asdict(opts)
+    with store.transaction() as tx:
+        build_clean_table(tx, ds, plans, progress)
+        store.update_roles(tx, ds.id, new_roles, ds.options)
+    progress(1.0, "Normalised")
+    return ds
+
+
+def rejected_rows(store: Store, dataset: str | None = None) -> pd.DataFrame:
+    """Rows that could not be read, with their line number and the reason."""
+    ds = store.dataset(dataset)
+    return store.query_df(f"SELECT line, reason, raw FROM {ds.rejects_table} ORDER BY line")

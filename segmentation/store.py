@@ -1,0 +1,326 @@
+"""The DuckDB working store: the one module that talks to DuckDB.
+
+One database file holds everything a user has done: uploads, imported
+datasets (raw rows exactly as read, normalised rows, rejected rows) and,
+later, merges, segment runs and audiences. Other modules build SQL strings
+or work on frames and hand them to a :class:`Store`.
+
+Concurrency: one connection per process (DuckDB lets a single process open a
+file for writing); each call takes its own cursor, and writes are serialised
+by a lock so that several browser tabs can use one store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from .errors import NotFoundError, StoreError
+
+DEFAULT_DB = "workspace.duckdb"
+ENV_DB = "SEGMENT_STUDIO_DB"
+
+
+def quote(name: str) -> str:
+    """Quote a user-provided identifier for DuckDB SQL."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def resolve_path(db: str | os.PathLike | None = None) -> Path:
+    """Store path: ``db`` if given, else ``$SEGMENT_STUDIO_DB``, else ``workspace.duckdb``."""
+    return Path(db or os.environ.get(ENV_DB) or DEFAULT_DB)
+
+
+# Each entry moves the schema one version up; never edit a released entry.
+MIGRATIONS: list[list[str]] = [
+    [
+        "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+        """CREATE TABLE uploads (
+            id INTEGER PRIMARY KEY, sha256 VARCHAR UNIQUE NOT NULL, file_name VARCHAR NOT NULL,
+            size BIGINT NOT NULL, uploaded_at TIMESTAMP NOT NULL, data BLOB NOT NULL)""",
+        """CREATE TABLE datasets (
+            id INTEGER PRIMARY KEY, name VARCHAR UNIQUE NOT NULL, source_file VARCHAR,
+            kind VARCHAR NOT NULL, imported_at TIMESTAMP NOT NULL, row_count BIGINT NOT NULL,
+            rejected_rows BIGINT NOT NULL DEFAULT 0, file_format VARCHAR, encoding VARCHAR,
+            delimiter VARCHAR, sheet VARCHAR, columns JSON NOT NULL, roles JSON NOT NULL,
+            options JSON NOT NULL, warnings JSON, upload_id INTEGER)""",
+        # Room for later steps: each later step adds its tables in a migration of its own.
+    ],
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass
+class Dataset:
+    """One imported file, as the store describes it."""
+
+    id: int
+    name: str
+    source_file: str | None
+    kind: str
+    imported_at: datetime
+    row_count: int
+    rejected_rows: int
+    file_format: str | None
+    encoding: str | None
+    delimiter: str | None
+    sheet: str | None
+    columns: list[str]
+    roles: dict[str, str]
+    options: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def raw_table(self) -> str:
+        """Table of raw rows exactly as read (all VARCHAR) plus ``_row``."""
+        return f"raw_{self.id}"
+
+    @property
+    def clean_table(self) -> str:
+        """Table of normalised rows (typed) plus ``_row``."""
+        return f"clean_{self.id}"
+
+    @property
+    def rejects_table(self) -> str:
+        """Table of rows that could not be read: ``line``, ``reason``, ``raw``."""
+        return f"rejects_{self.id}"
+
+    def columns_with_role(self, *roles: str) -> list[str]:
+        """Columns whose role is one of ``roles``, in file order."""
+        return [c for c in self.columns if self.roles.get(c) in roles]
+
+
+_DATASET_COLUMNS = ("id, name, source_file, kind, imported_at, row_count, rejected_rows, file_format, "
+                    "encoding, delimiter, sheet, columns, roles, options, warnings")
+
+
+def _dataset_from_row(row: tuple) -> Dataset:
+    values = list(row)
+    for i in (11, 12, 13, 14):
+        values[i] = json.loads(values[i]) if values[i] is not None else ([] if i == 14 else {})
+    return Dataset(*values)
+
+
+class Transaction:
+    """A cursor inside ``BEGIN ... COMMIT``: everything or nothing."""
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection):
+        self._cur = cursor
+
+    def execute(self, sql: str, params: list | tuple | dict | None = None) -> duckdb.DuckDBPyConnection:
+        """Run one statement; ``params`` fill ``?`` or ``$name`` placeholders."""
+        return self._cur.execute(sql, params) if params is not None else self._cur.execute(sql)
+
+    def df(self, sql: str, params: list | tuple | None = None) -> pd.DataFrame:
+        """Run a query and return its result as a data frame."""
+        return self.execute(sql, params).df()
+
+    def register(self, name: str, data: Any) -> None:
+        """Make a data frame or Arrow table visible to SQL under ``name`` for this cursor."""
+        self._cur.register(name, data)
+
+    def unregister(self, name: str) -> None:
+        """Forget a view made by :meth:`register`."""
+        self._cur.unregister(name)
+
+    def next_id(self, table: str) -> int:
+        """Next integer id for ``table`` (a store table, not a user name)."""
+        return int(self.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
+
+
+class Store:
+    """The working store on one DuckDB file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike, optional
+        Database file; see :func:`resolve_path` for the default.
+    read_only : bool
+        Open without writing (for inspection; fails while the app holds the file).
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, read_only: bool = False):
+        self.path = resolve_path(path)
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(str(self.path), read_only=read_only, config={
+                # Customer data must never make DuckDB reach the network.
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+            })
+        except duckdb.IOException as exc:
+            raise StoreError(
+                f"Cannot open the working store '{self.path}': {exc}. Another Segment Studio "
+                "(app or command) may be using it: close it, or pass another file with --db.") from exc
+        except duckdb.Error as exc:
+            raise StoreError(f"'{self.path}' is not a Segment Studio store: {exc}") from exc
+        self._lock = threading.RLock()
+        if not read_only:
+            self.migrate()
+
+    # -- plumbing ---------------------------------------------------------
+    def close(self) -> None:
+        """Close the connection (the file stays)."""
+        self._con.close()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor of its own for the calling thread."""
+        return self._con.cursor()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Serialised write transaction; rolled back entirely if the block raises."""
+        with self._lock:
+            cur = self.cursor()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield Transaction(cur)
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            else:
+                cur.execute("COMMIT")
+            finally:
+                cur.close()
+
+    def query_df(self, sql: str, params: list | tuple | None = None) -> pd.DataFrame:
+        """Run a read query on a cursor of its own and return a data frame."""
+        cur = self.cursor()
+        try:
+            return (cur.execute(sql, params) if params is not None else cur.execute(sql)).df()
+        finally:
+            cur.close()
+
+    def query_rows(self, sql: str, params: list | tuple | None = None) -> list[tuple]:
+        """Run a read query and return its rows as tuples."""
+        cur = self.cursor()
+        try:
+            return (cur.execute(sql, params) if params is not None else cur.execute(sql)).fetchall()
+        finally:
+            cur.close()
+
+    def query_value(self, sql: str, params: list | tuple | None = None) -> Any:
+        """First column of the first row of a query, or None."""
+        rows = self.query_rows(sql, params)
+        return rows[0][0] if rows else None
+
+    def schema_version(self) -> int:
+        """Schema version of the open file (0 for a new file)."""
+        exists = self.query_value(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'")
+        if not exists:
+            return 0
+        value = self.query_value("SELECT value FROM meta WHERE key = 'schema_version'")
+        return int(value or 0)
+
+    def migrate(self) -> None:
+        """Bring the file's schema up to :data:`SCHEMA_VERSION`, one migration per transaction."""
+        current = self.schema_version()
+        if current > SCHEMA_VERSION:
+            raise StoreError(f"The store '{self.path}' has schema version {current}, newer than this "
+                             f"Segment Studio ({SCHEMA_VERSION}): update the app.")
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            with self.transaction() as tx:
+                for statement in MIGRATIONS[version - 1]:
+                    tx.execute(statement)
+                tx.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)])
+
+    # -- uploads ----------------------------------------------------------
+    def save_upload(self, file_name: str, data: bytes) -> int:
+        """Keep an uploaded file's bytes once (by content hash); returns its id."""
+        digest = hashlib.sha256(data).hexdigest()
+        with self.transaction() as tx:
+            found = tx.execute("SELECT id FROM uploads WHERE sha256 = ?", [digest]).fetchone()
+            if found:
+                return int(found[0])
+            upload_id = tx.next_id("uploads")
+            tx.execute("INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?)",
+                       [upload_id, digest, file_name, len(data), datetime.now(), data])
+            return upload_id
+
+    def upload(self, upload_id: int) -> tuple[str, bytes]:
+        """File name and bytes of a saved upload."""
+        rows = self.query_rows("SELECT file_name, data FROM uploads WHERE id = ?", [upload_id])
+        if not rows:
+            raise NotFoundError(f"Upload {upload_id} is not in the store; upload the file again.")
+        return rows[0][0], bytes(rows[0][1])
+
+    # -- datasets ---------------------------------------------------------
+    def datasets(self, kind: str | None = None) -> list[Dataset]:
+        """Every dataset, newest first, optionally of one kind."""
+        sql = f"SELECT {_DATASET_COLUMNS} FROM datasets"
+        params: list = []
+        if kind:
+            sql += " WHERE kind = ?"
+            params.append(kind)
+        return [_dataset_from_row(r) for r in self.query_rows(sql + " ORDER BY imported_at DESC, id DESC", params)]
+
+    def dataset(self, name: str | None = None, kind: str = "customers") -> Dataset:
+        """A dataset by name, or the most recent one of ``kind`` when ``name`` is None."""
+        if name is None:
+            found = self.datasets(kind)
+            if not found:
+                raise NotFoundError(f"No {kind} dataset in the store yet: import a file first.")
+            return found[0]
+        rows = self.query_rows(f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE name = ?", [name])
+        if not rows:
+            names = [d.name for d in self.datasets()]
+            raise NotFoundError(f"No dataset named {name!r}; the store has {names}.")
+        return _dataset_from_row(rows[0])
+
+    def unique_dataset_name(self, wanted: str) -> str:
+        """``wanted``, or ``wanted (2)``, ``(3)``... if taken."""
+        taken = {r[0].lower() for r in self.query_rows("SELECT name FROM datasets")}
+        name, n = wanted, 1
+        while name.lower() in taken:
+            n += 1
+            name = f"{wanted} ({n})"
+        return name
+
+    def insert_dataset(self, tx: Transaction, ds: Dataset, upload_id: int | None) -> None:
+        """Record a dataset's description (inside the caller's transaction)."""
+        tx.execute(
+            f"INSERT INTO datasets ({_DATASET_COLUMNS}, upload_id) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [ds.id, ds.name, ds.source_file, ds.kind, ds.imported_at, ds.row_count, ds.rejected_rows,
+             ds.file_format, ds.encoding, ds.delimiter, ds.sheet, json.dumps(ds.columns),
+             json.dumps(ds.roles), json.dumps(ds.options), json.dumps(ds.warnings), upload_id])
+
+    def update_roles(self, tx: Transaction, dataset_id: int, roles: dict[str, str], options: dict) -> None:
+        """Save changed column roles and options (inside the caller's transaction)."""
+        tx.execute("UPDATE datasets SET roles = ?, options = ? WHERE id = ?",
+                   [json.dumps(roles), json.dumps(options), dataset_id])
+
+    def delete_dataset(self, name: str) -> None:
+        """Remove a dataset and its tables."""
+        ds = self.dataset(name)
+        with self.transaction() as tx:
+            for table in (ds.raw_table, ds.clean_table, ds.rejects_table):
+                tx.execute(f"DROP TABLE IF EXISTS {table}")
+            tx.execute("DELETE FROM datasets WHERE id = ?", [ds.id])
+
+    def table_exists(self, table: str) -> bool:
+        """Whether a table of that name exists."""
+        return bool(self.query_value(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]))
+
+    def read_table(self, table: str, columns: list[str] | None = None, limit: int | None = None,
+                   order_by: str = "_row") -> pd.DataFrame:
+        """Rows of a store table (``columns`` are quoted here)."""
+        cols = ", ".join(quote(c) for c in columns) if columns else "*"
+        sql = f"SELECT {cols} FROM {table} ORDER BY {quote(order_by)}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return self.query_df(sql)

@@ -1,0 +1,40 @@
+"""Shared fixtures: a store on a temporary file, small CRM files as bytes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from segmentation.store import Store  # noqa: E402
+
+SAMPLE = ROOT / "sample_data"
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "test.duckdb")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def french_csv() -> bytes:
+    """A small export the way French Excel writes it: cp1252, ';', decimal comma, dd/mm/yyyy."""
+    text = (
+        "ID client;Société;Région;Prénom;Nom;E-mail;Téléphone;Code postal;Date de création;"
+        "Dernière activité;Valeur contrat;Consentement\r\n"
+        "C1;Boulangerie Martin SAS;Île-de-France;Hélène;Martin;Helene.Martin@Martin.fr ;01 23 45 67 89;"
+        "75001;25/12/2020;03/04/2026;12\u00a0400,50 €;oui\r\n"
+        "C2;Transports Durand;ILE DE FRANCE;François;Durand;francois@;0612345678;1000;01/02/2021;"
+        "15/01/2020;800;non\r\n"
+        "C3;Nexa Conseil;Bretagne;Gaëlle;Lefèvre;gaelle.lefevre@nexa.fr;+33 6 12 34 56 78;35000;"
+        "13/13/2021;;1 234,5;Oui\r\n"
+        "C4;Nexa Conseil;bretagne ;Jean;Roux;contact@nexa.fr;12345;35000;2022-05-06;01/10/2026;;\r\n"
+    )
+    return text.encode("cp1252")
