@@ -69,8 +69,7 @@ if pending:
     st.subheader("Column roles")
     roles_table = pd.DataFrame({"Column": preview.columns,
                                 "Role": [ROLES[preview.roles[c]] for c in preview.columns],
-                                "Example": [preview.frame[c].dropna().head(1).squeeze() if preview.frame[c].notna().any()
-                                            else "" for c in preview.columns]})
+                                "Example": [next(iter(preview.frame[c].dropna()), "") for c in preview.columns]})
     edited = st.data_editor(
         roles_table, hide_index=True, disabled=["Column", "Example"], key=f"roles_{upload_id}_{sheet}",
         column_config={"Role": st.column_config.SelectboxColumn("Role", options=ROLE_LABELS, required=True)})

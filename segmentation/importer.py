@@ -177,6 +177,7 @@ def build_clean_table(tx: Transaction, ds: Dataset, plans: list[ColumnPlan],
     SQL plans run in one ``CREATE TABLE AS``; mapper plans (phones,
     categories) are computed once per distinct raw value and joined back.
     """
+    progress(0.45, "Normalising")
     selects, joins = ["r._row"], []
     mapped = [p for p in plans if p.mapper is not None]
     for i, plan in enumerate(plans):

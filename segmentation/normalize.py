@@ -56,7 +56,8 @@ class ColumnPlan:
     note: str = ""
 
 
-EMAIL_PATTERN = r"[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,}"
+EMAIL_PATTERN = (r"[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@"
+                 r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,}")
 
 _TRUE = ("oui", "yes", "y", "o", "1", "true", "vrai", "x", "ok", "opt-in", "optin", "opted in",
          "subscribed", "abonne", "inscrit", "consent", "consenti", "accepte")
@@ -214,8 +215,12 @@ def map_categories(distinct: pd.DataFrame) -> pd.Series:
     })
     frame["key"] = fold_category(frame["spelling"])
     totals = frame.groupby(["key", "spelling"], as_index=False)["n"].sum()
-    # Most frequent spelling wins; ties go to the alphabetically first, so reruns agree.
-    best = (totals.sort_values(["key", "n", "spelling"], ascending=[True, False, True])
+    # Most frequent spelling wins; on a tie, one with lower case and accents (it carries more),
+    # then the alphabetically first, so that reruns agree.
+    totals["shouting"] = totals["spelling"] == totals["spelling"].str.upper()
+    totals["ascii"] = totals["spelling"].str.isascii()
+    best = (totals.sort_values(["key", "n", "shouting", "ascii", "spelling"],
+                               ascending=[True, False, True, True, True])
             .drop_duplicates("key").set_index("key")["spelling"])
     result = frame["key"].map(best)
     return result.where(frame["key"] != "", None).reset_index(drop=True)
@@ -250,7 +255,8 @@ def map_phones(distinct: pd.DataFrame, default_region: str = "FR") -> pd.Series:
     rest = result.isna() & compact.str.contains(r"\d{5}", regex=True)
     if rest.any():
         result[rest] = [_parse_phone(v, default_region) for v in raw[rest]]
-    return result.reset_index(drop=True)
+    result = result.astype(object)
+    return result.where(result.notna(), None).reset_index(drop=True)
 
 
 def _parse_phone(value: str, region: str) -> str | None:
@@ -320,6 +326,17 @@ def invalid_counts_hint(kind: str) -> bool:
 
 
 __all__ = [
-    "ColumnPlan", "NormalizeOptions", "plan_column", "plan_columns", "map_categories", "map_phones",
-    "detect_date_order", "number_sql", "email_sql", "date_sql", "boolean_sql", "text_sql", "sql_string",
+    "ColumnPlan",
+    "NormalizeOptions",
+    "boolean_sql",
+    "date_sql",
+    "detect_date_order",
+    "email_sql",
+    "map_categories",
+    "map_phones",
+    "number_sql",
+    "plan_column",
+    "plan_columns",
+    "sql_string",
+    "text_sql",
 ]

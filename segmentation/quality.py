@@ -7,6 +7,7 @@ report stays fast on a million rows; every issue has a key with which
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -117,14 +118,22 @@ def _condition(store: Store, ds: Dataset, key: str, settings: QualitySettings) -
 
 
 def _fences(store: Store, ds: Dataset, column: str, settings: QualitySettings) -> tuple[float, float]:
-    """Tukey's fences: quartiles widened by ``outlier_iqr`` inter-quartile ranges."""
+    """Tukey's fences: quartiles widened by ``outlier_iqr`` inter-quartile ranges.
+
+    Amounts and counts (never negative) are skewed, so their fences are
+    taken on ``ln(1 + x)``: otherwise every large customer is an "outlier".
+    """
     q = quote(column)
-    q1, q3 = store.query_rows(
-        f"SELECT quantile_cont({q}, 0.25), quantile_cont({q}, 0.75) FROM {ds.clean_table}")[0]
+    low_value, q1, q3, lq1, lq3 = store.query_rows(
+        f"SELECT min({q}), quantile_cont({q}, 0.25), quantile_cont({q}, 0.75), "
+        f"quantile_cont(ln(1 + greatest({q}, 0)), 0.25), quantile_cont(ln(1 + greatest({q}, 0)), 0.75) "
+        f"FROM {ds.clean_table}")[0]
     if q1 is None:
         return float("-inf"), float("inf")
-    spread = settings.outlier_iqr * (q3 - q1)
-    return float(q1 - spread), float(q3 + spread)
+    k = settings.outlier_iqr
+    if low_value >= 0:
+        return float(math.expm1(lq1 - k * (lq3 - lq1))), float(math.expm1(lq3 + k * (lq3 - lq1)))
+    return float(q1 - k * (q3 - q1)), float(q3 + k * (q3 - q1))
 
 
 def _numeric_columns(ds: Dataset) -> list[str]:

@@ -118,13 +118,21 @@ class Transaction:
     def __init__(self, cursor: duckdb.DuckDBPyConnection):
         self._cur = cursor
 
-    def execute(self, sql: str, params: list | tuple | dict | None = None) -> duckdb.DuckDBPyConnection:
-        """Run one statement; ``params`` fill ``?`` or ``$name`` placeholders."""
+    def _run(self, sql: str, params: list | tuple | dict | None) -> duckdb.DuckDBPyConnection:
         return self._cur.execute(sql, params) if params is not None else self._cur.execute(sql)
+
+    def execute(self, sql: str, params: list | tuple | dict | None = None) -> list[tuple]:
+        """Run one statement and return all its rows (DuckDB wants results fetched before more work)."""
+        return self._run(sql, params).fetchall()
+
+    def fetchone(self, sql: str, params: list | tuple | dict | None = None) -> tuple | None:
+        """First row of a query, or None."""
+        rows = self.execute(sql, params)
+        return rows[0] if rows else None
 
     def df(self, sql: str, params: list | tuple | None = None) -> pd.DataFrame:
         """Run a query and return its result as a data frame."""
-        return self.execute(sql, params).df()
+        return self._run(sql, params).df()
 
     def register(self, name: str, data: Any) -> None:
         """Make a data frame or Arrow table visible to SQL under ``name`` for this cursor."""
@@ -136,7 +144,7 @@ class Transaction:
 
     def next_id(self, table: str) -> int:
         """Next integer id for ``table`` (a store table, not a user name)."""
-        return int(self.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
+        return int(self.fetchone(f"SELECT coalesce(max(id), 0) + 1 FROM {table}")[0])
 
 
 class Store:
@@ -184,14 +192,14 @@ class Store:
         """Serialised write transaction; rolled back entirely if the block raises."""
         with self._lock:
             cur = self.cursor()
-            cur.execute("BEGIN TRANSACTION")
+            cur.execute("BEGIN TRANSACTION").fetchall()
             try:
                 yield Transaction(cur)
             except BaseException:
-                cur.execute("ROLLBACK")
+                cur.execute("ROLLBACK").fetchall()
                 raise
             else:
-                cur.execute("COMMIT")
+                cur.execute("COMMIT").fetchall()
             finally:
                 cur.close()
 
@@ -242,7 +250,7 @@ class Store:
         """Keep an uploaded file's bytes once (by content hash); returns its id."""
         digest = hashlib.sha256(data).hexdigest()
         with self.transaction() as tx:
-            found = tx.execute("SELECT id FROM uploads WHERE sha256 = ?", [digest]).fetchone()
+            found = tx.fetchone("SELECT id FROM uploads WHERE sha256 = ?", [digest])
             if found:
                 return int(found[0])
             upload_id = tx.next_id("uploads")

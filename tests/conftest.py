@@ -16,6 +16,11 @@ from segmentation.store import Store  # noqa: E402
 SAMPLE = ROOT / "sample_data"
 
 
+def values(series) -> list:
+    """A column as a list, missing values as None (pandas 3 reads SQL NULL text as NaN)."""
+    return [None if v is None or (isinstance(v, float) and v != v) else v for v in series.tolist()]
+
+
 @pytest.fixture
 def store(tmp_path):
     s = Store(tmp_path / "test.duckdb")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
+import pandas as pd
 import pytest
 
 from segmentation.customers import customer_rows, raw_rows
 from segmentation.errors import ColumnError, InputFileError
 from segmentation.importer import ImportSettings, import_file, preview_file, rejected_rows, set_roles
+from tests.conftest import values
 
 
 def test_french_export_imported_and_normalised(store, french_csv):
@@ -16,13 +16,13 @@ def test_french_export_imported_and_normalised(store, french_csv):
     assert (ds.name, ds.row_count, ds.encoding, ds.delimiter) == ("crm", 4, "cp1252", ";")
     assert ds.roles["E-mail"] == "email" and ds.roles["Téléphone"] == "phone"
     rows = customer_rows(store, "crm")
-    assert rows["E-mail"].tolist()[:3] == ["helene.martin@martin.fr", None, "gaelle.lefevre@nexa.fr"]
-    assert rows["Téléphone"].tolist() == ["+33123456789", "+33612345678", "+33612345678", None]
-    assert rows["Région"].tolist() == ["Île-de-France", "Île-de-France", "Bretagne", "Bretagne"]
-    assert rows["Code postal"].tolist() == ["75001", "01000", "35000", "35000"]
-    assert rows["Date de création"].tolist()[:2] == [dt.date(2020, 12, 25), dt.date(2021, 2, 1)]
-    assert rows["Valeur contrat"].tolist()[:3] == [12400.5, 800.0, 1234.5]
-    assert rows["Consentement"].tolist()[:3] == [True, False, True]
+    assert values(rows["E-mail"])[:3] == ["helene.martin@martin.fr", None, "gaelle.lefevre@nexa.fr"]
+    assert values(rows["Téléphone"]) == ["+33123456789", "+33612345678", "+33612345678", None]
+    assert values(rows["Région"]) == ["Île-de-France", "Île-de-France", "Bretagne", "Bretagne"]
+    assert values(rows["Code postal"]) == ["75001", "01000", "35000", "35000"]
+    assert values(rows["Date de création"])[:2] == [pd.Timestamp(2020, 12, 25), pd.Timestamp(2021, 2, 1)]
+    assert values(rows["Valeur contrat"])[:3] == [12400.5, 800.0, 1234.5]
+    assert values(rows["Consentement"])[:3] == [True, False, True]
     raw = raw_rows(store, "crm")
     assert raw["E-mail"].tolist()[0] == "Helene.Martin@Martin.fr "
     assert raw["Valeur contrat"].tolist()[0] == "12\u00a0400,50 €"

@@ -14,8 +14,8 @@ from segmentation import normalize as N
 def run(expr: str, values: list[str | None]) -> list:
     con = duckdb.connect()
     sql = expr.replace("{v}", "x")
-    rows = con.execute(f"SELECT {sql} FROM (SELECT unnest(?::VARCHAR[]) AS x, generate_subscripts(?::VARCHAR[], 1) AS i) "
-                       "ORDER BY i", [values, values]).fetchall()
+    rows = con.execute(f"SELECT {sql} FROM (SELECT unnest(?::VARCHAR[]) AS x, "
+                       "generate_subscripts(?::VARCHAR[], 1) AS i) ORDER BY i", [values, values]).fetchall()
     return [r[0] for r in rows]
 
 
@@ -77,7 +77,7 @@ def test_postcode_keeps_and_restores_leading_zero():
 
 
 def test_text_trimmed_nfc_and_collapsed():
-    assert run(N.text_sql(), ["  Hele\u0301ne   Martin ", "   ", None]) == ["Hélène Martin", None, None]
+    assert run(N.text_sql(), ["  He\u0301le\u0300ne   Martin ", "   ", None]) == ["Hélène Martin", None, None]
 
 
 def test_phones_to_e164():

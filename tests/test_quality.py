@@ -11,14 +11,14 @@ from segmentation.importer import import_file
 from segmentation.quality import QualitySettings, issue_rows, quality_report
 
 CSV = (
-    "id,email,phone,last activity,amount,visits\n"
-    "1,a@x.fr,0123456789,2026-10-01,100,1\n"
-    "2,A@X.FR ,01 23 45 67 89,2024-01-01,110,2\n"
-    "3,bad-email,12345,2026-09-01,90,3\n"
-    "4,,0611223344,,100000,4\n"
-    "5,c@x.fr,,2026-11-01,95,5\n"
-    "5,c@x.fr,,2026-11-01,95,5\n"
-).encode()
+    b"id,email,phone,last activity,amount,visits\n"
+    b"1,a@x.fr,0123456789,2026-10-01,100,1\n"
+    b"2,A@X.FR ,01 23 45 67 89,2024-01-01,110,2\n"
+    b"3,bad-email,12345,2026-09-01,90,3\n"
+    b"4,,0611223344,,100000,4\n"
+    b"5,c@x.fr,,2026-11-01,95,5\n"
+    b"5,c@x.fr,,2026-11-01,95,5\n"
+)
 SETTINGS = QualitySettings(stale_months=12, today=dt.date(2026, 11, 23))
 
 
