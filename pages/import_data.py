@@ -1,5 +1,7 @@
 """Import: upload CRM exports, check the guessed column roles, see the data-quality report."""
 
+import json
+
 import pandas as pd
 import streamlit as st
 
@@ -24,6 +26,12 @@ st.write("Upload CRM exports (CSV, TSV or Excel). Encoding and delimiter are det
 def cached_preview(upload_id: int, sheet: str | None):
     file_name, data = store.upload(upload_id)
     return file_name, preview_file(data, file_name, ImportSettings(sheet=sheet))
+
+
+@st.cache_data(show_spinner="Checking data quality…", max_entries=8)
+def cached_report(dataset: str, dataset_id: int, roles: str, stale_months: int):
+    # dataset_id and roles are part of the key: a new import or new roles mean a new report.
+    return quality_report(store, dataset, QualitySettings(stale_months=stale_months))
 
 
 def progress_bar():
@@ -97,7 +105,8 @@ if not datasets:
 st.divider()
 names = [d.name for d in datasets]
 if st.session_state.dataset not in names:
-    st.session_state.dataset = names[0]
+    customers = [d.name for d in datasets if d.kind == "customers"]
+    st.session_state.dataset = (customers or names)[0]
 current = st.selectbox("Dataset", names, key="dataset")
 ds = next(d for d in datasets if d.name == current)
 c1, c2, c3, c4 = st.columns(4)
@@ -126,7 +135,7 @@ with st.expander("Change column roles"):
 st.subheader("Data quality")
 stale_months = st.number_input("Stale after (months without activity)", 1, 120, 12, key="stale_months")
 settings = QualitySettings(stale_months=int(stale_months))
-report = quality_report(store, ds.name, settings)
+report = cached_report(ds.name, ds.id, json.dumps(ds.roles, sort_keys=True), int(stale_months))
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Exact duplicate records", f"{report.exact_duplicates:,}")
 m2.metric("Shared emails/phones", f"{sum(report.duplicate_keys.values()):,}")

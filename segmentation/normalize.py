@@ -243,20 +243,16 @@ def map_phones(distinct: pd.DataFrame, default_region: str = "FR") -> pd.Series:
     default_region : str
         Region assumed for numbers written without a country prefix.
     """
-    raw = distinct["value"].astype(str)
+    raw = distinct["value"].astype(str).reset_index(drop=True)
     compact = raw.str.replace(r"\(0\)", "", regex=True).str.replace(r"[^\d+]", "", regex=True)
-    result = pd.Series(None, index=raw.index, dtype=object)
-    intl = compact.str.extract(_FR_INTL)[0]
-    result[intl.notna()] = "+33" + intl[intl.notna()]
+    body = compact.str.extract(_FR_INTL)[0]
     if default_region.upper() == "FR":
-        national = compact.str.extract(_FR_NATIONAL)[0]
-        hit = national.notna() & result.isna()
-        result[hit] = "+33" + national[hit]
-    rest = result.isna() & compact.str.contains(r"\d{5}", regex=True)
+        body = body.fillna(compact.str.extract(_FR_NATIONAL)[0])
+    result = ("+33" + body).astype(object)
+    rest = body.isna() & compact.str.contains(r"\d{5}", regex=True)
     if rest.any():
         result[rest] = [_parse_phone(v, default_region) for v in raw[rest]]
-    result = result.astype(object)
-    return result.where(result.notna(), None).reset_index(drop=True)
+    return result.where(result.notna(), None)
 
 
 def _parse_phone(value: str, region: str) -> str | None:

@@ -46,6 +46,7 @@ def resolve_path(db: str | os.PathLike | None = None) -> Path:
 MIGRATIONS: list[list[str]] = [
     [
         "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+        "CREATE SEQUENCE dataset_ids START 1",
         """CREATE TABLE uploads (
             id INTEGER PRIMARY KEY, sha256 VARCHAR UNIQUE NOT NULL, file_name VARCHAR NOT NULL,
             size BIGINT NOT NULL, uploaded_at TIMESTAMP NOT NULL, data BLOB NOT NULL)""",
@@ -142,6 +143,10 @@ class Transaction:
         """Forget a view made by :meth:`register`."""
         self._cur.unregister(name)
 
+    def nextval(self, sequence: str) -> int:
+        """Next value of a store sequence (unique even across concurrent transactions)."""
+        return int(self.fetchone(f"SELECT nextval('{sequence}')")[0])
+
     def next_id(self, table: str) -> int:
         """Next integer id for ``table`` (a store table, not a user name)."""
         return int(self.fetchone(f"SELECT coalesce(max(id), 0) + 1 FROM {table}")[0])
@@ -177,6 +182,7 @@ class Store:
         self._lock = threading.RLock()
         if not read_only:
             self.migrate()
+            self.drop_orphan_tables()
 
     # -- plumbing ---------------------------------------------------------
     def close(self) -> None:
@@ -310,6 +316,18 @@ class Store:
         """Save changed column roles and options (inside the caller's transaction)."""
         tx.execute("UPDATE datasets SET roles = ?, options = ? WHERE id = ?",
                    [json.dumps(roles), json.dumps(options), dataset_id])
+
+    def drop_orphan_tables(self) -> list[str]:
+        """Drop dataset tables left without a dataset row (an import stopped half way)."""
+        known = {r[0] for r in self.query_rows("SELECT id FROM datasets")}
+        orphans = [name for (name,) in self.query_rows(
+            "SELECT table_name FROM information_schema.tables WHERE regexp_matches(table_name, "
+            "'^(raw|clean|rejects)_[0-9]+$')") if int(name.rsplit("_", 1)[1]) not in known]
+        if orphans:
+            with self.transaction() as tx:
+                for name in orphans:
+                    tx.execute(f"DROP TABLE IF EXISTS {name}")
+        return orphans
 
     def delete_dataset(self, name: str) -> None:
         """Remove a dataset and its tables."""
