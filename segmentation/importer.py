@@ -182,19 +182,20 @@ def build_clean_table(tx: Transaction, ds: Dataset, plans: list[ColumnPlan],
     mapped = [p for p in plans if p.mapper is not None]
     for i, plan in enumerate(plans):
         col = f"r.{quote(plan.column)}"
-        value = col
+        mapped_value = "NULL"
         if plan.mapper is not None:
             progress(0.5 + 0.3 * mapped.index(plan) / max(len(mapped), 1), f"Normalising {plan.column}")
+            where = plan.mapper_where.replace("{v}", col)
             distinct = tx.df(f"SELECT {col} AS value, count(*) AS n FROM {ds.raw_table} r "
-                             f"WHERE {col} IS NOT NULL GROUP BY 1")
+                             f"WHERE {col} IS NOT NULL AND {where} GROUP BY 1")
             norm = plan.mapper(distinct)
             mapping = pd.DataFrame({"value": distinct["value"].astype(object),
                                     "norm": pd.Series(norm, dtype=object).where(pd.notna(norm), None)})
             view = f"_map_{i}"
             tx.register(view, mapping)
             joins.append(f"LEFT JOIN {view} m{i} ON m{i}.value = {col}")
-            value = f"m{i}.norm"
-        expr = plan.expr.replace("{v}", value)
+            mapped_value = f"m{i}.norm"
+        expr = plan.expr.replace("{v}", col).replace("{m}", mapped_value)
         selects.append(f"CAST({expr} AS {plan.sql_type}) AS {quote(plan.column)}")
     progress(0.85, "Writing normalised rows")
     tx.execute(f"DROP TABLE IF EXISTS {ds.clean_table}")
@@ -222,7 +223,8 @@ def import_file(store: Store, data: bytes, file_name: str, settings: ImportSetti
     progress : callable, optional
         Called with a fraction in 0..1 and a message.
     upload_id : int, optional
-        Id of the saved upload these bytes came from; saved here if None.
+        Id of the saved upload these bytes came from (the page keeps uploads;
+        a file named on the command line stays where it is).
 
     Returns
     -------
@@ -244,8 +246,6 @@ def import_file(store: Store, data: bytes, file_name: str, settings: ImportSetti
     roles = _roles_for(result.columns, sample, settings)
     options = asdict(settings.normalize_options())
     plans = plan_columns(roles, sample, settings.normalize_options())
-    if upload_id is None:
-        upload_id = store.save_upload(file_name, data)
     progress(0.3, "Storing raw rows")
     ds = Dataset(
         id=0, name="", source_file=file_name, kind=settings.kind, imported_at=datetime.now(),

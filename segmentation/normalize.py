@@ -41,10 +41,11 @@ class NormalizeOptions:
 class ColumnPlan:
     """How one column is normalised.
 
-    ``expr`` is a SQL expression in which ``{v}`` stands for the raw value;
-    when ``mapper`` is set, ``{v}`` is the mapper's output for that value
-    instead. ``mapper`` takes a frame of distinct raw values (``value``) and
-    their counts (``n``) and returns the normalised values in the same order.
+    ``expr`` is a SQL expression in which ``{v}`` stands for the raw value
+    and ``{m}`` for the mapper's output for that value. ``mapper`` takes a
+    frame of distinct raw values (``value``) and their counts (``n``) and
+    returns the normalised values in the same order; it sees only the values
+    for which the SQL condition ``mapper_where`` (over ``{v}``) holds.
     """
 
     column: str
@@ -54,6 +55,7 @@ class ColumnPlan:
     expr: str
     mapper: Callable[[pd.DataFrame], pd.Series] | None = None
     note: str = ""
+    mapper_where: str = "true"
 
 
 EMAIL_PATTERN = (r"[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@"
@@ -83,8 +85,17 @@ def _sql_list(values: tuple[str, ...]) -> str:
 
 
 def text_sql() -> str:
-    """Trim, Unicode-normalise (NFC) and collapse inner white space."""
-    return r"nullif(trim(regexp_replace(nfc_normalize({v}), '\s+', ' ', 'g')), '')"
+    """Trim, Unicode-normalise (NFC) and collapse inner white space (no-break spaces included).
+
+    The costly steps run only on values that need them: NFC on non-ASCII
+    values (byte length differs from character length), the regex on values
+    with doubled or unusual white space.
+    """
+    nfc = "CASE WHEN strlen({v}) = length({v}) THEN {v} ELSE nfc_normalize({v}) END"
+    odd = r"[\t\n\r\v\f\x{a0}\x{2000}-\x{200b}\x{202f}]"
+    space = r"[\s\x{a0}\x{2000}-\x{200b}\x{202f}]+"
+    return (f"nullif(trim(CASE WHEN contains({{v}}, '  ') OR regexp_matches({{v}}, '{odd}') "
+            f"THEN regexp_replace({nfc}, '{space}', ' ', 'g') ELSE {nfc} END), '')")
 
 
 def id_sql() -> str:
@@ -230,6 +241,15 @@ _FR_NATIONAL = re.compile(r"^0([1-9]\d{8})$")
 _FR_INTL = re.compile(r"^(?:\+|00)33(?:0)?([1-9]\d{8})$")
 
 
+def phone_sql(default_region: str) -> str:
+    """French numbers to E.164 in SQL, the common case; NULL for anything else (see :func:`map_phones`)."""
+    digits = r"regexp_replace(replace({v}, '(0)', ''), '[^\d+]', '', 'g')"
+    national = (f" WHEN regexp_full_match({digits}, '0[1-9]\\d{{8}}') THEN '+33' || right({digits}, 9)"
+                if default_region.upper() == "FR" else "")
+    return (f"CASE WHEN regexp_full_match({digits}, '(?:\\+|00)33(?:0)?[1-9]\\d{{8}}') "
+            f"THEN '+33' || right({digits}, 9){national} END")
+
+
 def map_phones(distinct: pd.DataFrame, default_region: str = "FR") -> pd.Series:
     """Phone numbers to E.164 (``+33123456789``); NULL when not a valid number.
 
@@ -288,7 +308,9 @@ def plan_column(column: str, role: str, sample: pd.Series, options: NormalizeOpt
         def mapper(distinct: pd.DataFrame) -> pd.Series:
             return map_phones(distinct, region)
 
-        return ColumnPlan(column, role, kind, "VARCHAR", "{v}", mapper, note=f"E.164, default region {region}")
+        fast = phone_sql(region)
+        return ColumnPlan(column, role, kind, "VARCHAR", f"coalesce({fast}, {{m}})", mapper,
+                          note=f"E.164, default region {region}", mapper_where=f"({fast}) IS NULL")
     if kind == "date":
         order = options.date_order
         if order not in ("dmy", "mdy"):
@@ -301,7 +323,7 @@ def plan_column(column: str, role: str, sample: pd.Series, options: NormalizeOpt
         return ColumnPlan(column, role, kind, "BOOLEAN", boolean_sql(opt_out=role == "opt_out"),
                           note="yes/no words to true/false")
     if kind == "category":
-        return ColumnPlan(column, role, kind, "VARCHAR", "{v}", map_categories,
+        return ColumnPlan(column, role, kind, "VARCHAR", "{m}", map_categories,
                           note="spellings folded; most frequent shown")
     if kind == "postcode":
         return ColumnPlan(column, role, kind, "VARCHAR", postcode_sql(options.default_region))

@@ -77,7 +77,8 @@ def test_postcode_keeps_and_restores_leading_zero():
 
 
 def test_text_trimmed_nfc_and_collapsed():
-    assert run(N.text_sql(), ["  He\u0301le\u0300ne   Martin ", "   ", None]) == ["Hélène Martin", None, None]
+    assert run(N.text_sql(), ["  He\u0301le\u0300ne   Martin ", "   ", None, "a\u00a0b", "x\ty"]) == [
+        "Hélène Martin", None, None, "a b", "x y"]
 
 
 def test_phones_to_e164():
@@ -110,3 +111,10 @@ def test_plan_column_kinds():
     assert N.plan_column("r", "region", sample, opts).mapper is N.map_categories
     assert N.plan_column("m", "measure", sample, opts).sql_type == "DOUBLE"
     assert N.plan_column("c", "consent", sample, opts).sql_type == "BOOLEAN"
+
+
+def test_phone_sql_fast_path_matches_python():
+    values = ["01 23 45 67 89", "+33 (0)6 12 34 56 78", "0033612345678", "06.12.34.56.78", "12345", "+1 650 253 0000"]
+    assert run(N.phone_sql("FR"), values) == [
+        "+33123456789", "+33612345678", "+33612345678", "+33612345678", None, None]
+    assert run(N.phone_sql("US"), ["01 23 45 67 89", "+33123456789"]) == [None, "+33123456789"]
