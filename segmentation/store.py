@@ -58,6 +58,20 @@ MIGRATIONS: list[list[str]] = [
             options JSON NOT NULL, warnings JSON, upload_id INTEGER)""",
         # Room for later steps: each later step adds its tables in a migration of its own.
     ],
+    [  # 2: deduplication — candidate pairs, decisions (an audit log), reversible merge groups.
+        """CREATE TABLE match_runs (dataset_id INTEGER PRIMARY KEY, run_at TIMESTAMP NOT NULL,
+            settings JSON NOT NULL, stats JSON NOT NULL)""",
+        """CREATE TABLE match_pairs (dataset_id INTEGER NOT NULL, left_row BIGINT NOT NULL,
+            right_row BIGINT NOT NULL, score DOUBLE NOT NULL, status VARCHAR NOT NULL, levels JSON,
+            PRIMARY KEY (dataset_id, left_row, right_row))""",
+        """CREATE TABLE decisions (dataset_id INTEGER NOT NULL, left_row BIGINT NOT NULL,
+            right_row BIGINT NOT NULL, decision VARCHAR NOT NULL, score DOUBLE, decided_at TIMESTAMP NOT NULL,
+            source VARCHAR NOT NULL)""",
+        "CREATE SEQUENCE merge_group_ids START 1",
+        """CREATE TABLE merge_groups (id INTEGER PRIMARY KEY, dataset_id INTEGER NOT NULL,
+            created_at TIMESTAMP NOT NULL, undone_at TIMESTAMP, source VARCHAR NOT NULL)""",
+        "CREATE TABLE merge_members (group_id INTEGER NOT NULL, row BIGINT NOT NULL)",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,0 +1,347 @@
+"""Deduplication workflow over the store: find pairs, decide, merge, undo, golden records.
+
+The matching itself is :mod:`segmentation.matching` (frames in, scored pairs
+out); this module keeps its results and every decision in the store, so a
+reload or a second tab loses nothing, and builds golden records with
+:mod:`segmentation.golden`. Raw and normalised rows are never changed: a merge
+is a group of row numbers, and undoing it marks the group undone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from .errors import ColumnError, NotFoundError
+from .golden import Survivorship, golden_sql
+from .matching import Matcher, MatchSettings
+from .store import Dataset, Store, quote
+
+Progress = Callable[[float, str], None]
+
+ACTIVE_MEMBERS = ("SELECT mm.row, mm.group_id FROM merge_members mm JOIN merge_groups g ON g.id = mm.group_id "
+                  "WHERE g.dataset_id = {id} AND g.undone_at IS NULL")
+
+
+def _no_progress(_fraction: float, _message: str) -> None:
+    return None
+
+
+@dataclass
+class DedupeSummary:
+    """What a matching run found (the CLI's JSON and the page's figures)."""
+
+    records: int
+    pairs_compared: int
+    candidate_pairs: int
+    sure_matches: int
+    to_review: int
+    blocks: int = 0
+    blocks_capped: int = 0
+    note: str = ""
+
+
+def _customers(store: Store, ds: Dataset, columns: list[str]) -> pd.DataFrame:
+    frame = store.read_table(ds.clean_table, ["_row", *columns])
+    return frame.set_index("_row")
+
+
+def find_pairs(store: Store, dataset: str | None = None, settings: MatchSettings | None = None,
+               match_columns: list[str] | None = None, progress: Progress = _no_progress) -> DedupeSummary:
+    """Score candidate duplicate pairs of a dataset and keep them in the store.
+
+    Parameters
+    ----------
+    store : Store
+        The working store.
+    dataset : str, optional
+        Customers dataset (the most recent one by default).
+    settings : MatchSettings, optional
+        Thresholds and blocking limits.
+    match_columns : list of str, optional
+        Compare only these columns (by their roles); default every column
+        whose role has a comparison.
+    progress : callable, optional
+        Called with a fraction in 0..1 and a message.
+    """
+    ds = store.dataset(dataset) if dataset else store.dataset()
+    settings = settings or MatchSettings()
+    roles = dict(ds.roles)
+    if match_columns:
+        missing = [c for c in match_columns if c not in ds.columns]
+        if missing:
+            raise ColumnError(f"Missing columns {missing}; found {ds.columns}")
+        roles = {c: ds.roles[c] for c in match_columns}
+        roles.update({c: r for c, r in ds.roles.items() if r == "id"})
+    progress(0.1, "Reading customers")
+    frame = _customers(store, ds, list(roles))
+    progress(0.3, "Comparing records")
+    matcher = Matcher(settings, roles=roles).fit(frame)
+    pairs = matcher.predict(frame)
+    status = np.where(pairs["score"] >= settings.upper, "sure", "review")
+    level_cols = [c for c in pairs.columns if c not in ("left", "right", "score", "weight")]
+    stored = pd.DataFrame({
+        "dataset_id": ds.id, "left_row": pairs["left"].astype("int64"), "right_row": pairs["right"].astype("int64"),
+        "score": pairs["score"].astype(float), "status": status,
+        "levels": pairs[level_cols].astype(int).to_json(orient="records", lines=True).splitlines()
+        if len(pairs) else [],
+    })
+    stats = dict(getattr(matcher, "stats_", {}))
+    summary = DedupeSummary(
+        records=len(frame), pairs_compared=int(stats.get("pairs_compared", len(pairs))),
+        candidate_pairs=len(pairs), sure_matches=int((status == "sure").sum()),
+        to_review=int((status == "review").sum()), blocks=int(stats.get("blocks", 0)),
+        blocks_capped=int(stats.get("blocks_capped", 0)), note=str(stats.get("note", "")))
+    progress(0.9, "Saving pairs")
+    with store.transaction() as tx:
+        tx.execute("DELETE FROM match_pairs WHERE dataset_id = ?", [ds.id])
+        tx.register("_pairs", stored)
+        tx.execute("INSERT INTO match_pairs SELECT dataset_id, left_row, right_row, score, status, "
+                   "CAST(levels AS JSON) FROM _pairs")
+        tx.unregister("_pairs")
+        tx.execute("INSERT OR REPLACE INTO match_runs VALUES (?, ?, ?, ?)",
+                   [ds.id, datetime.now(), json.dumps(asdict(settings), default=str),
+                    json.dumps(asdict(summary))])
+    progress(1.0, "Done")
+    return summary
+
+
+def _id_column(ds: Dataset) -> str | None:
+    ids = ds.columns_with_role("id")
+    return ids[0] if ids else None
+
+
+def pairs_table(store: Store, dataset: str | None = None, status: str | None = None,
+                undecided_only: bool = False, min_score: float = 0.0) -> pd.DataFrame:
+    """Candidate pairs with their latest decision and the record ids, best first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``left_row``, ``right_row``, ``left_id``, ``right_id``, ``score``,
+        ``status`` (sure/review), ``decision`` (match/no_match or None),
+        ``levels`` (JSON of comparison levels).
+    """
+    ds = store.dataset(dataset) if dataset else store.dataset()
+    idc = _id_column(ds)
+    id_expr = (lambda side: f"CAST({side}.{quote(idc)} AS VARCHAR)") if idc else \
+        (lambda side: f"CAST({side}._row AS VARCHAR)")
+    where = ["p.dataset_id = ?", "p.score >= ?"]
+    params: list = [ds.id, ds.id, min_score]
+    if status:
+        where.append("p.status = ?")
+        params.append(status)
+    if undecided_only:
+        where.append("coalesce(d.decision, 'undone') = 'undone'")
+    return store.query_df(
+        f"WITH d AS (SELECT left_row, right_row, arg_max(decision, decided_at) AS decision FROM decisions "
+        f"WHERE dataset_id = ? GROUP BY ALL) "
+        f"SELECT p.left_row, p.right_row, {id_expr('l')} AS left_id, {id_expr('r')} AS right_id, p.score, "
+        f"p.status, d.decision, CAST(p.levels AS VARCHAR) AS levels FROM match_pairs p "
+        f"LEFT JOIN d USING (left_row, right_row) "
+        f"JOIN {ds.clean_table} l ON l._row = p.left_row JOIN {ds.clean_table} r ON r._row = p.right_row "
+        f"WHERE {' AND '.join(where)} ORDER BY p.score DESC, p.left_row, p.right_row", params)
+
+
+def decide(store: Store, pairs: list[tuple[int, int]], decision: str, dataset: str | None = None,
+           source: str = "review") -> int:
+    """Record a decision (``"match"`` or ``"no_match"``) on pairs of row numbers; returns how many."""
+    if decision not in ("match", "no_match"):
+        raise ValueError(f"decision must be 'match' or 'no_match', got {decision!r}")
+    ds = store.dataset(dataset) if dataset else store.dataset()
+    if not pairs:
+        return 0
+    frame = pd.DataFrame([(min(a, b), max(a, b)) for a, b in pairs], columns=["left_row", "right_row"])
+    now = datetime.now()
+    with store.transaction() as tx:
+        tx.register("_decided", frame)
+        tx.execute("INSERT INTO decisions SELECT ?, d.left_row, d.right_row, ?, p.score, ?, ? FROM _decided d "
+                   "LEFT JOIN match_pairs p ON p.dataset_id = ? AND p.left_row = d.left_row "
+                   "AND p.right_row = d.right_row", [ds.id, decision, now, source, ds.id])
+        tx.unregister("_decided")
+    return len(frame)
+
+
+def rows_for_ids(store: Store, pairs: pd.DataFrame, dataset: str | None = None) -> list[tuple[int, int]]:
+    """Translate ``left_id``/``right_id`` record ids (as in a CSV) to row-number pairs."""
+    ds = store.dataset(dataset) if dataset else store.dataset()
+    idc = _id_column(ds)
+    if idc is None:
+        return [(int(a), int(b)) for a, b in zip(pairs["left_id"], pairs["right_id"], strict=True)]
+    lookup = store.query_df(f"SELECT CAST({quote(idc)} AS VARCHAR) AS id, _row FROM {ds.clean_table}")
+    index = dict(zip(lookup["id"], lookup["_row"], strict=True))
+    unknown = sorted({str(v) for v in pd.concat([pairs["left_id"], pairs["right_id"]]) if str(v) not in index})
+    if unknown:
+        raise NotFoundError(f"Unknown record ids {unknown[:10]}{' …' if len(unknown) > 10 else ''} "
+                            f"in column {idc!r} of dataset {ds.name!r}.")
+    return [(int(index[str(a)]), int(index[str(b)])) for a, b in zip(pairs["left_id"], pairs["right_id"],
+                                                                      strict=True)]
+
+
+def record_count(store: Store, dataset: str | None = None) -> int:
+    """Customers after merges (golden records)."""
+    ds = store.dataset(dataset) if dataset else store.dataset()
+    merged = store.query_value(
+        f"SELECT coalesce(count(*) - count(DISTINCT group_id), 0) FROM ({ACTIVE_MEMBERS.format(id=ds.id)})")
+    return ds.row_count - int(merged or 0)
+
+
+def merge(store: Store, dataset: str | None = None, above: float | None = None,
+          pairs: list[tuple[int, int]] | None = None, source: str = "review") -> dict:
+    """Merge accepted pairs into groups; a group that would chain non-matching records is refused.
+
+    The edges are: pairs decided ``match``, plus, with ``above``, every
+    candidate pair scoring at least ``above`` that nobody rejected, plus
+    ``pairs`` (row numbers), recorded as decided. Records already merged keep
+    their group (its id does not change when records join it).
+
+    Returns
+    -------
+    dict
+        ``groups_merged`` (groups created or grown), ``records_before``,
+        ``records_after``, ``refused_chains`` (groups sent back to review).
+    """
+    ds = store.dataset(dataset) if dataset else store.dataset()
+    before = record_count(store, ds.name)
+    if pairs:
+        decide(store, pairs, "match", ds.name, source=source)
+    edges = store.query_df(
+        "WITH d AS (SELECT left_row, right_row, arg_max(decision, decided_at) AS decision FROM decisions "
+        "WHERE dataset_id = ? GROUP BY ALL) "
+        "SELECT left_row, right_row FROM d WHERE decision = 'match' "
+        "UNION SELECT p.left_row, p.right_row FROM match_pairs p LEFT JOIN d USING (left_row, right_row) "
+        "WHERE p.dataset_id = ? AND p.score >= ? AND coalesce(d.decision, '') <> 'no_match'",
+        [ds.id, ds.id, above if above is not None else 2.0])
+    current = store.query_df(ACTIVE_MEMBERS.format(id=ds.id))
+    # Records already in a group are tied to it through its first member.
+    anchors = current.groupby("group_id")["row"].transform("min")
+    links = pd.concat([edges.rename(columns={"left_row": "a", "right_row": "b"}),
+                       pd.DataFrame({"a": anchors, "b": current["row"]})], ignore_index=True)
+    if links.empty:
+        return {"groups_merged": 0, "records_before": before, "records_after": before, "refused_chains": 0}
+    nodes = np.unique(links[["a", "b"]].to_numpy())
+    pos = {int(n): i for i, n in enumerate(nodes)}
+    a = links["a"].map(pos).to_numpy()
+    b = links["b"].map(pos).to_numpy()
+    _count, labels = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(len(nodes),) * 2),
+                                          directed=False)
+    comp = pd.DataFrame({"row": nodes.astype("int64"), "comp": labels})
+    accepted = _chain_guard(store, ds, comp, edges, current)
+    created = _write_groups(store, ds, accepted, current, source)
+    after = record_count(store, ds.name)
+    return {"groups_merged": created, "records_before": before, "records_after": after,
+            "refused_chains": int(comp["comp"].nunique() - accepted["comp"].nunique())}
+
+
+def _chain_guard(store: Store, ds: Dataset, comp: pd.DataFrame, edges: pd.DataFrame,
+                 current: pd.DataFrame) -> pd.DataFrame:
+    """Keep components where every two new members are themselves a match (or already merged together)."""
+    sizes = comp.groupby("comp")["row"].transform("size")
+    small = comp[sizes <= 2]
+    big = comp[sizes > 2]
+    if big.empty:
+        return small
+    good = set(zip(edges["left_row"].astype("int64"), edges["right_row"].astype("int64"), strict=True))
+    group_of = dict(zip(current["row"], current["group_id"], strict=True))
+    keep = []
+    for comp_id, rows in big.groupby("comp")["row"]:
+        members = sorted(int(r) for r in rows)
+        ok = all((x, y) in good or (group_of.get(x) is not None and group_of.get(x) == group_of.get(y))
+                 for i, x in enumerate(members) for y in members[i + 1:])
+        if ok:
+            keep.append(comp_id)
+    return pd.concat([small, big[big["comp"].isin(keep)]])
+
+
+def _write_groups(store: Store, ds: Dataset, comp: pd.DataFrame, current: pd.DataFrame, source: str) -> int:
+    group_of = dict(zip(current["row"], current["group_id"], strict=True))
+    changed = 0
+    now = datetime.now()
+    with store.transaction() as tx:
+        for _comp_id, rows in comp.groupby("comp")["row"]:
+            members = [int(r) for r in rows]
+            groups = sorted({group_of[r] for r in members if r in group_of})
+            new_rows = [r for r in members if r not in group_of]
+            if not new_rows and len(groups) <= 1:
+                continue
+            if groups:
+                keep = groups[0]
+                for other in groups[1:]:  # two groups joined: the oldest id survives
+                    tx.execute("UPDATE merge_members SET group_id = ? WHERE group_id = ?", [keep, other])
+                    tx.execute("UPDATE merge_groups SET undone_at = ? WHERE id = ?", [now, other])
+            else:
+                keep = tx.nextval("merge_group_ids")
+                tx.execute("INSERT INTO merge_groups VALUES (?, ?, ?, NULL, ?)", [keep, ds.id, now, source])
+            for r in new_rows:
+                tx.execute("INSERT INTO merge_members VALUES (?, ?)", [keep, r])
+            changed += 1
+    return changed
+
+
+def unmerge(store: Store, dataset: str | None = None, group: int | None = None, everything: bool = False) -> dict:
+    """Split one merge group again (or all of them); the records come back exactly as they were."""
+    ds = store.dataset(dataset) if dataset else store.dataset()
+    if group is None and not everything:
+        raise ValueError("Name a group to split, or ask for all merges to be undone.")
+    with store.transaction() as tx:
+        if everything:
+            tx.execute("UPDATE merge_groups SET undone_at = ? WHERE dataset_id = ? AND undone_at IS NULL",
+                       [datetime.now(), ds.id])
+        else:
+            found = tx.fetchone("SELECT id FROM merge_groups WHERE id = ? AND dataset_id = ? AND undone_at IS NULL",
+                                [group, ds.id])
+            if not found:
+                raise NotFoundError(f"No active merge group {group} in dataset {ds.name!r}.")
+            tx.execute("UPDATE merge_groups SET undone_at = ? WHERE id = ?", [datetime.now(), group])
+            # Its pairs are not merged again automatically: they go back to review.
+            tx.execute("INSERT INTO decisions SELECT ?, a.row, b.row, 'undone', NULL, ?, 'undo' "
+                       "FROM merge_members a JOIN merge_members b ON a.group_id = b.group_id AND a.row < b.row "
+                       "WHERE a.group_id = ?", [ds.id, datetime.now(), group])
+    return {"records_after": record_count(store, ds.name)}
+
+
+def merge_groups(store: Store, dataset: str | None = None) -> pd.DataFrame:
+    """Active merge groups with their members' record ids."""
+    ds = store.dataset(dataset) if dataset else store.dataset()
+    idc = _id_column(ds)
+    ident = f"CAST(c.{quote(idc)} AS VARCHAR)" if idc else "CAST(c._row AS VARCHAR)"
+    return store.query_df(
+        f"SELECT g.id AS group_id, g.created_at, g.source, count(*) AS records, "
+        f"string_agg({ident}, ';' ORDER BY c._row) AS record_ids FROM merge_groups g "
+        f"JOIN merge_members m ON m.group_id = g.id JOIN {ds.clean_table} c ON c._row = m.row "
+        f"WHERE g.dataset_id = ? AND g.undone_at IS NULL GROUP BY ALL ORDER BY g.id", [ds.id])
+
+
+def audit_log(store: Store, dataset: str | None = None) -> pd.DataFrame:
+    """Every decision and merge change, newest first."""
+    ds = store.dataset(dataset) if dataset else store.dataset()
+    return store.query_df(
+        "SELECT decided_at AS at, source, decision AS action, left_row, right_row, score FROM decisions "
+        "WHERE dataset_id = ? UNION ALL "
+        "SELECT created_at, source, 'merged group ' || id, NULL, NULL, NULL FROM merge_groups WHERE dataset_id = ? "
+        "UNION ALL SELECT undone_at, 'undo', 'split group ' || id, NULL, NULL, NULL FROM merge_groups "
+        "WHERE dataset_id = ? AND undone_at IS NOT NULL ORDER BY at DESC", [ds.id, ds.id, ds.id])
+
+
+def golden_rows(store: Store, dataset: str | None = None, survivorship: Survivorship | None = None,
+                limit: int | None = None) -> pd.DataFrame:
+    """One row per customer after merges (see :func:`segmentation.golden.golden_sql`)."""
+    ds = store.dataset(dataset) if dataset else store.dataset()
+    sql = golden_sql(ds, ACTIVE_MEMBERS.format(id=ds.id), survivorship or Survivorship())
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return store.query_df(sql)
+
+
+def has_merges(store: Store, dataset: str | None = None) -> bool:
+    """Whether the dataset has any active merge group."""
+    ds = store.dataset(dataset) if dataset else store.dataset()
+    return bool(store.query_value("SELECT count(*) FROM merge_groups WHERE dataset_id = ? AND undone_at IS NULL",
+                                  [ds.id]))
