@@ -323,11 +323,11 @@ def audit_log(store: Store, dataset: str | None = None) -> pd.DataFrame:
     """Every decision and merge change, newest first."""
     ds = store.dataset(dataset) if dataset else store.dataset()
     return store.query_df(
-        "SELECT decided_at AS at, source, decision AS action, left_row, right_row, score FROM decisions "
+        "SELECT decided_at AS \"time\", source, decision AS action, left_row, right_row, score FROM decisions "
         "WHERE dataset_id = ? UNION ALL "
         "SELECT created_at, source, 'merged group ' || id, NULL, NULL, NULL FROM merge_groups WHERE dataset_id = ? "
         "UNION ALL SELECT undone_at, 'undo', 'split group ' || id, NULL, NULL, NULL FROM merge_groups "
-        "WHERE dataset_id = ? AND undone_at IS NOT NULL ORDER BY at DESC", [ds.id, ds.id, ds.id])
+        "WHERE dataset_id = ? AND undone_at IS NOT NULL ORDER BY 1 DESC", [ds.id, ds.id, ds.id])
 
 
 def golden_rows(store: Store, dataset: str | None = None, survivorship: Survivorship | None = None,
