@@ -36,3 +36,14 @@ def issues_frame(report: QualityReport) -> pd.DataFrame:
     """The report's issues as a table for display."""
     return pd.DataFrame([{"Issue": i.label, "Rows": i.count, "key": i.key} for i in report.issues],
                         columns=["Issue", "Rows", "key"])
+
+
+def score_histogram(pairs: pd.DataFrame, upper: float, lower: float) -> go.Figure:
+    """Histogram of candidate-pair scores with the two thresholds."""
+    fig = px.histogram(pairs, x="score", nbins=40, color="status",
+                       color_discrete_map={"sure": "#2e7d32", "review": "#f0a202"},
+                       labels={"score": "Match score", "status": ""})
+    fig.add_vline(x=upper, line_dash="dash", annotation_text="sure", line_color="#2e7d32")
+    fig.add_vline(x=lower, line_dash="dot", annotation_text="review", line_color="#f0a202")
+    fig.update_layout(height=300, margin={"t": 30, "b": 10}, bargap=0.05)
+    return fig

@@ -16,9 +16,10 @@ from pathlib import Path
 
 from . import __version__
 from .customers import customer_rows
+from .dedupe import find_pairs, merge, pairs_table, rows_for_ids, unmerge
 from .errors import SegmentStudioError
 from .export import write_file
-from .importer import KINDS, ImportSettings, import_path
+from .importer import KINDS, ImportSettings, import_path, read_pairs_file
 from .quality import QualitySettings, quality_report
 from .store import Store
 
@@ -70,6 +71,34 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
+@command("dedupe")
+def cmd_dedupe(store: Store, args: argparse.Namespace) -> dict:
+    columns = [c.strip() for c in args.match_columns.split(",")] if args.match_columns else None
+    summary = find_pairs(store, args.dataset, match_columns=columns,
+                         progress=lambda f, m: log.info("%3.0f%% %s", 100 * f, m))
+    if args.pairs_out:
+        pairs = pairs_table(store, args.dataset)[["left_id", "right_id", "score"]]
+        write_file(pairs, args.pairs_out)
+    return {"records": summary.records, "pairs_compared": summary.pairs_compared,
+            "candidate_pairs": summary.candidate_pairs, "sure_matches": summary.sure_matches,
+            "to_review": summary.to_review, "blocks_capped": summary.blocks_capped}
+
+
+@command("merge")
+def cmd_merge(store: Store, args: argparse.Namespace) -> dict:
+    pairs = None
+    if args.pairs:
+        listed = read_pairs_file(args.pairs)
+        pairs = rows_for_ids(store, listed, args.dataset)
+    result = merge(store, args.dataset, above=args.above, pairs=pairs, source="cli")
+    return result
+
+
+@command("unmerge")
+def cmd_unmerge(store: Store, args: argparse.Namespace) -> dict:
+    return unmerge(store, args.dataset, group=args.group, everything=args.all)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     common = _Parser(add_help=False)
@@ -94,6 +123,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("quality", parents=[common], help="data-quality report of a dataset")
     p.add_argument("--dataset")
     p.add_argument("--stale-months", type=int, default=12)
+
+    p = sub.add_parser("dedupe", parents=[common], help="find candidate duplicate pairs")
+    p.add_argument("--dataset")
+    p.add_argument("--match-columns", help="comma-separated columns to compare (default: by roles)")
+    p.add_argument("--pairs-out", help="write every candidate pair as CSV: left_id,right_id,score")
+
+    p = sub.add_parser("merge", parents=[common], help="merge duplicate pairs into golden records")
+    p.add_argument("--dataset")
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--above", type=float, help="merge every candidate pair scoring at least this (0..1)")
+    how.add_argument("--pairs", help="CSV with columns left_id,right_id")
+
+    p = sub.add_parser("unmerge", parents=[common], help="undo merges")
+    p.add_argument("--dataset")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--all", action="store_true")
+    which.add_argument("--group", type=int)
 
     p = sub.add_parser("export", parents=[common], help="write customers to CSV or Excel")
     p.add_argument("--dataset")

@@ -1,18 +1,22 @@
 """The customer rows that later steps (export, segments, audiences) work on.
 
-Today these are a dataset's normalised rows; deduplication will put golden
-records here, so every later step reads customers through this module.
+A dataset's normalised rows, or its golden records once duplicates have
+been merged: every later step reads customers through this module.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from .dedupe import golden_rows, has_merges
 from .store import Store
 
 
 def customer_rows(store: Store, dataset: str | None = None, limit: int | None = None) -> pd.DataFrame:
-    """Normalised rows of a dataset, under their original column headers, in file order.
+    """Customers of a dataset under their original column headers, in file order.
+
+    Normalised rows; once merges exist, golden records instead, with a
+    ``source_ids`` column listing the record ids each one came from.
 
     Parameters
     ----------
@@ -24,6 +28,8 @@ def customer_rows(store: Store, dataset: str | None = None, limit: int | None = 
         At most this many rows.
     """
     ds = store.dataset(dataset) if dataset else store.dataset()
+    if has_merges(store, ds.name):
+        return golden_rows(store, ds.name, limit=limit).drop(columns=["customer_id", "source_rows"])
     return store.read_table(ds.clean_table, ds.columns, limit=limit)
 
 

@@ -345,3 +345,34 @@ def has_merges(store: Store, dataset: str | None = None) -> bool:
     ds = store.dataset(dataset) if dataset else store.dataset()
     return bool(store.query_value("SELECT count(*) FROM merge_groups WHERE dataset_id = ? AND undone_at IS NULL",
                                   [ds.id]))
+
+
+def pair_records(store: Store, left_row: int, right_row: int, dataset: str | None = None) -> pd.DataFrame:
+    """Two records side by side: ``field``, ``left``, ``right``, ``differs`` (normalised values)."""
+    ds = store.dataset(dataset) if dataset else store.dataset()
+    rows = store.query_df(f"SELECT * FROM {ds.clean_table} WHERE _row IN (?, ?) ORDER BY _row = ?",
+                          [left_row, right_row, right_row])
+    if len(rows) != 2:
+        raise NotFoundError(f"Rows {left_row} and {right_row} are not both in dataset {ds.name!r}.")
+    left, right = rows.iloc[0][ds.columns], rows.iloc[1][ds.columns]
+    as_text = lambda v: "" if pd.isna(v) else str(v)  # noqa: E731
+    frame = pd.DataFrame({"field": ds.columns, "left": [as_text(v) for v in left],
+                          "right": [as_text(v) for v in right]})
+    frame["differs"] = frame["left"].str.casefold() != frame["right"].str.casefold()
+    return frame
+
+
+def preview_golden(store: Store, rows: list[int], dataset: str | None = None,
+                   survivorship: Survivorship | None = None) -> pd.DataFrame:
+    """The golden record that merging ``rows`` would give (nothing is written)."""
+    ds = store.dataset(dataset) if dataset else store.dataset()
+    members = "SELECT unnest(?::BIGINT[]) AS row, -1 AS group_id"
+    sql = golden_sql(ds, members, survivorship or Survivorship())
+    return store.query_df(f"SELECT * FROM ({sql}) WHERE customer_id = 'G-1'", [list(map(int, rows))])
+
+
+def last_run(store: Store, dataset: str | None = None) -> DedupeSummary | None:
+    """Figures of the dataset's last matching run, if any."""
+    ds = store.dataset(dataset) if dataset else store.dataset()
+    stats = store.query_value("SELECT stats FROM match_runs WHERE dataset_id = ?", [ds.id])
+    return DedupeSummary(**json.loads(stats)) if stats else None

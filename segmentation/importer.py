@@ -319,3 +319,17 @@ def rejected_rows(store: Store, dataset: str | None = None) -> pd.DataFrame:
     """Rows that could not be read, with their line number and the reason."""
     ds = store.dataset(dataset)
     return store.query_df(f"SELECT line, reason, raw FROM {ds.rejects_table} ORDER BY line")
+
+
+def read_pairs_file(path: str | Path) -> pd.DataFrame:
+    """A CSV of record-id pairs (``left_id,right_id``), as written by ``dedupe --pairs-out``."""
+    path = Path(path)
+    try:
+        result = read_file(path.read_bytes(), path.name)
+    except OSError as exc:
+        raise InputFileError(f"Cannot read {str(path)!r}: {exc.strerror}. Check the path.") from exc
+    frame = result.table.to_pandas()
+    missing = [c for c in ("left_id", "right_id") if c not in frame.columns]
+    if missing:
+        raise ColumnError(f"Missing columns {missing}; found {list(frame.columns)}")
+    return frame[["left_id", "right_id"]].dropna()

@@ -1,0 +1,112 @@
+"""Deduplicate: find duplicate customers, review pairs side by side, merge into golden records, undo."""
+
+import streamlit as st
+from segmentation.matching import MatchSettings
+
+import app_state
+from segmentation import charts, dedupe
+from segmentation.errors import SegmentStudioError
+
+store = app_state.store()
+st.title("Deduplicate customers")
+
+customers = [d.name for d in store.datasets("customers")]
+if not customers:
+    st.info("Import a customers file first (page Import).")
+    st.stop()
+if st.session_state.dataset not in customers:
+    st.session_state.dataset = customers[0]
+dataset = st.selectbox("Dataset", customers, key="dataset")
+ds = store.dataset(dataset)
+defaults = MatchSettings()
+
+with st.expander("Matching settings"):
+    c1, c2 = st.columns(2)
+    upper = c1.slider("Sure match above", 0.5, 1.0, defaults.upper, 0.01, key="dedupe_upper")
+    lower = c2.slider("Review above", 0.0, 1.0, defaults.lower, 0.01, key="dedupe_lower")
+    compared = st.multiselect("Compare these columns (empty: every column with a comparable role)",
+                              ds.columns, key="dedupe_columns")
+
+if st.button("Find duplicates", type="primary", key="find"):
+    bar = st.progress(0.0)
+    try:
+        dedupe.find_pairs(store, dataset, MatchSettings(upper=upper, lower=min(lower, upper)),
+                          match_columns=compared or None,
+                          progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+    except SegmentStudioError as exc:
+        st.error(str(exc))
+
+run = dedupe.last_run(store, dataset)
+if run is None:
+    st.info("Click **Find duplicates** to compare the records.")
+    st.stop()
+
+m = st.columns(5)
+m[0].metric("Records", f"{run.records:,}")
+m[1].metric("Pairs compared", f"{run.pairs_compared:,}")
+m[2].metric("Sure matches", f"{run.sure_matches:,}")
+m[3].metric("Pairs to review", f"{run.to_review:,}")
+m[4].metric("Customers after merges", f"{dedupe.record_count(store, dataset):,}")
+if run.blocks_capped:
+    st.warning(f"{run.blocks_capped:,} very large blocks (a value shared by many records, such as a switchboard "
+               f"number) were split or skipped to keep matching fast. {run.note}")
+
+pairs = dedupe.pairs_table(store, dataset)
+st.plotly_chart(charts.score_histogram(pairs, upper, lower), key="score_hist")
+
+b1, b2 = st.columns(2)
+if b1.button(f"Merge every pair scoring at least {upper:.2f}", key="bulk_merge"):
+    result = dedupe.merge(store, dataset, above=upper, source="bulk")
+    st.success(f"{result['groups_merged']:,} groups merged: {result['records_before']:,} → "
+               f"{result['records_after']:,} customers."
+               + (f" {result['refused_chains']} chains sent back to review." if result["refused_chains"] else ""))
+
+st.subheader("Review pairs")
+status = st.radio("Show", ["review", "sure", "all"], horizontal=True, key="review_status",
+                  format_func={"review": "To review", "sure": "Sure matches", "all": "All"}.get)
+queue = dedupe.pairs_table(store, dataset, status=None if status == "all" else status, undecided_only=True)
+if queue.empty:
+    st.success("Nothing left to review here.")
+else:
+    pos = min(st.session_state.get("review_pos", 0), len(queue) - 1)
+    pair = queue.iloc[pos]
+    st.caption(f"Pair {pos + 1} of {len(queue):,} · score **{pair['score']:.2f}** · "
+               f"{pair['left_id']} ↔ {pair['right_id']}")
+    side = dedupe.pair_records(store, int(pair["left_row"]), int(pair["right_row"]), dataset)
+    st.dataframe(side.style.apply(lambda r: ["background-color: #fde2e1" if r["differs"] else ""] * len(r),
+                                  axis=1), hide_index=True, column_config={"differs": None}, key="side_by_side")
+    with st.expander("Golden record if merged"):
+        st.dataframe(dedupe.preview_golden(store, [int(pair["left_row"]), int(pair["right_row"])], dataset),
+                     hide_index=True)
+    k1, k2, k3 = st.columns(3)
+    rows = [(int(pair["left_row"]), int(pair["right_row"]))]
+    if k1.button("✅ Same customer: merge", key="accept", type="primary"):
+        dedupe.merge(store, dataset, pairs=rows, source="review")
+        st.rerun()
+    if k2.button("❌ Different customers", key="reject"):
+        dedupe.decide(store, rows, "no_match", dataset)
+        st.rerun()
+    if k3.button("Skip", key="skip"):
+        st.session_state.review_pos = pos + 1
+        st.rerun()
+    if st.button(f"Accept all {len(queue):,} pairs shown and merge", key="accept_all"):
+        result = dedupe.merge(store, dataset, source="bulk", pairs=list(zip(
+            queue["left_row"].astype(int), queue["right_row"].astype(int), strict=True)))
+        st.success(f"{result['records_after']:,} customers after merges.")
+
+st.subheader("Merged customers")
+groups = dedupe.merge_groups(store, dataset)
+if groups.empty:
+    st.caption("No merge yet.")
+else:
+    st.dataframe(groups, hide_index=True)
+    g1, g2 = st.columns(2)
+    group = g1.selectbox("Group", groups["group_id"], key="split_group")
+    if g1.button("Split this group again", key="split"):
+        dedupe.unmerge(store, dataset, group=int(group))
+        st.rerun()
+    if g2.button("Undo all merges", key="undo_all"):
+        dedupe.unmerge(store, dataset, everything=True)
+        st.rerun()
+with st.expander("Audit log"):
+    st.dataframe(dedupe.audit_log(store, dataset), hide_index=True)

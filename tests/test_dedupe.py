@@ -1,0 +1,113 @@
+"""Merges over the store: decisions, groups, chain guard, undo, golden records (pairs given by hand)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from segmentation import dedupe
+from segmentation.customers import raw_rows
+from segmentation.errors import NotFoundError
+from segmentation.golden import Survivorship
+from segmentation.importer import import_file
+
+CSV = (
+    "id;first name;last name;email;phone;created;last activity;value;consent\n"
+    "A1;Jean;Dupont;jean.dupont@acme.fr;0123456789;01/02/2020;01/03/2026;100;oui\n"
+    "A2;Jean;DUPONT;jd@gmail.com;;15/01/2019;01/01/2024;250;oui\n"
+    "A3;Marie;Durand;marie@acme.fr;0611223344;01/01/2021;;80;non\n"
+    "A4;Marie;Durand;;0611223344;01/06/2021;01/10/2026;90;oui\n"
+    "A5;Paul;Roux;paul@roux.fr;;01/01/2022;01/01/2023;10;oui\n"
+).encode()
+
+
+def add_pairs(store, ds, pairs):
+    """Candidate pairs as the matcher would store them: (left_row, right_row, score)."""
+    with store.transaction() as tx:
+        for left, right, score in pairs:
+            tx.execute("INSERT INTO match_pairs VALUES (?, ?, ?, ?, ?, '{}')",
+                       [ds.id, left, right, score, "sure" if score >= 0.9 else "review"])
+
+
+@pytest.fixture
+def ds(store):
+    ds = import_file(store, CSV, "crm.csv")
+    add_pairs(store, ds, [(1, 2, 0.97), (3, 4, 0.7), (2, 5, 0.3)])
+    return ds
+
+
+def test_merge_above_score_then_golden_record(store, ds):
+    result = dedupe.merge(store, ds.name, above=0.9)
+    assert result == {"groups_merged": 1, "records_before": 5, "records_after": 4, "refused_chains": 0}
+    golden = dedupe.golden_rows(store, ds.name)
+    assert len(golden) == 4
+    jean = golden[golden["source_ids"] == "A1;A2"].iloc[0]
+    assert jean["created"] == pd.Timestamp(2019, 1, 15)          # earliest
+    assert jean["last activity"] == pd.Timestamp(2026, 3, 1)     # latest
+    assert jean["value"] == 250                                  # largest, not summed
+    assert jean["email"] == "jean.dupont@acme.fr"                # from the most recent record
+    assert list(jean["email (all)"]) == ["jd@gmail.com", "jean.dupont@acme.fr"]  # nothing lost
+    assert jean["customer_id"].startswith("G")
+
+
+def test_review_decisions_and_consent_is_strict(store, ds):
+    dedupe.decide(store, [(3, 4)], "match", ds.name)
+    dedupe.decide(store, [(2, 5)], "no_match", ds.name)
+    assert dedupe.merge(store, ds.name)["records_after"] == 4
+    marie = dedupe.golden_rows(store, ds.name).query("source_ids == 'A3;A4'").iloc[0]
+    assert not marie["consent"]                                   # one "non" means no
+    assert marie["email"] == "marie@acme.fr"                      # never lost to a blank
+    table = dedupe.pairs_table(store, ds.name).set_index(["left_row", "right_row"])
+    assert table.loc[(3, 4), "decision"] == "match" and table.loc[(2, 5), "decision"] == "no_match"
+    assert table.loc[(1, 2), "left_id"] == "A1" and table.loc[(1, 2), "right_id"] == "A2"
+
+
+def test_rejected_pair_is_not_merged_in_bulk(store, ds):
+    dedupe.decide(store, [(1, 2)], "no_match", ds.name)
+    assert dedupe.merge(store, ds.name, above=0.5)["records_after"] == 4  # only 3~4
+
+
+def test_chain_guard_sends_chains_back(store, ds):
+    # 1~2 and 2~5 accepted, but 1 and 5 never matched: not merged as one customer.
+    dedupe.decide(store, [(2, 5)], "match", ds.name)
+    result = dedupe.merge(store, ds.name, above=0.9)
+    assert result["refused_chains"] == 1 and result["records_after"] == 5
+
+
+def test_group_keeps_its_id_when_a_record_joins(store, ds):
+    dedupe.merge(store, ds.name, above=0.9)
+    first = dedupe.merge_groups(store, ds.name)["group_id"].tolist()
+    add_pairs(store, ds, [(1, 5, 0.95)])
+    dedupe.decide(store, [(2, 5)], "match", ds.name)
+    dedupe.merge(store, ds.name, above=0.9)
+    groups = dedupe.merge_groups(store, ds.name)
+    assert groups["group_id"].tolist() == first and groups["record_ids"].tolist() == ["A1;A2;A5"]
+
+
+def test_undo_restores_exactly(store, ds):
+    before = raw_rows(store, ds.name)
+    golden_before = dedupe.golden_rows(store, ds.name).drop(columns=["customer_id"])
+    dedupe.merge(store, ds.name, above=0.5)
+    group = int(dedupe.merge_groups(store, ds.name)["group_id"].iloc[0])
+    assert dedupe.unmerge(store, ds.name, group=group)["records_after"] == 4
+    assert dedupe.unmerge(store, ds.name, everything=True)["records_after"] == 5
+    pd.testing.assert_frame_equal(raw_rows(store, ds.name), before)
+    pd.testing.assert_frame_equal(dedupe.golden_rows(store, ds.name).drop(columns=["customer_id"]), golden_before)
+    with pytest.raises(NotFoundError):
+        dedupe.unmerge(store, ds.name, group=group)
+    actions = dedupe.audit_log(store, ds.name)["action"].tolist()
+    assert any(a.startswith("split group") for a in actions) and any(a.startswith("merged group") for a in actions)
+
+
+def test_survivorship_can_be_changed(store, ds):
+    dedupe.merge(store, ds.name, above=0.9)
+    golden = dedupe.golden_rows(store, ds.name, Survivorship({"value": "sum", "email": "longest"}))
+    jean = golden[golden["source_ids"] == "A1;A2"].iloc[0]
+    assert jean["value"] == 350 and jean["email"] == "jean.dupont@acme.fr"
+
+
+def test_pairs_by_record_id(store, ds):
+    rows = dedupe.rows_for_ids(store, pd.DataFrame({"left_id": ["A3"], "right_id": ["A4"]}), ds.name)
+    assert rows == [(3, 4)]
+    with pytest.raises(NotFoundError, match="Z9"):
+        dedupe.rows_for_ids(store, pd.DataFrame({"left_id": ["Z9"], "right_id": ["A4"]}), ds.name)
