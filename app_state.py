@@ -24,7 +24,7 @@ DEFAULTS: dict[str, object] = {
     "dataset": None,          # name of the dataset the pages work on
     "uploads": {},            # uploader file id -> store upload id
     "active_upload": None,    # upload id being previewed
-    "flash": None,            # one-off message shown after a rerun
+    "imported": {},           # "upload id/sheet" -> dataset name, so one file is not imported twice
 }
 
 
@@ -49,7 +49,7 @@ def seed(store: Store) -> None:
                 log.exception("Could not seed the store with %s", path)
 
 
-@st.cache_resource(show_spinner="Opening the working store…")
+@st.cache_resource(show_spinner="Opening the working store…", on_release=Store.close)
 def get_store(path: str | None = None) -> Store:
     """The process-wide store (one DuckDB connection; a cursor per call)."""
     store = Store(path)

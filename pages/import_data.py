@@ -25,7 +25,7 @@ st.write("Upload CRM exports (CSV, TSV or Excel). Encoding and delimiter are det
 @st.cache_data(show_spinner="Reading the file…", max_entries=16)
 def cached_preview(upload_id: int, sheet: str | None):
     file_name, data = store.upload(upload_id)
-    return file_name, preview_file(data, file_name, ImportSettings(sheet=sheet))
+    return preview_file(data, file_name, ImportSettings(sheet=sheet))
 
 
 @st.cache_data(show_spinner="Checking data quality…", max_entries=8)
@@ -39,31 +39,35 @@ def progress_bar():
     return lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 
 
-files = st.file_uploader("CRM exports", type=["csv", "tsv", "txt", "xlsx", "xls"],
-                         accept_multiple_files=True, key="uploader")
-for f in files or []:
-    if f.file_id not in st.session_state.uploads:
-        # Keep the bytes in the store once: the uploader's buffer does not survive every rerun.
-        st.session_state.uploads[f.file_id] = store.save_upload(f.name, f.getvalue())
-        st.session_state.active_upload = st.session_state.uploads[f.file_id]
+def role_editor(columns: list[str], roles: dict[str, str], key: str, examples: list | None = None) -> dict:
+    """Editable table of column roles; returns column -> role key."""
+    table = pd.DataFrame({"Column": columns, "Role": [ROLES[roles[c]] for c in columns]})
+    if examples is not None:
+        table["Example"] = examples
+    edited = st.data_editor(table, hide_index=True, disabled=["Column", "Example"], key=key, column_config={
+        "Role": st.column_config.SelectboxColumn("Role", options=ROLE_LABELS, required=True)})
+    return {c: ROLE_KEYS[r] for c, r in zip(edited["Column"], edited["Role"], strict=True)}
 
-pending = {st.session_state.uploads[f.file_id]: f.name for f in files or []}
-if pending:
+
+def upload_section(files) -> None:
+    """Preview, roles and the Import button for the uploaded files."""
+    pending = {st.session_state.uploads[f.file_id]: f.name for f in files}
     if st.session_state.active_upload not in pending:
         st.session_state.active_upload = next(iter(pending))
-    upload_id = st.selectbox("File to import", list(pending), format_func=pending.get,
-                             key="active_upload") if len(pending) > 1 else st.session_state.active_upload
+    if len(pending) > 1:
+        st.selectbox("File to import", list(pending), format_func=pending.get, key="active_upload")
+    upload_id = st.session_state.active_upload
+    file_name = pending[upload_id]
     try:
-        file_name, preview = cached_preview(upload_id, None)
+        preview = cached_preview(upload_id, None)
         sheet = None
         if len(preview.sheets) > 1:
             sheet = st.selectbox("Sheet", preview.sheets, index=preview.sheets.index(preview.sheet))
             if sheet != preview.sheet:
-                file_name, preview = cached_preview(upload_id, sheet)
+                preview = cached_preview(upload_id, sheet)
     except SegmentStudioError as exc:
         st.error(str(exc))
-        st.stop()
-
+        return
     facts = [f"Format **{preview.file_format.upper()}**"]
     if preview.encoding:
         facts.append(f"encoding **{preview.encoding}**")
@@ -73,29 +77,40 @@ if pending:
     for warning in preview.warnings:
         st.warning(warning)
     st.dataframe(preview.frame, hide_index=True, height=240)
+    imported = st.session_state.imported.get(f"{upload_id}/{sheet}")
+    if imported:
+        st.success(f"Imported as dataset **{imported}**. Remove the file above, or upload another one.")
+        return
 
     st.subheader("Column roles")
-    roles_table = pd.DataFrame({"Column": preview.columns,
-                                "Role": [ROLES[preview.roles[c]] for c in preview.columns],
-                                "Example": [next(iter(preview.frame[c].dropna()), "") for c in preview.columns]})
-    edited = st.data_editor(
-        roles_table, hide_index=True, disabled=["Column", "Example"], key=f"roles_{upload_id}_{sheet}",
-        column_config={"Role": st.column_config.SelectboxColumn("Role", options=ROLE_LABELS, required=True)})
+    roles = role_editor(preview.columns, preview.roles, f"roles_{upload_id}_{sheet}",
+                        [next(iter(preview.frame[c].dropna()), "") for c in preview.columns])
     left, right = st.columns(2)
     name = left.text_input("Dataset name", value=file_name.rsplit(".", 1)[0], key=f"name_{upload_id}")
     kind = right.selectbox("The rows are", KINDS, key=f"kind_{upload_id}")
     if st.button("Import", type="primary", key="import"):
-        roles = {c: ROLE_KEYS[r] for c, r in zip(edited["Column"], edited["Role"], strict=True)}
         try:
             ds = import_upload(store, upload_id, ImportSettings(name=name, sheet=sheet, kind=kind, roles=roles),
-                               progress=progress_bar())
+                               progress=progress_bar(), file_name=file_name)
         except SegmentStudioError as exc:
             st.error(str(exc))
-        else:
-            st.session_state.dataset = ds.name
-            st.success(f"Imported **{ds.row_count:,}** rows into dataset **{ds.name}**"
-                       + (f"; {ds.rejected_rows:,} rows could not be read (see the report)."
-                          if ds.rejected_rows else "."))
+            return
+        st.session_state.dataset = ds.name
+        st.session_state.imported[f"{upload_id}/{sheet}"] = ds.name
+        st.success(f"Imported **{ds.row_count:,}** rows into dataset **{ds.name}**"
+                   + (f"; {ds.rejected_rows:,} rows could not be read (see the report)."
+                      if ds.rejected_rows else "."))
+
+
+files = st.file_uploader("CRM exports", type=["csv", "tsv", "txt", "xlsx", "xls"],
+                         accept_multiple_files=True, key="uploader")
+for f in files or []:
+    if f.file_id not in st.session_state.uploads:
+        # Keep the bytes in the store once: the uploader's buffer does not survive every rerun.
+        st.session_state.uploads[f.file_id] = store.save_upload(f.name, f.getvalue())
+        st.session_state.active_upload = st.session_state.uploads[f.file_id]
+if files:
+    upload_section(files)
 
 datasets = store.datasets()
 if not datasets:
@@ -119,14 +134,10 @@ st.caption(f"From `{ds.source_file}` · imported {ds.imported_at:%Y-%m-%d %H:%M}
            else f"From `{ds.source_file}` · imported {ds.imported_at:%Y-%m-%d %H:%M}")
 
 with st.expander("Change column roles"):
-    table = pd.DataFrame({"Column": ds.columns, "Role": [ROLES[ds.roles[c]] for c in ds.columns]})
-    changed = st.data_editor(table, hide_index=True, disabled=["Column"], key=f"ds_roles_{ds.id}",
-                             column_config={"Role": st.column_config.SelectboxColumn(
-                                 "Role", options=ROLE_LABELS, required=True)})
+    changed = role_editor(ds.columns, ds.roles, f"ds_roles_{ds.id}")
     if st.button("Apply roles and normalise again", key="apply_roles"):
-        roles = {c: ROLE_KEYS[r] for c, r in zip(changed["Column"], changed["Role"], strict=True)}
         try:
-            set_roles(store, ds.name, roles, progress=progress_bar())
+            set_roles(store, ds.name, changed, progress=progress_bar())
         except SegmentStudioError as exc:
             st.error(str(exc))
         else:
@@ -146,7 +157,9 @@ corr = charts.correlation_chart(report)
 if corr is not None:
     st.caption("Correlation between numeric columns")
     st.plotly_chart(corr, key="corr_chart")
-st.dataframe(report.columns.drop(columns=["checked"]), hide_index=True)
+st.dataframe(charts.column_quality_frame(report), hide_index=True, column_config={
+    "Missing %": st.column_config.NumberColumn(format="%.1f %%"),
+    "Invalid %": st.column_config.NumberColumn(format="%.1f %%")})
 
 issues = charts.issues_frame(report)
 if issues.empty:

@@ -7,6 +7,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from .quality import QualityReport
+from .roles import ROLES
 
 
 def missing_chart(report: QualityReport) -> go.Figure:
@@ -47,3 +48,12 @@ def score_histogram(pairs: pd.DataFrame, upper: float, lower: float) -> go.Figur
     fig.add_vline(x=lower, line_dash="dot", annotation_text="review", line_color="#f0a202")
     fig.update_layout(height=300, margin={"t": 30, "b": 10}, bargap=0.05)
     return fig
+
+
+def column_quality_frame(report: QualityReport) -> pd.DataFrame:
+    """Per-column figures of the report, with labels a marketer reads."""
+    cols = report.columns
+    return pd.DataFrame({"Column": cols["column"], "Role": cols["role"].map(ROLES),
+                         "Missing": cols["missing"], "Missing %": cols["missing_pct"],
+                         "Invalid": cols["invalid"], "Invalid %": cols["invalid_pct"],
+                         "Distinct values": cols["distinct"]})

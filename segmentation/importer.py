@@ -276,10 +276,10 @@ def import_file(store: Store, data: bytes, file_name: str, settings: ImportSetti
 
 
 def import_upload(store: Store, upload_id: int, settings: ImportSettings = ImportSettings(),
-                  progress: Progress = _no_progress) -> Dataset:
-    """Import a file already saved with :meth:`Store.save_upload`."""
-    file_name, data = store.upload(upload_id)
-    return import_file(store, data, file_name, settings, progress, upload_id=upload_id)
+                  progress: Progress = _no_progress, file_name: str | None = None) -> Dataset:
+    """Import a file already saved with :meth:`Store.save_upload` (``file_name`` as uploaded this time)."""
+    stored_name, data = store.upload(upload_id)
+    return import_file(store, data, file_name or stored_name, settings, progress, upload_id=upload_id)
 
 
 def import_path(store: Store, path: str | Path, settings: ImportSettings = ImportSettings(),

@@ -239,7 +239,7 @@ def _issues(report: QualityReport) -> list[Issue]:
         issues.append(Issue("exact_duplicates", "Exact duplicate records", report.exact_duplicates))
     for col, count in report.duplicate_keys.items():
         if count:
-            issues.append(Issue(f"duplicate_key:{col}", f"Records sharing a {col}", count))
+            issues.append(Issue(f"duplicate_key:{col}", f"Same {col} on several records", count))
     if report.stale_profiles:
         issues.append(Issue(f"stale:{report.stale_column}", "Stale profiles (no recent activity)",
                             report.stale_profiles))

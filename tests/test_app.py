@@ -1,0 +1,278 @@
+"""The Import page through Streamlit's AppTest: seeding, upload and import, bad files, the quality report.
+
+Each test runs the real ``app.py`` (router, cached store, page) on a store of its own, named by
+``SEGMENT_STUDIO_DB``; Streamlit's caches are cleared around every test and every store the app
+opened is closed, so no test sees another's data or keeps a file open.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.util import patch_config_options
+
+import app_state
+from segmentation.store import Store
+from tests.conftest import ROOT, SAMPLE
+
+APP = str(ROOT / "app.py")
+TIMEOUT = 60  # the first run seeds the store from sample_data/ (a few seconds)
+
+
+def sample_customers() -> pd.DataFrame:
+    """sample_data/customers.csv, read independently of the app's reader."""
+    return pd.read_csv(SAMPLE / "customers.csv", sep=";", encoding="cp1252", dtype=str, keep_default_na=False)
+
+
+def sample_customer_count() -> int:
+    return len(sample_customers())
+
+
+def clear_streamlit_caches() -> None:
+    # cache_data entries are keyed by upload and dataset ids, which restart at 1 in every store.
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    app_state.get_store.clear()
+
+
+@pytest.fixture(autouse=True)
+def error_details():
+    """The app's config hides tracebacks from users; a failing test should show them."""
+    with patch_config_options({"client.showErrorDetails": "full"}):
+        yield
+
+
+@pytest.fixture
+def opened_stores(monkeypatch):
+    """Every Store the app opens during the test; closed at the end so the files are released."""
+    opened: list[Store] = []
+
+    class RecordingStore(Store):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+
+    monkeypatch.setattr(app_state, "Store", RecordingStore)
+    clear_streamlit_caches()
+    yield opened
+    clear_streamlit_caches()
+    for s in opened:
+        s.close()
+
+
+@pytest.fixture(scope="module")
+def seeded_template(tmp_path_factory) -> Path:
+    """A store seeded once with the sample data, copied by the tests that do not test seeding."""
+    path = tmp_path_factory.mktemp("template") / "seeded.duckdb"
+    s = Store(path)
+    try:
+        app_state.seed(s)
+        assert [d.name for d in s.datasets()] == ["sample orders", "sample customers"]
+    finally:
+        s.close()
+    return path
+
+
+@pytest.fixture
+def empty_db(tmp_path, monkeypatch, opened_stores) -> Path:
+    path = tmp_path / "x.duckdb"
+    monkeypatch.setenv("SEGMENT_STUDIO_DB", str(path))
+    return path
+
+
+@pytest.fixture
+def seeded_db(tmp_path, monkeypatch, opened_stores, seeded_template) -> Path:
+    path = tmp_path / "x.duckdb"
+    shutil.copy(seeded_template, path)
+    monkeypatch.setenv("SEGMENT_STUDIO_DB", str(path))
+    return path
+
+
+def run_app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def app_store(opened: list[Store]) -> Store:
+    assert len(opened) == 1, f"the app should open exactly one store, opened {len(opened)}"
+    return opened[0]
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def dataset_summary(s: Store) -> list[tuple[str, int, str]]:
+    return [(d.name, d.row_count, d.kind) for d in s.datasets()]
+
+
+# --- (a) first start -----------------------------------------------------------
+
+
+def test_first_start_seeds_empty_store_and_shows_sample(empty_db, opened_stores):
+    assert not empty_db.exists()
+    at = run_app()
+
+    s = app_store(opened_stores)
+    assert s.path == empty_db
+    expected = sample_customer_count()
+    assert {d.name: d.row_count for d in s.datasets()}["sample customers"] == expected
+    assert {d.name for d in s.datasets()} == {"sample customers", "sample orders"}
+
+    assert at.title[0].value == "Import customers"
+    assert at.selectbox(key="dataset").value == "sample customers"
+    assert set(at.selectbox(key="dataset").options) == {"sample customers", "sample orders"}
+    shown = metrics(at)
+    assert shown["Rows"] == f"{expected:,}"
+    assert shown["Kind"] == "customers"
+    assert shown["Unreadable rows"] == "0"
+    assert "Data quality" in [h.value for h in at.subheader]
+    assert not at.error
+    assert str(empty_db) in at.sidebar.caption[0].value
+
+
+def test_second_start_does_not_seed_again(seeded_db, opened_stores):
+    run_app()
+    s = app_store(opened_stores)
+    assert sorted(d.name for d in s.datasets()) == ["sample customers", "sample orders"]
+
+
+# --- (b) upload and import -----------------------------------------------------
+
+
+def test_upload_french_csv_preview_and_import(seeded_db, opened_stores, french_csv):
+    at = run_app()
+    s = app_store(opened_stores)
+    before = dataset_summary(s)
+    assert at.selectbox(key="dataset").value == "sample customers"
+
+    at.file_uploader(key="uploader").set_value(("clients_fr.csv", french_csv, "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+    facts = [m.value for m in at.markdown if "Format" in m.value]
+    assert facts == ["Format **CSV** · encoding **cp1252** · delimiter **;**"]
+    preview = at.dataframe[0].value
+    assert len(preview) == 4
+    assert list(preview.columns)[:3] == ["ID client", "Société", "Région"]
+    assert preview["Société"].tolist()[0] == "Boulangerie Martin SAS"  # decoded from cp1252
+    assert "Column roles" in [h.value for h in at.subheader]
+    assert at.text_input[0].value == "clients_fr"
+    # The upload is kept in the store, nothing is imported yet.
+    assert dataset_summary(s) == before
+    assert at.button(key="import").label == "Import"
+
+    at.button(key="import").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert [m.value for m in at.success] == ["Imported **4** rows into dataset **clients_fr**."]
+    assert at.selectbox(key="dataset").value == "clients_fr"
+    assert "clients_fr" in at.selectbox(key="dataset").options
+    shown = metrics(at)
+    assert shown["Rows"] == "4"
+    assert shown["Columns"] == "12"
+    assert shown["Kind"] == "customers"
+
+    ds = s.dataset("clients_fr")
+    assert (ds.row_count, ds.encoding, ds.delimiter, ds.source_file) == (4, "cp1252", ";", "clients_fr.csv")
+    assert ds.roles["E-mail"] == "email"
+    assert dataset_summary(s) == [("clients_fr", 4, "customers"), *before]
+
+
+# --- (c) bad files ---------------------------------------------------------------
+
+
+BAD_FILES = {
+    "empty": (b"", r"'empty\.csv' is empty"),
+    "blank lines": (b" \r\n\r\n", r"'blank lines\.csv' is empty"),
+    "binary garbage": (random.Random(7).randbytes(4096),
+                       r"'binary garbage\.csv' does not look like a text table \(CSV\) or an Excel workbook"),
+    "png named csv": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4,
+                      r"'png named csv\.csv' does not look like a text table"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_bad_file_shows_error_and_changes_nothing(seeded_db, opened_stores, case):
+    data, message = BAD_FILES[case]
+    at = run_app()
+    s = app_store(opened_stores)
+    before = dataset_summary(s)
+    tables_before = s.query_rows("SELECT table_name FROM information_schema.tables ORDER BY 1")
+
+    at.file_uploader(key="uploader").set_value((f"{case}.csv", data, "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1, errors
+    assert re.search(message, errors[0]), errors[0]
+    # Helpful: it says what to do next.
+    assert re.search(r"export|upload", errors[0], re.IGNORECASE), errors[0]
+    assert not [b for b in at.button if b.key == "import"], "no Import button for a file that cannot be read"
+    assert dataset_summary(s) == before
+    assert s.query_rows("SELECT table_name FROM information_schema.tables ORDER BY 1") == tables_before
+
+    # Removing the file brings the page back as it was.
+    at.file_uploader(key="uploader").set_value(None).run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="dataset").value == "sample customers"
+    assert metrics(at)["Rows"] == f"{sample_customer_count():,}"
+    assert dataset_summary(s) == before
+
+
+# --- (d) quality report -----------------------------------------------------------
+
+
+def issues_table(at: AppTest) -> pd.DataFrame:
+    found = [d.value for d in at.dataframe if list(d.value.columns) == ["Issue", "Rows"]]
+    assert len(found) == 1, [list(d.value.columns) for d in at.dataframe]
+    return found[0]
+
+
+def issue_rows_shown(at: AppTest) -> pd.DataFrame:
+    found = [d.value for d in at.dataframe if list(d.value.columns)[:1] == ["row"]]
+    assert len(found) == 1, [list(d.value.columns) for d in at.dataframe]
+    return found[0]
+
+
+def download_label(at: AppTest) -> str:
+    buttons = [b for b in at.get("download_button") if b.key == "issue_download"]
+    assert len(buttons) == 1
+    return buttons[0].label
+
+
+def test_changing_quality_issue_shows_its_rows(seeded_db, opened_stores):
+    at = run_app()
+    issues = issues_table(at)
+    counts = dict(zip(issues["Issue"], issues["Rows"], strict=True))
+    picker = at.selectbox(key="issue")
+    assert picker.value == "missing:E-mail"
+    assert picker.options[0] == "Missing E-mail"  # AppTest lists the formatted labels
+
+    blank_emails = int(sample_customers()["E-mail"].str.strip().eq("").sum())
+    assert counts["Missing E-mail"] == blank_emails
+    missing = issue_rows_shown(at)
+    assert len(missing) == min(counts["Missing E-mail"], 200) > 0
+    assert missing["E-mail"].fillna("").astype(str).str.strip().eq("").all()
+    assert download_label(at) == f"Download these {counts['Missing E-mail']:,} rows (CSV)"
+
+    picker.set_value("invalid:E-mail").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="issue").value == "invalid:E-mail"
+    invalid = issue_rows_shown(at)
+    expected = counts["Invalid E-mail"]
+    assert 0 < expected <= 200
+    assert len(invalid) == expected
+    emails = invalid["E-mail"].astype(str).str.strip()
+    assert emails.ne("").all()
+    # None of them looks like a valid address (the sample's typos: "x@", "x@@y.fr", "x.y.fr", "x@yfr").
+    assert not emails.str.fullmatch(r"[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}").any(), emails.tolist()
+    assert set(invalid["row"]).isdisjoint(set(missing["row"]))
+    assert download_label(at) == f"Download these {expected:,} rows (CSV)"

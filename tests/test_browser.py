@@ -1,0 +1,197 @@
+"""End to end in headless Chromium: the real server, the real upload and download.
+
+``app_server`` (module scope) starts ``streamlit run app.py`` on a free port with a store of its own
+and stops it at the end; ``browser`` launches Debian's Chromium once. Later steps of the app add
+tests here that reuse both: each test opens a page with ``open_app(browser, app_server)``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest import ROOT, SAMPLE
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+ARTIFACTS = ROOT / "test-artifacts"
+STARTUP_TIMEOUT = 90  # seconds until /_stcore/health says ok
+SCRIPT_TIMEOUT = 60_000  # ms for one script run (the first one seeds the store)
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+@dataclass
+class AppServer:
+    url: str
+    db: Path
+    log: Path
+    process: subprocess.Popen
+
+    def log_tail(self, chars: int = 4000) -> str:
+        try:
+            return self.log.read_text(errors="replace")[-chars:]
+        except OSError:
+            return "(no server log)"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(server: AppServer, timeout: float = STARTUP_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            pytest.fail(f"streamlit exited with status {server.process.returncode} before it was healthy:\n"
+                        f"{server.log_tail()}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as response:
+                last = response.read().decode(errors="replace").strip()
+                if last == "ok":
+                    return
+        except (urllib.error.URLError, OSError) as exc:
+            last = repr(exc)
+        time.sleep(0.25)
+    pytest.fail(f"streamlit not healthy after {timeout:.0f} s (last answer: {last}):\n{server.log_tail()}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory) -> Iterator[AppServer]:
+    """``streamlit run app.py`` on a free port and an empty store of its own (seeded on first run)."""
+    work = tmp_path_factory.mktemp("browser")
+    db, log = work / "store.duckdb", work / "streamlit.log"
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none", "--", "--db", str(db)]
+    env = {**os.environ, "SEGMENT_STUDIO_DB": str(db), "PYTHONUNBUFFERED": "1"}
+    with open(log, "wb") as out:
+        process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL)
+    server = AppServer(url=f"http://127.0.0.1:{port}", db=db, log=log, process=process)
+    try:
+        wait_healthy(server)
+        yield server
+    finally:
+        stop(process)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's Chromium. Run `bash .ci/test` "
+                    "(it installs it) or `apt-get install -y chromium` as root.")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def wait_idle(page: Page, timeout: float = SCRIPT_TIMEOUT) -> None:
+    """Wait until the script run triggered by the last action has finished."""
+    page.wait_for_selector(IDLE, timeout=timeout)
+
+
+def open_app(browser: Browser, server: AppServer) -> Page:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(SCRIPT_TIMEOUT)
+    page.goto(server.url)
+    wait_idle(page)
+    return page
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """The whole page: Streamlit scrolls inside stMain, so the viewport is stretched to its height first."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    size = page.viewport_size or {"width": 1400, "height": 1000}
+    height = page.evaluate("() => document.querySelector(\"[data-testid='stMain']\")?.scrollHeight || 0")
+    page.set_viewport_size({"width": size["width"], "height": min(max(height, size["height"]), 12_000)})
+    page.wait_for_timeout(500)  # let the data grids and charts lay out again
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
+    return path
+
+
+def test_upload_import_quality_report_and_download(browser, app_server, tmp_path):
+    source = SAMPLE / "customers.csv"
+    expected = pd.read_csv(source, sep=";", encoding="cp1252", dtype=str, keep_default_na=False)
+    page = open_app(browser, app_server)
+    try:
+        # The store was empty: the app seeded it and shows the sample dataset.
+        expect(page.get_by_role("heading", name="Import customers")).to_be_visible()
+        expect(page.get_by_test_id("stMetric").filter(has_text="Rows").first).to_contain_text(f"{len(expected):,}")
+
+        page.get_by_test_id("stFileUploader").locator("input[type='file']").set_input_files(str(source))
+        facts = page.get_by_text(re.compile(r"Format CSV · encoding cp1252 · delimiter ;"))
+        expect(facts).to_be_visible()
+        wait_idle(page)
+        expect(page.get_by_role("heading", name="Column roles")).to_be_visible()
+
+        page.locator(".st-key-import").get_by_role("button", name="Import").click()
+        success = page.get_by_test_id("stAlertContentSuccess")
+        expect(success).to_contain_text(f"Imported {len(expected):,} rows into dataset customers")
+        wait_idle(page)
+        assert not page.get_by_test_id("stException").count()
+        assert not page.get_by_test_id("stAlertContentError").count()
+
+        expect(page.locator(".st-key-dataset").get_by_role("combobox")).to_have_value("customers")
+        expect(page.get_by_role("heading", name="Data quality")).to_be_visible()
+        chart = page.get_by_test_id("stPlotlyChart").first
+        chart.scroll_into_view_if_needed()
+        expect(chart).to_be_visible()
+        expect(chart.locator(".main-svg").first).to_be_visible()  # plotly actually drew it
+
+        # The first issue is the missing e-mails: download its rows.
+        expect(page.locator(".st-key-issue").get_by_role("combobox")).to_have_value("Missing E-mail")
+        button = page.locator(".st-key-issue_download").get_by_role("button")
+        button.scroll_into_view_if_needed()
+        label = button.inner_text()
+        match = re.search(r"Download these ([\d,]+) rows", label)
+        assert match, label
+        with page.expect_download() as download:
+            button.click()
+        saved = tmp_path / download.value.suggested_filename
+        download.value.save_as(saved)
+        assert saved.name == "customers - Missing E-mail.csv"
+        rows = pd.read_csv(saved, dtype=str, keep_default_na=False)
+        assert list(rows.columns) == ["row", *expected.columns]
+        blank_emails = expected["E-mail"].str.strip().eq("")
+        assert len(rows) == int(match.group(1).replace(",", "")) == int(blank_emails.sum()) > 0
+        assert rows["E-mail"].str.strip().eq("").all()
+        # "row" is the record's position in the file: the same customers as in the source.
+        positions = rows["row"].astype(int) - 1
+        assert rows["ID client"].tolist() == expected["ID client"].iloc[positions].tolist()
+    finally:
+        screenshot(page, "browser-import")
+        page.context.close()
