@@ -12,13 +12,13 @@ from segmentation.golden import Survivorship
 from segmentation.importer import import_file
 
 CSV = (
-    "id;first name;last name;email;phone;created;last activity;value;consent\n"
-    "A1;Jean;Dupont;jean.dupont@acme.fr;0123456789;01/02/2020;01/03/2026;100;oui\n"
-    "A2;Jean;DUPONT;jd@gmail.com;;15/01/2019;01/01/2024;250;oui\n"
-    "A3;Marie;Durand;marie@acme.fr;0611223344;01/01/2021;;80;non\n"
-    "A4;Marie;Durand;;0611223344;01/06/2021;01/10/2026;90;oui\n"
-    "A5;Paul;Roux;paul@roux.fr;;01/01/2022;01/01/2023;10;oui\n"
-).encode()
+    b"id;first name;last name;email;phone;created;last activity;value;consent\n"
+    b"A1;Jean;Dupont;jean.dupont@acme.fr;0123456789;01/02/2020;01/03/2026;100;oui\n"
+    b"A2;Jean;DUPONT;jd@gmail.com;;15/01/2019;01/01/2024;250;oui\n"
+    b"A3;Marie;Durand;marie@acme.fr;0611223344;01/01/2021;;80;non\n"
+    b"A4;Marie;Durand;;0611223344;01/06/2021;01/10/2026;90;oui\n"
+    b"A5;Paul;Roux;paul@roux.fr;;01/01/2022;01/01/2023;10;oui\n"
+)
 
 
 def add_pairs(store, ds, pairs):
