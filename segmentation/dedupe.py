@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,8 +22,10 @@ from scipy.sparse.csgraph import connected_components
 
 from .errors import ColumnError, NotFoundError
 from .golden import Survivorship, golden_sql
-from .matching import Matcher, MatchSettings
 from .store import Dataset, Store, quote
+
+if TYPE_CHECKING:
+    from .matching import MatchSettings
 
 Progress = Callable[[float, str], None]
 
@@ -71,6 +74,8 @@ def find_pairs(store: Store, dataset: str | None = None, settings: MatchSettings
     progress : callable, optional
         Called with a fraction in 0..1 and a message.
     """
+    from .matching import Matcher, MatchSettings  # the heavy part, needed only here
+
     ds = store.dataset(dataset) if dataset else store.dataset()
     settings = settings or MatchSettings()
     roles = dict(ds.roles)
