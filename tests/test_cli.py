@@ -83,3 +83,34 @@ def test_module_entry_point_and_locked_store(tmp_path, crm_file):
         holder.close()
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.startswith("error: Cannot open the working store")
+
+
+def test_merge_pairs_file_export_golden_and_unmerge(capsys, db, crm_file, tmp_path):
+    assert run_cli(capsys, "--db", db, "import", crm_file, "--json")[0] == 0
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("left_id,right_id\nC3,C4\n", encoding="utf-8")
+    code, result, _ = run_cli(capsys, "--db", db, "merge", "--pairs", str(pairs), "--json")
+    assert code == 0
+    assert result == {"groups_merged": 1, "records_before": 4, "records_after": 3, "refused_chains": 0}
+
+    out = tmp_path / "golden.csv"
+    code, result, _ = run_cli(capsys, "--db", db, "export", "--out", str(out), "--json")
+    assert code == 0 and result["rows"] == 3 and "source_ids" in result["columns"]
+    text = out.read_text(encoding="utf-8")
+    assert "C3;C4" in text
+
+    code, result, _ = run_cli(capsys, "--db", db, "unmerge", "--all", "--json")
+    assert code == 0 and result == {"records_after": 4}
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("left_id,right_id\nC3,NOPE\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, "--db", db, "merge", "--pairs", str(bad), "--json")
+    assert code == 2 and "NOPE" in err
+
+
+def test_usage_errors_are_one_error_line(capsys, db):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--db", db, "merge", "--json"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
