@@ -104,10 +104,8 @@ def id_sql() -> str:
 
 
 def email_sql() -> str:
-    """Lower-case and trim; an address that is not valid becomes NULL."""
-    cleaned = r"regexp_replace(lower(trim({v})), '^mailto:', '')"
-    return (f"CASE WHEN regexp_full_match({cleaned}, {sql_string(EMAIL_PATTERN)}) "
-            f"THEN {cleaned} END")
+    """Lower-case and trim; an address that is not valid becomes NULL (one regex pass per value)."""
+    return f"nullif(regexp_extract(lower(trim({{v}})), {sql_string('^(?:mailto:)?(' + EMAIL_PATTERN + ')$')}, 1), '')"
 
 
 def postcode_sql(default_region: str) -> str:
@@ -242,12 +240,13 @@ _FR_INTL = re.compile(r"^(?:\+|00)33(?:0)?([1-9]\d{8})$")
 
 
 def phone_sql(default_region: str) -> str:
-    """French numbers to E.164 in SQL, the common case; NULL for anything else (see :func:`map_phones`)."""
+    """French numbers to E.164 in SQL, the common case; NULL for anything else (see :func:`map_phones`).
+
+    One clean-up and one regex per value: this runs over every row.
+    """
     digits = r"regexp_replace(replace({v}, '(0)', ''), '[^\d+]', '', 'g')"
-    national = (f" WHEN regexp_full_match({digits}, '0[1-9]\\d{{8}}') THEN '+33' || right({digits}, 9)"
-                if default_region.upper() == "FR" else "")
-    return (f"CASE WHEN regexp_full_match({digits}, '(?:\\+|00)33(?:0)?[1-9]\\d{{8}}') "
-            f"THEN '+33' || right({digits}, 9){national} END")
+    prefix = r"(?:\+|00)33(?:0)?|0" if default_region.upper() == "FR" else r"(?:\+|00)33(?:0)?"
+    return f"'+33' || nullif(regexp_extract({digits}, '^(?:{prefix})([1-9]\\d{{8}})$', 1), '')"
 
 
 def map_phones(distinct: pd.DataFrame, default_region: str = "FR") -> pd.Series:
