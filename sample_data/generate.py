@@ -23,11 +23,18 @@ Usage::
 
 Tests and benchmarks import this file by path (``sample_data`` is not a
 package) and call :func:`generate` and the ``write_*`` functions.
+
+Scaling note: the name vocabularies are fixed, so at hundreds of thousands
+of customers person and company names repeat much more than in the
+5,000-customer sample; work e-mails, personal e-mails and company domains
+stay unique per customer and per company at every size.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import time
 import unicodedata
 from pathlib import Path
@@ -480,7 +487,8 @@ P_COMPANY_HOMONYM = 0.02  # companies named like another one elsewhere
 
 
 # ---------------------------------------------------------------------------
-# Small vocabulary helpers (run on a few hundred strings at most).
+# Helpers. Vocabulary helpers run on a few hundred strings at most; the
+# others work on whole columns (numpy arrays or Arrow-backed string Series).
 # ---------------------------------------------------------------------------
 def _strip_accents(text: str) -> str:
     text = text.replace("Œ", "Oe").replace("œ", "oe")
@@ -496,44 +504,55 @@ def _slug(text: str, space: str = "") -> str:
 def _region_variants(name: str) -> list[str]:
     """Spellings found in hand-typed region fields, canonical first."""
     plain = _strip_accents(name)
-    return [
-        name,
-        plain.upper().replace("-", " "),
-        f" {plain.lower()} ",
-        plain,
-        name.upper(),
-    ]
+    return [name, plain.upper().replace("-", " "), f" {plain.lower()} ", plain, name.upper()]
 
 
-def _choice_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
-    """Draw one category per row, each row with its own probabilities.
+def _draw(rng: np.random.Generator, group: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Draw one category per row with the probabilities of the row's group.
 
     Parameters
     ----------
     rng : numpy.random.Generator
         Source of randomness.
-    probs : numpy.ndarray
-        Shape ``(n, k)``; each row sums to 1.
+    group : numpy.ndarray
+        Integer group of each row (e.g. the latent type), indexing ``table``.
+    table : numpy.ndarray
+        Shape ``(n_groups, k)``; each row sums to 1.
 
     Returns
     -------
     numpy.ndarray
-        ``n`` integer codes in ``[0, k)``.
+        One integer code in ``[0, k)`` per row.
     """
-    cum = probs.cumsum(axis=1)
-    codes = (rng.random(len(probs))[:, None] > cum).sum(axis=1)
-    return np.minimum(codes, probs.shape[1] - 1)
+    u = rng.random(len(group))
+    codes = np.empty(len(group), dtype=np.int64)
+    # One inverse-CDF lookup per group keeps memory linear in the rows
+    # (a per-row probability matrix would not be at millions of rows).
+    for g, cum in enumerate(np.cumsum(table, axis=1)):
+        mask = group == g
+        codes[mask] = np.searchsorted(cum, u[mask], side="right")
+    return np.minimum(codes, table.shape[1] - 1)
 
 
-def _take(table: list[str] | np.ndarray, codes: np.ndarray) -> pd.Series:
+def _take(table: list[str] | pd.Series, codes: np.ndarray) -> pd.Series:
     """Look strings up by integer code, as a string Series."""
-    return pd.Series(pd.array(list(table), dtype="str").take(codes))
+    array = table.array if isinstance(table, pd.Series) else pd.array(list(table), dtype="str")
+    return pd.Series(array.take(codes))
 
 
-def _day_tables() -> tuple[np.ndarray, np.ndarray]:
-    """French (dd/mm/yyyy) and ISO spellings of every day since EPOCH."""
-    days = pd.date_range(str(EPOCH), str(REFERENCE_DATE), freq="D")
-    return np.asarray(days.strftime("%d/%m/%Y")), np.asarray(days.strftime("%Y-%m-%d"))
+def _select(conditions: list[np.ndarray], choices: list[pd.Series], default: pd.Series) -> pd.Series:
+    """``np.select`` for string Series (conditions must be mutually exclusive)."""
+    out = default
+    for condition, choice in zip(conditions, choices, strict=True):
+        out = out.where(~condition, choice)
+    return out
+
+
+def _replace(series: pd.Series, mask: np.ndarray, values: pd.Series | np.ndarray) -> pd.Series:
+    """Copy of ``series`` with the masked cells set to ``values`` (one per masked cell)."""
+    out = series.copy()
+    out[mask] = np.asarray(values, dtype=object)
+    return out
 
 
 def _int_str(values: np.ndarray) -> pd.Series:
@@ -544,22 +563,33 @@ def _zero_pad(values: np.ndarray, width: int) -> pd.Series:
     return _int_str(values).str.zfill(width)
 
 
+def _day_tables() -> tuple[list[str], list[str]]:
+    """French (dd/mm/yyyy) and ISO spellings of every day since EPOCH."""
+    days = pd.date_range(str(EPOCH), str(REFERENCE_DATE), freq="D")
+    return list(days.strftime("%d/%m/%Y")), list(days.strftime("%Y-%m-%d"))
+
+
 def _ensure_unique(local: pd.Series, domain: pd.Series) -> pd.Series:
-    """Append 2, 3... to repeated local parts so each address is unique."""
-    key = local + "@" + domain
-    rank = key.groupby(key, sort=False).cumcount().to_numpy()
-    return local.where(rank == 0, local + _int_str(rank + 1))
+    """Append 2, 3... to repeated local parts so each address is unique.
+
+    Repeated until no address repeats, since ``jean.martin`` + ``2`` may
+    already exist.
+    """
+    while True:
+        key = local + "@" + domain
+        rank = key.groupby(key, sort=False).cumcount().to_numpy()
+        if not rank.any():
+            return local
+        local = local.where(rank == 0, local + _int_str(rank + 1))
 
 
-# ---------------------------------------------------------------------------
-# Typos, vectorised: strings become a matrix of code points, and each row's
-# characters are gathered from shifted column indices.
-# ---------------------------------------------------------------------------
 def _typos(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Swap two adjacent characters, drop one or double one, per string.
 
-    The first character is kept (people rarely mistype it); strings shorter
-    than three characters are returned unchanged.
+    Vectorised: the strings become a matrix of code points and each row's
+    characters are gathered from shifted column indices. The first
+    character is kept (people rarely mistype it); strings shorter than
+    three characters are returned unchanged.
     """
     arr = np.asarray(values, dtype=str)
     if arr.size == 0:
@@ -568,8 +598,7 @@ def _typos(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     codes = np.zeros((arr.size, width), dtype=np.uint32)
     codes[:, :-1] = arr.view(np.uint32).reshape(arr.size, width - 1)
     length = (codes != 0).sum(axis=1)
-    pos = 1 + (rng.random(arr.size) * np.maximum(length - 2, 1)).astype(int)
-    pos = pos[:, None]
+    pos = (1 + (rng.random(arr.size) * np.maximum(length - 2, 1)).astype(int))[:, None]
     kind = rng.integers(0, 3, arr.size)[:, None]
     cols = np.arange(width)[None, :]
     swap = np.where(cols == pos, pos + 1, np.where(cols == pos + 1, pos, cols))
@@ -584,7 +613,7 @@ def _typos(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 # ---------------------------------------------------------------------------
 # Generation.
 # ---------------------------------------------------------------------------
-def _companies(rng: np.random.Generator, n_customers: int) -> dict[str, np.ndarray]:
+def _companies(rng: np.random.Generator, n_customers: int) -> dict[str, np.ndarray | pd.Series]:
     """Draw companies until they hold ``n_customers`` contacts."""
     n = n_customers  # every company has at least one contact, so n suffices
     ctype = rng.choice(len(TYPES), size=n, p=TYPE_SHARES)
@@ -595,9 +624,9 @@ def _companies(rng: np.random.Generator, n_customers: int) -> dict[str, np.ndarr
     contacts[-1] -= contacts.sum() - n_customers  # trim the last company
     ctype = ctype[:n_comp]
 
-    size = _choice_rows(rng, SIZE_P[ctype])
-    sector = _choice_rows(rng, SECTOR_P[ctype])
-    region = _choice_rows(rng, REGION_P[ctype])
+    size = _draw(rng, ctype, SIZE_P)
+    sector = _draw(rng, ctype, SECTOR_P)
+    region = _draw(rng, ctype, REGION_P)
     # City within region, by weight.
     city_offsets = np.cumsum([0] + [len(c) for _, c in REGIONS.values()])
     city_weights = [np.array([w for *_, w in c]) for _, c in REGIONS.values()]
@@ -607,33 +636,28 @@ def _companies(rng: np.random.Generator, n_customers: int) -> dict[str, np.ndarr
         city[mask] = city_offsets[r] + rng.choice(len(weights), size=mask.sum(), p=weights / weights.sum())
 
     # Names: activity + surname for small firms, brands for large ones,
-    # family-business patterns in between. Each name is an integer key
-    # (pattern, first part, second part) until it is rendered.
-    big = size >= 2
-    pattern = _choice_rows(rng, np.where(big[:, None], [[0.15, 0.65, 0.20]], [[0.60, 0.20, 0.20]]))
+    # family-business patterns in between. A name is an integer key
+    # (pattern, part 1, part 2) until it is rendered.
+    pattern = _draw(rng, (size >= 2).astype(int), np.array([[0.60, 0.20, 0.20], [0.15, 0.65, 0.20]]))
     n_surnames = len(SURNAMES)
 
-    def draw_parts(k: int) -> tuple[np.ndarray, np.ndarray]:
-        # Part 1: activity (0-5), brand or family pattern; part 2: surname or brand word (0-2).
-        return rng.integers(0, len(BRANDS), k), rng.integers(0, n_surnames, k)
+    def draw_parts(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # Part 1: activity (of 6), brand or family pattern; part 2: surname or brand word (of 3).
+        part1 = rng.integers(0, len(BRANDS), p.size)
+        part2 = rng.integers(0, n_surnames, p.size)
+        part1 = np.where(p == 0, part1 % 6, np.where(p == 2, part1 % len(FAMILY_PATTERNS), part1))
+        return part1, np.where(p == 1, part2 % 3, part2)
 
-    part1, part2 = draw_parts(n_comp)
-    part1 = np.where(pattern == 0, part1 % 6, np.where(pattern == 2, part1 % len(FAMILY_PATTERNS), part1))
-    part2 = np.where(pattern == 1, part2 % 3, part2)
-
-    def name_key() -> pd.DataFrame:
-        return pd.DataFrame({"p": pattern, "s": np.where(pattern == 2, 0, sector), "a": part1, "b": part2})
-
-    # Homonymous companies are realistic but the short vocabularies would
-    # make far too many: redraw them, then copy a few names on purpose.
+    part1, part2 = draw_parts(pattern)
+    # Homonymous companies are realistic, but the short vocabularies would
+    # make far too many: redraw them (at very large sizes some remain), then
+    # copy a few names on purpose, within a sector, to another city.
     for _ in range(8):
-        clash = name_key().duplicated().to_numpy()
+        key = pd.DataFrame({"p": pattern, "s": np.where(pattern == 2, 0, sector), "a": part1, "b": part2})
+        clash = key.duplicated().to_numpy()
         if not clash.any():
             break
-        new1, new2 = draw_parts(clash.sum())
-        p = pattern[clash]
-        part1[clash] = np.where(p == 0, new1 % 6, np.where(p == 2, new1 % len(FAMILY_PATTERNS), new1))
-        part2[clash] = np.where(p == 1, new2 % 3, new2)
+        part1[clash], part2[clash] = draw_parts(pattern[clash])
     by_sector = np.argsort(sector, kind="stable")
     first_of_sector = np.searchsorted(sector[by_sector], np.arange(len(SECTORS)))
     per_sector = np.bincount(sector, minlength=len(SECTORS))
@@ -643,44 +667,42 @@ def _companies(rng: np.random.Generator, n_customers: int) -> dict[str, np.ndarr
     ok = city[target] != city[source]
     target, source = target[ok], source[ok]
     pattern[target], part1[target], part2[target] = pattern[source], part1[source], part2[source]
-    legal_form = _choice_rows(rng, LEGAL_FORM_P[size])
+    legal_form = _draw(rng, size, LEGAL_FORM_P)
 
+    # Codes into the vocabularies; 0 where the pattern does not use them
+    # (every pattern is rendered for every row, then one is selected).
     act_words = [a for group in ACTIVITIES for a in group]
     brand_words = [w for group in BRAND_WORDS for w in group]
-    # Codes into the vocabularies; 0 where the pattern does not use them
-    # (np.select below renders every pattern for every row).
-    act_code = np.where(pattern == 0, sector * 6 + part1, 0)
-    brand = np.where(pattern == 1, part1, 0)
-    word_code = np.where(pattern == 1, sector * 3 + part2, 0)
-    surname = np.where(pattern == 1, 0, part2)
-    fam_code = np.where(pattern == 2, part1, 0) * n_surnames + surname
+    is_act, is_brand, is_family = pattern == 0, pattern == 1, pattern == 2
+    act_code = np.where(is_act, sector * 6 + part1, 0)
+    brand = np.where(is_brand, part1, 0)
+    word_code = np.where(is_brand, sector * 3 + part2, 0)
+    surname = np.where(is_brand, 0, part2)
+    fam_code = np.where(is_family, part1, 0) * n_surnames + surname
     family_names = [p.format(s) for p in FAMILY_PATTERNS for s in SURNAMES]
     family_slugs = [p.format(_slug(s)) for p in FAMILY_SLUGS for s in SURNAMES]
-    name = np.select(
-        [pattern == 0, pattern == 1],
+    name = _select(
+        [is_act, is_brand],
         [
             _take(act_words, act_code) + " " + _take(SURNAMES, surname),
             _take(BRANDS, brand) + " " + _take(brand_words, word_code),
         ],
         _take(family_names, fam_code),
     )
-    slug = np.select(
-        [pattern == 0, pattern == 1],
+    brand_sep = np.where(rng.random(n_comp) < 0.5, "", "-")
+    slug = _select(
+        [is_act, is_brand],
         [
             _take([_slug(a, "-") for a in act_words], act_code) + "-" + _take([_slug(s) for s in SURNAMES], surname),
-            _take([_slug(b) for b in BRANDS], brand)
-            + np.where(rng.random(n_comp) < 0.5, "", "-")
-            + _take([_slug(w) for w in brand_words], word_code),
+            _take([_slug(b) for b in BRANDS], brand) + brand_sep + _take([_slug(w) for w in brand_words], word_code),
         ],
         _take(family_slugs, fam_code),
     )
-    # Namesake companies in other cities get their own domain.
-    slug = pd.Series(slug, dtype="str")
+    # Homonymous companies get their own domain: city suffix, then a number.
     city_slugs = [_slug(c, "-") for _, cities in REGIONS.values() for c, *_ in cities]
-    clash = slug.duplicated().to_numpy()
-    slug = slug.where(~clash, slug + "-" + _take(city_slugs, city))
-    _rank = slug.groupby(slug, sort=False).cumcount().to_numpy()
-    slug = slug.where(_rank == 0, slug + _int_str(_rank + 1))
+    slug = slug.where(~slug.duplicated().to_numpy(), slug + "-" + _take(city_slugs, city))
+    rank = slug.groupby(slug, sort=False).cumcount().to_numpy()
+    slug = slug.where(rank == 0, slug + _int_str(rank + 1))
     tld = np.where(rng.random(n_comp) < 0.8, ".fr", ".com")
 
     zones = np.array(
@@ -701,13 +723,13 @@ def _companies(rng: np.random.Generator, n_customers: int) -> dict[str, np.ndarr
         "city": city,
         "name_pattern": pattern,
         "surname": surname,
-        "name": np.asarray(name, dtype=object),
+        "name": name,
         "legal_form": legal_form,
-        "domain": np.asarray(slug + tld, dtype=object),
+        "domain": slug + tld,
         "switchboard": switchboard,
         "zone": zones[city],
         # E-mail convention: prenom.nom, p.nom or pnom.
-        "email_style": _choice_rows(rng, np.tile([0.8, 0.1, 0.1], (n_comp, 1))),
+        "email_style": rng.choice(3, size=n_comp, p=[0.8, 0.1, 0.1]),
         # Family businesses: colleagues are relatives sharing a surname.
         "family": (contacts > 1) & (rng.random(n_comp) < 0.3),
         # Some multi-contact companies share a generic mailbox.
@@ -716,7 +738,7 @@ def _companies(rng: np.random.Generator, n_customers: int) -> dict[str, np.ndarr
     }
 
 
-def _customers(rng: np.random.Generator, comp: dict[str, np.ndarray]) -> dict:
+def _customers(rng: np.random.Generator, comp: dict) -> dict[str, np.ndarray | pd.Series]:
     """Draw the distinct customers (contacts), grouped by company."""
     n_comp = len(comp["contacts"])
     company = np.repeat(np.arange(n_comp), comp["contacts"])
@@ -739,7 +761,7 @@ def _customers(rng: np.random.Generator, comp: dict[str, np.ndarray]) -> dict:
     fixed_last = founder | relative
     # Independent draws from short name lists give far more namesakes than a
     # real CRM of this size has: redraw them (at a million customers the
-    # lists cannot avoid them all), then add a few deliberate ones below.
+    # lists cannot avoid them all), then add a few deliberate ones.
     for _ in range(8):
         clash = pd.DataFrame({"f": first, "l": last}).duplicated().to_numpy()
         if not clash.any():
@@ -761,7 +783,7 @@ def _customers(rng: np.random.Generator, comp: dict[str, np.ndarray]) -> dict:
         first[clash] = draw_first(clash.sum())
 
     # Phones: colleagues often give the switchboard; others a mobile or a
-    # direct line. Canonical form is ten digits.
+    # direct line. Canonical form is ten digits (as an integer here).
     mobile = (6 + rng.integers(0, 2, n)) * 100_000_000 + rng.integers(10_000_000, 99_999_999, n)
     direct = comp["zone"][company] * 100_000_000 + rng.integers(10_000_000, 99_999_999, n)
     own = np.where(rng.random(n) < 0.6, mobile, direct)
@@ -769,40 +791,37 @@ def _customers(rng: np.random.Generator, comp: dict[str, np.ndarray]) -> dict:
     phone = np.where(use_switchboard, comp["switchboard"][company], own)
 
     # E-mails: a work address following the company's convention, unique per
-    # person; a personal address, unique too; the record shows one of them.
+    # person; a personal address, unique too; each record shows one of them.
     first_slug = _take([_slug(f) for f in FIRST_NAMES], first)
     last_slug = _take([_slug(s) for s in SURNAMES], last)
+    initial = first_slug.str.slice(0, 1)
     style = comp["email_style"][company]
-    local = np.select(
+    local = _select(
         [style == 0, style == 1],
-        [first_slug + "." + last_slug, first_slug.str.slice(0, 1) + "." + last_slug],
-        first_slug.str.slice(0, 1) + last_slug,
+        [first_slug + "." + last_slug, initial + "." + last_slug],
+        initial + last_slug,
     )
     domain = _take(comp["domain"], company)
-    work = pd.Series(local, dtype="str")
-    work = _ensure_unique(work, domain) + "@" + domain
+    work = _ensure_unique(local, domain) + "@" + domain
     generic = comp["generic_email"][company] & (rng.random(n) < 0.5)
-    generic_addr = _take(GENERIC_LOCALS, comp["generic_local"][company]) + "@" + domain
-    work = work.where(~generic, generic_addr)
+    work = work.where(~generic, _take(GENERIC_LOCALS, comp["generic_local"][company]) + "@" + domain)
     provider = _take(PERSONAL_DOMAINS, rng.choice(len(PERSONAL_DOMAINS), n, p=PERSONAL_DOMAIN_P))
     plocal = first_slug + "." + last_slug
     plocal = plocal.where(rng.random(n) < 0.6, plocal + _int_str(rng.integers(1, 100, n)))
     personal = _ensure_unique(plocal, provider) + "@" + provider
-    size = comp["size"][company]
-    uses_personal = rng.random(n) < np.where(size == 0, 0.3, 0.06)
+    uses_personal = rng.random(n) < np.where(comp["size"][company] == 0, 0.3, 0.06)
 
     # Behaviour, driven by the latent type.
     usage = rng.gamma(USAGE_GAMMA[ctype, 0], USAGE_GAMMA[ctype, 1])
     usage_tenths = np.minimum(np.round(usage * 10), 800).astype(int)
     shape = 2.5  # negative binomial as a gamma-Poisson mixture
-    tickets = rng.poisson(rng.gamma(shape, TICKETS_MEAN[ctype] / shape))
-    tickets = np.minimum(tickets, 300)
+    tickets = np.minimum(rng.poisson(rng.gamma(shape, TICKETS_MEAN[ctype] / shape)), 300)
     value = np.exp(np.log(VALUE_MEDIAN[ctype]) + VALUE_SIGMA[ctype] * rng.standard_normal(n))
     # Half the contracts are priced in round hundreds.
     round_price = rng.random(n) < 0.5
     value_cents = np.where(round_price, np.round(value / 100) * 10_000, np.round(value * 100)).astype(np.int64)
     value_cents = np.maximum(value_cents, 10_000)
-    maturity = _choice_rows(rng, MATURITY_P[ctype])
+    maturity = _draw(rng, ctype, MATURITY_P)
     consent = (rng.random(n) < 0.72).astype(int)  # 1 = oui
 
     # Dates, in days since EPOCH: creation, then last activity after it.
@@ -816,7 +835,6 @@ def _customers(rng: np.random.Generator, comp: dict[str, np.ndarray]) -> dict:
     active_gap = rng.exponential(ACTIVE_RECENCY_DAYS[ctype])
     active_gap = np.where(active_gap > STALE_DAYS, rng.random(n) * STALE_DAYS, active_gap)
     gap = np.minimum(np.where(stale, stale_gap, active_gap), age).astype(int)
-    last_activity = _REF - gap
 
     return {
         "company": company,
@@ -825,8 +843,8 @@ def _customers(rng: np.random.Generator, comp: dict[str, np.ndarray]) -> dict:
         "first": first,
         "last": last,
         "phone": phone,
-        "work_email": work.to_numpy(dtype=object),
-        "personal_email": personal.to_numpy(dtype=object),
+        "work_email": work,
+        "personal_email": personal,
         "uses_personal": uses_personal,
         "usage_tenths": usage_tenths,
         "tickets": tickets,
@@ -834,24 +852,23 @@ def _customers(rng: np.random.Generator, comp: dict[str, np.ndarray]) -> dict:
         "maturity": maturity,
         "consent": consent,
         "created": created,
-        "last_activity": last_activity,
+        "last_activity": _REF - gap,
     }
 
 
 def _format_phone(digits: pd.Series, style: np.ndarray) -> pd.Series:
-    """Spell ten-digit numbers the ways people type them."""
-    pairs = [digits.str.slice(i, i + 2) for i in range(0, 10, 2)]
-    national = digits.str.slice(1, 2)
-    tail = [digits.str.slice(i, i + 2) for i in range(2, 10, 2)]
-    spelled = [
-        pairs[0] + " " + pairs[1] + " " + pairs[2] + " " + pairs[3] + " " + pairs[4],
-        digits,
-        "+33 " + national + " " + tail[0] + " " + tail[1] + " " + tail[2] + " " + tail[3],
-        pairs[0] + "." + pairs[1] + "." + pairs[2] + "." + pairs[3] + "." + pairs[4],
-        "+33" + digits.str.slice(1, 10),
-        pairs[0] + "-" + pairs[1] + "-" + pairs[2] + "-" + pairs[3] + "-" + pairs[4],
-    ]
-    return pd.Series(np.select([style == k for k in range(5)], spelled[:5], spelled[5]))
+    """Spell ten-digit numbers the ways people type them (style 0-5)."""
+    p = [digits.str.slice(i, i + 2) for i in range(0, 10, 2)]
+
+    def joined(sep: str) -> pd.Series:
+        return p[0] + sep + p[1] + sep + p[2] + sep + p[3] + sep + p[4]
+
+    international = "+33 " + digits.str.slice(1, 2) + " " + p[1] + " " + p[2] + " " + p[3] + " " + p[4]
+    return _select(
+        [style == 1, style == 2, style == 3, style == 4, style == 5],
+        [digits, international, joined("."), "+33" + digits.str.slice(1, 10), joined("-")],
+        joined(" "),
+    )
 
 
 def _format_euros(cents: np.ndarray, thousands: np.ndarray) -> pd.Series:
@@ -861,19 +878,23 @@ def _format_euros(cents: np.ndarray, thousands: np.ndarray) -> pd.Series:
     padded = [f"{i:03d}" for i in range(1000)]
     sep = pd.Series(thousands, dtype="str")
     millions, kilo, units = euros // 1_000_000, euros // 1000 % 1000, euros % 1000
-    big = _take(unpadded, np.minimum(millions, 999)) + sep + _take(padded, kilo)
-    big = big + sep + _take(padded, units)
+    big = _take(unpadded, millions) + sep + _take(padded, kilo) + sep + _take(padded, units)
     mid = _take(unpadded, kilo) + sep + _take(padded, units)
-    small = _take(unpadded, units)
-    whole = np.select([millions > 0, kilo > 0], [big, mid], small)
-    return pd.Series(whole, dtype="str") + "," + _take(padded, cents % 100).str.slice(1, 3)
+    whole = _select([millions > 0, (millions == 0) & (kilo > 0)], [big, mid], _take(unpadded, units))
+    return whole + "," + _take(padded, cents % 100).str.slice(1, 3)
 
 
-def _rows(rng: np.random.Generator, comp: dict, cust: dict) -> tuple[pd.DataFrame, dict]:
-    """Expand customers into CRM records: duplicates, variations and noise.
+def _rows(rng: np.random.Generator, comp: dict, cust: dict) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Expand customers into shuffled CRM records with duplicates and noise.
 
-    Returns the rendered records (in customer order, not yet shuffled) and
-    the per-record arrays needed afterwards.
+    Returns
+    -------
+    records : pandas.DataFrame
+        The rendered records, ``ID client`` still empty.
+    row_cust : numpy.ndarray
+        Customer index of each record.
+    created : numpy.ndarray
+        Creation day of each record (days since EPOCH).
     """
     n = len(cust["company"])
     copies = np.zeros(n, dtype=int)
@@ -881,8 +902,11 @@ def _rows(rng: np.random.Generator, comp: dict, cust: dict) -> tuple[pd.DataFram
     copies[duplicated] = 1
     copies[duplicated[: round(P_THIRD_RECORD * duplicated.size)]] = 2
     row_cust = np.concatenate([np.arange(n), np.repeat(np.arange(n), copies)])
+    dup = np.arange(len(row_cust)) >= n
+    # Shuffle now: records are rendered in export order, no copy afterwards.
+    shuffle = rng.permutation(len(row_cust))
+    row_cust, dup = row_cust[shuffle], dup[shuffle]
     m = len(row_cust)
-    dup = np.arange(m) >= n
     # A tenth of the duplicates are plain re-imports; the rest vary.
     varies = dup & (rng.random(m) >= 0.1)
 
@@ -890,34 +914,29 @@ def _rows(rng: np.random.Generator, comp: dict, cust: dict) -> tuple[pd.DataFram
         return varies & (rng.random(m) < p)
 
     company = cust["company"][row_cust]
-    rank = cust["rank"][row_cust]
 
-    # --- company name, with legal form variants for duplicates and a few
-    # colleagues typed by someone else.
+    # --- company name, with legal form variants for duplicates and for a
+    # few colleagues typed by someone else.
     form_variant = np.zeros(m, dtype=int)
-    legal_var = pick(0.35) | (~dup & (rank > 0) & (rng.random(m) < 0.1))
+    legal_var = pick(0.35) | (~dup & (cust["rank"][row_cust] > 0) & (rng.random(m) < 0.1))
     form_variant[legal_var] = rng.integers(1, 4, legal_var.sum())
     suffix_table = [s for row in LEGAL_FORM_VARIANTS for s in row]
     form = comp["legal_form"][company]
     societe = _take(comp["name"], company) + _take(suffix_table, form * 4 + form_variant)
-    ste = legal_var & (rng.random(m) < 0.25)
-    societe = societe.where(~ste, "Sté " + societe)
-    shout = legal_var & (rng.random(m) < 0.15)
-    societe = societe.where(~shout, societe.str.upper())
+    societe = societe.where(~(legal_var & (rng.random(m) < 0.25)), "Sté " + societe)
+    societe = societe.where(~(legal_var & (rng.random(m) < 0.15)), societe.str.upper())
 
     # --- names: dropped accents, typos, upper/lower case, swapped fields.
-    n_first, n_last = len(FIRST_NAMES), len(SURNAMES)
     first_table = FIRST_NAMES + [_strip_accents(f) for f in FIRST_NAMES]
     last_table = SURNAMES + [_strip_accents(s) for s in SURNAMES]
     plain = pick(0.3)
-    prenom = _take(first_table, cust["first"][row_cust] + plain * n_first).to_numpy(dtype=object)
-    nom = _take(last_table, cust["last"][row_cust] + plain * n_last).to_numpy(dtype=object)
+    prenom = _take(first_table, cust["first"][row_cust] + plain * len(FIRST_NAMES))
+    nom = _take(last_table, cust["last"][row_cust] + plain * len(SURNAMES))
     typo = pick(0.3)
     typo_first = typo & (rng.random(m) < 0.3)
     typo_last = typo & ~typo_first
-    prenom[typo_first] = _typos(prenom[typo_first], rng)
-    nom[typo_last] = _typos(nom[typo_last], rng)
-    prenom, nom = pd.Series(prenom, dtype="str"), pd.Series(nom, dtype="str")
+    prenom = _replace(prenom, typo_first, _typos(prenom[typo_first].to_numpy(), rng))
+    nom = _replace(nom, typo_last, _typos(nom[typo_last].to_numpy(), rng))
     # Many French CRMs write surnames in capitals; some duplicates do.
     case = np.where(pick(0.25), rng.integers(1, 4, m), 0)
     case[~dup & (rng.random(m) < 0.04)] = 1
@@ -929,51 +948,39 @@ def _rows(rng: np.random.Generator, comp: dict, cust: dict) -> tuple[pd.DataFram
     prenom, nom = prenom.where(~swap, nom), nom.where(~swap, prenom)
 
     # --- e-mail: the other address (work vs personal) or none at all.
-    personal = cust["uses_personal"][row_cust]
-    other_email = pick(0.35)
-    personal = np.where(other_email, ~personal, personal)
-    email = pd.Series(
-        np.where(
-            personal,
-            cust["personal_email"][row_cust],
-            cust["work_email"][row_cust],
-        ),
-        dtype="str",
-    )
+    personal = cust["uses_personal"][row_cust] ^ pick(0.35)
+    email = _take(cust["work_email"], row_cust).where(~personal, _take(cust["personal_email"], row_cust))
     email = email.where(rng.random(m) >= 0.05, email.str.capitalize())
-    local, domain = email.str.split("@", n=1).str[0], email.str.split("@", n=1).str[1]
-    broken = [
-        local + "@",
-        local + "." + domain,
-        local + "@@" + domain,
-        local + "@" + domain.str.replace(".", "", regex=False),
-    ]
     invalid = rng.random(m) < P_EMAIL_INVALID
-    kind = rng.integers(0, len(broken), m)
-    for k, spelled in enumerate(broken):
-        email = email.where(~(invalid & (kind == k)), spelled)
+    kind = rng.integers(0, 4, invalid.sum())
+    if invalid.any():
+        parts = email[invalid].str.partition("@")  # few rows: splitting all would be slow
+        local, domain = parts[0], parts[2]
+        broken = _select(
+            [kind == 1, kind == 2, kind == 3],
+            [local + "." + domain, local + "@@" + domain, local + "@" + domain.str.replace(".", "", regex=False)],
+            local + "@",
+        )
+        email = _replace(email, invalid, broken)
     email = email.mask(pick(0.15) | (rng.random(m) < P_EMAIL_MISSING))
 
     # --- phone: each record picks its own spelling of the same number.
     digits = _zero_pad(cust["phone"][row_cust], 10)
-    style = _choice_rows(rng, np.tile([0.45, 0.2, 0.15, 0.1, 0.05, 0.05], (m, 1)))
+    style = rng.choice(6, size=m, p=[0.45, 0.2, 0.15, 0.1, 0.05, 0.05])
     phone = _format_phone(digits, style)
     invalid = rng.random(m) < P_PHONE_INVALID
     kind = rng.integers(0, 3, m)
-    bad = np.select(
-        [kind == 0, kind == 1],
-        [
-            digits.str.slice(5, 10),
-            phone.str.slice(0, 8),
-        ],
-        digits + _int_str(rng.integers(0, 10, m)),
+    bad = _select(
+        [kind == 1, kind == 2],
+        [phone.str.slice(0, 8), digits + _int_str(rng.integers(0, 10, m))],
+        digits.str.slice(5, 10),
     )
-    phone = phone.where(~invalid, pd.Series(bad, dtype="str"))
+    phone = phone.where(~invalid, bad)
     phone = phone.mask(pick(0.2) | (rng.random(m) < P_PHONE_MISSING))
 
     # --- dates: a duplicate is often created later, and may show later activity.
-    created = cust["created"][row_cust].copy()
-    last_activity = cust["last_activity"][row_cust].copy()
+    created = cust["created"][row_cust]
+    last_activity = cust["last_activity"][row_cust]
     later = pick(0.7)
     created[later] += (rng.random(later.sum()) * (last_activity[later] - created[later]) * 0.5).astype(int)
     created = np.minimum(created, _LAST_CREATION)
@@ -984,44 +991,37 @@ def _rows(rng: np.random.Generator, comp: dict, cust: dict) -> tuple[pd.DataFram
     date_creation = _take(fr_days, created)
     derniere = _take(fr_days, last_activity).mask(rng.random(m) < P_ACTIVITY_MISSING)
 
-    # --- numbers, written the French Excel way.
+    # --- numbers, written the French Excel way ("3,5", "3").
     usage_table = [f"{i // 10},{i % 10}" if i % 10 else str(i // 10) for i in range(801)]
-    usage = _take(usage_table, cust["usage_tenths"][row_cust])
-    usage = usage.mask(rng.random(m) < P_USAGE_MISSING)
+    usage = _take(usage_table, cust["usage_tenths"][row_cust]).mask(rng.random(m) < P_USAGE_MISSING)
     tickets = _take([str(i) for i in range(301)], cust["tickets"][row_cust])
     tickets = tickets.mask(rng.random(m) < P_USAGE_MISSING)
 
-    value_cents = cust["value_cents"][row_cust].copy()
+    value_cents = cust["value_cents"][row_cust]
     nudge = pick(0.3)
     value_cents[nudge] = np.round(value_cents[nudge] * rng.uniform(0.95, 1.05, nudge.sum()))
-    # Thousands separator: mostly U+00A0, sometimes a plain space or none.
-    sep_kind = _choice_rows(rng, np.tile([0.9, 0.04, 0.06], (m, 1)))
+    # Thousands separator: mostly U+00A0, sometimes a plain space or none;
+    # the euro sign after a space, a non-breaking space, or missing.
+    sep_kind = rng.choice(3, size=m, p=[0.9, 0.04, 0.06])
     amount = _format_euros(value_cents, np.array([NBSP, " ", ""])[sep_kind])
-    euro_sign = _choice_rows(rng, np.tile([0.82, 0.08, 0.10], (m, 1)))
-    amount = amount + np.array([" €", NBSP + "€", ""])[euro_sign]
+    euro_sign = rng.choice(3, size=m, p=[0.82, 0.08, 0.10])
+    amount = amount + _take([" €", NBSP + "€", ""], euro_sign)
     amount = amount.mask(rng.random(m) < P_VALUE_MISSING)
 
     # --- categorical fields: canonical, with a few hand-typed spellings.
-    region = comp["region"][company]
     region_table = [v for r in REGION_NAMES for v in _region_variants(r)]
     region_var = np.where(rng.random(m) < P_REGION_MESSY, rng.integers(1, 5, m), 0)
-    region_text = _take(region_table, region * 5 + region_var)
+    region_text = _take(region_table, comp["region"][company] * 5 + region_var)
     maturity_table = [
         v
         for level in MATURITY
-        for v in (
-            level,
-            _strip_accents(level).upper(),
-            f" {level.lower()} ",
-            _strip_accents(level),
-            level.lower(),
-        )
+        for v in (level, _strip_accents(level).upper(), f" {level.lower()} ", _strip_accents(level), level.lower())
     ]
     maturity_var = np.where(rng.random(m) < P_MATURITY_MESSY, rng.integers(1, 5, m), 0)
     maturity = _take(maturity_table, cust["maturity"][row_cust] * 5 + maturity_var)
     maturity = maturity.mask(rng.random(m) < P_MATURITY_MISSING)
     consent_table = ["non", "Non", "NON", "oui", "Oui", "OUI"]
-    consent_var = _choice_rows(rng, np.tile([0.85, 0.1, 0.05], (m, 1)))
+    consent_var = rng.choice(3, size=m, p=[0.85, 0.1, 0.05])
     consent = _take(consent_table, cust["consent"][row_cust] * 3 + consent_var)
     consent = consent.mask(rng.random(m) < P_CONSENT_MISSING)
 
@@ -1029,7 +1029,7 @@ def _rows(rng: np.random.Generator, comp: dict, cust: dict) -> tuple[pd.DataFram
     city = comp["city"][company]
     records = pd.DataFrame(
         {
-            "ID client": pd.Series(np.zeros(m, dtype=int)),  # filled by the caller
+            "ID client": pd.Series(pd.array([pd.NA] * m, dtype="str")),  # set by generate()
             "Société": societe,
             "Secteur": _take(SECTORS, comp["sector"][company]),
             "Taille": _take(SIZES, comp["size"][company]),
@@ -1049,59 +1049,55 @@ def _rows(rng: np.random.Generator, comp: dict, cust: dict) -> tuple[pd.DataFram
             "Consentement": consent,
         }
     )
-    return records, {"row_cust": row_cust, "created": created}
+    return records, row_cust, created
 
 
-def _orders(
-    rng: np.random.Generator,
-    cust: dict,
-    row_cust: np.ndarray,
-    row_ids: np.ndarray,
-) -> pd.DataFrame:
+def _orders(rng: np.random.Generator, cust: dict, row_cust: np.ndarray, row_ids: pd.Series) -> pd.DataFrame:
     """Draw orders consistent with each customer's type and activity dates."""
     n = len(cust["company"])
     ctype = cust["type"]
-    shape = 2.0
+    shape = 2.0  # negative binomial order counts
     count = rng.poisson(rng.gamma(shape, ORDERS_MEAN[ctype] / shape))
-    owner = np.repeat(np.arange(n), count)
+    owner = np.repeat(np.arange(n, dtype=np.int32), count)  # int32: millions of orders
     k = len(owner)
-    # Orders fall between creation and the last activity.
+    # Orders fall between creation and the last activity, so dormant
+    # customers' orders are old.
     start = cust["created"][owner]
-    span = cust["last_activity"][owner] - start
-    day = start + (rng.random(k) * (span + 1)).astype(int)
+    day = (start + rng.random(k) * (cust["last_activity"][owner] - start + 1)).astype(np.int32)
+    del start
     otype = ctype[owner]
-    sigma = 0.8
-    amount = np.exp(np.log(ORDER_MEDIAN[otype]) + sigma * rng.standard_normal(k))
+    amount = np.exp(np.log(ORDER_MEDIAN[otype]) + 0.8 * rng.standard_normal(k))
     cents = np.maximum(np.round(amount * 100), 500).astype(np.int64)
-    category = _choice_rows(rng, ORDER_CATEGORY_P[otype])
-    channel = _choice_rows(rng, ORDER_CHANNEL_P[otype])
+    category = _draw(rng, otype, ORDER_CATEGORY_P)
+    channel = _draw(rng, otype, ORDER_CHANNEL_P)
 
     # Orders of a duplicated customer may carry any of its record ids:
     # mostly the first record's, sometimes a duplicate's.
-    m = len(row_cust)
-    order_in_rows = np.argsort(row_cust, kind="stable")  # records grouped by customer
-    first_row = np.searchsorted(row_cust[order_in_rows], np.arange(n))
+    by_customer = np.argsort(row_cust, kind="stable")
+    first_record = np.searchsorted(row_cust[by_customer], np.arange(n))
     n_records = np.bincount(row_cust, minlength=n)
-    pick = np.where(rng.random(k) < 0.75, 0, (rng.random(k) * n_records[owner]).astype(int))
-    record = order_in_rows[first_row[owner] + pick]
-    customer_id = row_ids[record].astype(object)
-    # A few orders point at customers missing from the export.
-    width = len(row_ids[0]) - 1
-    unknown = rng.random(k) < 0.005
-    ghost = m + 1 + rng.integers(0, max(m // 10, 100), unknown.sum())
-    customer_id[unknown] = ("C" + _zero_pad(ghost, width)).to_numpy(dtype=object)
+    which = np.where(rng.random(k) < 0.75, 0, (rng.random(k) * n_records[owner]).astype(int))
+    record = by_customer[first_record[owner] + which]
+    del owner, otype, which
 
-    # Sorted by date, numbered in that order like a billing system.
-    order = np.lexsort((rng.random(k), day))
+    # Sorted by date (ties in random order) and numbered like a billing system.
+    perm = rng.permutation(k)
+    order = perm[np.argsort(day[perm], kind="stable")]
+    del perm
+    customer_id = _take(row_ids, record[order])
+    # A few orders point at customers missing from the export.
+    unknown = rng.random(k) < 0.005
+    m = len(row_cust)
+    ghost = m + 1 + rng.integers(0, max(m // 10, 100), unknown.sum())
+    customer_id = _replace(customer_id, unknown, "C" + _zero_pad(ghost, len(row_ids.iloc[0]) - 1))
     _, iso_days = _day_tables()
-    width = max(7, len(str(k)))
-    euros = _int_str(cents[order] // 100)
+    cents = cents[order]
     return pd.DataFrame(
         {
-            "order_id": "O" + _zero_pad(np.arange(1, k + 1), width),
-            "customer_id": pd.Series(customer_id[order], dtype="str"),
+            "order_id": "O" + _zero_pad(np.arange(1, k + 1), max(7, len(str(k)))),
+            "customer_id": customer_id,
             "order_date": _take(iso_days, day[order]),
-            "amount": euros + "." + _zero_pad(cents[order] % 100, 2),
+            "amount": _int_str(cents // 100) + "." + _take([f"{i:02d}" for i in range(100)], cents % 100),
             "category": _take(ORDER_CATEGORIES, category[order]),
             "channel": _take(ORDER_CHANNELS, channel[order]),
         }
@@ -1119,20 +1115,20 @@ def generate(
     Parameters
     ----------
     n_customers : int, default 5000
-        Number of distinct customers. About 8 % of them get one or two
-        extra records, so the export has about ``1.096 * n_customers`` rows.
+        Number of distinct customers. 8 % of them get one or two extra
+        records, so the export has about ``1.096 * n_customers`` rows.
     seed : int, default 20261101
         Seed of the ``numpy.random.Generator``; same seed, same data.
     orders : bool, default True
-        Also generate the orders (about 7 per customer); ``False`` returns
+        Also generate the orders (about 7.5 per customer); ``False`` returns
         ``None`` in their place and saves time at large sizes.
 
     Returns
     -------
     customers : pandas.DataFrame
-        One row per CRM record, every column text (missing cells are NA),
-        already spelled the way French Excel writes them; columns are
-        :data:`CUSTOMER_COLUMNS`. Rows are shuffled.
+        One row per CRM record, columns :data:`CUSTOMER_COLUMNS`, every
+        cell text (missing cells are NA) already spelled the way French
+        Excel writes it. Rows are shuffled.
     truth : pandas.DataFrame
         ``record_id`` (the ``ID client``) and ``customer_key``, one row per
         record in the same order; records of one customer share the key.
@@ -1145,24 +1141,19 @@ def generate(
     rng = np.random.default_rng(seed)
     comp = _companies(rng, n_customers)
     cust = _customers(rng, comp)
-    records, extra = _rows(rng, comp, cust)
-    row_cust = extra["row_cust"]
-    m = len(records)
+    customers, row_cust, created = _rows(rng, comp, cust)
+    del comp, cust["work_email"], cust["personal_email"]  # free memory before the orders
+    m = len(customers)
 
-    # CRM ids grow with the creation date; the export itself is shuffled.
-    width = max(6, len(str(m)))
-    by_creation = np.lexsort((rng.random(m), extra["created"]))
+    # CRM ids grow with the creation date (ties in random order).
+    perm = rng.permutation(m)
+    by_creation = perm[np.argsort(created[perm], kind="stable")]
     id_number = np.empty(m, dtype=np.int64)
     id_number[by_creation] = np.arange(1, m + 1)
-    row_ids = ("C" + _zero_pad(id_number, width)).to_numpy(dtype=object)
-    records["ID client"] = pd.Series(row_ids, dtype="str")
-    key_width = max(6, len(str(n_customers)))
-    keys = "K" + _zero_pad(row_cust + 1, key_width)
-    truth = pd.DataFrame({"record_id": records["ID client"], "customer_key": keys})
-
-    shuffle = rng.permutation(m)
-    customers = records.iloc[shuffle].reset_index(drop=True)
-    truth = truth.iloc[shuffle].reset_index(drop=True)
+    row_ids = "C" + _zero_pad(id_number, max(6, len(str(m))))
+    customers["ID client"] = row_ids
+    keys = "K" + _zero_pad(row_cust + 1, max(6, len(str(n_customers))))
+    truth = pd.DataFrame({"record_id": row_ids, "customer_key": keys})
     order_df = _orders(rng, cust, row_cust, row_ids) if orders else None
     return customers, truth, order_df
 
@@ -1170,32 +1161,44 @@ def generate(
 # ---------------------------------------------------------------------------
 # Writing. pandas' ``to_csv`` takes ~25 s for a million 18-column rows, so
 # lines are assembled with vectorised string concatenation and written in
-# chunks; quoting follows the CSV rules Excel applies.
+# chunks. Only lines that may need quoting go through the csv module, which
+# quotes the way Excel does (fields holding the separator, a quote or a
+# line break).
 # ---------------------------------------------------------------------------
-_CHUNK_ROWS = 200_000
+_CHUNK_ROWS = 250_000
 
 
-def _quote(column: pd.Series, sep: str) -> pd.Series:
-    """Quote cells that contain the separator, a quote or a line break."""
-    text = column.astype("str").fillna("")
-    needs = text.str.contains(f'[{sep}"\r\n]', regex=True).to_numpy()
-    if not needs.any():
-        return text
-    quoted = '"' + text.str.replace('"', '""', regex=False) + '"'
-    return text.where(~needs, quoted)
+def _concat(columns: list[pd.Series], sep: str) -> pd.Series:
+    """Join columns with ``sep``, pairwise so long lines are copied few times."""
+    while len(columns) > 1:
+        pairs = [columns[i] + sep + columns[i + 1] for i in range(0, len(columns) - 1, 2)]
+        columns = pairs + columns[len(columns) - len(columns) % 2 :]
+    return columns[0]
+
+
+def _csv_line(values: list[object], sep: str) -> str:
+    buffer = io.StringIO()
+    # The csv module quotes fields holding characters of the line
+    # terminator, so give it CR LF (then drop it) to have line breaks quoted.
+    csv.writer(buffer, delimiter=sep, lineterminator="\r\n").writerow(values)
+    return buffer.getvalue()[:-2]
 
 
 def _write_csv(df: pd.DataFrame, path: str | Path, *, sep: str, encoding: str, newline: str) -> None:
-    header = sep.join(_quote(pd.Series(df.columns, dtype="str"), sep))
     with open(path, "wb") as out:
-        out.write((header + newline).encode(encoding))
+        out.write((_csv_line(list(df.columns), sep) + newline).encode(encoding))
         for begin in range(0, len(df), _CHUNK_ROWS):
             chunk = df.iloc[begin : begin + _CHUNK_ROWS]
-            line = _quote(chunk.iloc[:, 0], sep)
-            for name in chunk.columns[1:]:
-                line = line + sep + _quote(chunk[name], sep)
-            text = newline.join(line.tolist()) + newline
-            out.write(text.encode(encoding))
+            cells = [chunk[name].astype("str").fillna("") for name in chunk.columns]
+            line = _concat(cells, sep)
+            # A line with exactly one separator per column boundary and no
+            # quote or line break is valid CSV as it stands.
+            n_sep = line.str.len().to_numpy() - line.str.replace(sep, "", regex=False).str.len().to_numpy()
+            suspect = (n_sep != len(cells) - 1) | line.str.contains('["\r\n]', regex=True).to_numpy(dtype=bool)
+            lines = line.tolist()
+            for i in np.flatnonzero(suspect):
+                lines[i] = _csv_line([column.iloc[i] for column in cells], sep)
+            out.write((newline.join(lines) + newline).encode(encoding))
 
 
 def write_customers_csv(df: pd.DataFrame, path: str | Path) -> None:
@@ -1204,23 +1207,23 @@ def write_customers_csv(df: pd.DataFrame, path: str | Path) -> None:
     Parameters
     ----------
     df : pandas.DataFrame
-        Table whose cells are text or NA (as returned by :func:`generate`).
-        Other values are converted with ``str``.
+        Table whose cells are text or NA (as returned by :func:`generate`);
+        other values are converted to text.
     path : str or pathlib.Path
-        Destination file.
+        Destination file, overwritten.
 
     Notes
     -----
     Delimiter ``;``, Windows-1252 without BOM, CRLF line endings, missing
     cells empty, cells quoted only when they contain ``;``, ``"`` or a line
-    break. Raises ``UnicodeEncodeError`` if a cell has a character that
+    break. Raises ``UnicodeEncodeError`` if a cell holds a character that
     cp1252 cannot encode.
     """
     _write_csv(df, path, sep=";", encoding="cp1252", newline="\r\n")
 
 
 def write_plain_csv(df: pd.DataFrame, path: str | Path) -> None:
-    """Write a table as UTF-8, comma-separated, LF line endings.
+    """Write a table as UTF-8 (no BOM), comma-separated, LF line endings.
 
     Used for ``truth.csv`` and ``orders.csv``.
 
@@ -1229,7 +1232,7 @@ def write_plain_csv(df: pd.DataFrame, path: str | Path) -> None:
     df : pandas.DataFrame
         Table whose cells are text or NA.
     path : str or pathlib.Path
-        Destination file.
+        Destination file, overwritten.
     """
     _write_csv(df, path, sep=",", encoding="utf-8", newline="\n")
 
@@ -1241,7 +1244,7 @@ def main(argv: list[str] | None = None) -> int:
         "--rows",
         type=int,
         default=None,
-        help="distinct customers to generate (default 5000); names files *_N.csv",
+        help="distinct customers to generate (default 5000); files are then named *_ROWS.csv",
     )
     parser.add_argument(
         "--out",
@@ -1249,8 +1252,8 @@ def main(argv: list[str] | None = None) -> int:
         default=Path(__file__).resolve().parent,
         help="output directory (default: this script's directory)",
     )
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed")
-    parser.add_argument("--no-orders", action="store_true", help="skip orders.csv")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+    parser.add_argument("--no-orders", action="store_true", help="do not generate the orders file")
     args = parser.parse_args(argv)
     if args.rows is not None and args.rows < 1:
         parser.error("--rows must be at least 1")
@@ -1262,7 +1265,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     write_customers_csv(customers, args.out / f"customers{suffix}.csv")
     write_plain_csv(truth, args.out / f"truth{suffix}.csv")
-    summary = f"{len(customers)} records of {truth['customer_key'].nunique()} customers"
+    summary = f"{len(customers)} records of {n} customers"
     if orders is not None:
         write_plain_csv(orders, args.out / f"orders{suffix}.csv")
         summary += f", {len(orders)} orders"
