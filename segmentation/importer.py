@@ -25,7 +25,8 @@ from .store import Dataset, Store, Transaction, quote
 
 Progress = Callable[[float, str], None]
 KINDS = ("customers", "transactions")
-SAMPLE_ROWS = 5000
+SAMPLE_ROWS = 5000  # for decisions on values, such as the day/month order of dates
+GUESS_ROWS = 2000  # for guessing roles: enough to see what a column holds
 PREVIEW_BYTES = 512 * 1024
 
 
@@ -174,36 +175,51 @@ def build_clean_table(tx: Transaction, ds: Dataset, plans: list[ColumnPlan],
                       progress: Progress = _no_progress) -> None:
     """(Re)create the dataset's normalised table from its raw table.
 
-    SQL plans run in one ``CREATE TABLE AS``; mapper plans (phones,
-    categories) are computed once per distinct raw value and joined back.
+    SQL plans run in one ``CREATE TABLE AS``; mapper plans are computed once
+    per distinct raw value and joined back (categories), or fill afterwards
+    what the SQL left NULL (phones that are not French).
     """
     progress(0.45, "Normalising")
     selects, joins = ["r._row"], []
-    mapped = [p for p in plans if p.mapper is not None]
+    views = []
     for i, plan in enumerate(plans):
         col = f"r.{quote(plan.column)}"
         mapped_value = "NULL"
-        if plan.mapper is not None:
-            progress(0.5 + 0.3 * mapped.index(plan) / max(len(mapped), 1), f"Normalising {plan.column}")
-            where = plan.mapper_where.replace("{v}", col)
+        if plan.mapper is not None and not plan.fill:
+            progress(0.5, f"Normalising {plan.column}")
             distinct = tx.df(f"SELECT {col} AS value, count(*) AS n FROM {ds.raw_table} r "
-                             f"WHERE {col} IS NOT NULL AND {where} GROUP BY 1")
-            norm = plan.mapper(distinct)
-            mapping = pd.DataFrame({"value": distinct["value"].astype(object),
-                                    "norm": pd.Series(norm, dtype=object).where(pd.notna(norm), None)})
-            view = f"_map_{i}"
-            tx.register(view, mapping)
-            joins.append(f"LEFT JOIN {view} m{i} ON m{i}.value = {col}")
+                             f"WHERE {col} IS NOT NULL GROUP BY 1")
+            views.append(_register_mapping(tx, f"_map_{i}", distinct, plan.mapper(distinct)))
+            joins.append(f"LEFT JOIN {views[-1]} m{i} ON m{i}.value = {col}")
             mapped_value = f"m{i}.norm"
         expr = plan.expr.replace("{v}", col).replace("{m}", mapped_value)
         selects.append(f"CAST({expr} AS {plan.sql_type}) AS {quote(plan.column)}")
-    progress(0.85, "Writing normalised rows")
+    progress(0.6, "Writing normalised rows")
     tx.execute(f"DROP TABLE IF EXISTS {ds.clean_table}")
     tx.execute(f"CREATE TABLE {ds.clean_table} AS SELECT {', '.join(selects)} "
                f"FROM {ds.raw_table} r {' '.join(joins)}")
     for i, plan in enumerate(plans):
-        if plan.mapper is not None:
-            tx.unregister(f"_map_{i}")
+        if plan.mapper is None or not plan.fill:
+            continue
+        progress(0.85, f"Normalising {plan.column}")
+        q = quote(plan.column)
+        distinct = tx.df(f"SELECT r.{q} AS value, count(*) AS n FROM {ds.raw_table} r "
+                         f"JOIN {ds.clean_table} c USING (_row) WHERE c.{q} IS NULL AND r.{q} IS NOT NULL "
+                         f"GROUP BY 1")
+        views.append(_register_mapping(tx, f"_fill_{i}", distinct, plan.mapper(distinct)))
+        tx.execute(f"UPDATE {ds.clean_table} SET {q} = CAST(m.norm AS {plan.sql_type}) "
+                   f"FROM {ds.raw_table} r JOIN {views[-1]} m ON m.value = r.{q} "
+                   f"WHERE {ds.clean_table}._row = r._row AND m.norm IS NOT NULL")
+    for view in views:
+        tx.unregister(view)
+
+
+def _register_mapping(tx: Transaction, view: str, distinct: pd.DataFrame, norm: pd.Series) -> str:
+    """Make a raw → normalised mapping visible to SQL as ``view``."""
+    norm = pd.Series(norm, dtype=object)
+    tx.register(view, pd.DataFrame({"value": distinct["value"].astype(object),
+                                    "norm": norm.where(pd.notna(norm), None)}))
+    return view
 
 
 def import_file(store: Store, data: bytes, file_name: str, settings: ImportSettings = ImportSettings(),
@@ -243,7 +259,7 @@ def import_file(store: Store, data: bytes, file_name: str, settings: ImportSetti
     progress(0.05, f"Reading {file_name}")
     result = _rename_reserved(read_file(data, file_name, sheet=settings.sheet, max_bytes=settings.max_bytes))
     sample = result.table.slice(0, SAMPLE_ROWS).to_pandas()
-    roles = _roles_for(result.columns, sample, settings)
+    roles = _roles_for(result.columns, sample.head(GUESS_ROWS), settings)
     options = asdict(settings.normalize_options())
     plans = plan_columns(roles, sample, settings.normalize_options())
     progress(0.3, "Storing raw rows")

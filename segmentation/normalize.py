@@ -44,8 +44,9 @@ class ColumnPlan:
     ``expr`` is a SQL expression in which ``{v}`` stands for the raw value
     and ``{m}`` for the mapper's output for that value. ``mapper`` takes a
     frame of distinct raw values (``value``) and their counts (``n``) and
-    returns the normalised values in the same order; it sees only the values
-    for which the SQL condition ``mapper_where`` (over ``{v}``) holds.
+    returns the normalised values in the same order. With ``fill``, ``expr``
+    does the common case alone and the mapper sees only the raw values that
+    ``expr`` left NULL, once the table is written: one pass over the rows.
     """
 
     column: str
@@ -55,7 +56,7 @@ class ColumnPlan:
     expr: str
     mapper: Callable[[pd.DataFrame], pd.Series] | None = None
     note: str = ""
-    mapper_where: str = "true"
+    fill: bool = False
 
 
 EMAIL_PATTERN = (r"[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@"
@@ -307,9 +308,8 @@ def plan_column(column: str, role: str, sample: pd.Series, options: NormalizeOpt
         def mapper(distinct: pd.DataFrame) -> pd.Series:
             return map_phones(distinct, region)
 
-        fast = phone_sql(region)
-        return ColumnPlan(column, role, kind, "VARCHAR", f"coalesce({fast}, {{m}})", mapper,
-                          note=f"E.164, default region {region}", mapper_where=f"({fast}) IS NULL")
+        return ColumnPlan(column, role, kind, "VARCHAR", phone_sql(region), mapper,
+                          note=f"E.164, default region {region}", fill=True)
     if kind == "date":
         order = options.date_order
         if order not in ("dmy", "mdy"):
