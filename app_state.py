@@ -24,6 +24,7 @@ DEFAULTS: dict[str, object] = {
     "dataset": None,          # name of the dataset the pages work on
     "uploads": {},            # uploader file id -> store upload id
     "active_upload": None,    # upload id being previewed
+    "flash": None,            # a message to show once, after a rerun
     "imported": {},           # "upload id/sheet" -> dataset name, so one file is not imported twice
 }
 
@@ -67,3 +68,23 @@ def init() -> None:
     for key, value in DEFAULTS.items():
         if key not in st.session_state:
             st.session_state[key] = value.copy() if isinstance(value, dict) else value
+
+
+def _remember(key: str) -> None:
+    st.session_state.dataset = st.session_state[key]
+
+
+def pick_dataset(names: list[str], key: str, label: str = "Dataset") -> str:
+    """A dataset selectbox that remembers the choice across pages in ``st.session_state.dataset``.
+
+    The shared key is never a widget key: Streamlit forgets a widget's key on
+    pages where the widget is not drawn.
+    """
+    current = st.session_state.get("dataset")
+    if current not in names:
+        current = names[0]
+    # Another page (or an import) may have changed the shared choice since this widget was drawn.
+    st.session_state[key] = current
+    choice = st.selectbox(label, names, key=key, on_change=_remember, args=(key,))
+    st.session_state.dataset = choice
+    return choice

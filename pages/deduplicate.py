@@ -1,11 +1,11 @@
 """Deduplicate: find duplicate customers, review pairs side by side, merge into golden records, undo."""
 
 import streamlit as st
-from segmentation.matching import MatchSettings
 
 import app_state
 from segmentation import charts, dedupe
 from segmentation.errors import SegmentStudioError
+from segmentation.matching import MatchSettings
 
 store = app_state.store()
 st.title("Deduplicate customers")
@@ -14,9 +14,7 @@ customers = [d.name for d in store.datasets("customers")]
 if not customers:
     st.info("Import a customers file first (page Import).")
     st.stop()
-if st.session_state.dataset not in customers:
-    st.session_state.dataset = customers[0]
-dataset = st.selectbox("Dataset", customers, key="dataset")
+dataset = app_state.pick_dataset(customers, key="dedupe_dataset")
 ds = store.dataset(dataset)
 defaults = MatchSettings()
 
@@ -41,6 +39,9 @@ if run is None:
     st.info("Click **Find duplicates** to compare the records.")
     st.stop()
 
+if st.session_state.flash:
+    st.success(st.session_state.flash)
+    st.session_state.flash = None
 m = st.columns(5)
 m[0].metric("Records", f"{run.records:,}")
 m[1].metric("Pairs compared", f"{run.pairs_compared:,}")
@@ -57,9 +58,11 @@ st.plotly_chart(charts.score_histogram(pairs, upper, lower), key="score_hist")
 b1, b2 = st.columns(2)
 if b1.button(f"Merge every pair scoring at least {upper:.2f}", key="bulk_merge"):
     result = dedupe.merge(store, dataset, above=upper, source="bulk")
-    st.success(f"{result['groups_merged']:,} groups merged: {result['records_before']:,} → "
-               f"{result['records_after']:,} customers."
-               + (f" {result['refused_chains']} chains sent back to review." if result["refused_chains"] else ""))
+    st.session_state.flash = (
+        f"{result['groups_merged']:,} groups merged: {result['records_before']:,} → {result['records_after']:,} "
+        "customers." + (f" {result['refused_chains']} chains (A~B~C where A and C do not match) were sent back "
+                        "to review." if result["refused_chains"] else ""))
+    st.rerun()
 
 st.subheader("Review pairs")
 status = st.radio("Show", ["review", "sure", "all"], horizontal=True, key="review_status",
@@ -92,7 +95,8 @@ else:
     if st.button(f"Accept all {len(queue):,} pairs shown and merge", key="accept_all"):
         result = dedupe.merge(store, dataset, source="bulk", pairs=list(zip(
             queue["left_row"].astype(int), queue["right_row"].astype(int), strict=True)))
-        st.success(f"{result['records_after']:,} customers after merges.")
+        st.session_state.flash = f"{result['records_after']:,} customers after merges."
+        st.rerun()
 
 st.subheader("Merged customers")
 groups = dedupe.merge_groups(store, dataset)

@@ -122,7 +122,7 @@ names = [d.name for d in datasets]
 if st.session_state.dataset not in names:
     customers = [d.name for d in datasets if d.kind == "customers"]
     st.session_state.dataset = (customers or names)[0]
-current = st.selectbox("Dataset", names, key="dataset")
+current = app_state.pick_dataset(names, key="import_dataset")
 ds = next(d for d in datasets if d.name == current)
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Rows", f"{ds.row_count:,}")

@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.util import patch_config_options
 
 import app_state
+from segmentation import dedupe
 from segmentation.store import Store
 from tests.conftest import ROOT, SAMPLE
 
@@ -128,8 +129,8 @@ def test_first_start_seeds_empty_store_and_shows_sample(empty_db, opened_stores)
     assert {d.name for d in s.datasets()} == {"sample customers", "sample orders"}
 
     assert at.title[0].value == "Import customers"
-    assert at.selectbox(key="dataset").value == "sample customers"
-    assert set(at.selectbox(key="dataset").options) == {"sample customers", "sample orders"}
+    assert at.selectbox(key="import_dataset").value == "sample customers"
+    assert set(at.selectbox(key="import_dataset").options) == {"sample customers", "sample orders"}
     shown = metrics(at)
     assert shown["Rows"] == f"{expected:,}"
     assert shown["Kind"] == "customers"
@@ -152,7 +153,7 @@ def test_upload_french_csv_preview_and_import(seeded_db, opened_stores, french_c
     at = run_app()
     s = app_store(opened_stores)
     before = dataset_summary(s)
-    assert at.selectbox(key="dataset").value == "sample customers"
+    assert at.selectbox(key="import_dataset").value == "sample customers"
 
     at.file_uploader(key="uploader").set_value(("clients_fr.csv", french_csv, "text/csv")).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -174,8 +175,8 @@ def test_upload_french_csv_preview_and_import(seeded_db, opened_stores, french_c
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     assert [m.value for m in at.success] == ["Imported **4** rows into dataset **clients_fr**."]
-    assert at.selectbox(key="dataset").value == "clients_fr"
-    assert "clients_fr" in at.selectbox(key="dataset").options
+    assert at.selectbox(key="import_dataset").value == "clients_fr"
+    assert "clients_fr" in at.selectbox(key="import_dataset").options
     shown = metrics(at)
     assert shown["Rows"] == "4"
     assert shown["Columns"] == "12"
@@ -222,7 +223,7 @@ def test_bad_file_shows_error_and_changes_nothing(seeded_db, opened_stores, case
     # Removing the file brings the page back as it was.
     at.file_uploader(key="uploader").set_value(None).run()
     assert not at.exception and not at.error
-    assert at.selectbox(key="dataset").value == "sample customers"
+    assert at.selectbox(key="import_dataset").value == "sample customers"
     assert metrics(at)["Rows"] == f"{sample_customer_count():,}"
     assert dataset_summary(s) == before
 
@@ -276,3 +277,65 @@ def test_changing_quality_issue_shows_its_rows(seeded_db, opened_stores):
     assert not emails.str.fullmatch(r"[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}").any(), emails.tolist()
     assert set(invalid["row"]).isdisjoint(set(missing["row"]))
     assert download_label(at) == f"Download these {expected:,} rows (CSV)"
+
+
+# --- Deduplicate page ------------------------------------------------------------
+
+
+def open_dedupe(seeded_db):
+    at = run_app()
+    at.switch_page("pages/deduplicate.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def find(at):
+    at.button(key="find").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return metrics(at)
+
+
+def test_find_accept_reject_and_undo(seeded_db, opened_stores):
+    at = open_dedupe(seeded_db)
+    assert "Find duplicates" in at.info[0].value
+    shown = find(at)
+    store = app_store(opened_stores)
+    run = dedupe.last_run(store, "sample customers")
+    assert shown["Records"] == f"{run.records:,}" and run.sure_matches > 0
+    assert shown["Customers after merges"] == f"{run.records:,}"
+
+    at.radio(key="review_status").set_value("sure").run()
+    caption = at.caption[0].value
+    assert caption.startswith("Pair 1 of")
+    at.button(key="accept").click().run()
+    assert metrics(at)["Customers after merges"] == f"{run.records - 1:,}"
+    assert len(dedupe.merge_groups(store, "sample customers")) == 1
+
+    before = len(dedupe.pairs_table(store, "sample customers", status="sure", undecided_only=True))
+    at.button(key="reject").click().run()
+    after = dedupe.pairs_table(store, "sample customers", status="sure", undecided_only=True)
+    assert len(after) == before - 1
+    assert "no_match" in set(dedupe.pairs_table(store, "sample customers")["decision"].dropna())
+
+    at.button(key="bulk_merge").click().run()
+    merged = dedupe.record_count(store, "sample customers")
+    assert merged < run.records - 1
+    assert metrics(at)["Customers after merges"] == f"{merged:,}"
+
+    at.button(key="undo_all").click().run()
+    assert not at.exception
+    assert metrics(at)["Customers after merges"] == f"{run.records:,}"
+    assert dedupe.merge_groups(store, "sample customers").empty
+
+
+def test_split_one_group(seeded_db, opened_stores):
+    at = open_dedupe(seeded_db)
+    find(at)
+    at.button(key="bulk_merge").click().run()
+    store = app_store(opened_stores)
+    groups = dedupe.merge_groups(store, "sample customers")
+    first = int(groups["group_id"].iloc[0])
+    at.selectbox(key="split_group").set_value(first).run()
+    at.button(key="split").click().run()
+    remaining = dedupe.merge_groups(store, "sample customers")["group_id"].tolist()
+    assert first not in remaining and len(remaining) == len(groups) - 1

@@ -1,0 +1,616 @@
+"""Duplicate matching on data frames: blocking, Fellegi–Sunter scoring, groups, evaluation.
+
+Pure pandas/numpy/rapidfuzz; :mod:`segmentation.dedupe` keeps the results.
+
+*Blocking* unions several keys (e-mail, phone, postcode + surname start,
+company + initial, names in any order...) and makes every pair of records
+that share one; a block larger than ``max_block_size`` (a ``contact@``
+address or a switchboard number shared by hundreds) is split by a second
+key, or skipped, and both are counted in ``stats_``.
+
+*Scoring* follows Fellegi–Sunter as Splink does: each comparison level has
+a probability among true matches (``m_``, estimated by EM from priors) and
+among random pairs (``u_``, counted on sampled random pairs), agreement on
+a frequent value uses that value's frequency as ``u`` (term frequency), and
+missing values count for nothing. One addition for B2B data: colleagues of
+one company (or relatives of one household) share a phone, a mailbox, a
+company, a postcode and sometimes a surname, so those agreements are not
+independent for them. A second non-match class, "same organisation,
+another person" (``c_``, also learned by EM), explains them; a pair is
+scored against both non-match classes::
+
+    weight = log2(N_M·P(γ|M)) - log2(N_C·P(γ|C) + N_U·P(γ|U)),  score = 1 / (1 + 2^-weight)
+
+where P(γ|·) are products of the level probabilities and N_· the expected
+numbers of pairs of each class. Without such pairs (N_C → 0) this is the
+usual sum of log2(m/u) plus the prior.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from .comparisons import GENERIC_LOCALS, Comparison, company_key, default_comparisons, fold_text, map_distinct
+from .errors import ColumnError
+
+_TF_MIN_RECORDS = 1000  # value frequencies from a tiny file would make every shared value look common
+_PRIOR_PAIRS = 20.0     # weight (in pairs) of the m/c priors in EM: they decide only on small files
+
+
+class NotFittedError(ValueError, AttributeError):
+    """``predict`` was called before ``fit`` (same bases as scikit-learn's)."""
+
+
+@dataclass(frozen=True)
+class MatchSettings:
+    """How duplicates are found.
+
+    Parameters
+    ----------
+    columns : dict of str to str, optional
+        Column -> role to compare (roles of :data:`segmentation.roles.ROLES`,
+        or ``"exact"`` for an extra identifier); default: the dataset roles.
+    upper : float
+        Match probability from which a pair is a sure match.
+    lower : float
+        Match probability from which a pair is shown for review; lower pairs are dropped.
+    max_block_size : int
+        Records sharing one blocking key beyond which the block is split by a
+        second key, or skipped (reported in ``Matcher.stats_``).
+    workers : int
+        rapidfuzz threads (-1: every core).
+    u_pairs : int
+        Random pairs drawn to estimate ``u`` (all pairs of smaller files).
+    em_iterations : int
+        Most EM iterations.
+    chunk_pairs : int
+        Pairs compared at once (bounds memory).
+    seed : int
+        Seed of the random pairs.
+    """
+
+    columns: dict[str, str] | None = None
+    upper: float = 0.9
+    lower: float = 0.3
+    max_block_size: int = 300
+    workers: int = -1
+    u_pairs: int = 1_000_000
+    em_iterations: int = 40
+    chunk_pairs: int = 1_000_000
+    seed: int = 0
+
+
+# --------------------------------------------------------------------------
+# Blocking
+# --------------------------------------------------------------------------
+
+# (name, key parts, refinements tried in turn on oversized blocks)
+BLOCKING_RULES: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
+    ("e-mail", ("email",), ("last3", "first1")),
+    ("e-mail local part", ("email_local",), ("area", "place")),
+    ("phone", ("phone",), ("last3", "first1")),
+    ("postcode + surname start", ("place", "last3"), ("first1",)),
+    ("company + initials", ("company", "initials"), ("last3",)),
+    ("surname + initial", ("last", "first1"), ("area", "place")),
+    ("names in any order", ("name_sorted",), ("area", "place")),
+    ("birth date", ("birth_date",), ("first1", "last3")),
+    ("full name", ("full_name",), ("area", "place")),
+]
+
+
+def _codes(values) -> np.ndarray:
+    """Integer code per value, -1 when missing."""
+    return pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)[0].astype(np.int64)
+
+
+def _combine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Code of the pair of codes (-1 if either is -1), compact."""
+    out = np.full(len(a), -1, dtype=np.int64)
+    ok = (a >= 0) & (b >= 0)
+    out[ok] = pd.factorize(a[ok] * (int(b.max(initial=0)) + 1) + b[ok])[0]
+    return out
+
+
+def blocking_features(frame: pd.DataFrame, roles: dict[str, str]) -> dict[str, np.ndarray]:
+    """Codes of the blocking key parts that the columns allow (see :data:`BLOCKING_RULES`)."""
+    col = {r: c for c, r in reversed(roles.items())}  # first column of each role
+    raw: dict[str, object] = {}
+    if "email" in col:
+        address = map_distinct(frame[col["email"]], lambda s: s.str.strip().str.lower())
+        local = pd.Series(address, dtype=object).str.rpartition("@")[0]
+        generic = local.isin(GENERIC_LOCALS).to_numpy()
+        raw["email"] = np.where(generic, None, address)
+        raw["email_local"] = np.where(generic | (local.str.len() < 4).to_numpy(), None, local.to_numpy(object))
+    if "phone" in col:
+        raw["phone"] = map_distinct(frame[col["phone"]], lambda s: s.str.replace(r"\D", "", regex=True).str[-9:])
+    if "postcode" in col:
+        postcode = map_distinct(frame[col["postcode"]], lambda s: s.str.upper().str.replace(" ", ""))
+        raw["place"], raw["area"] = postcode, pd.Series(postcode, dtype=object).str[:2]
+    elif "city" in col:
+        raw["place"] = raw["area"] = map_distinct(frame[col["city"]], fold_text)
+    names = {}
+    for role in ("first_name", "last_name"):
+        if role in col:
+            names[role] = pd.Series(map_distinct(frame[col[role]], lambda s: fold_text(s).str.replace(" ", "")),
+                                    dtype=object)
+    if "last_name" in names:
+        raw["last"], raw["last3"] = names["last_name"], names["last_name"].str[:3]
+    if "first_name" in names:
+        raw["first1"] = names["first_name"].str[:1]
+    if len(names) == 2:
+        first, last = names["first_name"], names["last_name"]
+        raw["name_sorted"] = first.where(first < last, last) + " " + first.where(first >= last, last)
+        low, high = first.str[:1], last.str[:1]
+        raw["initials"] = low.where(low < high, high) + high.where(low < high, low)
+    if "company" in col:
+        raw["company"] = map_distinct(frame[col["company"]], company_key)
+    if "birth_date" in col:
+        raw["birth_date"] = pd.to_datetime(frame[col["birth_date"]], errors="coerce", format="mixed")
+    if "full_name" in col:
+        raw["full_name"] = map_distinct(frame[col["full_name"]], lambda s: fold_text(s).str.split().map(
+            lambda t: " ".join(sorted(t)), na_action="ignore"))
+    features = {k: _codes(v) for k, v in raw.items()}
+    for column, role in roles.items():
+        if role == "exact":
+            features[f"exact:{column}"] = _codes(frame[column])
+    return features
+
+
+def _pairs_in_blocks(key: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Every pair (i < j) of records with the same key >= 0, without loops; also the number of blocks."""
+    pos = np.flatnonzero(key >= 0)
+    order = pos[np.argsort(key[pos], kind="stable")]
+    k = key[order]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if len(k) else np.zeros(0, dtype=np.int64)
+    sizes = np.diff(np.r_[starts, len(k)])
+    later = np.repeat(starts + sizes, sizes) - np.arange(len(k)) - 1  # records after each one in its block
+    left = np.repeat(np.arange(len(k)), later)
+    right = left + 1 + np.arange(len(left)) - np.repeat(np.cumsum(later) - later, later)
+    a, b = order[left], order[right]
+    return np.minimum(a, b), np.maximum(a, b), int((sizes >= 2).sum())
+
+
+def candidate_pairs(features: dict[str, np.ndarray], n: int, max_block_size: int,
+                    rules=BLOCKING_RULES) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Candidate pairs (positions, left < right, each once) from the union of the blocking rules.
+
+    Returns
+    -------
+    left, right : numpy.ndarray
+        Record positions of each pair.
+    stats : dict
+        ``pairs_compared``, ``blocks``, ``blocks_capped`` (oversized blocks
+        split or skipped), ``blocks_skipped``, ``records_skipped``, ``rules``
+        (pairs per rule) and ``note`` (the largest oversized blocks).
+    """
+    rules = list(rules) + [(f"same {k[6:]}", (k,), ()) for k in features if k.startswith("exact:")]
+    found, per_rule, capped = [], {}, []
+    stats = {"blocks": 0, "blocks_capped": 0, "blocks_skipped": 0, "records_skipped": 0}
+    for name, parts, refine in rules:
+        if not all(p in features for p in parts):
+            continue
+        key = features[parts[0]]
+        for part in parts[1:]:
+            key = _combine(key, features[part])
+        steps = [r for r in refine if r in features and r not in parts]
+        for i, step in enumerate([*steps, None]):
+            sizes = np.bincount(key[key >= 0], minlength=1)
+            big = np.flatnonzero(sizes > max_block_size)
+            if not len(big):
+                break
+            in_big = (key >= 0) & np.isin(key, big)
+            if i == 0:  # the blocks the user is told about
+                stats["blocks_capped"] += len(big)
+                capped += [(int(sizes[b]), name) for b in big]
+            if step is None:  # still too big once every refinement is used: skip
+                stats["blocks_skipped"] += len(big)
+                stats["records_skipped"] += int(in_big.sum())
+                key = np.where(in_big, -1, key)
+            else:
+                key = np.where(in_big, _combine(key, features[step]) + key.max() + 1, key)
+                key = _combine(key, np.zeros(n, dtype=np.int64))  # compact again (-1 stays -1)
+        left, right, blocks = _pairs_in_blocks(key)
+        stats["blocks"] += blocks
+        per_rule[name] = len(left)
+        found.append(left.astype(np.int64) * n + right)
+    codes = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+    capped.sort(reverse=True)
+    stats["note"] = "; ".join(f"{rule}: a value shared by {size:,} records" for size, rule in capped[:3])
+    stats.update(pairs_compared=len(codes), rules=per_rule)
+    return codes // n, codes % n, stats
+
+
+# --------------------------------------------------------------------------
+# Comparing pairs
+# --------------------------------------------------------------------------
+
+class _Prepared:
+    """One comparison's cleaned values, as a code per record into a table of distinct values."""
+
+    def __init__(self, comparison: Comparison, frame: pd.DataFrame):
+        self.comparison = comparison
+        values = comparison.prepare(*(frame[c] for c in comparison.columns))
+        code = np.zeros(len(frame), dtype=np.int64)
+        for v in values:
+            part = pd.factorize(pd.Series(v, dtype=object), use_na_sentinel=False)[0]
+            code = pd.factorize(code * (int(part.max(initial=0)) + 1) + part)[0].astype(np.int64)
+        first = np.unique(code, return_index=True)[1]
+        self.code, self.vocab = code, tuple(np.asarray(v)[first] for v in values)
+        self.tf = None
+        tf_values = comparison.tf_values(values)
+        if tf_values is not None:  # frequency of the record's own value, for term-frequency u
+            tf_codes = _codes(tf_values)
+            counts = np.bincount(tf_codes[tf_codes >= 0], minlength=1)
+            present = max(int((tf_codes >= 0).sum()), _TF_MIN_RECORDS)
+            self.tf = np.where(tf_codes >= 0, counts[np.maximum(tf_codes, 0)] / present, np.nan)
+
+    def levels(self, left: np.ndarray, right: np.ndarray, workers: int) -> np.ndarray:
+        """Levels of the pairs, each distinct pair of values compared once."""
+        a, b = self.code[left], self.code[right]
+        size = len(self.vocab[0])
+        inverse, uniq = pd.factorize(np.minimum(a, b) * size + np.maximum(a, b))
+        ua, ub = uniq // size, uniq % size
+        done = self.comparison.compare(tuple(v[ua] for v in self.vocab), tuple(v[ub] for v in self.vocab), workers)
+        return np.asarray(done, dtype=np.int8)[inverse]
+
+
+def _level_matrix(prepared: list[_Prepared], left, right, settings: MatchSettings) -> np.ndarray:
+    out = np.empty((len(left), len(prepared)), dtype=np.int8)
+    for start in range(0, len(left), settings.chunk_pairs):
+        stop = start + settings.chunk_pairs
+        for k, p in enumerate(prepared):
+            out[start:stop, k] = p.levels(left[start:stop], right[start:stop], settings.workers)
+    return out
+
+
+def _patterns(levels: np.ndarray, sizes: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct rows of a level matrix: (rows, count of each, row index of each pair)."""
+    code = np.zeros(len(levels), dtype=np.int64)
+    for k, size in enumerate(sizes):
+        code = code * (size + 1) + levels[:, k].astype(np.int64) + 1
+    inverse, uniq = pd.factorize(code)
+    counts = np.bincount(inverse, minlength=len(uniq))
+    rows = np.empty((len(uniq), len(sizes)), dtype=np.int8)
+    rest = np.asarray(uniq, dtype=np.int64)
+    for k in reversed(range(len(sizes))):
+        rows[:, k] = rest % (sizes[k] + 1) - 1
+        rest //= sizes[k] + 1
+    return rows, counts, inverse
+
+
+def _log_prob(rows: np.ndarray, probs: list[np.ndarray]) -> np.ndarray:
+    """log P(pattern | class) under independence; missing levels count 1."""
+    out = np.zeros(len(rows))
+    for k, p in enumerate(probs):
+        level = rows[:, k]
+        out += np.where(level >= 0, np.log(p[np.maximum(level, 0)]), 0.0)
+    return out
+
+
+# --------------------------------------------------------------------------
+# The estimator
+# --------------------------------------------------------------------------
+
+class Matcher:
+    """Find duplicate records of a frame, scikit-learn style.
+
+    Parameters
+    ----------
+    settings : MatchSettings
+        Thresholds, blocking limits, threads.
+    roles : dict of str to str, optional
+        Column -> role, as set at import; ``settings.columns`` wins.
+
+    Attributes
+    ----------
+    comparisons_ : list of Comparison
+    m_, u_, c_ : dict of str to numpy.ndarray
+        Per comparison name, probability of each level (index = level) among
+        matches, random pairs and same-organisation non-matches.
+    n_match_, n_related_ : float
+        Expected pairs of matches and of same-organisation non-matches.
+    stats_ : dict
+        Blocking figures (see :func:`candidate_pairs`), EM iterations, records.
+    """
+
+    def __init__(self, settings: MatchSettings = MatchSettings(), roles: dict[str, str] | None = None):
+        self.settings = settings
+        self.roles = roles
+
+    # -- set-up ------------------------------------------------------------
+    def _roles(self, frame: pd.DataFrame) -> dict[str, str]:
+        roles = self.settings.columns or self.roles
+        if roles is None:
+            from .roles import guess_roles
+            roles = guess_roles(list(frame.columns), frame.head(2000).astype(object))
+        missing = [c for c in roles if c not in frame.columns]
+        if missing:
+            raise ColumnError(f"Cannot compare {missing}: the data has no such column; it has {list(frame.columns)}.")
+        return dict(roles)
+
+    def _prepare(self, frame: pd.DataFrame) -> dict:
+        roles = self._roles(frame)
+        comparisons = default_comparisons(roles)
+        if not comparisons:
+            raise ColumnError("No column has a role that can be compared (name, e-mail, phone, company, "
+                              f"address, postcode, city, dates); roles are {roles}.")
+        prepared = [_Prepared(c, frame) for c in comparisons]
+        left, right, stats = candidate_pairs(blocking_features(frame, roles), len(frame),
+                                             self.settings.max_block_size)
+        levels = _level_matrix(prepared, left, right, self.settings)
+        return {"roles": roles, "prepared": prepared, "left": left, "right": right, "levels": levels,
+                "stats": stats, "n": len(frame)}
+
+    def _state(self, frame: pd.DataFrame) -> dict:
+        cached = getattr(self, "_cache", None)
+        if cached is not None and cached[0]() is frame and len(frame) == cached[1]["n"]:
+            return cached[1]
+        return self._prepare(frame)
+
+    # -- fitting -----------------------------------------------------------
+    def fit(self, frame: pd.DataFrame) -> Matcher:
+        """Compare candidate pairs, count ``u_`` on random pairs and estimate ``m_``, ``c_`` by EM."""
+        state = self._prepare(frame)
+        prepared, n = state["prepared"], state["n"]
+        self.comparisons_ = [p.comparison for p in prepared]
+        sizes = [c.n_levels for c in self.comparisons_]
+        self.u_ = dict(zip(self._names(), self._estimate_u(prepared, n, sizes), strict=True))
+        rows, counts, _ = _patterns(state["levels"], sizes)
+        iterations = self._em(rows, counts, n)
+        self.stats_ = {**state["stats"], "records": n, "em_iterations": iterations}
+        self._cache = (weakref.ref(frame), state)
+        return self
+
+    def _names(self) -> list[str]:
+        return [c.name for c in self.comparisons_]
+
+    def _estimate_u(self, prepared, n: int, sizes: list[int]) -> list[np.ndarray]:
+        total = n * (n - 1) // 2
+        if total <= self.settings.u_pairs:
+            left, right = np.triu_indices(n, 1)
+        else:
+            rng = np.random.default_rng(self.settings.seed)
+            left = rng.integers(0, n, self.settings.u_pairs)
+            right = rng.integers(0, n - 1, self.settings.u_pairs)
+            right += right >= left
+        levels = _level_matrix(prepared, left, right, self.settings)
+        out = []
+        for k, (size, comp) in enumerate(zip(sizes, self.comparisons_, strict=True)):
+            counts = np.bincount(levels[:, k][levels[:, k] >= 0], minlength=size)[:size].astype(float)
+            seen = counts.sum()
+            u = np.maximum(counts + 100.0 * np.asarray(comp.u_prior), 0.5)  # half a pair: never-seen levels
+            out.append(u / u.sum())
+        return out
+
+    def _em(self, rows: np.ndarray, counts: np.ndarray, n: int) -> int:
+        """Expectation-maximisation of m, c and the class sizes on the candidate patterns (u fixed)."""
+        total = max(n * (n - 1) / 2, 1.0)
+        m = [np.asarray(c.m_prior, float) for c in self.comparisons_]
+        c = [np.asarray(c.c_prior, float) for c in self.comparisons_]
+        u = list(self.u_.values())
+        n_m, n_c = 0.05 * n + 1, 0.2 * n + 1
+        log_u = _log_prob(rows, u)
+        iteration = 0
+        for iteration in range(1, self.settings.em_iterations + 1):  # noqa: B007
+            log_m, log_c = math.log(n_m) + _log_prob(rows, m), math.log(n_c) + _log_prob(rows, c)
+            stacked = np.vstack([log_m, log_c, math.log(max(total - n_m - n_c, 1.0)) + log_u])
+            post = np.exp(stacked - np.logaddexp.reduce(stacked, axis=0)) * counts
+            new_m, new_c = self._mstep(rows, post[0], "m_prior"), self._mstep(rows, post[1], "c_prior")
+            change = max(float(np.abs(a - b).max()) for a, b in zip(new_m + new_c, m + c, strict=True))
+            m, c = new_m, new_c
+            n_m, n_c = post[0].sum() + 0.5, post[1].sum() + 0.5
+            if change < 1e-5:
+                break
+        names = self._names()
+        self.m_, self.c_ = dict(zip(names, m, strict=True)), dict(zip(names, c, strict=True))
+        self.n_match_, self.n_related_, self.n_pairs_ = float(n_m), float(n_c), float(total)
+        return iteration
+
+    def _mstep(self, rows: np.ndarray, weight: np.ndarray, prior: str) -> list[np.ndarray]:
+        """Level probabilities from posterior-weighted counts, with the comparison's prior as pseudo-counts."""
+        out = []
+        for k, comp in enumerate(self.comparisons_):
+            start, level = np.asarray(getattr(comp, prior), float), rows[:, k]
+            seen = np.bincount(level[level >= 0], weights=weight[level >= 0], minlength=len(start))[:len(start)]
+            p = seen + _PRIOR_PAIRS * start
+            fixed = np.isin(np.arange(len(p)), comp.m_fixed if prior == "m_prior" else comp.c_fixed)
+            # Levels that define each class keep their prior, or EM may swap meanings: explain colleagues
+            # (same company, phone, postcode) as duplicates with other names, or duplicates as colleagues.
+            p = np.where(fixed, start, p / p[~fixed].sum() * (1 - start[fixed].sum()))
+            out.append(np.maximum(p, 1e-6))
+        return out
+
+    # -- prediction --------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "m_"):
+            raise NotFittedError("This Matcher is not fitted yet: call fit(frame) first.")
+
+    def _score(self, levels: np.ndarray, tf_u: list[np.ndarray | None]) -> np.ndarray:
+        """Match weight (log2 posterior odds) of each row of a level matrix."""
+        rows, _, inverse = _patterns(levels, [c.n_levels for c in self.comparisons_])
+        log_m = math.log(self.n_match_) + _log_prob(rows, list(self.m_.values()))[inverse]
+        log_c = math.log(self.n_related_) + _log_prob(rows, list(self.c_.values()))[inverse]
+        log_u = _log_prob(rows, list(self.u_.values()))[inverse]
+        for k, (comp, u) in enumerate(zip(self.comparisons_, self.u_.values(), strict=True)):
+            if tf_u[k] is not None:  # agreement on a frequent value: u is that value's frequency
+                top = (levels[:, k] == comp.n_levels - 1) & ~np.isnan(tf_u[k])
+                log_u[top] += np.log(tf_u[k][top]) - math.log(u[-1])
+        log_u += math.log(max(self.n_pairs_ - self.n_match_ - self.n_related_, 1.0))
+        return (log_m - np.logaddexp(log_c, log_u)) / math.log(2)
+
+    def _pairs_frame(self, state: dict, left: np.ndarray, right: np.ndarray, levels: np.ndarray,
+                     index: pd.Index, keep_below: bool = False) -> pd.DataFrame:
+        tf_u = [None if p.tf is None else p.tf[left] for p in state["prepared"]]
+        weight = self._score(levels, tf_u)
+        score = 1.0 / (1.0 + np.exp2(-np.clip(weight, -60, 60)))
+        keep = slice(None) if keep_below else np.flatnonzero(score >= self.settings.lower)
+        out = pd.DataFrame({"left": index[left[keep]], "right": index[right[keep]], "score": score[keep],
+                            "weight": weight[keep]})
+        for k, name in enumerate(self._names()):
+            out[name] = levels[keep, k]
+        return out.sort_values(["score", "left", "right"], ascending=[False, True, True], kind="stable",
+                               ignore_index=True)
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Scored candidate pairs of ``frame`` with a score of at least ``settings.lower``, best first.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``left``, ``right`` (index labels of ``frame``), ``score`` (match
+            probability), ``weight`` (log2 odds), then one column per
+            comparison (named after its first column) holding its level.
+        """
+        self._check_fitted()
+        state = self._state(frame)
+        self._cache = None  # the levels are large: keep them only between fit and the first predict
+        return self._pairs_frame(state, state["left"], state["right"], state["levels"], frame.index)
+
+    def fit_predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``fit(frame).predict(frame)``, comparing the pairs once."""
+        return self.fit(frame).predict(frame)
+
+    def score_pairs(self, frame: pd.DataFrame, left, right) -> pd.DataFrame:
+        """Score given pairs of index labels of ``frame`` (whatever their score), as :meth:`predict` does."""
+        self._check_fitted()
+        state = {"prepared": [_Prepared(c, frame) for c in self.comparisons_]}
+        a, b = frame.index.get_indexer(pd.Index(left)), frame.index.get_indexer(pd.Index(right))
+        if (a < 0).any() or (b < 0).any():
+            raise KeyError("Some pairs name records that are not in the frame.")
+        levels = _level_matrix(state["prepared"], a, b, self.settings)
+        return self._pairs_frame(state, a, b, levels, frame.index, keep_below=True)
+
+    def weights_table(self) -> pd.DataFrame:
+        """Every comparison level with its label, m, u, c and match weight log2(m/u)."""
+        self._check_fitted()
+        rows = []
+        for comp in self.comparisons_:
+            names = comp.level_names()
+            for level in reversed(range(comp.n_levels)):
+                m, u, c = self.m_[comp.name][level], self.u_[comp.name][level], self.c_[comp.name][level]
+                rows.append((comp.name, comp.label, level, names[level], m, u, c, math.log2(m / u)))
+        return pd.DataFrame(rows, columns=["comparison", "label", "level", "description", "m", "u", "c", "weight"])
+
+
+# --------------------------------------------------------------------------
+# Decisions, groups, evaluation
+# --------------------------------------------------------------------------
+
+def classify(pairs: pd.DataFrame, settings: MatchSettings = MatchSettings()) -> pd.Series:
+    """``"sure"`` from ``settings.upper``, ``"review"`` from ``settings.lower``, ``"drop"`` below."""
+    score = pairs["score"].to_numpy()
+    status = np.where(score >= settings.upper, "sure", np.where(score >= settings.lower, "review", "drop"))
+    return pd.Series(status, index=pairs.index, name="status")
+
+
+def group_pairs(pairs: pd.DataFrame, n_or_index, settings: MatchSettings = MatchSettings(),
+                rescore: Callable[[pd.Index, pd.Index], np.ndarray] | None = None) -> tuple[pd.Series, pd.DataFrame]:
+    """Groups of records joined by sure matches, with a guard against chains.
+
+    A connected component of more than two records is merged only if every
+    two of its members are themselves a sure match; members that were not
+    compared are scored with ``rescore`` (or count as not matching). Such
+    a chain (A~B~C, A and C not matching) goes to review instead.
+
+    Parameters
+    ----------
+    pairs : pandas.DataFrame
+        ``left``, ``right``, ``score`` as returned by :meth:`Matcher.predict`.
+    n_or_index : int or pandas.Index
+        Number of records (labels 0..n-1) or the frame's index.
+    settings : MatchSettings
+        ``upper`` is the sure-match threshold.
+    rescore : callable, optional
+        ``(left_labels, right_labels) -> scores``, e.g.
+        ``lambda a, b: matcher.score_pairs(frame, a, b)["score"]`` (keeps order? see below).
+
+    Returns
+    -------
+    groups : pandas.Series
+        Record label -> group number, for records of accepted groups only.
+    to_review : pandas.DataFrame
+        Rows of ``pairs`` within refused chains.
+    """
+    index = pd.RangeIndex(n_or_index) if isinstance(n_or_index, int | np.integer) else pd.Index(n_or_index)
+    sure = pairs[pairs["score"] >= settings.upper]
+    a, b = index.get_indexer(sure["left"]), index.get_indexer(sure["right"])
+    n = len(index)
+    _, label = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)), directed=False)
+    size = np.bincount(label, minlength=1)
+    edges = np.bincount(label[a], minlength=len(size))
+    chains = np.flatnonzero((size > 2) & (edges < size * (size - 1) // 2))
+    if len(chains) and rescore is not None:  # compare the members that no sure pair joins
+        small = chains[size[chains] <= 50]
+        member = np.flatnonzero(np.isin(label, small))
+        la, lb = np.triu_indices(len(member), 1)
+        la, lb = member[la], member[lb]
+        keep = label[la] == label[lb]
+        la, lb = la[keep], lb[keep]
+        known = set(zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist(), strict=True))
+        todo = np.array([(x, y) not in known for x, y in zip(la.tolist(), lb.tolist(), strict=True)], dtype=bool)
+        la, lb = la[todo], lb[todo]
+        ok = np.asarray(rescore(index[la], index[lb]), float) >= settings.upper if len(la) else np.zeros(0, bool)
+        failed = np.unique(label[la[~ok]])
+        chains = np.union1d(chains[size[chains] > 50], failed)
+    good = (size[label] >= 2) & ~np.isin(label, chains)
+    groups = pd.Series(pd.factorize(label[good])[0], index=index[good], name="group")
+    la, lb = index.get_indexer(pairs["left"]), index.get_indexer(pairs["right"])
+    review = (la >= 0) & (lb >= 0) & np.isin(label[la], chains) & (label[la] == label[lb])
+    return groups, pairs[review]
+
+
+def _pair_count(sizes) -> int:
+    sizes = np.asarray(sizes, dtype=np.int64)
+    return int((sizes * (sizes - 1) // 2).sum())
+
+
+def evaluate(pairs_or_groups, truth, settings: MatchSettings = MatchSettings()) -> dict[str, float]:
+    """Pairwise precision, recall and F1 of predicted matches against a truth.
+
+    Parameters
+    ----------
+    pairs_or_groups : pandas.Series or pandas.DataFrame
+        Record label -> group (every two records of a group are predicted
+        to match), or pairs ``left``, ``right`` (with ``score``: only those
+        from ``settings.upper``).
+    truth : pandas.Series or pandas.DataFrame
+        Record label -> true entity key, or a frame whose first two
+        columns are the record label and the key (``record_id, customer_key``).
+
+    Returns
+    -------
+    dict
+        ``precision``, ``recall``, ``f1``, ``true_positives``, ``predicted``, ``actual``.
+    """
+    if isinstance(truth, pd.DataFrame):
+        truth = truth.set_index(truth.columns[0])[truth.columns[1]]
+    actual = _pair_count(truth.value_counts().to_numpy())
+    if isinstance(pairs_or_groups, pd.Series):
+        groups = pairs_or_groups
+        predicted = _pair_count(groups.value_counts().to_numpy())
+        joint = pd.DataFrame({"g": groups.to_numpy(), "t": truth.reindex(groups.index).to_numpy()}).dropna()
+        tp = _pair_count(joint.groupby(["g", "t"]).size().to_numpy())
+    else:
+        pairs = pairs_or_groups
+        if "score" in pairs:
+            pairs = pairs[pairs["score"] >= settings.upper]
+        predicted = len(pairs)
+        lt, rt = truth.reindex(pairs["left"]).to_numpy(), truth.reindex(pairs["right"]).to_numpy()
+        tp = int((pd.notna(lt) & (lt == rt)).sum())
+    precision = tp / predicted if predicted else 1.0
+    recall = tp / actual if actual else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "true_positives": tp, "predicted": predicted,
+            "actual": actual}
+
+
+__all__ = ["BLOCKING_RULES", "MatchSettings", "Matcher", "NotFittedError", "blocking_features", "candidate_pairs",
+           "classify", "evaluate", "group_pairs"]
