@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from segmentation.cli import main
@@ -114,3 +116,33 @@ def test_usage_errors_are_one_error_line(capsys, db):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_dedupe_sample_then_merge_above(capsys, db):
+    sample = str(ROOT / "sample_data" / "customers.csv")
+    assert run_cli(capsys, "--db", db, "import", sample, "--json")[0] == 0
+    out = ROOT / "test-artifacts" / "pairs.csv"
+    out.parent.mkdir(exist_ok=True)
+    code, result, _ = run_cli(capsys, "--db", db, "dedupe", "--pairs-out", str(out), "--json")
+    assert code == 0
+    assert result["records"] == 5480
+    assert 0 < result["candidate_pairs"] <= result["pairs_compared"] < 5480 * 5479 // 2 // 100
+    assert result["sure_matches"] + result["to_review"] == result["candidate_pairs"]
+    pairs = out.read_text(encoding="utf-8").splitlines()
+    assert pairs[0] == "left_id,right_id,score" and len(pairs) == result["candidate_pairs"] + 1
+    scores = [float(line.rsplit(",", 1)[1]) for line in pairs[1:]]
+    assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
+
+    code, result, _ = run_cli(capsys, "--db", db, "merge", "--above", "0.9", "--json")
+    assert code == 0 and result["records_before"] == 5480 and result["records_after"] < 5480
+
+    # What a user gets after merging the sure matches, judged against the sample's truth.
+    golden = ROOT / "test-artifacts" / "golden.csv"
+    assert run_cli(capsys, "--db", db, "export", "--out", str(golden), "--json")[0] == 0
+    merged = {pair for ids in pd.read_csv(golden, dtype=str)["source_ids"]
+              for pair in itertools.combinations(sorted(ids.split(";")), 2)}
+    truth = pd.read_csv(ROOT / "sample_data" / "truth.csv", dtype=str)
+    same = {pair for _, ids in truth.groupby("customer_key")["record_id"]
+            for pair in itertools.combinations(sorted(ids), 2)}
+    precision, recall = len(merged & same) / len(merged), len(merged & same) / len(same)
+    assert precision >= 0.98 and recall >= 0.95, (precision, recall)
