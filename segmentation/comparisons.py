@@ -163,9 +163,9 @@ class Comparison:
         """Levels (int8) of aligned prepared values (tuples as :meth:`prepare` returns)."""
         raise NotImplementedError
 
-    def tf_values(self, prepared: tuple[np.ndarray, ...]) -> np.ndarray | None:
-        """Value whose frequency weakens the top level (term-frequency adjustment), or None."""
-        return prepared[0] if self.tf else None
+    def tf_values(self, prepared: tuple[np.ndarray, ...]) -> dict[int, np.ndarray]:
+        """Level -> the value per record whose frequency is that level's u for the pair (term frequency)."""
+        return {self.n_levels - 1: prepared[0]} if self.tf else {}
 
     def levels(self, left, right, workers: int = -1) -> np.ndarray:
         """Compare raw values: list-likes for one role, a mapping/frame role -> list-like for two.
@@ -228,7 +228,7 @@ class NameComparison(Comparison):
 
     def tf_values(self, prepared):
         first, last = (pd.Series(p, dtype=object) for p in prepared)
-        return (first.where(first < last, last) + " " + first.where(first >= last, last)).to_numpy(object)
+        return {5: (first.where(first < last, last) + " " + first.where(first >= last, last)).to_numpy(object)}
 
     def compare(self, left, right, workers=-1):
         first, last = name_similarity(left[0], right[0], workers), name_similarity(left[1], right[1], workers)
@@ -341,6 +341,10 @@ class EmailComparison(Comparison):
         bare = local.str.replace(r"[._\-]+", "", regex=True).str.replace(r"\d+$", "", regex=True)
         none = lambda values: np.where(generic, None, values.to_numpy(object))  # noqa: E731
         return address, none(local), none(bare)
+
+    def tf_values(self, prepared):
+        # Local parts are made of names: "marie.martin" at two domains is as common as the name.
+        return {3: prepared[0], 2: prepared[1]}
 
     def compare(self, left, right, workers=-1):
         near = _similarity(left[2], right[2], Levenshtein.normalized_similarity, workers)

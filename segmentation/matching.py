@@ -233,7 +233,7 @@ def candidate_pairs(features: dict[str, np.ndarray], n: int, max_block_size: int
 # --------------------------------------------------------------------------
 
 class _Prepared:
-    """One comparison's cleaned values, as a code per record into a table of distinct values."""
+    """One comparison's cleaned values as a code per record into its distinct values, and value frequencies."""
 
     def __init__(self, comparison: Comparison, frame: pd.DataFrame):
         self.comparison = comparison
@@ -244,13 +244,12 @@ class _Prepared:
             code = pd.factorize(code * (int(part.max(initial=0)) + 1) + part)[0].astype(np.int64)
         first = np.unique(code, return_index=True)[1]
         self.code, self.vocab = code, tuple(np.asarray(v)[first] for v in values)
-        self.tf = None
-        tf_values = comparison.tf_values(values)
-        if tf_values is not None:  # frequency of the record's own value, for term-frequency u
+        self.freq = {}  # level -> share of records holding each record's value (NaN if missing)
+        for level, tf_values in comparison.tf_values(values).items():
             tf_codes = _codes(tf_values)
             counts = np.bincount(tf_codes[tf_codes >= 0], minlength=1)
             present = max(int((tf_codes >= 0).sum()), _TF_MIN_RECORDS)
-            self.tf = np.where(tf_codes >= 0, counts[np.maximum(tf_codes, 0)] / present, np.nan)
+            self.freq[level] = np.where(tf_codes >= 0, counts[np.maximum(tf_codes, 0)] / present, np.nan)
 
     def levels(self, left: np.ndarray, right: np.ndarray, workers: int) -> np.ndarray:
         """Levels of the pairs, each distinct pair of values compared once."""
@@ -271,19 +270,30 @@ def _level_matrix(prepared: list[_Prepared], left, right, settings: MatchSetting
     return out
 
 
-def _patterns(levels: np.ndarray, sizes: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct rows of a level matrix: (rows, count of each, row index of each pair)."""
+def _tf_shift(prepared: list[_Prepared], u: list[np.ndarray], left: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Per pair, log u(value) - log u(level) summed over levels agreeing on a value of known frequency."""
+    shift = np.zeros(len(left))
+    for k, p in enumerate(prepared):
+        for level, freq in p.freq.items():
+            hit = np.flatnonzero(levels[:, k] == level)
+            f = freq[left[hit]]
+            ok = ~np.isnan(f)
+            shift[hit[ok]] += np.log(f[ok]) - math.log(u[k][level])
+    return shift
+
+
+def _patterns(levels: np.ndarray, sizes: list[int], shift: np.ndarray | None = None):
+    """Distinct (level row, rounded shift) of a level matrix: rows, shifts, counts, and each pair's group."""
     code = np.zeros(len(levels), dtype=np.int64)
     for k, size in enumerate(sizes):
-        code = code * (size + 1) + levels[:, k].astype(np.int64) + 1
+        code = pd.factorize(code * (size + 1) + levels[:, k].astype(np.int64) + 1)[0].astype(np.int64)
+    if shift is not None:  # EM sees term frequencies too, to 1/20 of a nat
+        code = code * (1 << 20) + np.clip(np.round(shift * 20), -(1 << 19), (1 << 19) - 1).astype(np.int64) + (1 << 19)
     inverse, uniq = pd.factorize(code)
-    counts = np.bincount(inverse, minlength=len(uniq))
-    rows = np.empty((len(uniq), len(sizes)), dtype=np.int8)
-    rest = np.asarray(uniq, dtype=np.int64)
-    for k in reversed(range(len(sizes))):
-        rows[:, k] = rest % (sizes[k] + 1) - 1
-        rest //= sizes[k] + 1
-    return rows, counts, inverse
+    first = np.unique(inverse, return_index=True)[1]
+    rows = levels[first]
+    shifts = np.zeros(len(first)) if shift is None else ((np.asarray(uniq) % (1 << 20)) - (1 << 19)) / 20.0
+    return rows, shifts, np.bincount(inverse, minlength=len(first)), inverse
 
 
 def _log_prob(rows: np.ndarray, probs: list[np.ndarray]) -> np.ndarray:
@@ -307,7 +317,8 @@ class Matcher:
     settings : MatchSettings
         Thresholds, blocking limits, threads.
     roles : dict of str to str, optional
-        Column -> role, as set at import; ``settings.columns`` wins.
+        Column -> role, as set at import; ``settings.columns`` wins; guessed
+        from the columns when neither is given.
 
     Attributes
     ----------
@@ -315,18 +326,17 @@ class Matcher:
     m_, u_, c_ : dict of str to numpy.ndarray
         Per comparison name, probability of each level (index = level) among
         matches, random pairs and same-organisation non-matches.
-    n_match_, n_related_ : float
-        Expected pairs of matches and of same-organisation non-matches.
+    n_match_, n_related_, n_pairs_ : float
+        Expected pairs of matches, of same-organisation non-matches, and all pairs.
     stats_ : dict
-        Blocking figures (see :func:`candidate_pairs`), EM iterations, records.
+        Blocking figures (see :func:`candidate_pairs`), ``records``, ``em_iterations``.
     """
 
     def __init__(self, settings: MatchSettings = MatchSettings(), roles: dict[str, str] | None = None):
         self.settings = settings
         self.roles = roles
 
-    # -- set-up ------------------------------------------------------------
-    def _roles(self, frame: pd.DataFrame) -> dict[str, str]:
+    def _prepare(self, frame: pd.DataFrame) -> dict:
         roles = self.settings.columns or self.roles
         if roles is None:
             from .roles import guess_roles
@@ -334,47 +344,35 @@ class Matcher:
         missing = [c for c in roles if c not in frame.columns]
         if missing:
             raise ColumnError(f"Cannot compare {missing}: the data has no such column; it has {list(frame.columns)}.")
-        return dict(roles)
-
-    def _prepare(self, frame: pd.DataFrame) -> dict:
-        roles = self._roles(frame)
         comparisons = default_comparisons(roles)
         if not comparisons:
             raise ColumnError("No column has a role that can be compared (name, e-mail, phone, company, "
-                              f"address, postcode, city, dates); roles are {roles}.")
+                              f"address, postcode, city, dates); the roles are {dict(roles)}.")
         prepared = [_Prepared(c, frame) for c in comparisons]
         left, right, stats = candidate_pairs(blocking_features(frame, roles), len(frame),
                                              self.settings.max_block_size)
         levels = _level_matrix(prepared, left, right, self.settings)
-        return {"roles": roles, "prepared": prepared, "left": left, "right": right, "levels": levels,
-                "stats": stats, "n": len(frame)}
+        return {"prepared": prepared, "left": left, "right": right, "levels": levels, "stats": stats}
 
-    def _state(self, frame: pd.DataFrame) -> dict:
-        cached = getattr(self, "_cache", None)
-        if cached is not None and cached[0]() is frame and len(frame) == cached[1]["n"]:
-            return cached[1]
-        return self._prepare(frame)
-
-    # -- fitting -----------------------------------------------------------
     def fit(self, frame: pd.DataFrame) -> Matcher:
-        """Compare candidate pairs, count ``u_`` on random pairs and estimate ``m_``, ``c_`` by EM."""
+        """Compare the candidate pairs, count ``u_`` on random pairs, estimate ``m_`` and ``c_`` by EM."""
         state = self._prepare(frame)
-        prepared, n = state["prepared"], state["n"]
+        prepared, n = state["prepared"], len(frame)
         self.comparisons_ = [p.comparison for p in prepared]
-        sizes = [c.n_levels for c in self.comparisons_]
-        self.u_ = dict(zip(self._names(), self._estimate_u(prepared, n, sizes), strict=True))
-        rows, counts, _ = _patterns(state["levels"], sizes)
-        iterations = self._em(rows, counts, n)
+        u = self._estimate_u(prepared, n)
+        shift = _tf_shift(prepared, u, state["left"], state["levels"])
+        iterations = self._em(*_patterns(state["levels"], [c.n_levels for c in self.comparisons_], shift)[:3], u, n)
+        self.u_ = dict(zip(self._names(), u, strict=True))
         self.stats_ = {**state["stats"], "records": n, "em_iterations": iterations}
-        self._cache = (weakref.ref(frame), state)
+        self._cache = (weakref.ref(frame), n, state)
         return self
 
     def _names(self) -> list[str]:
         return [c.name for c in self.comparisons_]
 
-    def _estimate_u(self, prepared, n: int, sizes: list[int]) -> list[np.ndarray]:
-        total = n * (n - 1) // 2
-        if total <= self.settings.u_pairs:
+    def _estimate_u(self, prepared: list[_Prepared], n: int) -> list[np.ndarray]:
+        """Level shares among random pairs (every pair of a small file), 100 pairs of prior."""
+        if n * (n - 1) // 2 <= self.settings.u_pairs:
             left, right = np.triu_indices(n, 1)
         else:
             rng = np.random.default_rng(self.settings.seed)
@@ -383,30 +381,32 @@ class Matcher:
             right += right >= left
         levels = _level_matrix(prepared, left, right, self.settings)
         out = []
-        for k, (size, comp) in enumerate(zip(sizes, self.comparisons_, strict=True)):
-            counts = np.bincount(levels[:, k][levels[:, k] >= 0], minlength=size)[:size].astype(float)
-            seen = counts.sum()
-            u = np.maximum(counts + 100.0 * np.asarray(comp.u_prior), 0.5)  # half a pair: never-seen levels
+        for k, comp in enumerate(self.comparisons_):
+            seen = np.bincount(levels[:, k][levels[:, k] >= 0], minlength=comp.n_levels)[:comp.n_levels]
+            u = np.maximum(seen + 100.0 * np.asarray(comp.u_prior), 0.5)  # half a pair: never-seen levels
             out.append(u / u.sum())
         return out
 
-    def _em(self, rows: np.ndarray, counts: np.ndarray, n: int) -> int:
-        """Expectation-maximisation of m, c and the class sizes on the candidate patterns (u fixed)."""
+    def _em(self, rows: np.ndarray, shifts: np.ndarray, counts: np.ndarray, u: list[np.ndarray], n: int) -> int:
+        """Expectation-maximisation of m, c and the class sizes on the candidate patterns (u fixed).
+
+        Class sizes are counted over all pairs of the file, as the random-pair
+        ``u`` is, so the posterior of a candidate pair is the same as if every
+        pair had been compared.
+        """
         total = max(n * (n - 1) / 2, 1.0)
         m = [np.asarray(c.m_prior, float) for c in self.comparisons_]
         c = [np.asarray(c.c_prior, float) for c in self.comparisons_]
-        u = list(self.u_.values())
         n_m, n_c = 0.05 * n + 1, 0.2 * n + 1
-        log_u = _log_prob(rows, u)
+        log_u = _log_prob(rows, u) + shifts
         iteration = 0
         for iteration in range(1, self.settings.em_iterations + 1):  # noqa: B007
-            log_m, log_c = math.log(n_m) + _log_prob(rows, m), math.log(n_c) + _log_prob(rows, c)
-            stacked = np.vstack([log_m, log_c, math.log(max(total - n_m - n_c, 1.0)) + log_u])
+            stacked = np.vstack([math.log(n_m) + _log_prob(rows, m), math.log(n_c) + _log_prob(rows, c),
+                                 math.log(max(total - n_m - n_c, 1.0)) + log_u])
             post = np.exp(stacked - np.logaddexp.reduce(stacked, axis=0)) * counts
-            new_m, new_c = self._mstep(rows, post[0], "m_prior"), self._mstep(rows, post[1], "c_prior")
+            new_m, new_c = self._mstep(rows, post[0], "m"), self._mstep(rows, post[1], "c")
             change = max(float(np.abs(a - b).max()) for a, b in zip(new_m + new_c, m + c, strict=True))
-            m, c = new_m, new_c
-            n_m, n_c = post[0].sum() + 0.5, post[1].sum() + 0.5
+            m, c, n_m, n_c = new_m, new_c, post[0].sum() + 0.5, post[1].sum() + 0.5
             if change < 1e-5:
                 break
         names = self._names()
@@ -414,16 +414,16 @@ class Matcher:
         self.n_match_, self.n_related_, self.n_pairs_ = float(n_m), float(n_c), float(total)
         return iteration
 
-    def _mstep(self, rows: np.ndarray, weight: np.ndarray, prior: str) -> list[np.ndarray]:
+    def _mstep(self, rows: np.ndarray, weight: np.ndarray, kind: str) -> list[np.ndarray]:
         """Level probabilities from posterior-weighted counts, with the comparison's prior as pseudo-counts."""
         out = []
         for k, comp in enumerate(self.comparisons_):
-            start, level = np.asarray(getattr(comp, prior), float), rows[:, k]
+            start, level = np.asarray(getattr(comp, f"{kind}_prior"), float), rows[:, k]
             seen = np.bincount(level[level >= 0], weights=weight[level >= 0], minlength=len(start))[:len(start)]
             p = seen + _PRIOR_PAIRS * start
-            fixed = np.isin(np.arange(len(p)), comp.m_fixed if prior == "m_prior" else comp.c_fixed)
             # Levels that define each class keep their prior, or EM may swap meanings: explain colleagues
             # (same company, phone, postcode) as duplicates with other names, or duplicates as colleagues.
+            fixed = np.isin(np.arange(len(p)), getattr(comp, f"{kind}_fixed"))
             p = np.where(fixed, start, p / p[~fixed].sum() * (1 - start[fixed].sum()))
             out.append(np.maximum(p, 1e-6))
         return out
@@ -433,31 +433,24 @@ class Matcher:
         if not hasattr(self, "m_"):
             raise NotFittedError("This Matcher is not fitted yet: call fit(frame) first.")
 
-    def _score(self, levels: np.ndarray, tf_u: list[np.ndarray | None]) -> np.ndarray:
-        """Match weight (log2 posterior odds) of each row of a level matrix."""
-        rows, _, inverse = _patterns(levels, [c.n_levels for c in self.comparisons_])
+    def _pairs_frame(self, prepared, left, right, levels, index: pd.Index, keep_all: bool = False) -> pd.DataFrame:
+        """Score pairs: ``weight`` = log2 odds of a match against both non-match classes."""
+        u = list(self.u_.values())
+        rows, _, _, inverse = _patterns(levels, [c.n_levels for c in self.comparisons_])
         log_m = math.log(self.n_match_) + _log_prob(rows, list(self.m_.values()))[inverse]
         log_c = math.log(self.n_related_) + _log_prob(rows, list(self.c_.values()))[inverse]
-        log_u = _log_prob(rows, list(self.u_.values()))[inverse]
-        for k, (comp, u) in enumerate(zip(self.comparisons_, self.u_.values(), strict=True)):
-            if tf_u[k] is not None:  # agreement on a frequent value: u is that value's frequency
-                top = (levels[:, k] == comp.n_levels - 1) & ~np.isnan(tf_u[k])
-                log_u[top] += np.log(tf_u[k][top]) - math.log(u[-1])
+        log_u = _log_prob(rows, u)[inverse] + _tf_shift(prepared, u, left, levels)
         log_u += math.log(max(self.n_pairs_ - self.n_match_ - self.n_related_, 1.0))
-        return (log_m - np.logaddexp(log_c, log_u)) / math.log(2)
-
-    def _pairs_frame(self, state: dict, left: np.ndarray, right: np.ndarray, levels: np.ndarray,
-                     index: pd.Index, keep_below: bool = False) -> pd.DataFrame:
-        tf_u = [None if p.tf is None else p.tf[left] for p in state["prepared"]]
-        weight = self._score(levels, tf_u)
+        weight = (log_m - np.logaddexp(log_c, log_u)) / math.log(2)
         score = 1.0 / (1.0 + np.exp2(-np.clip(weight, -60, 60)))
-        keep = slice(None) if keep_below else np.flatnonzero(score >= self.settings.lower)
+        keep = slice(None) if keep_all else np.flatnonzero(score >= self.settings.lower)
         out = pd.DataFrame({"left": index[left[keep]], "right": index[right[keep]], "score": score[keep],
                             "weight": weight[keep]})
         for k, name in enumerate(self._names()):
             out[name] = levels[keep, k]
-        return out.sort_values(["score", "left", "right"], ascending=[False, True, True], kind="stable",
-                               ignore_index=True)
+        if keep_all:
+            return out
+        return out.sort_values(["score", "left", "right"], ascending=[False, True, True], ignore_index=True)
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Scored candidate pairs of ``frame`` with a score of at least ``settings.lower``, best first.
@@ -467,36 +460,40 @@ class Matcher:
         pandas.DataFrame
             ``left``, ``right`` (index labels of ``frame``), ``score`` (match
             probability), ``weight`` (log2 odds), then one column per
-            comparison (named after its first column) holding its level.
+            comparison (``Comparison.name``) holding its level (-1: missing).
         """
         self._check_fitted()
-        state = self._state(frame)
-        self._cache = None  # the levels are large: keep them only between fit and the first predict
-        return self._pairs_frame(state, state["left"], state["right"], state["levels"], frame.index)
+        cached, self._cache = getattr(self, "_cache", None), None  # levels are big: reuse them once
+        if cached is not None and cached[0]() is frame and cached[1] == len(frame):
+            state = cached[2]
+        else:
+            state = self._prepare(frame)
+            if [c.name for c in (p.comparison for p in state["prepared"])] != self._names():
+                raise ColumnError("predict() needs the columns and roles that fit() saw.")
+        return self._pairs_frame(state["prepared"], state["left"], state["right"], state["levels"], frame.index)
 
     def fit_predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``fit(frame).predict(frame)``, comparing the pairs once."""
         return self.fit(frame).predict(frame)
 
     def score_pairs(self, frame: pd.DataFrame, left, right) -> pd.DataFrame:
-        """Score given pairs of index labels of ``frame`` (whatever their score), as :meth:`predict` does."""
+        """Score the given pairs of index labels of ``frame``, in that order and whatever their score."""
         self._check_fitted()
-        state = {"prepared": [_Prepared(c, frame) for c in self.comparisons_]}
+        prepared = [_Prepared(c, frame) for c in self.comparisons_]
         a, b = frame.index.get_indexer(pd.Index(left)), frame.index.get_indexer(pd.Index(right))
         if (a < 0).any() or (b < 0).any():
             raise KeyError("Some pairs name records that are not in the frame.")
-        levels = _level_matrix(state["prepared"], a, b, self.settings)
-        return self._pairs_frame(state, a, b, levels, frame.index, keep_below=True)
+        levels = _level_matrix(prepared, a, b, self.settings)
+        return self._pairs_frame(prepared, a, b, levels, frame.index, keep_all=True)
 
     def weights_table(self) -> pd.DataFrame:
-        """Every comparison level with its label, m, u, c and match weight log2(m/u)."""
+        """Every comparison level with its label, m, u, c and match weight log2(m/u), for display."""
         self._check_fitted()
         rows = []
         for comp in self.comparisons_:
-            names = comp.level_names()
-            for level in reversed(range(comp.n_levels)):
-                m, u, c = self.m_[comp.name][level], self.u_[comp.name][level], self.c_[comp.name][level]
-                rows.append((comp.name, comp.label, level, names[level], m, u, c, math.log2(m / u)))
+            names, (m, u, c) = comp.level_names(), (d[comp.name] for d in (self.m_, self.u_, self.c_))
+            rows += [(comp.name, comp.label, lv, names[lv], m[lv], u[lv], c[lv], math.log2(m[lv] / u[lv]))
+                     for lv in reversed(range(comp.n_levels))]
         return pd.DataFrame(rows, columns=["comparison", "label", "level", "description", "m", "u", "c", "weight"])
 
 
