@@ -5,6 +5,7 @@ import streamlit as st
 import app_state
 from segmentation import charts, dedupe
 from segmentation.errors import SegmentStudioError
+from segmentation.golden import RULES, rules_from_table, rules_table
 from segmentation.matching import MatchSettings
 
 store = app_state.store()
@@ -96,6 +97,15 @@ else:
         result = dedupe.merge(store, dataset, source="bulk", pairs=list(zip(
             queue["left_row"].astype(int), queue["right_row"].astype(int), strict=True)))
         st.session_state.flash = f"{result['records_after']:,} customers after merges."
+        st.rerun()
+
+with st.expander("Golden record rules (which value survives a merge)"):
+    table = rules_table(ds, dedupe.saved_survivorship(store, dataset))
+    edited = st.data_editor(table, hide_index=True, disabled=["Column"], key=f"rules_{ds.id}", column_config={
+        "Rule": st.column_config.SelectboxColumn("Rule", options=list(RULES.values()), required=True)})
+    if st.button("Save rules", key="save_rules"):
+        dedupe.save_survivorship(store, rules_from_table(edited), dataset)
+        st.session_state.flash = "Golden record rules saved."
         st.rerun()
 
 st.subheader("Merged customers")

@@ -21,7 +21,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .errors import ColumnError, NotFoundError
-from .golden import Survivorship, golden_sql
+from .golden import RULES, Survivorship, golden_sql
 from .store import Dataset, Store, quote
 
 if TYPE_CHECKING:
@@ -335,11 +335,37 @@ def audit_log(store: Store, dataset: str | None = None) -> pd.DataFrame:
         "WHERE dataset_id = ? AND undone_at IS NOT NULL ORDER BY 1 DESC", [ds.id, ds.id, ds.id])
 
 
+def saved_survivorship(store: Store, dataset: str | None = None) -> Survivorship:
+    """The survivorship rules the user chose for a dataset (defaults for the other columns)."""
+    ds = store.dataset(dataset) if dataset else store.dataset()
+    rows = store.query_rows('SELECT "column", rule FROM survivorship WHERE dataset_id = ?', [ds.id])
+    return Survivorship(dict(rows))
+
+
+def save_survivorship(store: Store, rules: dict[str, str], dataset: str | None = None) -> Survivorship:
+    """Keep per-column survivorship rules; every later golden record and export uses them."""
+    ds = store.dataset(dataset) if dataset else store.dataset()
+    unknown = [c for c in rules if c not in ds.columns]
+    if unknown:
+        raise ColumnError(f"Missing columns {unknown}; found {ds.columns}")
+    bad = {c: r for c, r in rules.items() if r not in RULES}
+    if bad:
+        raise ColumnError(f"Unknown rules {bad}; rules are {list(RULES)}")
+    with store.transaction() as tx:
+        tx.execute("DELETE FROM survivorship WHERE dataset_id = ?", [ds.id])
+        for column, rule in rules.items():
+            tx.execute("INSERT INTO survivorship VALUES (?, ?, ?)", [ds.id, column, rule])
+    return Survivorship(dict(rules))
+
+
 def golden_rows(store: Store, dataset: str | None = None, survivorship: Survivorship | None = None,
                 limit: int | None = None) -> pd.DataFrame:
-    """One row per customer after merges (see :func:`segmentation.golden.golden_sql`)."""
+    """One row per customer after merges (see :func:`segmentation.golden.golden_sql`).
+
+    ``survivorship`` defaults to the rules saved for the dataset.
+    """
     ds = store.dataset(dataset) if dataset else store.dataset()
-    sql = golden_sql(ds, ACTIVE_MEMBERS.format(id=ds.id), survivorship or Survivorship())
+    sql = golden_sql(ds, ACTIVE_MEMBERS.format(id=ds.id), survivorship or saved_survivorship(store, ds.name))
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     return store.query_df(sql)
@@ -372,7 +398,7 @@ def preview_golden(store: Store, rows: list[int], dataset: str | None = None,
     """The golden record that merging ``rows`` would give (nothing is written)."""
     ds = store.dataset(dataset) if dataset else store.dataset()
     members = "SELECT unnest(?::BIGINT[]) AS row, -1 AS group_id"
-    sql = golden_sql(ds, members, survivorship or Survivorship())
+    sql = golden_sql(ds, members, survivorship or saved_survivorship(store, ds.name))
     return store.query_df(f"SELECT * FROM ({sql}) WHERE customer_id = 'G-1'", [list(map(int, rows))])
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from .roles import ROLE_KIND
 from .store import Dataset, quote
 
@@ -37,6 +39,17 @@ class Survivorship:
     def rule_for(self, ds: Dataset, column: str) -> str:
         """The rule that applies to ``column`` of ``ds``."""
         return self.rules.get(column) or default_rule(ds, column)
+
+
+def rules_table(ds: Dataset, survivorship: Survivorship) -> pd.DataFrame:
+    """``Column`` and ``Rule`` (its label) for every column of ``ds``: the chosen rule, else the default."""
+    return pd.DataFrame({"Column": ds.columns, "Rule": [RULES[survivorship.rule_for(ds, c)] for c in ds.columns]})
+
+
+def rules_from_table(table: pd.DataFrame) -> dict[str, str]:
+    """Column → rule key, from a table like :func:`rules_table`'s (as edited in the page)."""
+    to_key = {label: key for key, label in RULES.items()}
+    return {c: to_key[r] for c, r in zip(table["Column"], table["Rule"], strict=True)}
 
 
 def default_rule(ds: Dataset, column: str) -> str:

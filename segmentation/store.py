@@ -71,6 +71,8 @@ MIGRATIONS: list[list[str]] = [
         """CREATE TABLE merge_groups (id INTEGER PRIMARY KEY, dataset_id INTEGER NOT NULL,
             created_at TIMESTAMP NOT NULL, undone_at TIMESTAMP, source VARCHAR NOT NULL)""",
         "CREATE TABLE merge_members (group_id INTEGER NOT NULL, row BIGINT NOT NULL)",
+        """CREATE TABLE survivorship (dataset_id INTEGER NOT NULL, "column" VARCHAR NOT NULL,
+            rule VARCHAR NOT NULL, PRIMARY KEY (dataset_id, "column"))""",
     ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -7,7 +7,7 @@ import pytest
 
 from segmentation import dedupe
 from segmentation.customers import raw_rows
-from segmentation.errors import NotFoundError
+from segmentation.errors import ColumnError, NotFoundError
 from segmentation.golden import Survivorship
 from segmentation.importer import import_file
 
@@ -111,3 +111,13 @@ def test_pairs_by_record_id(store, ds):
     assert rows == [(3, 4)]
     with pytest.raises(NotFoundError, match="Z9"):
         dedupe.rows_for_ids(store, pd.DataFrame({"left_id": ["Z9"], "right_id": ["A4"]}), ds.name)
+
+
+def test_saved_rules_apply_to_golden_records(store, ds):
+    dedupe.merge(store, ds.name, above=0.9)
+    dedupe.save_survivorship(store, {"value": "sum"}, ds.name)
+    jean = dedupe.golden_rows(store, ds.name).query("source_ids == 'A1;A2'").iloc[0]
+    assert jean["value"] == 350
+    assert dedupe.saved_survivorship(store, ds.name).rules == {"value": "sum"}
+    with pytest.raises(ColumnError):
+        dedupe.save_survivorship(store, {"value": "median"}, ds.name)
