@@ -165,7 +165,7 @@ def test_upload_import_quality_report_and_download(browser, app_server, tmp_path
         assert not page.get_by_test_id("stException").count()
         assert not page.get_by_test_id("stAlertContentError").count()
 
-        expect(page.locator(".st-key-dataset").get_by_role("combobox")).to_have_value("customers")
+        expect(page.locator(".st-key-import_dataset").get_by_role("combobox")).to_have_value("customers")
         expect(page.get_by_role("heading", name="Data quality")).to_be_visible()
         chart = page.get_by_test_id("stPlotlyChart").first
         chart.scroll_into_view_if_needed()
