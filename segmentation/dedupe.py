@@ -20,7 +20,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .errors import ColumnError, NotFoundError
+from .errors import ColumnError, NotFoundError, check_choices
 from .golden import RULES, Survivorship, golden_sql
 from .store import Dataset, Store, quote
 
@@ -345,12 +345,7 @@ def saved_survivorship(store: Store, dataset: str | None = None) -> Survivorship
 def save_survivorship(store: Store, rules: dict[str, str], dataset: str | None = None) -> Survivorship:
     """Keep per-column survivorship rules; every later golden record and export uses them."""
     ds = store.dataset(dataset) if dataset else store.dataset()
-    unknown = [c for c in rules if c not in ds.columns]
-    if unknown:
-        raise ColumnError(f"Missing columns {unknown}; found {ds.columns}")
-    bad = {c: r for c, r in rules.items() if r not in RULES}
-    if bad:
-        raise ColumnError(f"Unknown rules {bad}; rules are {list(RULES)}")
+    check_choices(rules, ds.columns, RULES, "rules")
     with store.transaction() as tx:
         tx.execute("DELETE FROM survivorship WHERE dataset_id = ?", [ds.id])
         for column, rule in rules.items():

@@ -24,3 +24,16 @@ class NotFoundError(SegmentStudioError):
 
 class StoreError(SegmentStudioError):
     """The working store cannot be opened or is in an unexpected state."""
+
+
+def check_choices(choices: dict[str, str], columns: list[str], allowed, noun: str) -> None:
+    """Raise :class:`ColumnError` unless every key is a column and every value one of ``allowed``.
+
+    Used for column roles and survivorship rules, which pages, the CLI and tests all pass as dicts.
+    """
+    unknown = [c for c in choices if c not in columns]
+    if unknown:
+        raise ColumnError(f"Missing columns {unknown}; found {columns}")
+    bad = {c: v for c, v in choices.items() if v not in allowed}
+    if bad:
+        raise ColumnError(f"Unknown {noun} {bad}; {noun} are {list(allowed)}")

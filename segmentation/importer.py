@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .errors import ColumnError, InputFileError
+from .errors import ColumnError, InputFileError, check_choices
 from .normalize import ColumnPlan, NormalizeOptions, plan_columns
 from .readers import ReadResult, read_file
 from .roles import ROLES, guess_roles
@@ -130,14 +130,10 @@ def preview_file(data: bytes, file_name: str, settings: ImportSettings = ImportS
 
 def _roles_for(columns: list[str], sample: pd.DataFrame, settings: ImportSettings) -> dict[str, str]:
     roles = guess_roles(columns, sample)
-    unknown = [c for c in settings.roles if c not in columns]
-    if settings.id_column is not None and settings.id_column not in columns:
-        unknown.append(settings.id_column)
-    if unknown:
-        raise ColumnError(f"Missing columns {unknown}; found {columns}")
-    bad = {c: r for c, r in settings.roles.items() if r not in ROLES}
-    if bad:
-        raise ColumnError(f"Unknown roles {bad}; roles are {list(ROLES)}")
+    wanted = dict(settings.roles)
+    if settings.id_column is not None:
+        wanted.setdefault(settings.id_column, "id")
+    check_choices(wanted, columns, ROLES, "roles")
     roles.update(settings.roles)
     if settings.id_column is not None:
         for col, role in roles.items():
@@ -313,12 +309,7 @@ def set_roles(store: Store, dataset: str, roles: dict[str, str], options: Normal
               progress: Progress = _no_progress) -> Dataset:
     """Change column roles (and normalisation options) of a dataset and re-normalise it."""
     ds = store.dataset(dataset)
-    unknown = [c for c in roles if c not in ds.columns]
-    if unknown:
-        raise ColumnError(f"Missing columns {unknown}; found {ds.columns}")
-    bad = {c: r for c, r in roles.items() if r not in ROLES}
-    if bad:
-        raise ColumnError(f"Unknown roles {bad}; roles are {list(ROLES)}")
+    check_choices(roles, ds.columns, ROLES, "roles")
     opts = options or NormalizeOptions(**ds.options)
     new_roles = {**ds.roles, **roles}
     sample = store.read_table(ds.raw_table, ds.columns, limit=SAMPLE_ROWS)
