@@ -27,7 +27,7 @@ def customer_rows(store: Store, dataset: str | None = None, limit: int | None = 
     limit : int, optional
         At most this many rows.
     """
-    ds = store.dataset(dataset) if dataset else store.dataset()
+    ds = store.dataset(dataset or None)
     if has_merges(store, ds.name):
         return golden_rows(store, ds.name, limit=limit).drop(columns=["customer_id", "source_rows"])
     return store.read_table(ds.clean_table, ds.columns, limit=limit)
@@ -35,7 +35,7 @@ def customer_rows(store: Store, dataset: str | None = None, limit: int | None = 
 
 def raw_rows(store: Store, dataset: str | None = None, limit: int | None = None) -> pd.DataFrame:
     """Raw rows of a dataset exactly as read, with the ``_row`` number first."""
-    ds = store.dataset(dataset) if dataset else store.dataset()
+    ds = store.dataset(dataset or None)
     return store.read_table(ds.raw_table, ["_row", *ds.columns], limit=limit)
 
 

@@ -76,7 +76,7 @@ def find_pairs(store: Store, dataset: str | None = None, settings: MatchSettings
     """
     from .matching import Matcher, MatchSettings  # the heavy part, needed only here
 
-    ds = store.dataset(dataset) if dataset else store.dataset()
+    ds = store.dataset(dataset or None)
     settings = settings or MatchSettings()
     roles = dict(ds.roles)
     if match_columns:
@@ -134,7 +134,7 @@ def pairs_table(store: Store, dataset: str | None = None, status: str | None = N
         ``status`` (sure/review), ``decision`` (match/no_match or None),
         ``levels`` (JSON of comparison levels).
     """
-    ds = store.dataset(dataset) if dataset else store.dataset()
+    ds = store.dataset(dataset or None)
     idc = _id_column(ds)
     id_expr = (lambda side: f"CAST({side}.{quote(idc)} AS VARCHAR)") if idc else \
         (lambda side: f"CAST({side}._row AS VARCHAR)")
@@ -160,7 +160,7 @@ def decide(store: Store, pairs: list[tuple[int, int]], decision: str, dataset: s
     """Record a decision (``"match"`` or ``"no_match"``) on pairs of row numbers; returns how many."""
     if decision not in ("match", "no_match"):
         raise ValueError(f"decision must be 'match' or 'no_match', got {decision!r}")
-    ds = store.dataset(dataset) if dataset else store.dataset()
+    ds = store.dataset(dataset or None)
     if not pairs:
         return 0
     frame = pd.DataFrame([(min(a, b), max(a, b)) for a, b in pairs], columns=["left_row", "right_row"])
@@ -176,7 +176,7 @@ def decide(store: Store, pairs: list[tuple[int, int]], decision: str, dataset: s
 
 def rows_for_ids(store: Store, pairs: pd.DataFrame, dataset: str | None = None) -> list[tuple[int, int]]:
     """Translate ``left_id``/``right_id`` record ids (as in a CSV) to row-number pairs."""
-    ds = store.dataset(dataset) if dataset else store.dataset()
+    ds = store.dataset(dataset or None)
     idc = _id_column(ds)
     if idc is None:
         return [(int(a), int(b)) for a, b in zip(pairs["left_id"], pairs["right_id"], strict=True)]
@@ -192,7 +192,7 @@ def rows_for_ids(store: Store, pairs: pd.DataFrame, dataset: str | None = None) 
 
 def record_count(store: Store, dataset: str | None = None) -> int:
     """Customers after merges (golden records)."""
-    ds = store.dataset(dataset) if dataset else store.dataset()
+    ds = store.dataset(dataset or None)
     merged = store.query_value(
         f"SELECT coalesce(count(*) - count(DISTINCT group_id), 0) FROM ({ACTIVE_MEMBERS.format(id=ds.id)})")
     return ds.row_count - int(merged or 0)
@@ -213,7 +213,7 @@ def merge(store: Store, dataset: str | None = None, above: float | None = None,
         ``groups_merged`` (groups created or grown), ``records_before``,
         ``records_after``, ``refused_chains`` (groups sent back to review).
     """
-    ds = store.dataset(dataset) if dataset else store.dataset()
+    ds = store.dataset(dataset or None)
     before = record_count(store, ds.name)
     if pairs:
         decide(store, pairs, "match", ds.name, source=source)
@@ -292,7 +292,7 @@ def _write_groups(store: Store, ds: Dataset, comp: pd.DataFrame, current: pd.Dat
 
 def unmerge(store: Store, dataset: str | None = None, group: int | None = None, everything: bool = False) -> dict:
     """Split one merge group again (or all of them); the records come back exactly as they were."""
-    ds = store.dataset(dataset) if dataset else store.dataset()
+    ds = store.dataset(dataset or None)
     if group is None and not everything:
         raise ValueError("Name a group to split, or ask for all merges to be undone.")
     with store.transaction() as tx:
@@ -314,7 +314,7 @@ def unmerge(store: Store, dataset: str | None = None, group: int | None = None, 
 
 def merge_groups(store: Store, dataset: str | None = None) -> pd.DataFrame:
     """Active merge groups with their members' record ids."""
-    ds = store.dataset(dataset) if dataset else store.dataset()
+    ds = store.dataset(dataset or None)
     idc = _id_column(ds)
     ident = f"CAST(c.{quote(idc)} AS VARCHAR)" if idc else "CAST(c._row AS VARCHAR)"
     return store.query_df(
@@ -326,7 +326,7 @@ def merge_groups(store: Store, dataset: str | None = None) -> pd.DataFrame:
 
 def audit_log(store: Store, dataset: str | None = None) -> pd.DataFrame:
     """Every decision and merge change, newest first."""
-    ds = store.dataset(dataset) if dataset else store.dataset()
+    ds = store.dataset(dataset or None)
     return store.query_df(
         "SELECT decided_at AS \"time\", source, decision AS action, left_row, right_row, score FROM decisions "
         "WHERE dataset_id = ? UNION ALL "
@@ -337,14 +337,14 @@ def audit_log(store: Store, dataset: str | None = None) -> pd.DataFrame:
 
 def saved_survivorship(store: Store, dataset: str | None = None) -> Survivorship:
     """The survivorship rules the user chose for a dataset (defaults for the other columns)."""
-    ds = store.dataset(dataset) if dataset else store.dataset()
+    ds = store.dataset(dataset or None)
     rows = store.query_rows('SELECT "column", rule FROM survivorship WHERE dataset_id = ?', [ds.id])
     return Survivorship(dict(rows))
 
 
 def save_survivorship(store: Store, rules: dict[str, str], dataset: str | None = None) -> Survivorship:
     """Keep per-column survivorship rules; every later golden record and export uses them."""
-    ds = store.dataset(dataset) if dataset else store.dataset()
+    ds = store.dataset(dataset or None)
     check_choices(rules, ds.columns, RULES, "rules")
     with store.transaction() as tx:
         tx.execute("DELETE FROM survivorship WHERE dataset_id = ?", [ds.id])
@@ -359,7 +359,7 @@ def golden_rows(store: Store, dataset: str | None = None, survivorship: Survivor
 
     ``survivorship`` defaults to the rules saved for the dataset.
     """
-    ds = store.dataset(dataset) if dataset else store.dataset()
+    ds = store.dataset(dataset or None)
     sql = golden_sql(ds, ACTIVE_MEMBERS.format(id=ds.id), survivorship or saved_survivorship(store, ds.name))
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
@@ -368,14 +368,14 @@ def golden_rows(store: Store, dataset: str | None = None, survivorship: Survivor
 
 def has_merges(store: Store, dataset: str | None = None) -> bool:
     """Whether the dataset has any active merge group."""
-    ds = store.dataset(dataset) if dataset else store.dataset()
+    ds = store.dataset(dataset or None)
     return bool(store.query_value("SELECT count(*) FROM merge_groups WHERE dataset_id = ? AND undone_at IS NULL",
                                   [ds.id]))
 
 
 def pair_records(store: Store, left_row: int, right_row: int, dataset: str | None = None) -> pd.DataFrame:
     """Two records side by side: ``field``, ``left``, ``right``, ``differs`` (normalised values)."""
-    ds = store.dataset(dataset) if dataset else store.dataset()
+    ds = store.dataset(dataset or None)
     rows = store.query_df(f"SELECT * FROM {ds.clean_table} WHERE _row IN (?, ?) ORDER BY _row = ?",
                           [left_row, right_row, right_row])
     if len(rows) != 2:
@@ -391,7 +391,7 @@ def pair_records(store: Store, left_row: int, right_row: int, dataset: str | Non
 def preview_golden(store: Store, rows: list[int], dataset: str | None = None,
                    survivorship: Survivorship | None = None) -> pd.DataFrame:
     """The golden record that merging ``rows`` would give (nothing is written)."""
-    ds = store.dataset(dataset) if dataset else store.dataset()
+    ds = store.dataset(dataset or None)
     members = "SELECT unnest(?::BIGINT[]) AS row, -1 AS group_id"
     sql = golden_sql(ds, members, survivorship or saved_survivorship(store, ds.name))
     return store.query_df(f"SELECT * FROM ({sql}) WHERE customer_id = 'G-1'", [list(map(int, rows))])
@@ -399,6 +399,6 @@ def preview_golden(store: Store, rows: list[int], dataset: str | None = None,
 
 def last_run(store: Store, dataset: str | None = None) -> DedupeSummary | None:
     """Figures of the dataset's last matching run, if any."""
-    ds = store.dataset(dataset) if dataset else store.dataset()
+    ds = store.dataset(dataset or None)
     stats = store.query_value("SELECT stats FROM match_runs WHERE dataset_id = ?", [ds.id])
     return DedupeSummary(**json.loads(stats)) if stats else None

@@ -153,7 +153,7 @@ def quality_report(store: Store, dataset: str | None = None,
     settings : QualitySettings
         Staleness and outlier thresholds.
     """
-    ds = store.dataset(dataset) if dataset else store.dataset()
+    ds = store.dataset(dataset or None)
     return _report(store, ds, settings)
 
 
@@ -261,7 +261,7 @@ def issue_rows(store: Store, key: str, dataset: str | None = None,
         ``row`` (1-based position in the file's records) and the raw columns;
         for ``"rejected"``, ``line``, ``reason`` and ``raw``.
     """
-    ds = store.dataset(dataset) if dataset else store.dataset()
+    ds = store.dataset(dataset or None)
     if key == "rejected":
         return store.query_df(f"SELECT line, reason, raw FROM {ds.rejects_table} ORDER BY line")
     cond = _condition(store, ds, key, settings)
