@@ -7,6 +7,7 @@ tests here that reuse both: each test opens a page with ``open_app(browser, app_
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -21,7 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.conftest import ROOT, SAMPLE
 
@@ -194,4 +196,105 @@ def test_upload_import_quality_report_and_download(browser, app_server, tmp_path
         assert rows["ID client"].tolist() == expected["ID client"].iloc[positions].tolist()
     finally:
         screenshot(page, "browser-import")
+        page.context.close()
+
+
+
+RUNNING = "[data-testid='stApp'][data-test-script-state='running']"
+EXPECT_TIMEOUT = 60_000  # ms for an expectation after an action (a rerun after a merge takes a few seconds)
+MATCH_TIMEOUT = 180_000  # ms for "Find duplicates" on the 5,480 sample customers
+
+
+def click_and_wait(page: Page, target: Locator, timeout: float = SCRIPT_TIMEOUT) -> None:
+    """Click a widget, see its script run start (unless it was over already), and wait until it ends."""
+    target.click()
+    with contextlib.suppress(PlaywrightTimeoutError):
+        page.wait_for_selector(RUNNING, timeout=3_000)
+    wait_idle(page, timeout)
+
+
+def shown(target: Locator, timeout: float = EXPECT_TIMEOUT) -> Locator:
+    expect(target).to_be_visible(timeout=timeout)
+    return target
+
+
+def metric_value(page: Page, label: str) -> int:
+    """The figure of the ``st.metric`` labelled ``label`` (``1,234`` -> 1234)."""
+    value = page.get_by_test_id("stMetric").filter(has_text=label).get_by_test_id("stMetricValue")
+    expect(value).to_have_text(re.compile(r"^[\d,]+$"), timeout=EXPECT_TIMEOUT)
+    return int(value.inner_text().replace(",", ""))
+
+
+def test_review_one_pair_and_merge(browser, app_server):
+    dataset = "sample customers"  # seeded from sample_data/customers.csv
+    records = len(pd.read_csv(SAMPLE / "customers.csv", sep=";", encoding="cp1252", dtype=str,
+                              keep_default_na=False))
+    page = open_app(browser, app_server)
+    try:
+        click_and_wait(page, page.get_by_test_id("stSidebarNav").get_by_role("link").filter(has_text="Deduplicate"))
+        shown(page.get_by_role("heading", name="Deduplicate customers"))
+        # The other test imports a newer customers dataset, which the picker offers first: take the seeded one.
+        picker = page.locator(".st-key-dedupe_dataset").get_by_role("combobox")
+        if picker.input_value() != dataset:
+            picker.click()
+            click_and_wait(page, page.get_by_role("option", name=dataset, exact=True))
+        expect(picker).to_have_value(dataset, timeout=EXPECT_TIMEOUT)
+
+        click_and_wait(page, page.locator(".st-key-find").get_by_role("button", name="Find duplicates"),
+                       timeout=MATCH_TIMEOUT)
+        metrics = page.get_by_test_id("stMetric")
+        for label in ("Records", "Pairs compared", "Sure matches", "Pairs to review", "Customers after merges"):
+            shown(metrics.filter(has_text=label), timeout=MATCH_TIMEOUT)
+        assert metric_value(page, "Records") == records
+        sure, to_review = metric_value(page, "Sure matches"), metric_value(page, "Pairs to review")
+        assert sure + to_review > 0, "matching found no candidate pair at all"
+        before = metric_value(page, "Customers after merges")
+        assert before == records  # a store of its own: nothing merged yet
+        shown(page.get_by_text("No merge yet."))
+
+        # A queue with a pair in it: "To review", or "Sure matches" when nothing is left to review.
+        shown(page.get_by_role("heading", name="Review pairs"))
+        show = page.locator(".st-key-review_status")
+        expect(show.get_by_role("radio", name="To review")).to_be_checked()
+        caption = page.get_by_text(re.compile(r"^Pair 1 of [\d,]+ · score"))
+        empty = page.get_by_text("Nothing left to review here.")
+        shown(caption.or_(empty))
+        queued = to_review
+        if empty.is_visible():
+            assert to_review == 0
+            click_and_wait(page, show.get_by_text("Sure matches", exact=True))
+            expect(show.get_by_role("radio", name="Sure matches")).to_be_checked(timeout=EXPECT_TIMEOUT)
+            queued = sure  # no decision yet: every sure pair is queued
+        text = shown(caption).inner_text().strip()
+        match = re.fullmatch(r"Pair 1 of ([\d,]+) · score ([\d.]+) · (\S+) ↔ (\S+)", text)
+        assert match, text
+        assert int(match.group(1).replace(",", "")) == queued
+        left_id, right_id = match.group(3), match.group(4)
+        # The side-by-side table is the first table on the page; its text comes from the grid's accessible table.
+        side = page.get_by_test_id("stDataFrame").first
+        side.scroll_into_view_if_needed()
+        shown(side.locator("canvas").first)
+        for text in ("field", "left", "right", left_id, right_id):
+            expect(side).to_contain_text(text, timeout=EXPECT_TIMEOUT)
+
+        click_and_wait(page, page.locator(".st-key-accept").get_by_role("button", name="✅ Same customer: merge"))
+        after = metrics.filter(has_text="Customers after merges").get_by_test_id("stMetricValue")
+        expect(after).to_have_text(f"{before - 1:,}", timeout=EXPECT_TIMEOUT)  # through the merge's st.rerun()
+        wait_idle(page)
+        assert metric_value(page, "Customers after merges") == before - 1
+        # The merged pair is decided now: it left the queue.
+        shown(page.get_by_text(re.compile(rf"^Pair 1 of {queued - 1:,} · score")) if queued > 1 else empty)
+
+        shown(page.get_by_role("heading", name="Merged customers"))
+        expect(page.get_by_text("No merge yet.")).to_have_count(0)
+        merged = page.get_by_test_id("stDataFrame").filter(has_text="record_ids")
+        merged.scroll_into_view_if_needed()
+        shown(merged)
+        for text in ("group_id", "review", left_id, right_id):  # one group, from the review, of the two records
+            expect(merged).to_contain_text(text, timeout=EXPECT_TIMEOUT)
+        shown(page.locator(".st-key-split").get_by_role("button", name="Split this group again"))
+        assert not page.get_by_test_id("stException").count()
+        assert not page.get_by_test_id("stAlertContentError").count()
+    finally:
+        screenshot(page, "browser-dedupe")
         page.context.close()
