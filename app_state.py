@@ -25,6 +25,7 @@ DEFAULTS: dict[str, object] = {
     "uploads": {},            # uploader file id -> store upload id
     "active_upload": None,    # upload id being previewed
     "flash": None,            # a message to show once, after a rerun
+    "review_pos": 0,          # position in the Deduplicate review queue
     "imported": {},           # "upload id/sheet" -> dataset name, so one file is not imported twice
 }
 

@@ -72,7 +72,7 @@ queue = dedupe.pairs_table(store, dataset, status=None if status == "all" else s
 if queue.empty:
     st.success("Nothing left to review here.")
 else:
-    pos = min(st.session_state.get("review_pos", 0), len(queue) - 1)
+    pos = st.session_state.review_pos % len(queue)  # Skip on the last pair wraps around
     pair = queue.iloc[pos]
     st.caption(f"Pair {pos + 1} of {len(queue):,} · score **{pair['score']:.2f}** · "
                f"{pair['left_id']} ↔ {pair['right_id']}")
