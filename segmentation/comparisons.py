@@ -78,21 +78,32 @@ def company_key(values: pd.Series) -> pd.Series:
 
 
 def _present(*arrays: np.ndarray) -> np.ndarray:
+    """Where every array has a value (prepared arrays hold None, or NaN for numbers, when missing)."""
     mask = np.ones(len(arrays[0]), dtype=bool)
     for a in arrays:
-        mask &= pd.notna(a)
+        mask &= ~np.isnan(a) if a.dtype.kind == "f" else np.not_equal(a, None)
     return mask
 
 
-def _similarity(left: np.ndarray, right: np.ndarray, scorer, workers: int) -> np.ndarray:
-    """Element-wise ``scorer`` of two aligned object arrays, each distinct pair of strings once ("" if missing)."""
-    codes, uniques = pd.factorize(np.concatenate([left, right]).astype(object), use_na_sentinel=True)
-    text = np.array(["", *uniques], dtype=object)  # code + 1: 0 is missing
-    size = len(text)
-    inverse, pairs = pd.factorize((codes[:len(left)] + 1).astype(np.int64) * size + codes[len(left):] + 1)
+def _vocabulary(*arrays: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """A code per string, shared by the arrays (0: missing), and the strings by code."""
+    codes, uniques = pd.factorize(np.concatenate(arrays).astype(object), use_na_sentinel=True)
+    return np.split(codes + 1, np.cumsum([len(a) for a in arrays])[:-1]), np.array(["", *uniques], dtype=object)
+
+
+def _code_scores(a: np.ndarray, b: np.ndarray, text: np.ndarray, scorer, workers: int) -> np.ndarray:
+    """``scorer`` of the strings of aligned codes, each distinct pair of codes once."""
+    inverse, pairs = pd.factorize(a.astype(np.int64) * len(text) + b)
     if not len(pairs):
         return np.zeros(0, dtype=np.float32)
-    return np.asarray(process.cpdist(text[pairs // size], text[pairs % size], scorer=scorer, workers=workers))[inverse]
+    found = process.cpdist(text[pairs // len(text)], text[pairs % len(text)], scorer=scorer, workers=workers)
+    return np.asarray(found)[inverse]
+
+
+def _similarity(left: np.ndarray, right: np.ndarray, scorer, workers: int) -> np.ndarray:
+    """Element-wise ``scorer`` of two aligned object arrays ("" if missing)."""
+    text = lambda a: np.where(np.not_equal(a, None), a, "")  # noqa: E731
+    return np.asarray(process.cpdist(text(left), text(right), scorer=scorer, workers=workers))
 
 
 def _bands(score: np.ndarray, exact: np.ndarray, cuts: Sequence[float], present: np.ndarray) -> np.ndarray:
@@ -119,7 +130,14 @@ class Comparison:
         role names (handy on frames with role-named columns).
     role : str, optional
         For comparisons that apply to any role of a kind (dates, exact).
+    unless : sequence of str, optional
+        Roles whose columns follow in ``columns``: a pair is compared only
+        where none of them has a value on both sides (``gate="present"``) or
+        the same value (``gate="same"``: a city only where postcodes do not
+        agree), so that one fact is not counted twice.
     """
+
+    gate = "present"
 
     roles: tuple[str, ...] = ()
     method = ""
@@ -131,9 +149,9 @@ class Comparison:
     u_prior: tuple[float, ...] = ()
     c_prior: tuple[float, ...] = ()
 
-    def __init__(self, columns: Sequence[str] | None = None, role: str | None = None):
-        if role is not None:
-            self.roles = (role,)
+    def __init__(self, columns: Sequence[str] | None = None, role: str | None = None, unless: Sequence[str] = ()):
+        self.unless = tuple(unless)
+        self.roles = ((role,) if role else self.roles) + self.unless
         self.columns = tuple(columns) if columns else self.roles
 
     @property
@@ -144,7 +162,10 @@ class Comparison:
     @property
     def label(self) -> str:
         """What the page shows: ``"Last name: Jaro-Winkler"``."""
-        return f"{ROLES.get(self.roles[0], self.roles[0].replace('_', ' ').capitalize())}: {self.method}"
+        text = f"{ROLES.get(self.roles[0], self.roles[0].replace('_', ' ').capitalize())}: {self.method}"
+        word = "other" if self.gate == "same" else "no"
+        gates = " or ".join(ROLES.get(r, r).lower() for r in self.unless)
+        return text + (f" (if {word} {gates})" if self.unless else "")
 
     @property
     def n_levels(self) -> int:
@@ -163,6 +184,21 @@ class Comparison:
         """Levels (int8) of aligned prepared values (tuples as :meth:`prepare` returns)."""
         raise NotImplementedError
 
+    def prepare_all(self, *columns: pd.Series) -> tuple[np.ndarray, ...]:
+        """:meth:`prepare` of the own columns, then the folded values of the ``unless`` columns."""
+        own = len(columns) - len(self.unless)
+        out = tuple(self.prepare(*columns[:own])) + tuple(map_distinct(c, fold_text) for c in columns[own:])
+        return tuple(np.where(pd.isna(a), None, a) if a.dtype == object else a for a in map(np.asarray, out))
+
+    def compare_all(self, left: tuple[np.ndarray, ...], right: tuple[np.ndarray, ...], workers: int = -1) -> np.ndarray:
+        """:meth:`compare`, missing where an ``unless`` column has a value (the same value) on both sides."""
+        own = len(left) - len(self.unless)
+        level = np.asarray(self.compare(left[:own], right[:own], workers), dtype=np.int8)
+        for j in range(own, len(left)):
+            silent = _present(left[j], right[j]) & ((left[j] == right[j]) if self.gate == "same" else True)
+            level = np.where(silent, MISSING, level).astype(np.int8)
+        return level
+
     def tf_values(self, prepared: tuple[np.ndarray, ...]) -> dict[int, np.ndarray]:
         """Level -> the value per record whose frequency is that level's u for the pair (term frequency)."""
         return {self.n_levels - 1: prepared[0]} if self.tf else {}
@@ -179,10 +215,22 @@ class Comparison:
             if len(self.roles) == 1 and not isinstance(side, Mapping | pd.DataFrame):
                 return (pd.Series(list(side), dtype=object),)
             return tuple(pd.Series(list(side[r]), dtype=object) for r in self.roles)
-        return self.compare(self.prepare(*inputs(left)), self.prepare(*inputs(right)), workers)
+        return self.compare_all(self.prepare_all(*inputs(left)), self.prepare_all(*inputs(right)), workers)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(self.columns)})"
+
+
+def _name_scores(a: np.ndarray, b: np.ndarray, text: np.ndarray, workers: int) -> np.ndarray:
+    score = _code_scores(a, b, text, JaroWinkler.normalized_similarity, workers)
+    i = np.flatnonzero((score >= 0.5) & (score < 0.92))
+    if len(i):
+        edits = _code_scores(a[i], b[i], text, DamerauLevenshtein.distance, workers)
+        plain = _code_scores(a[i], b[i], text, Levenshtein.distance, workers)
+        longest = np.maximum(*(np.array([len(t) for t in text])[c[i]] for c in (a, b)))
+        slip = np.where((edits == 1) & (plain == 2), 0.92, np.where((edits == 1) & (longest >= 3), 0.80, 0.0))
+        score[i] = np.maximum(score[i], slip)
+    return score
 
 
 def name_similarity(left: np.ndarray, right: np.ndarray, workers: int = -1) -> np.ndarray:
@@ -190,16 +238,10 @@ def name_similarity(left: np.ndarray, right: np.ndarray, workers: int = -1) -> n
 
     Two swapped letters (``zoe``/``zeo``) count as very close (0.92), any
     other single edit of a name of three letters or more as close (0.80).
+    Each distinct pair of names is scored once.
     """
-    score = _similarity(left, right, JaroWinkler.normalized_similarity, workers)
-    i = np.flatnonzero((score >= 0.5) & (score < 0.92))
-    if len(i):
-        edits = _similarity(left[i], right[i], DamerauLevenshtein.distance, workers)
-        plain = _similarity(left[i], right[i], Levenshtein.distance, workers)
-        longest = np.maximum(pd.Series(left[i], dtype=object).str.len(), pd.Series(right[i], dtype=object).str.len())
-        slip = np.where((edits == 1) & (plain == 2), 0.92, np.where((edits == 1) & (longest >= 3), 0.80, 0.0))
-        score[i] = np.maximum(score[i], slip)
-    return score
+    (a, b), text = _vocabulary(left, right)
+    return _name_scores(a, b, text, workers)
 
 
 class NameComparison(Comparison):
@@ -231,10 +273,10 @@ class NameComparison(Comparison):
         return {5: (first.where(first < last, last) + " " + first.where(first >= last, last)).to_numpy(object)}
 
     def compare(self, left, right, workers=-1):
-        first, last = name_similarity(left[0], right[0], workers), name_similarity(left[1], right[1], workers)
+        (lf, ll, rf, rl), text = _vocabulary(left[0], left[1], right[0], right[1])
+        first, last = _name_scores(lf, rf, text, workers), _name_scores(ll, rl, text, workers)
         i = np.flatnonzero(np.minimum(first, last) < 0.92)  # crosswise where the straight reading is poor
-        cross_first = name_similarity(left[0][i], right[1][i], workers)
-        cross_last = name_similarity(left[1][i], right[0][i], workers)
+        cross_first, cross_last = _name_scores(lf[i], rl[i], text, workers), _name_scores(ll[i], rf[i], text, workers)
         swapped = (np.minimum(cross_first, cross_last) >= 0.80) & (cross_first + cross_last > first[i] + last[i])
         first[i[swapped]], last[i[swapped]] = cross_first[swapped], cross_last[swapped]
         level = np.select([(first >= 1) & (last >= 1), (first >= .92) & (last >= .92), (first >= .8) & (last >= .8),
@@ -245,18 +287,14 @@ class NameComparison(Comparison):
 class JaroWinklerComparison(Comparison):
     """One short text by Jaro-Winkler after folding: a city, a lone first or last name column.
 
-    With ``unless`` (a second column), compares only pairs where that
-    column is missing on a side: the last name of records without a first
+    A last name ``unless="first_name"`` covers the records without a first
     name, which :class:`NameComparison` leaves out.
     """
 
     method = "Jaro-Winkler"
 
-    def __init__(self, role: str = "city", columns: Sequence[str] | None = None, unless: str | None = None):
-        super().__init__(columns, role)
-        self.unless = unless
-        if unless:
-            self.roles = (role, unless)
+    def __init__(self, role: str = "city", columns: Sequence[str] | None = None, unless: Sequence[str] = ()):
+        super().__init__(columns, role, unless)
         if role == "city":
             self.levels_desc, self.cuts = ("exact", "close (≥ 0.90)", "different"), (0.90,)
             self.m_prior, self.u_prior, self.c_prior = (0.03, 0.04, 0.93), (0.985, 0.005, 0.01), (0.03, 0.02, 0.95)
@@ -266,17 +304,10 @@ class JaroWinklerComparison(Comparison):
                 (0.6, 0.03, 0.02, 0.35)
             self.tf, self.m_fixed = True, (0,)
 
-    @property
-    def label(self) -> str:
-        return super().label + (f" ({ROLES.get(self.unless, self.unless).lower()} missing)" if self.unless else "")
-
     def compare(self, left, right, workers=-1):
         score = (_similarity(left[0], right[0], JaroWinkler.normalized_similarity, workers) if self.roles[0] == "city"
                  else name_similarity(left[0], right[0], workers))
-        present = _present(left[0], right[0])
-        if self.unless:
-            present &= ~_present(left[1], right[1])
-        return _bands(score, score >= 1.0, self.cuts, present)
+        return _bands(score, score >= 1.0, self.cuts, _present(left[0], right[0]))
 
 
 class TokenSetComparison(Comparison):
@@ -308,7 +339,7 @@ class CompanyComparison(TokenSetComparison):
 
     roles = ("company",)
     tf = True
-    m_prior, u_prior, c_prior = (0.05, 0.03, 0.07, 0.85), (0.985, 0.01, 0.003, 0.002), (0.03, 0.02, 0.05, 0.9)
+    m_prior, u_prior, c_prior = (0.05, 0.03, 0.07, 0.85), (0.985, 0.01, 0.003, 0.002), (0.07, 0.03, 0.05, 0.85)
 
     def __init__(self, columns: Sequence[str] | None = None):
         Comparison.__init__(self, columns)
@@ -320,35 +351,47 @@ class CompanyComparison(TokenSetComparison):
 class EmailComparison(Comparison):
     """E-mail: whole address, then the same local part at another domain, then a near local part.
 
-    Role mailboxes (``contact@``, ``info@``...) name a service, not a
-    person: they count as missing.
+    Role mailboxes (``contact@``, ``info@``...) name a service, not a person:
+    they count as missing. Given the name columns too, a local part made of
+    the record's own names (``marie.martin``, ``mmartin``) only repeats the
+    names, which are compared already: two such addresses count only when
+    identical, else as missing (or namesakes would look like duplicates).
     """
 
-    roles = ("email",)
+    roles = ("email", "first_name", "last_name")
     method = "exact / local part"
     levels_desc = ("same address", "same local part", "near local part (≥ 0.80)", "different")
     tf = True
     m_prior, u_prior, c_prior = (0.35, 0.04, 0.06, 0.55), (0.99989, 1e-4, 1e-5, 1e-6), (0.96, 0.03, 0.003, 0.007)
     c_fixed = (2, 3)  # a personal address shared by two people: a family mailbox at most
 
+    def __init__(self, columns: Sequence[str] | None = None):
+        super().__init__(columns)
+        self.roles = self.roles[:len(self.columns)]
+
     def prepare(self, *columns):
         address = map_distinct(columns[0], lambda s: s.str.strip().str.lower())
         parts = pd.Series(address, dtype=object).str.rpartition("@")
         local = parts[0].str.replace(r"\+.*$", "", regex=True)
-        generic = local.isin(GENERIC_LOCALS) | parts[2].eq("") | local.eq("")
-        address = np.where(generic, None, address)
+        generic = (local.isin(GENERIC_LOCALS) | parts[2].eq("") | local.eq("")).to_numpy()
         # Near local parts ignore separators and trailing digits: "marie.dupont42" ~ "mariedupont".
         bare = local.str.replace(r"[._\-]+", "", regex=True).str.replace(r"\d+$", "", regex=True)
-        none = lambda values: np.where(generic, None, values.to_numpy(object))  # noqa: E731
-        return address, none(local), none(bare)
+        named = np.zeros(len(bare), dtype=bool)
+        if len(columns) == 3:
+            f, s = (pd.Series(map_distinct(c, fold_text), dtype=object).str.replace(" ", "") for c in columns[1:])
+            for made in (f + s, s + f, f.str[:1] + s, s + f.str[:1], f, s):
+                named |= (bare == made).fillna(False).to_numpy(bool)
+        own = lambda values: np.where(generic | named, None, values.to_numpy(object))  # noqa: E731
+        return np.where(generic, None, address), own(local), own(bare), np.where(named, True, None)
 
     def tf_values(self, prepared):
-        # Local parts are made of names: "marie.martin" at two domains is as common as the name.
         return {3: prepared[0], 2: prepared[1]}
 
     def compare(self, left, right, workers=-1):
         near = _similarity(left[2], right[2], Levenshtein.normalized_similarity, workers)
-        level = np.where(left[0] == right[0], 3, np.where(left[1] == right[1], 2, np.where(near >= 0.8, 1, 0)))
+        level = np.where(left[1] == right[1], 2, np.where(near >= 0.8, 1, 0))
+        level = np.where(_present(left[1], right[1]), level, MISSING)  # a name-made local part says nothing
+        level = np.where(left[0] == right[0], 3, level)
         return np.where(_present(left[0], right[0]), level, MISSING).astype(np.int8)
 
 
@@ -428,8 +471,8 @@ class ExactComparison(Comparison):
     levels_desc = ("same", "different")
     m_prior, u_prior, c_prior = (0.05, 0.95), (0.9, 0.1), (0.05, 0.95)
 
-    def __init__(self, role: str = "region", columns: Sequence[str] | None = None):
-        super().__init__(columns, role)
+    def __init__(self, role: str = "region", columns: Sequence[str] | None = None, unless: Sequence[str] = ()):
+        super().__init__(columns, role, unless)
         if role not in ("region", "country"):  # an identifier: rare agreement, frequent values weaker
             self.tf = True
             self.m_prior, self.u_prior, self.c_prior, self.c_fixed = (0.1, 0.9), (0.9999, 1e-4), (0.999, 1e-3), (1,)
@@ -461,7 +504,7 @@ def default_comparisons(roles: Mapping[str, str]) -> list[Comparison]:
     found: list[Comparison] = []
     if "first_name" in by_role and "last_name" in by_role:
         found.append(NameComparison([first("first_name"), first("last_name")]))
-        found.append(JaroWinklerComparison("last_name", [first("last_name"), first("first_name")], "first_name"))
+        found.append(JaroWinklerComparison("last_name", [first("last_name"), first("first_name")], ["first_name"]))
     else:
         found += [JaroWinklerComparison(r, [first(r)]) for r in ("first_name", "last_name") if r in by_role]
     if "full_name" in by_role:
@@ -469,18 +512,24 @@ def default_comparisons(roles: Mapping[str, str]) -> list[Comparison]:
     if "company" in by_role:
         found.append(CompanyComparison([first("company")]))
     if "email" in by_role:
-        found.append(EmailComparison([first("email")]))
+        names = [first(r) for r in ("first_name", "last_name") if r in by_role]
+        found.append(EmailComparison([first("email"), *names] if len(names) == 2 else [first("email")]))
     for column in by_role.get("phone", []):
         found.append(PhoneComparison([column]))
     if "address" in by_role:
         found.append(TokenSetComparison("address", by_role["address"]))
     if "postcode" in by_role:
         found.append(PostcodeComparison([first("postcode")]))
+    # Postcode, city and region say one thing: each finer one present on both sides silences the coarser.
+    places = [r for r in ("postcode", "city") if r in by_role]
     if "city" in by_role:
-        found.append(JaroWinklerComparison("city", [first("city")]))
+        found.append(JaroWinklerComparison("city", [first("city"), *map(first, places[:-1])], places[:-1]))
+        found[-1].gate = "same"
     for role in ("region", "country"):
         if role in by_role:
-            found.append(ExactComparison(role, [first(role)]))
+            gate = places if role == "region" else []
+            found.append(ExactComparison(role, [first(role), *map(first, gate)], gate))
+            found[-1].gate = "same"
     for role in ("birth_date", "created_date", "last_activity_date"):
         if role in by_role:
             found.append(DateComparison(role, [first(role)]))

@@ -38,10 +38,19 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .comparisons import GENERIC_LOCALS, Comparison, company_key, default_comparisons, fold_text, map_distinct
+from .comparisons import (
+    GENERIC_LOCALS,
+    Comparison,
+    TokenSetComparison,
+    company_key,
+    default_comparisons,
+    fold_text,
+    map_distinct,
+)
 from .errors import ColumnError
 
 _TF_MIN_RECORDS = 1000  # value frequencies from a tiny file would make every shared value look common
+_RESCORE_MAX = 50       # larger chains go to review without comparing every two members
 _PRIOR_PAIRS = 20.0     # weight (in pairs) of the m/c priors in EM: they decide only on small files
 
 
@@ -157,6 +166,9 @@ def blocking_features(frame: pd.DataFrame, roles: dict[str, str]) -> dict[str, n
     if "full_name" in col:
         raw["full_name"] = map_distinct(frame[col["full_name"]], lambda s: fold_text(s).str.split().map(
             lambda t: " ".join(sorted(t)), na_action="ignore"))
+    addresses = [frame[c] for c, r in roles.items() if r == "address"]
+    if addresses:
+        raw["address"] = TokenSetComparison("address").prepare(*addresses)[0]
     features = {k: _codes(v) for k, v in raw.items()}
     for column, role in roles.items():
         if role == "exact":
@@ -221,7 +233,8 @@ def candidate_pairs(features: dict[str, np.ndarray], n: int, max_block_size: int
         stats["blocks"] += blocks
         per_rule[name] = len(left)
         found.append(left.astype(np.int64) * n + right)
-    codes = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+    codes = np.sort(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+    codes = codes[np.r_[True, codes[1:] != codes[:-1]]] if len(codes) else codes  # each pair once
     capped.sort(reverse=True)
     stats["note"] = "; ".join(f"{rule}: a value shared by {size:,} records" for size, rule in capped[:3])
     stats.update(pairs_compared=len(codes), rules=per_rule)
@@ -237,7 +250,7 @@ class _Prepared:
 
     def __init__(self, comparison: Comparison, frame: pd.DataFrame):
         self.comparison = comparison
-        values = comparison.prepare(*(frame[c] for c in comparison.columns))
+        values = comparison.prepare_all(*(frame[c] for c in comparison.columns))
         code = np.zeros(len(frame), dtype=np.int64)
         for v in values:
             part = pd.factorize(pd.Series(v, dtype=object), use_na_sentinel=False)[0]
@@ -257,7 +270,8 @@ class _Prepared:
         size = len(self.vocab[0])
         inverse, uniq = pd.factorize(np.minimum(a, b) * size + np.maximum(a, b))
         ua, ub = uniq // size, uniq % size
-        done = self.comparison.compare(tuple(v[ua] for v in self.vocab), tuple(v[ub] for v in self.vocab), workers)
+        done = self.comparison.compare_all(tuple(v[ua] for v in self.vocab), tuple(v[ub] for v in self.vocab),
+                                           workers)
         return np.asarray(done, dtype=np.int8)[inverse]
 
 
@@ -349,21 +363,40 @@ class Matcher:
             raise ColumnError("No column has a role that can be compared (name, e-mail, phone, company, "
                               f"address, postcode, city, dates); the roles are {dict(roles)}.")
         prepared = [_Prepared(c, frame) for c in comparisons]
-        left, right, stats = candidate_pairs(blocking_features(frame, roles), len(frame),
-                                             self.settings.max_block_size)
+        features = blocking_features(frame, roles)
+        left, right, stats = candidate_pairs(features, len(frame), self.settings.max_block_size)
         levels = _level_matrix(prepared, left, right, self.settings)
-        return {"prepared": prepared, "left": left, "right": right, "levels": levels, "stats": stats}
+        return {"prepared": prepared, "left": left, "right": right, "levels": levels, "stats": stats,
+                "features": features}
 
     def fit(self, frame: pd.DataFrame) -> Matcher:
-        """Compare the candidate pairs, count ``u_`` on random pairs, estimate ``m_`` and ``c_`` by EM."""
+        """Compare the candidate pairs, count ``u_`` on random pairs, estimate ``c_`` then ``m_`` by EM.
+
+        ``c_`` (another person of the same organisation) is learned on the
+        pairs of records with the same company (else address), where
+        colleagues and duplicates are all there is; ``m_`` then on every
+        candidate pair, with ``c_`` and the number of such pairs held.
+        """
         state = self._prepare(frame)
-        prepared, n = state["prepared"], len(frame)
+        prepared, n, features = state["prepared"], len(frame), state["features"]
         self.comparisons_ = [p.comparison for p in prepared]
+        sizes = [c.n_levels for c in self.comparisons_]
         u = self._estimate_u(prepared, n)
-        shift = _tf_shift(prepared, u, state["left"], state["levels"])
-        iterations = self._em(*_patterns(state["levels"], [c.n_levels for c in self.comparisons_], shift)[:3], u, n)
-        self.u_ = dict(zip(self._names(), u, strict=True))
-        self.stats_ = {**state["stats"], "records": n, "em_iterations": iterations}
+        m, c = ([np.maximum(getattr(comp, f"{k}_prior"), 1e-6) for comp in self.comparisons_] for k in "mc")
+        n_m, n_c, iterations = 0.05 * n + 1, 0.02 * n + 1, 0
+        org = next((k for k in ("company", "address") if k in features), None)
+        if org:
+            left, right, _ = candidate_pairs({org: features[org]}, n, self.settings.max_block_size,
+                                             [("same organisation", (org,), ())])
+            levels = _level_matrix(prepared, left, right, self.settings)
+            patterns = _patterns(levels, sizes, _tf_shift(prepared, u, left, levels))[:3]
+            m, c, n_m, n_c, iterations = self._em(*patterns, u, n, m, c, n_m, 0.2 * n + 1, learn_c=True)
+        patterns = _patterns(state["levels"], sizes, _tf_shift(prepared, u, state["left"], state["levels"]))[:3]
+        m, c, n_m, n_c, more = self._em(*patterns, u, n, m, c, n_m, n_c, learn_c=False)
+        names = self._names()
+        self.m_, self.c_, self.u_ = (dict(zip(names, x, strict=True)) for x in (m, c, u))
+        self.n_match_, self.n_related_, self.n_pairs_ = float(n_m), float(n_c), max(n * (n - 1) / 2, 1.0)
+        self.stats_ = {**state["stats"], "records": n, "em_iterations": iterations + more}
         self._cache = (weakref.ref(frame), n, state)
         return self
 
@@ -387,32 +420,27 @@ class Matcher:
             out.append(u / u.sum())
         return out
 
-    def _em(self, rows: np.ndarray, shifts: np.ndarray, counts: np.ndarray, u: list[np.ndarray], n: int) -> int:
-        """Expectation-maximisation of m, c and the class sizes on the candidate patterns (u fixed).
+    def _em(self, rows, shifts, counts, u, n, m, c, n_m, n_c, learn_c: bool):
+        """Expectation-maximisation of m (and c) and the class sizes on candidate patterns, u fixed.
 
         Class sizes are counted over all pairs of the file, as the random-pair
         ``u`` is, so the posterior of a candidate pair is the same as if every
         pair had been compared.
         """
         total = max(n * (n - 1) / 2, 1.0)
-        m = [np.asarray(c.m_prior, float) for c in self.comparisons_]
-        c = [np.asarray(c.c_prior, float) for c in self.comparisons_]
-        n_m, n_c = 0.05 * n + 1, 0.2 * n + 1
         log_u = _log_prob(rows, u) + shifts
         iteration = 0
         for iteration in range(1, self.settings.em_iterations + 1):  # noqa: B007
             stacked = np.vstack([math.log(n_m) + _log_prob(rows, m), math.log(n_c) + _log_prob(rows, c),
                                  math.log(max(total - n_m - n_c, 1.0)) + log_u])
             post = np.exp(stacked - np.logaddexp.reduce(stacked, axis=0)) * counts
-            new_m, new_c = self._mstep(rows, post[0], "m"), self._mstep(rows, post[1], "c")
+            new_m, new_c = self._mstep(rows, post[0], "m"), self._mstep(rows, post[1], "c") if learn_c else c
             change = max(float(np.abs(a - b).max()) for a, b in zip(new_m + new_c, m + c, strict=True))
-            m, c, n_m, n_c = new_m, new_c, post[0].sum() + 0.5, post[1].sum() + 0.5
+            m, c, n_m = new_m, new_c, post[0].sum() + 0.5
+            n_c = post[1].sum() + 0.5 if learn_c else n_c
             if change < 1e-5:
                 break
-        names = self._names()
-        self.m_, self.c_ = dict(zip(names, m, strict=True)), dict(zip(names, c, strict=True))
-        self.n_match_, self.n_related_, self.n_pairs_ = float(n_m), float(n_c), float(total)
-        return iteration
+        return m, c, n_m, n_c, iteration
 
     def _mstep(self, rows: np.ndarray, weight: np.ndarray, kind: str) -> list[np.ndarray]:
         """Level probabilities from posterior-weighted counts, with the comparison's prior as pseudo-counts."""
@@ -526,8 +554,9 @@ def group_pairs(pairs: pd.DataFrame, n_or_index, settings: MatchSettings = Match
     settings : MatchSettings
         ``upper`` is the sure-match threshold.
     rescore : callable, optional
-        ``(left_labels, right_labels) -> scores``, e.g.
-        ``lambda a, b: matcher.score_pairs(frame, a, b)["score"]`` (keeps order? see below).
+        ``(left_labels, right_labels) -> scores`` in order, e.g.
+        ``lambda a, b: matcher.score_pairs(frame, a, b)["score"]``; chains
+        of more than 50 records go to review without it.
 
     Returns
     -------
@@ -537,26 +566,21 @@ def group_pairs(pairs: pd.DataFrame, n_or_index, settings: MatchSettings = Match
         Rows of ``pairs`` within refused chains.
     """
     index = pd.RangeIndex(n_or_index) if isinstance(n_or_index, int | np.integer) else pd.Index(n_or_index)
-    sure = pairs[pairs["score"] >= settings.upper]
+    n, sure = len(index), pairs[pairs["score"] >= settings.upper]
     a, b = index.get_indexer(sure["left"]), index.get_indexer(sure["right"])
-    n = len(index)
+    known = np.unique(np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b))
+    a, b = known // n, known % n
     _, label = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)), directed=False)
     size = np.bincount(label, minlength=1)
     edges = np.bincount(label[a], minlength=len(size))
     chains = np.flatnonzero((size > 2) & (edges < size * (size - 1) // 2))
     if len(chains) and rescore is not None:  # compare the members that no sure pair joins
-        small = chains[size[chains] <= 50]
-        member = np.flatnonzero(np.isin(label, small))
-        la, lb = np.triu_indices(len(member), 1)
-        la, lb = member[la], member[lb]
-        keep = label[la] == label[lb]
-        la, lb = la[keep], lb[keep]
-        known = set(zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist(), strict=True))
-        todo = np.array([(x, y) not in known for x, y in zip(la.tolist(), lb.tolist(), strict=True)], dtype=bool)
+        small = chains[size[chains] <= _RESCORE_MAX]
+        la, lb, _ = _pairs_in_blocks(np.where(np.isin(label, small), label, -1))
+        todo = ~np.isin(la * n + lb, known)
         la, lb = la[todo], lb[todo]
         ok = np.asarray(rescore(index[la], index[lb]), float) >= settings.upper if len(la) else np.zeros(0, bool)
-        failed = np.unique(label[la[~ok]])
-        chains = np.union1d(chains[size[chains] > 50], failed)
+        chains = np.union1d(chains[size[chains] > _RESCORE_MAX], label[la[~ok]])
     good = (size[label] >= 2) & ~np.isin(label, chains)
     groups = pd.Series(pd.factorize(label[good])[0], index=index[good], name="group")
     la, lb = index.get_indexer(pairs["left"]), index.get_indexer(pairs["right"])
