@@ -366,8 +366,8 @@ class EmailComparison(Comparison):
     c_fixed = (2, 3)  # a personal address shared by two people: a family mailbox at most
 
     def __init__(self, columns: Sequence[str] | None = None):
+        self.roles = type(self).roles[:len(columns) if columns else 1]
         super().__init__(columns)
-        self.roles = self.roles[:len(self.columns)]
 
     def prepare(self, *columns):
         address = map_distinct(columns[0], lambda s: s.str.strip().str.lower())
