@@ -33,6 +33,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--
 ARTIFACTS = ROOT / "test-artifacts"
 STARTUP_TIMEOUT = 90  # seconds until /_stcore/health says ok
 SCRIPT_TIMEOUT = 60_000  # ms for one script run (the first one seeds the store)
+# Shared machines are slow at times: assertions wait as long as the app may take, not 5 s.
+expect.set_options(timeout=SCRIPT_TIMEOUT)
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
