@@ -104,14 +104,14 @@ class MatchSettings:
 # (name, key parts, refinements tried in turn on oversized blocks)
 BLOCKING_RULES: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("e-mail", ("email",), ("last3", "first1")),
-    ("e-mail local part", ("email_local",), ("area", "place")),
+    ("e-mail local part + area", ("email_local", "area"), ("place",)),
     ("phone", ("phone",), ("last3", "first1")),
-    ("postcode + surname start", ("place", "last3"), ("first1",)),
+    ("postcode + surname start + initial", ("place", "last3", "first1"), ()),
     ("company + initials", ("company", "initials"), ("last3",)),
-    ("surname + initial", ("last", "first1"), ("area", "place")),
-    ("names in any order", ("name_sorted",), ("area", "place")),
+    ("surname + initial + area", ("last", "first1", "area"), ("place",)),
+    ("names in any order + area", ("name_sorted", "area"), ("place",)),
     ("birth date", ("birth_date",), ("first1", "last3")),
-    ("full name", ("full_name",), ("area", "place")),
+    ("full name + area", ("full_name", "area"), ("place",)),
 ]
 
 
@@ -145,6 +145,8 @@ def blocking_features(frame: pd.DataFrame, roles: dict[str, str]) -> dict[str, n
         raw["place"], raw["area"] = postcode, pd.Series(postcode, dtype=object).str[:2]
     elif "city" in col:
         raw["place"] = raw["area"] = map_distinct(frame[col["city"]], fold_text)
+    else:  # no geography: one area for everyone
+        raw["place"] = raw["area"] = np.zeros(len(frame), dtype=np.int64)
     names = {}
     for role in ("first_name", "last_name"):
         if role in col:
