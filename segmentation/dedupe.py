@@ -143,14 +143,15 @@ def pairs_table(store: Store, dataset: str | None = None, status: str | None = N
     if status:
         where.append("p.status = ?")
         params.append(status)
-    if undecided_only:
-        where.append("coalesce(d.decision, 'undone') = 'undone'")
+    if undecided_only:  # nor already in one customer (merged in bulk, or an earlier run)
+        where.append("coalesce(d.decision, 'undone') = 'undone' AND NOT coalesce(gl.group_id = gr.group_id, false)")
     return store.query_df(
         f"WITH d AS (SELECT left_row, right_row, arg_max(decision, decided_at) AS decision FROM decisions "
-        f"WHERE dataset_id = ? GROUP BY ALL) "
+        f"WHERE dataset_id = ? GROUP BY ALL), g AS ({ACTIVE_MEMBERS.format(id=int(ds.id))}) "
         f"SELECT p.left_row, p.right_row, {id_expr('l')} AS left_id, {id_expr('r')} AS right_id, p.score, "
         f"p.status, d.decision, CAST(p.levels AS VARCHAR) AS levels FROM match_pairs p "
         f"LEFT JOIN d USING (left_row, right_row) "
+        f"LEFT JOIN g gl ON gl.row = p.left_row LEFT JOIN g gr ON gr.row = p.right_row "
         f"JOIN {ds.clean_table} l ON l._row = p.left_row JOIN {ds.clean_table} r ON r._row = p.right_row "
         f"WHERE {' AND '.join(where)} ORDER BY p.score DESC, p.left_row, p.right_row", params)
 
@@ -221,8 +222,9 @@ def merge(store: Store, dataset: str | None = None, above: float | None = None,
         "WITH d AS (SELECT left_row, right_row, arg_max(decision, decided_at) AS decision FROM decisions "
         "WHERE dataset_id = ? GROUP BY ALL) "
         "SELECT left_row, right_row FROM d WHERE decision = 'match' "
+        # Pairs someone rejected, or whose merge was undone, are not merged again without a person.
         "UNION SELECT p.left_row, p.right_row FROM match_pairs p LEFT JOIN d USING (left_row, right_row) "
-        "WHERE p.dataset_id = ? AND p.score >= ? AND coalesce(d.decision, '') <> 'no_match'",
+        "WHERE p.dataset_id = ? AND p.score >= ? AND d.decision IS NULL",
         [ds.id, ds.id, above if above is not None else 2.0])
     current = store.query_df(ACTIVE_MEMBERS.format(id=ds.id))
     # Records already in a group are tied to it through its first member.
@@ -394,7 +396,7 @@ def preview_golden(store: Store, rows: list[int], dataset: str | None = None,
     ds = store.dataset(dataset or None)
     members = "SELECT unnest(?::BIGINT[]) AS row, -1 AS group_id"
     sql = golden_sql(ds, members, survivorship or saved_survivorship(store, ds.name))
-    return store.query_df(f"SELECT * FROM ({sql}) WHERE customer_id = 'G-1'", [list(map(int, rows))])
+    return store.query_df(f"SELECT * FROM ({sql}) WHERE customer_id = ?", [list(map(int, rows)), f"C{min(rows)}"])
 
 
 def last_run(store: Store, dataset: str | None = None) -> DedupeSummary | None:

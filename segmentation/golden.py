@@ -111,8 +111,8 @@ def golden_sql(ds: Dataset, members_sql: str, survivorship: Survivorship = Survi
     Returns
     -------
     str
-        Columns: ``customer_id`` (``G<group>`` for a merged customer, else the
-        record's row number as ``R<row>``), every column of the dataset, a
+        Columns: ``customer_id`` (``C<row>``, the row number of the customer's
+        first record, so a customer keeps its id when later records join it), every column of the dataset, a
         ``<column> (all)`` list for emails and phones, ``source_ids`` (the
         record ids, or row numbers without an id column) and ``source_rows``.
     """
@@ -128,9 +128,8 @@ def golden_sql(ds: Dataset, members_sql: str, survivorship: Survivorship = Survi
     selects.append(f"string_agg({source}, ';' ORDER BY c._row) AS source_ids")
     selects.append("list(c._row ORDER BY c._row) AS source_rows")
     return (
-        f"WITH m AS ({members_sql}), "
-        f"c AS (SELECT t.*, ({filled}) AS _filled, "
-        f"coalesce('G' || m.group_id, 'R' || t._row) AS customer_id, coalesce(m.group_id, 0) AS _g "
+        f"WITH m AS (SELECT row, min(row) OVER (PARTITION BY group_id) AS anchor FROM ({members_sql})), "
+        f"c AS (SELECT t.*, ({filled}) AS _filled, 'C' || coalesce(m.anchor, t._row) AS customer_id "
         f"FROM {ds.clean_table} t LEFT JOIN m ON m.row = t._row) "
         f"SELECT {', '.join(selects)} FROM c GROUP BY c.customer_id ORDER BY min(c._row)"
     )

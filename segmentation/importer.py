@@ -56,6 +56,11 @@ class ImportSettings:
         Day/month order of ambiguous dates.
     max_bytes : int, optional
         Refuse larger files.
+    append_to : str, optional
+        Add the rows to this existing dataset instead (a later export of the
+        same CRM): its columns, roles and options apply, and a row whose
+        record id is already there updates that record (see
+        :func:`current_versions_sql`).
     """
 
     name: str | None = None
@@ -66,6 +71,7 @@ class ImportSettings:
     default_region: str = "FR"
     date_order: str = "auto"
     max_bytes: int | None = None
+    append_to: str | None = None
 
     def normalize_options(self) -> NormalizeOptions:
         """The options the normaliser needs."""
@@ -147,14 +153,17 @@ def _with_row_numbers(table: pa.Table) -> pa.Table:
     return table.append_column("_row", pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64)))
 
 
+RESERVED = ("_row", "_batch")
+
+
 def _rename_reserved(result: ReadResult) -> ReadResult:
-    """A user column called ``_row`` would collide with the store's row number."""
-    if not any(c.lower() == "_row" for c in result.columns):
+    """A user column called ``_row`` or ``_batch`` would collide with the store's own columns."""
+    if not any(c.lower() in RESERVED for c in result.columns):
         return result
     taken = {c.lower() for c in result.columns}
     fixed = []
     for c in result.columns:
-        if c.lower() == "_row":
+        if c.lower() in RESERVED:
             n = 2
             while f"{c} ({n})".lower() in taken:
                 n += 1
@@ -162,7 +171,7 @@ def _rename_reserved(result: ReadResult) -> ReadResult:
             taken.add(c.lower())
         fixed.append(c)
     result.table = result.table.rename_columns(fixed)
-    result.warnings.append("A column called '_row' was renamed: that name is reserved.")
+    result.warnings.append(f"Columns called {list(RESERVED)} were renamed: those names are reserved.")
     result.columns = fixed
     return result
 
@@ -176,6 +185,9 @@ def build_clean_table(tx: Transaction, ds: Dataset, plans: list[ColumnPlan],
     what the SQL left NULL (phones that are not French).
     """
     progress(0.45, "Normalising")
+    batched = tx.fetchone("SELECT count(*) FROM information_schema.columns WHERE table_name = ? "
+                          "AND column_name = '_batch'", [ds.raw_table])[0]
+    source = f"({current_versions_sql(ds)})" if batched else ds.raw_table
     selects, joins = ["r._row"], []
     views = []
     for i, plan in enumerate(plans):
@@ -183,7 +195,7 @@ def build_clean_table(tx: Transaction, ds: Dataset, plans: list[ColumnPlan],
         mapped_value = "NULL"
         if plan.mapper is not None and not plan.fill:
             progress(0.5, f"Normalising {plan.column}")
-            distinct = tx.df(f"SELECT {col} AS value, count(*) AS n FROM {ds.raw_table} r "
+            distinct = tx.df(f"SELECT {col} AS value, count(*) AS n FROM {source} r "
                              f"WHERE {col} IS NOT NULL GROUP BY 1")
             views.append(_register_mapping(tx, f"_map_{i}", distinct, plan.mapper(distinct)))
             joins.append(f"LEFT JOIN {views[-1]} m{i} ON m{i}.value = {col}")
@@ -193,21 +205,46 @@ def build_clean_table(tx: Transaction, ds: Dataset, plans: list[ColumnPlan],
     progress(0.6, "Writing normalised rows")
     tx.execute(f"DROP TABLE IF EXISTS {ds.clean_table}")
     tx.execute(f"CREATE TABLE {ds.clean_table} AS SELECT {', '.join(selects)} "
-               f"FROM {ds.raw_table} r {' '.join(joins)}")
+               f"FROM {source} r {' '.join(joins)}")
     for i, plan in enumerate(plans):
         if plan.mapper is None or not plan.fill:
             continue
         progress(0.85, f"Normalising {plan.column}")
         q = quote(plan.column)
-        distinct = tx.df(f"SELECT r.{q} AS value, count(*) AS n FROM {ds.raw_table} r "
+        distinct = tx.df(f"SELECT r.{q} AS value, count(*) AS n FROM {source} r "
                          f"JOIN {ds.clean_table} c USING (_row) WHERE c.{q} IS NULL AND r.{q} IS NOT NULL "
                          f"GROUP BY 1")
         views.append(_register_mapping(tx, f"_fill_{i}", distinct, plan.mapper(distinct)))
         tx.execute(f"UPDATE {ds.clean_table} SET {q} = CAST(m.norm AS {plan.sql_type}) "
-                   f"FROM {ds.raw_table} r JOIN {views[-1]} m ON m.value = r.{q} "
+                   f"FROM {source} r JOIN {views[-1]} m ON m.value = r.{q} "
                    f"WHERE {ds.clean_table}._row = r._row AND m.norm IS NOT NULL")
     for view in views:
         tx.unregister(view)
+
+
+def current_versions_sql(ds: Dataset) -> str:
+    """Raw rows to normalise once later files were added to a dataset.
+
+    A later export of the same CRM repeats most records. A row whose record
+    id first came in an earlier file is a newer version of that record: the
+    last such row replaces it *under the record's first row number*, so
+    merges, decisions and customer ids made on the record stay valid. Rows
+    without an id, new ids, and repeated ids within one file are all kept.
+    Every version stays in the raw table.
+    """
+    ids = ds.columns_with_role("id")
+    if not ids:
+        return f"SELECT * FROM {ds.raw_table}"
+    key = f"coalesce(nullif(trim({quote(ids[0])}), ''), '#' || _row)"
+    return (
+        f"SELECT * EXCLUDE (_first, _first_batch, _last_batch, _last) "
+        f"REPLACE (CASE WHEN _batch > _first_batch THEN _first ELSE _row END AS _row) FROM ("
+        f"SELECT *, min(_row) OVER w AS _first, min(_batch) OVER w AS _first_batch, "
+        f"max(_batch) OVER w AS _last_batch, max(_row) OVER w AS _last FROM {ds.raw_table} "
+        f"WINDOW w AS (PARTITION BY {key})) "
+        f"WHERE CASE WHEN _last_batch = _first_batch THEN true "
+        f"WHEN _batch = _first_batch THEN _row <> _first ELSE _row = _last END"
+    )
 
 
 def _register_mapping(tx: Transaction, view: str, distinct: pd.DataFrame, norm: pd.Series) -> str:
@@ -254,6 +291,8 @@ def import_file(store: Store, data: bytes, file_name: str, settings: ImportSetti
         raise InputFileError(f"Unknown kind {settings.kind!r}; expected one of {list(KINDS)}.")
     progress(0.05, f"Reading {file_name}")
     result = _rename_reserved(read_file(data, file_name, sheet=settings.sheet, max_bytes=settings.max_bytes))
+    if settings.append_to:
+        return _append(store, result, file_name, settings, progress, upload_id)
     sample = result.table.slice(0, SAMPLE_ROWS).to_pandas()
     roles = _roles_for(result.columns, sample.head(GUESS_ROWS), settings)
     options = asdict(settings.normalize_options())
@@ -284,6 +323,60 @@ def import_file(store: Store, data: bytes, file_name: str, settings: ImportSetti
         store.drop_orphan_tables()
         raise
     progress(1.0, "Imported")
+    return ds
+
+
+def _append(store: Store, result: ReadResult, file_name: str, settings: ImportSettings, progress: Progress,
+            upload_id: int | None) -> Dataset:
+    """Add a later export's rows to an existing dataset, all in one transaction."""
+    ds = store.dataset(settings.append_to)
+    fold = lambda c: c.strip().casefold()  # noqa: E731 - headers as a person reads them
+    found = {fold(c): c for c in result.columns}
+    missing = [c for c in ds.columns if fold(c) not in found]
+    if missing:
+        raise ColumnError(f"Missing columns {missing} that dataset {ds.name!r} has; found {result.columns}. "
+                          "Add a file with the same columns, or import it as a new dataset.")
+    known = {fold(c) for c in ds.columns}
+    extra = [c for c in result.columns if fold(c) not in known]
+    if extra:
+        result.warnings.append(f"Columns {extra} are not in dataset {ds.name!r} and were left out.")
+    table = _with_row_numbers(result.table.select([found[fold(c)] for c in ds.columns]).rename_columns(ds.columns))
+    sample = store.read_table(ds.raw_table, ds.columns, limit=SAMPLE_ROWS)
+    plans = plan_columns(ds.roles, sample, NormalizeOptions(**ds.options))
+    ids = ds.columns_with_role("id")
+    progress(0.3, "Adding rows")
+    with store.transaction() as tx:
+        if not tx.fetchone("SELECT count(*) FROM information_schema.columns WHERE table_name = ? "
+                           "AND column_name = '_batch'", [ds.raw_table])[0]:
+            tx.execute(f"ALTER TABLE {ds.raw_table} ADD COLUMN _batch INTEGER DEFAULT 1")
+        offset, batch = tx.fetchone(f"SELECT coalesce(max(_row), 0), coalesce(max(_batch), 1) + 1 "
+                                    f"FROM {ds.raw_table}")
+        tx.register("_incoming", table)
+        cols = ", ".join(quote(c) for c in ds.columns)
+        tx.execute(f"INSERT INTO {ds.raw_table} (_row, {cols}, _batch) "
+                   f"SELECT _row + {int(offset)}, {cols}, {int(batch)} FROM _incoming")
+        tx.unregister("_incoming")
+        rejected = result.rejected.astype({"line": "int64", "reason": object, "raw": object})
+        rejected["reason"] = file_name + ": " + rejected["reason"].astype(str)
+        tx.register("_rejects", rejected)
+        tx.execute(f"INSERT INTO {ds.rejects_table} SELECT line, reason, raw FROM _rejects")
+        tx.unregister("_rejects")
+        updated = 0
+        if ids:
+            q = quote(ids[0])
+            updated = tx.fetchone(
+                f"SELECT count(DISTINCT trim({q})) FROM {ds.raw_table} WHERE _batch = ? AND trim({q}) IN "
+                f"(SELECT trim({q}) FROM {ds.raw_table} WHERE _batch < ?)", [batch, batch])[0]
+        before = ds.row_count
+        build_clean_table(tx, ds, plans, progress)
+        ds.row_count = tx.fetchone(f"SELECT count(*) FROM {ds.clean_table}")[0]
+        ds.rejected_rows += len(rejected)
+        ds.warnings = [*ds.warnings, *(f"{file_name}: {w}" for w in result.warnings)]
+        store.update_counts(tx, ds)
+        tx.execute("INSERT INTO import_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   [ds.id, batch, file_name, datetime.now(), table.num_rows, ds.row_count - before, updated,
+                    upload_id])
+    progress(1.0, f"{ds.row_count - before:,} new and {updated:,} updated records added to {ds.name}")
     return ds
 
 

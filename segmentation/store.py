@@ -74,6 +74,12 @@ MIGRATIONS: list[list[str]] = [
         """CREATE TABLE survivorship (dataset_id INTEGER NOT NULL, "column" VARCHAR NOT NULL,
             rule VARCHAR NOT NULL, PRIMARY KEY (dataset_id, "column"))""",
     ],
+    [  # 3: later exports of the same CRM added to a dataset (incremental matching).
+        """CREATE TABLE import_batches (dataset_id INTEGER NOT NULL, batch INTEGER NOT NULL,
+            file_name VARCHAR, imported_at TIMESTAMP NOT NULL, rows_read BIGINT NOT NULL,
+            rows_added BIGINT NOT NULL, rows_updated BIGINT NOT NULL, upload_id INTEGER,
+            PRIMARY KEY (dataset_id, batch))""",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -333,6 +339,21 @@ class Store:
         tx.execute("UPDATE datasets SET roles = ?, options = ? WHERE id = ?",
                    [json.dumps(roles), json.dumps(options), dataset_id])
 
+    def update_counts(self, tx: Transaction, ds: Dataset) -> None:
+        """Save a dataset's row and rejected-row counts and warnings after rows were added."""
+        tx.execute("UPDATE datasets SET row_count = ?, rejected_rows = ?, warnings = ? WHERE id = ?",
+                   [ds.row_count, ds.rejected_rows, json.dumps(ds.warnings), ds.id])
+
+    def import_batches(self, dataset_id: int) -> pd.DataFrame:
+        """The files added to a dataset after its first import, in order."""
+        return self.query_df("SELECT batch, file_name, imported_at, rows_read, rows_added, rows_updated "
+                             "FROM import_batches WHERE dataset_id = ? ORDER BY batch", [dataset_id])
+
+    def column_exists(self, table: str, column: str) -> bool:
+        """Whether a store table has a column of that name."""
+        return bool(self.query_value("SELECT count(*) FROM information_schema.columns "
+                                     "WHERE table_name = ? AND column_name = ?", [table, column]))
+
     def drop_orphan_tables(self) -> list[str]:
         """Drop dataset tables left without a dataset row (an import stopped half way)."""
         known = {r[0] for r in self.query_rows("SELECT id FROM datasets")}
@@ -351,6 +372,11 @@ class Store:
         with self.transaction() as tx:
             for table in (ds.raw_table, ds.clean_table, ds.rejects_table):
                 tx.execute(f"DROP TABLE IF EXISTS {table}")
+            tx.execute("DELETE FROM merge_members WHERE group_id IN (SELECT id FROM merge_groups "
+                       "WHERE dataset_id = ?)", [ds.id])
+            for table in ("merge_groups", "match_runs", "match_pairs", "decisions", "survivorship",
+                          "import_batches"):
+                tx.execute(f"DELETE FROM {table} WHERE dataset_id = ?", [ds.id])
             tx.execute("DELETE FROM datasets WHERE id = ?", [ds.id])
 
     def table_exists(self, table: str) -> bool:
