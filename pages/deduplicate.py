@@ -77,22 +77,27 @@ else:
     st.caption(f"Pair {pos + 1} of {len(queue):,} · score **{pair['score']:.2f}** · "
                f"{pair['left_id']} ↔ {pair['right_id']}")
     side = dedupe.pair_records(store, int(pair["left_row"]), int(pair["right_row"]), dataset)
-    st.dataframe(side.style.apply(lambda r: ["background-color: #fde2e1" if r["differs"] else ""] * len(r),
-                                  axis=1), hide_index=True, column_config={"differs": None}, key="side_by_side")
+    records, evidence = st.columns([3, 2])
+    records.dataframe(side.style.apply(lambda r: ["background-color: #fde2e1" if r["differs"] else ""] * len(r),
+                                       axis=1), hide_index=True, column_config={"differs": None}, key="side_by_side")
+    evidence.dataframe(dedupe.pair_evidence(pair["levels"], ds.roles), hide_index=True, key="evidence",
+                       column_config={"comparison": "Field score", "result": "Found"})
     with st.expander("Golden record if merged"):
         st.dataframe(dedupe.preview_golden(store, [int(pair["left_row"]), int(pair["right_row"])], dataset),
                      hide_index=True)
     k1, k2, k3 = st.columns(3)
     rows = [(int(pair["left_row"]), int(pair["right_row"]))]
-    if k1.button("✅ Same customer: merge", key="accept", type="primary"):
+    if k1.button("✅ Same customer: merge", key="accept", type="primary", shortcut="Y"):
         dedupe.merge(store, dataset, pairs=rows, source="review")
         st.rerun()
-    if k2.button("❌ Different customers", key="reject"):
+    if k2.button("❌ Different customers", key="reject", shortcut="N"):
         dedupe.decide(store, rows, "no_match", dataset)
         st.rerun()
-    if k3.button("Skip", key="skip"):
+    if k3.button("Skip", key="skip", shortcut="S"):
         st.session_state.review_pos = pos + 1
         st.rerun()
+    st.caption("Keyboard: **Y** same customer · **N** different customers · **S** skip. "
+               "Each decision is saved at once; the next pair follows.")
     if st.button(f"Accept all {len(queue):,} pairs shown and merge", key="accept_all"):
         result = dedupe.merge(store, dataset, source="bulk", pairs=list(zip(
             queue["left_row"].astype(int), queue["right_row"].astype(int), strict=True)))

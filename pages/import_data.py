@@ -85,21 +85,38 @@ def upload_section(files) -> None:
     st.subheader("Column roles")
     roles = role_editor(preview.columns, preview.roles, f"roles_{upload_id}_{sheet}",
                         [next(iter(preview.frame[c].dropna()), "") for c in preview.columns])
+    existing = [d.name for d in store.datasets("customers")]
+    target = None
+    if existing:
+        target = st.selectbox("Import into", [None, *existing], key=f"append_{upload_id}",
+                              format_func=lambda n: "A new dataset" if n is None else
+                              f"{n}: a later export of the same CRM (same record id = updated record)")
     left, right = st.columns(2)
-    name = left.text_input("Dataset name", value=file_name.rsplit(".", 1)[0], key=f"name_{upload_id}")
-    kind = right.selectbox("The rows are", KINDS, key=f"kind_{upload_id}")
+    if target is None:
+        name = left.text_input("Dataset name", value=file_name.rsplit(".", 1)[0], key=f"name_{upload_id}")
+        kind = right.selectbox("The rows are", KINDS, key=f"kind_{upload_id}")
+    else:
+        name, kind = None, "customers"
+        st.caption(f"The roles and normalisation of **{target}** apply. Run **Deduplicate** afterwards to match "
+                   "the new records against its customers: merges and review decisions already made are kept.")
     if st.button("Import", type="primary", key="import"):
         try:
-            ds = import_upload(store, upload_id, ImportSettings(name=name, sheet=sheet, kind=kind, roles=roles),
+            ds = import_upload(store, upload_id, ImportSettings(name=name, sheet=sheet, kind=kind, roles=roles,
+                                                                append_to=target),
                                progress=progress_bar(), file_name=file_name)
         except SegmentStudioError as exc:
             st.error(str(exc))
             return
         st.session_state.dataset = ds.name
         st.session_state.imported[f"{upload_id}/{sheet}"] = ds.name
-        st.success(f"Imported **{ds.row_count:,}** rows into dataset **{ds.name}**"
-                   + (f"; {ds.rejected_rows:,} rows could not be read (see the report)."
-                      if ds.rejected_rows else "."))
+        if target is None:
+            st.success(f"Imported **{ds.row_count:,}** rows into dataset **{ds.name}**"
+                       + (f"; {ds.rejected_rows:,} rows could not be read (see the report)."
+                          if ds.rejected_rows else "."))
+        else:
+            batch = store.import_batches(ds.id).iloc[-1]
+            st.success(f"Added to **{ds.name}**: {batch['rows_added']:,} new records, "
+                       f"{batch['rows_updated']:,} records updated; {ds.row_count:,} records in all.")
 
 
 files = st.file_uploader("CRM exports", type=["csv", "tsv", "txt", "xlsx", "xls"],
@@ -132,6 +149,11 @@ c4.metric("Kind", ds.kind)
 st.caption(f"From `{ds.source_file}` · imported {ds.imported_at:%Y-%m-%d %H:%M} · "
            f"encoding {ds.encoding or '-'} · delimiter {ds.delimiter!r}" if ds.delimiter
            else f"From `{ds.source_file}` · imported {ds.imported_at:%Y-%m-%d %H:%M}")
+
+batches = store.import_batches(ds.id)
+if not batches.empty:
+    with st.expander(f"Later exports added ({len(batches)})"):
+        st.dataframe(batches, hide_index=True)
 
 with st.expander("Change column roles"):
     changed = role_editor(ds.columns, ds.roles, f"ds_roles_{ds.id}")

@@ -38,10 +38,14 @@ def command(name: str):
 @command("import")
 def cmd_import(store: Store, args: argparse.Namespace) -> dict:
     settings = ImportSettings(name=args.name, sheet=args.sheet, kind=args.kind, id_column=args.id_column,
-                              default_region=args.region)
+                              default_region=args.region, append_to=args.append_to)
     ds = import_path(store, args.file, settings, progress=lambda f, m: log.info("%3.0f%% %s", 100 * f, m))
-    return {"dataset": ds.name, "rows": ds.row_count, "columns": ds.columns, "encoding": ds.encoding,
-            "delimiter": ds.delimiter, "rejected_rows": ds.rejected_rows}
+    out = {"dataset": ds.name, "rows": ds.row_count, "columns": ds.columns, "encoding": ds.encoding,
+           "delimiter": ds.delimiter, "rejected_rows": ds.rejected_rows}
+    if args.append_to:
+        batch = store.import_batches(ds.id).iloc[-1]
+        out.update(rows_added=int(batch["rows_added"]), rows_updated=int(batch["rows_updated"]))
+    return out
 
 
 @command("datasets")
@@ -117,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=KINDS, default="customers")
     p.add_argument("--id-column")
     p.add_argument("--region", default="FR", help="default phone region (ISO code)")
+    p.add_argument("--append-to", metavar="DATASET",
+                   help="add the rows to this dataset (a later export of the same CRM; same record id = update)")
 
     sub.add_parser("datasets", parents=[common], help="list imported datasets")
 

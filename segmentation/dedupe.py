@@ -390,6 +390,23 @@ def pair_records(store: Store, left_row: int, right_row: int, dataset: str | Non
     return frame
 
 
+def pair_evidence(levels_json: str | None, dataset_roles: dict[str, str]) -> pd.DataFrame:
+    """What each comparison found for one pair: ``comparison`` (its label) and ``result`` (its level).
+
+    ``levels_json`` is the ``levels`` column of :func:`pairs_table`.
+    """
+    from .comparisons import default_comparisons
+
+    levels = json.loads(levels_json) if levels_json else {}
+    by_name = {c.name: c for c in default_comparisons(dataset_roles)}
+    rows = []
+    for name, level in levels.items():
+        comp = by_name.get(name)
+        rows.append((comp.label if comp else name,
+                     comp.level_names().get(int(level), str(level)) if comp else str(level)))
+    return pd.DataFrame(rows, columns=["comparison", "result"])
+
+
 def preview_golden(store: Store, rows: list[int], dataset: str | None = None,
                    survivorship: Survivorship | None = None) -> pd.DataFrame:
     """The golden record that merging ``rows`` would give (nothing is written)."""

@@ -339,3 +339,26 @@ def test_split_one_group(seeded_db, opened_stores):
     at.button(key="split").click().run()
     remaining = dedupe.merge_groups(store, "sample customers")["group_id"].tolist()
     assert first not in remaining and len(remaining) == len(groups) - 1
+
+
+def test_later_export_added_to_the_sample(seeded_db, opened_stores):
+    at = run_app()
+    s = app_store(opened_stores)
+    rows = s.dataset("sample customers").row_count
+    later = sample_customers().iloc[:12].copy()
+    later["ID client"] = [*later["ID client"][:10], "NEW-1", "NEW-2"]  # ten updates, two new customers
+    later.loc[later.index[0], "Ville"] = "Lyon"
+    data = later.to_csv(sep=";", index=False).encode("utf-8")
+    at.file_uploader(key="uploader").set_value(("march export.csv", data, "text/csv")).run()
+    upload_id = next(iter(at.session_state["uploads"].values()))
+    at.selectbox(key=f"append_{upload_id}").select("sample customers").run()
+    assert not at.text_input  # the dataset's own name and roles apply
+    at.button(key="import").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert [m.value for m in at.success] == [
+        f"Added to **sample customers**: 2 new records, 10 records updated; {rows + 2:,} records in all."]
+    ds = s.dataset("sample customers")
+    assert ds.row_count == rows + 2
+    assert s.query_value(f'SELECT "Ville" FROM {ds.clean_table} WHERE "ID client" = ?',
+                         [later["ID client"].iloc[0]]) == "Lyon"
+    assert metrics(at)["Rows"] == f"{rows + 2:,}"

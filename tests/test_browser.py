@@ -286,6 +286,12 @@ def test_review_one_pair_and_merge(browser, app_server):
         assert metric_value(page, "Customers after merges") == before - 1
         # The merged pair is decided now: it left the queue.
         shown(page.get_by_text(re.compile(rf"^Pair 1 of {queued - 1:,} · score")) if queued > 1 else empty)
+        if queued > 2:  # the keyboard flow: N marks the next pair as two different customers
+            shown(page.get_by_text(re.compile(r"Keyboard: Y same customer")))
+            page.keyboard.press("n")
+            shown(page.get_by_text(re.compile(rf"^Pair 1 of {queued - 2:,} · score")))
+            wait_idle(page)
+            assert metric_value(page, "Customers after merges") == before - 1  # rejected: nothing merged
 
         shown(page.get_by_role("heading", name="Merged customers"))
         expect(page.get_by_text("No merge yet.")).to_have_count(0)

@@ -146,3 +146,16 @@ def test_dedupe_sample_then_merge_above(capsys, db):
             for pair in itertools.combinations(sorted(ids), 2)}
     precision, recall = len(merged & same) / len(merged), len(merged & same) / len(same)
     assert precision >= 0.98 and recall >= 0.95, (precision, recall)
+
+
+def test_import_append_to_an_existing_dataset(capsys, db, crm_file, tmp_path, french_csv):
+    assert run_cli(capsys, "--db", db, "import", crm_file)[0] == 0
+    later = tmp_path / "later.csv"
+    text = french_csv.decode("cp1252").replace("Boulangerie Martin SAS", "Boulangerie Martin")
+    later.write_bytes((text + "C9;Nouvelle;Bretagne;Anne;Le Gall;anne@x.fr;;29000;;;;\r\n").encode("cp1252"))
+    code, result, _ = run_cli(capsys, "--db", db, "import", str(later), "--append-to", "crm export", "--json")
+    assert code == 0
+    assert (result["dataset"], result["rows"], result["rows_added"], result["rows_updated"]) == (
+        "crm export", 5, 1, 4)
+    code, _, err = run_cli(capsys, "--db", db, "import", str(later), "--append-to", "nope")
+    assert code == 2 and err.startswith("error: No dataset named 'nope'")

@@ -6,8 +6,8 @@ import io
 
 import pandas as pd
 import pytest
-
 from conftest import SAMPLE
+
 from segmentation import dedupe
 from segmentation.errors import ColumnError
 from segmentation.importer import ImportSettings, import_file
