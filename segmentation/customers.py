@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .dedupe import golden_rows, has_merges
-from .store import Store
+from .dedupe import ACTIVE_MEMBERS, golden_rows, has_merges, saved_survivorship
+from .errors import ColumnError
+from .golden import golden_sql
+from .store import Store, quote
 
 
 def customer_rows(store: Store, dataset: str | None = None, limit: int | None = None) -> pd.DataFrame:
@@ -33,10 +35,29 @@ def customer_rows(store: Store, dataset: str | None = None, limit: int | None = 
     return store.read_table(ds.clean_table, ds.columns, limit=limit)
 
 
+def customer_table(store: Store, dataset: str | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+    """``customer_id`` and ``columns`` of every customer (golden records once merges exist), in file order.
+
+    ``customer_id`` is ``C<row>``, the row number of the customer's first
+    record: it stays the same when later records join the customer, so
+    segments and audiences can refer to it.
+    """
+    ds = store.dataset(dataset or None)
+    columns = list(ds.columns if columns is None else columns)
+    missing = [c for c in columns if c not in ds.columns]
+    if missing:
+        raise ColumnError(f"Missing columns {missing}; found {ds.columns}")
+    cols = "".join(f", {quote(c)}" for c in columns)
+    if has_merges(store, ds.name):
+        sql = golden_sql(ds, ACTIVE_MEMBERS.format(id=int(ds.id)), saved_survivorship(store, ds.name))
+        return store.query_df(f"SELECT customer_id{cols} FROM ({sql})")
+    return store.query_df(f"SELECT 'C' || _row AS customer_id{cols} FROM {ds.clean_table} ORDER BY _row")
+
+
 def raw_rows(store: Store, dataset: str | None = None, limit: int | None = None) -> pd.DataFrame:
     """Raw rows of a dataset exactly as read, with the ``_row`` number first."""
     ds = store.dataset(dataset or None)
     return store.read_table(ds.raw_table, ["_row", *ds.columns], limit=limit)
 
 
-__all__ = ["customer_rows", "raw_rows"]
+__all__ = ["customer_rows", "customer_table", "raw_rows"]

@@ -80,6 +80,17 @@ MIGRATIONS: list[list[str]] = [
             rows_added BIGINT NOT NULL, rows_updated BIGINT NOT NULL, upload_id INTEGER,
             PRIMARY KEY (dataset_id, batch))""",
     ],
+    [  # 4: segment runs: settings, scores, the fitted pipeline (pickled), each customer's segment.
+        "CREATE SEQUENCE segment_run_ids START 1",
+        """CREATE TABLE segment_runs (id INTEGER PRIMARY KEY, dataset_id INTEGER NOT NULL, name VARCHAR UNIQUE NOT NULL,
+            created_at TIMESTAMP NOT NULL, k INTEGER NOT NULL, settings JSON NOT NULL, scores JSON NOT NULL,
+            steps JSON NOT NULL, model BLOB NOT NULL, is_current BOOLEAN NOT NULL, customers BIGINT NOT NULL,
+            assigned_at TIMESTAMP NOT NULL)""",
+        """CREATE TABLE segment_members (run_id INTEGER NOT NULL, customer_id VARCHAR NOT NULL,
+            segment INTEGER NOT NULL)""",
+        """CREATE TABLE segment_names (run_id INTEGER NOT NULL, segment INTEGER NOT NULL, name VARCHAR NOT NULL,
+            PRIMARY KEY (run_id, segment))""",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -374,8 +385,11 @@ class Store:
                 tx.execute(f"DROP TABLE IF EXISTS {table}")
             tx.execute("DELETE FROM merge_members WHERE group_id IN (SELECT id FROM merge_groups "
                        "WHERE dataset_id = ?)", [ds.id])
+            for table in ("segment_members", "segment_names"):
+                tx.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT id FROM segment_runs "
+                           "WHERE dataset_id = ?)", [ds.id])
             for table in ("merge_groups", "match_runs", "match_pairs", "decisions", "survivorship",
-                          "import_batches"):
+                          "import_batches", "segment_runs"):
                 tx.execute(f"DELETE FROM {table} WHERE dataset_id = ?", [ds.id])
             tx.execute("DELETE FROM datasets WHERE id = ?", [ds.id])
 

@@ -1,0 +1,281 @@
+"""Segment runs over the store: features of the customers, the k scan, runs saved, assigned, compared.
+
+The models are :mod:`segmentation.clustering`; this module reads the
+(deduplicated) customers through :mod:`segmentation.customers`, keeps each
+run (settings, scores, the fitted pipeline, every customer's segment) in the
+store, and assigns new or changed customers with a saved run's pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+
+from .clustering import KScan, SegmentModel
+from .customers import customer_table
+from .errors import ColumnError, NotFoundError
+from .features import FeatureSettings, candidate_features, feature_frame, source_column
+from .store import Store, quote
+
+Progress = Callable[[float, str], None]
+RUN_COLUMNS = "id, dataset_id, name, created_at, k, settings, scores, steps, is_current, customers, assigned_at"
+
+
+def _no_progress(_fraction: float, _message: str) -> None:
+    return None
+
+
+@dataclass
+class Run:
+    """A saved segmentation run, as the store describes it."""
+
+    id: int
+    dataset_id: int
+    name: str
+    created_at: datetime
+    k: int
+    settings: FeatureSettings
+    scores: dict
+    steps: dict
+    is_current: bool
+    customers: int
+    assigned_at: datetime
+
+
+def _run_from_row(row: tuple) -> Run:
+    values = list(row)
+    settings = json.loads(values[5])
+    values[5] = FeatureSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
+    values[6], values[7] = json.loads(values[6]), json.loads(values[7])
+    return Run(*values)
+
+
+def candidates(store: Store, dataset: str | None = None) -> pd.DataFrame:
+    """Columns of a customers dataset that can be features (see :func:`features.candidate_features`)."""
+    ds = store.dataset(dataset or None)
+    if not ds.columns:
+        return candidate_features(ds, {}, {})
+    parts = [f"count({quote(c)}) AS {quote('n:' + c)}, approx_count_distinct({quote(c)}) AS {quote('d:' + c)}"
+             for c in ds.columns]
+    row = store.query_df(f"SELECT count(*) AS _n, {', '.join(parts)} FROM {ds.clean_table}").iloc[0]
+    n = max(int(row["_n"]), 1)
+    return candidate_features(ds, {c: 1 - int(row["n:" + c]) / n for c in ds.columns},
+                              {c: int(row["d:" + c]) for c in ds.columns})
+
+
+def default_features(store: Store, dataset: str | None = None) -> FeatureSettings:
+    """Numeric measures and dates with few missing values; no ids, names, e-mails or free text."""
+    table = candidates(store, dataset)
+    chosen = table[table["default"]]
+    return FeatureSettings(numeric=tuple(chosen.loc[chosen["kind"] == "numeric", "feature"]),
+                           categorical=tuple(chosen.loc[chosen["kind"] == "categorical", "feature"]))
+
+
+def customer_features(store: Store, dataset: str | None, settings: FeatureSettings) -> pd.DataFrame:
+    """The features of every customer, indexed by ``customer_id`` (dates as days before the reference date)."""
+    columns = list(dict.fromkeys(source_column(f) for f in settings.columns))
+    customers = customer_table(store, dataset, columns).set_index("customer_id")
+    return feature_frame(customers, settings)
+
+
+def _dated(settings: FeatureSettings) -> FeatureSettings:
+    """Settings with the reference date fixed (today), so a run says from when its "days ago" count."""
+    if settings.reference_date:
+        return settings
+    return FeatureSettings(**{**asdict(settings), "reference_date": date.today().isoformat()})
+
+
+def scan(store: Store, dataset: str | None, settings: FeatureSettings, k_min: int = 2, k_max: int = 10,
+         progress: Progress = _no_progress) -> KScan:
+    """Score K-means for k in ``k_min..k_max`` on the customers and recommend one k (see :class:`KScan`)."""
+    progress(0.01, "Reading customers")
+    frame = customer_features(store, dataset, _dated(settings))
+    return KScan(_dated(settings), k_min=k_min, k_max=k_max).fit(
+        frame, progress=lambda f, m: progress(0.05 + 0.95 * f, m))
+
+
+def _unique_run_name(store: Store, wanted: str) -> str:
+    taken = {r[0].lower() for r in store.query_rows("SELECT name FROM segment_runs")}
+    name, n = wanted, 1
+    while name.lower() in taken:
+        n += 1
+        name = f"{wanted} ({n})"
+    return name
+
+
+def run_segments(store: Store, dataset: str | None, settings: FeatureSettings, k: int, name: str | None = None,
+                 random_state: int = 0, progress: Progress = _no_progress) -> Run:
+    """Fit K-means with ``k`` segments, save the run (made current) and every customer's segment.
+
+    Parameters
+    ----------
+    store : Store
+        The working store.
+    dataset : str, optional
+        Customers dataset (the most recent by default).
+    settings : FeatureSettings
+        Features and preprocessing.
+    k : int
+        Number of segments.
+    name : str, optional
+        Run name (unique; default ``"<dataset> · k=<k>"``).
+    random_state : int
+        Seed (the same data and settings give the same segments).
+    progress : callable, optional
+        Called with a fraction in 0..1 and a message.
+    """
+    ds = store.dataset(dataset or None)
+    settings = _dated(settings)
+    progress(0.05, "Reading customers")
+    frame = customer_features(store, ds.name, settings)
+    progress(0.3, f"Fitting {k} segments")
+    model = SegmentModel(settings, k=k, random_state=random_state).fit(frame)
+    progress(0.8, "Saving the run")
+    members = pd.DataFrame({"customer_id": frame.index.astype(str), "segment": model.labels_.astype("int32")})
+    now = datetime.now()
+    with store.transaction() as tx:
+        run_id = tx.nextval("segment_run_ids")
+        run_name = _unique_run_name(store, (name or "").strip() or f"{ds.name} · k={k}")
+        tx.execute("UPDATE segment_runs SET is_current = false WHERE dataset_id = ?", [ds.id])
+        tx.execute("INSERT INTO segment_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, true, ?, ?)",
+                   [run_id, ds.id, run_name, now, k, json.dumps(asdict(settings)), json.dumps(model.scores_),
+                    json.dumps(model.steps_), pickle.dumps(model), len(members), now])
+        tx.register("_members", members)
+        tx.execute("INSERT INTO segment_members SELECT ?, customer_id, segment FROM _members", [run_id])
+        tx.unregister("_members")
+    progress(1.0, "Done")
+    return get_run(store, run_name)
+
+
+def runs(store: Store, dataset: str | None = None) -> pd.DataFrame:
+    """Saved runs (of one dataset, or all), newest first: name, date, k, features, customers, current."""
+    where, params = "", []
+    if dataset:
+        where, params = "WHERE r.dataset_id = ?", [store.dataset(dataset).id]
+    return store.query_df(
+        f"SELECT r.name, d.name AS dataset, r.created_at, r.k, r.customers, r.is_current AS current, "
+        f"CAST(r.settings AS VARCHAR) AS settings FROM segment_runs r JOIN datasets d ON d.id = r.dataset_id "
+        f"{where} ORDER BY r.created_at DESC, r.id DESC", params)
+
+
+def get_run(store: Store, name: str | None = None, dataset: str | None = None) -> Run:
+    """A run by name, or the current run (of ``dataset``, else of the most recent customers dataset)."""
+    if name:
+        rows = store.query_rows(f"SELECT {RUN_COLUMNS} FROM segment_runs WHERE name = ?", [name])
+        if not rows:
+            known = [r[0] for r in store.query_rows("SELECT name FROM segment_runs ORDER BY id")]
+            raise NotFoundError(f"No segment run named {name!r}; the store has {known}.")
+        return _run_from_row(rows[0])
+    ds = store.dataset(dataset or None)
+    rows = store.query_rows(f"SELECT {RUN_COLUMNS} FROM segment_runs WHERE dataset_id = ? AND is_current", [ds.id])
+    if not rows:
+        raise NotFoundError(f"Dataset {ds.name!r} has no segment run yet: run a segmentation first.")
+    return _run_from_row(rows[0])
+
+
+def _model(store: Store, run: Run) -> SegmentModel:
+    blob = store.query_value("SELECT model FROM segment_runs WHERE id = ?", [run.id])
+    return pickle.loads(blob)  # our own store's bytes, written by run_segments
+
+
+def assign(store: Store, run: str | None = None, dataset: str | None = None,
+           progress: Progress = _no_progress) -> dict:
+    """Assign every customer of ``dataset`` (default: the run's) with a saved run, without re-fitting.
+
+    New customers get a segment; existing ones keep theirs unless their
+    features changed. Returns ``{"run", "assigned", "sizes"}``.
+    """
+    saved = get_run(store, run, dataset)
+    ds = store.dataset(dataset) if dataset else next(d for d in store.datasets() if d.id == saved.dataset_id)
+    progress(0.1, "Reading customers")
+    frame = customer_features(store, ds.name, saved.settings)
+    progress(0.5, "Assigning segments")
+    labels = _model(store, saved).predict(frame)
+    members = pd.DataFrame({"customer_id": frame.index.astype(str), "segment": labels.astype("int32")})
+    with store.transaction() as tx:
+        tx.execute("DELETE FROM segment_members WHERE run_id = ?", [saved.id])
+        tx.register("_members", members)
+        tx.execute("INSERT INTO segment_members SELECT ?, customer_id, segment FROM _members", [saved.id])
+        tx.unregister("_members")
+        tx.execute("UPDATE segment_runs SET customers = ?, assigned_at = ? WHERE id = ?",
+                   [len(members), datetime.now(), saved.id])
+    progress(1.0, "Done")
+    return {"run": saved.name, "assigned": len(members), "sizes": segment_sizes(store, saved.name)}
+
+
+def segment_sizes(store: Store, run: str | None = None) -> dict[str, int]:
+    """Customers per segment of a run, ``{"0": n, ...}`` (every segment, empty ones too)."""
+    saved = get_run(store, run)
+    counts = dict(store.query_rows("SELECT segment, count(*) FROM segment_members WHERE run_id = ? GROUP BY 1",
+                                   [saved.id]))
+    return {str(s): int(counts.get(s, 0)) for s in range(saved.k)}
+
+
+def assignments(store: Store, run: str | None = None) -> pd.DataFrame:
+    """``customer_id`` and ``segment`` of every customer of a run."""
+    saved = get_run(store, run)
+    return store.query_df("SELECT customer_id, segment FROM segment_members WHERE run_id = ? ORDER BY customer_id",
+                          [saved.id])
+
+
+def set_current(store: Store, run: str) -> Run:
+    """Make a run the current one of its dataset."""
+    saved = get_run(store, run)
+    with store.transaction() as tx:
+        tx.execute("UPDATE segment_runs SET is_current = (id = ?) WHERE dataset_id = ?", [saved.id, saved.dataset_id])
+    return get_run(store, run)
+
+
+def rename_run(store: Store, run: str, new_name: str) -> Run:
+    """Give a run another (unique) name."""
+    saved = get_run(store, run)
+    new_name = new_name.strip()
+    if not new_name:
+        raise ColumnError("A run name cannot be empty.")
+    if new_name.lower() != saved.name.lower() and store.query_value(
+            "SELECT count(*) FROM segment_runs WHERE lower(name) = lower(?)", [new_name]):
+        raise ColumnError(f"A run named {new_name!r} already exists: pick another name.")
+    with store.transaction() as tx:
+        tx.execute("UPDATE segment_runs SET name = ? WHERE id = ?", [new_name, saved.id])
+    return get_run(store, new_name)
+
+
+def delete_run(store: Store, run: str) -> None:
+    """Delete a run, its segments and names; the newest remaining run of the dataset becomes current."""
+    saved = get_run(store, run)
+    with store.transaction() as tx:
+        for table in ("segment_members", "segment_names"):
+            tx.execute(f"DELETE FROM {table} WHERE run_id = ?", [saved.id])
+        tx.execute("DELETE FROM segment_runs WHERE id = ?", [saved.id])
+        if saved.is_current:
+            tx.execute("UPDATE segment_runs SET is_current = (id = (SELECT max(id) FROM segment_runs "
+                       "WHERE dataset_id = ?)) WHERE dataset_id = ?", [saved.dataset_id, saved.dataset_id])
+
+
+def compare_runs(store: Store, run_a: str, run_b: str) -> pd.DataFrame:
+    """Migration matrix: customers in each segment of run A (rows) and of run B (columns).
+
+    Customers in only one of the runs are counted under ``"(none)"``.
+    """
+    a, b = get_run(store, run_a), get_run(store, run_b)
+    pairs = store.query_df(
+        "SELECT coalesce(CAST(x.segment AS VARCHAR), '(none)') AS a, coalesce(CAST(y.segment AS VARCHAR), '(none)') "
+        "AS b, count(*) AS n FROM (SELECT * FROM segment_members WHERE run_id = ?) x FULL JOIN "
+        "(SELECT * FROM segment_members WHERE run_id = ?) y USING (customer_id) GROUP BY ALL", [a.id, b.id])
+    order = lambda k: [*map(str, range(k)), "(none)"]  # noqa: E731
+    table = pairs.pivot_table(index="a", columns="b", values="n", aggfunc="sum", fill_value=0)
+    table = table.reindex(index=order(a.k), columns=order(b.k), fill_value=0)
+    table = table.loc[(table.sum(axis=1) > 0) | (table.index != "(none)"),
+                      (table.sum(axis=0) > 0) | (table.columns != "(none)")]
+    table.index.name, table.columns.name = f"{a.name} segment", f"{b.name} segment"
+    return table.astype(np.int64)
+
+
+__all__ = ["Run", "assign", "assignments", "candidates", "compare_runs", "customer_features", "default_features",
+           "delete_run", "get_run", "rename_run", "run_segments", "runs", "scan", "segment_sizes", "set_current"]
