@@ -15,9 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import __version__
-from .customers import customer_rows
 from .dedupe import find_pairs, merge, pairs_table, rows_for_ids, unmerge
-from .errors import SegmentStudioError
+from .errors import ColumnError, SegmentStudioError
 from .export import write_file
 from .importer import KINDS, ImportSettings, import_path, read_pairs_file
 from .quality import QualitySettings, quality_report
@@ -62,7 +61,9 @@ def cmd_quality(store: Store, args: argparse.Namespace) -> dict:
 
 @command("export")
 def cmd_export(store: Store, args: argparse.Namespace) -> dict:
-    frame = customer_rows(store, args.dataset)
+    from . import segments  # scikit-learn loads only for the commands that need it
+
+    frame = segments.with_segments(store, args.dataset, args.run)
     file_format = write_file(frame, args.out)
     return {"rows": len(frame), "columns": list(frame.columns), "out": str(Path(args.out)),
             "format": file_format}
@@ -101,6 +102,66 @@ def cmd_merge(store: Store, args: argparse.Namespace) -> dict:
 @command("unmerge")
 def cmd_unmerge(store: Store, args: argparse.Namespace) -> dict:
     return unmerge(store, args.dataset, group=args.group, everything=args.all)
+
+
+def _features(store: Store, args: argparse.Namespace):
+    """``--features`` split into numeric and categorical by the dataset's candidates; else the defaults."""
+    from . import segments
+    from .features import FeatureSettings
+
+    if not args.features:
+        return segments.default_features(store, args.dataset)
+    wanted = [f.strip() for f in args.features.split(",") if f.strip()]
+    table = segments.candidates(store, args.dataset).set_index("feature")
+    unknown = [f for f in wanted if f not in table.index]
+    if unknown:
+        raise ColumnError(f"Unknown features {unknown}; the dataset offers {list(table.index)}")
+    return FeatureSettings(numeric=tuple(f for f in wanted if table.loc[f, "kind"] == "numeric"),
+                           categorical=tuple(f for f in wanted if table.loc[f, "kind"] == "categorical"))
+
+
+def _progress(fraction: float, message: str) -> None:
+    log.info("%3.0f%% %s", 100 * fraction, message)
+
+
+@command("elbow")
+def cmd_elbow(store: Store, args: argparse.Namespace) -> dict:
+    from . import segments
+
+    scan = segments.scan(store, args.dataset, _features(store, args), args.k_min, args.k_max, progress=_progress)
+    scores = scan.scores_.astype(object).where(scan.scores_.notna(), None)
+    return {"k": scores["k"].tolist(), "inertia": scores["inertia"].tolist(),
+            "silhouette": scores["silhouette"].tolist(), "calinski_harabasz": scores["calinski_harabasz"].tolist(),
+            "davies_bouldin": scores["davies_bouldin"].tolist(), "smallest_share": scores["smallest_share"].tolist(),
+            "stability": scores["stability"].tolist(), "knee": scan.knee_, "recommended_k": scan.recommended_k_,
+            "reason": scan.reason_}
+
+
+@command("segment")
+def cmd_segment(store: Store, args: argparse.Namespace) -> dict:
+    from . import segments
+
+    run = segments.run_segments(store, args.dataset, _features(store, args), args.k, name=args.name,
+                                progress=_progress)
+    return {"run": run.name, "k": run.k, "sizes": segments.segment_sizes(store, run.name),
+            "features": run.settings.columns}
+
+
+@command("assign")
+def cmd_assign(store: Store, args: argparse.Namespace) -> dict:
+    from . import segments
+
+    return segments.assign(store, args.run, args.dataset, progress=_progress)
+
+
+@command("runs")
+def cmd_runs(store: Store, args: argparse.Namespace) -> dict:
+    from . import segments
+
+    table = segments.runs(store, args.dataset)
+    return {"runs": [{"name": r.name, "dataset": r.dataset, "k": int(r.k), "customers": int(r.customers),
+                      "current": bool(r.current), "created_at": r.created_at.isoformat(timespec="seconds")}
+                     for r in table.itertuples()]}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,6 +211,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", parents=[common], help="write customers to CSV or Excel")
     p.add_argument("--dataset")
     p.add_argument("--out", required=True)
+    p.add_argument("--run", help="segment run whose segment column to add (default: the current run)")
+
+    features_help = "comma-separated features (default: numeric measures and dates with few missing values)"
+    p = sub.add_parser("elbow", parents=[common], help="score k-means for a range of k and recommend one")
+    p.add_argument("--dataset")
+    p.add_argument("--features", help=features_help)
+    p.add_argument("--k-min", type=int, default=2)
+    p.add_argument("--k-max", type=int, default=10)
+
+    p = sub.add_parser("segment", parents=[common], help="run k-means and save the run (made current)")
+    p.add_argument("--dataset")
+    p.add_argument("--k", type=int, required=True)
+    p.add_argument("--features", help=features_help)
+    p.add_argument("--name", help="run name (default: '<dataset> · k=<k>')")
+
+    p = sub.add_parser("assign", parents=[common], help="assign customers with a saved run, without re-fitting")
+    p.add_argument("--run", help="run name (default: the current run)")
+    p.add_argument("--dataset", help="customers to assign (default: the run's dataset)")
+
+    p = sub.add_parser("runs", parents=[common], help="list segment runs")
+    p.add_argument("--dataset")
     return parser
 
 

@@ -14,7 +14,8 @@ from .golden import golden_sql
 from .store import Store, quote
 
 
-def customer_rows(store: Store, dataset: str | None = None, limit: int | None = None) -> pd.DataFrame:
+def customer_rows(store: Store, dataset: str | None = None, limit: int | None = None,
+                  keep_id: bool = False) -> pd.DataFrame:
     """Customers of a dataset under their original column headers, in file order.
 
     Normalised rows; once merges exist, golden records instead, with a
@@ -28,11 +29,18 @@ def customer_rows(store: Store, dataset: str | None = None, limit: int | None = 
         Dataset name; the most recent customers dataset by default.
     limit : int, optional
         At most this many rows.
+    keep_id : bool
+        Keep the ``customer_id`` column first (see :func:`customer_table`).
     """
     ds = store.dataset(dataset or None)
     if has_merges(store, ds.name):
-        return golden_rows(store, ds.name, limit=limit).drop(columns=["customer_id", "source_rows"])
-    return store.read_table(ds.clean_table, ds.columns, limit=limit)
+        rows = golden_rows(store, ds.name, limit=limit).drop(columns=["source_rows"])
+        return rows if keep_id else rows.drop(columns=["customer_id"])
+    if not keep_id:
+        return store.read_table(ds.clean_table, ds.columns, limit=limit)
+    cols = "".join(f", {quote(c)}" for c in ds.columns)
+    sql = f"SELECT 'C' || _row AS customer_id{cols} FROM {ds.clean_table} ORDER BY _row"
+    return store.query_df(sql + (f" LIMIT {int(limit)}" if limit is not None else ""))
 
 
 def customer_table(store: Store, dataset: str | None = None, columns: list[str] | None = None) -> pd.DataFrame:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .clustering import KScan, SegmentModel
-from .customers import customer_table
+from .customers import customer_rows, customer_table
 from .errors import ColumnError, NotFoundError
 from .features import FeatureSettings, candidate_features, feature_frame, source_column
 from .store import Store, quote
@@ -224,6 +224,25 @@ def assignments(store: Store, run: str | None = None) -> pd.DataFrame:
                           [saved.id])
 
 
+def with_segments(store: Store, dataset: str | None = None, run: str | None = None) -> pd.DataFrame:
+    """Customers of a dataset (golden records once merged) with a ``segment`` column from a run.
+
+    ``run`` defaults to the dataset's current run; without any run the
+    customers come back unchanged.
+    """
+    ds = store.dataset(dataset or None)
+    rows = customer_rows(store, ds.name, keep_id=True)
+    try:
+        saved = get_run(store, run, ds.name)
+    except NotFoundError:
+        if run:
+            raise
+        return rows.drop(columns=["customer_id"])
+    members = assignments(store, saved.name).set_index("customer_id")["segment"]
+    rows.insert(1, "segment", rows["customer_id"].map(members).astype("Int64"))
+    return rows.drop(columns=["customer_id"])
+
+
 def set_current(store: Store, run: str) -> Run:
     """Make a run the current one of its dataset."""
     saved = get_run(store, run)
@@ -278,4 +297,5 @@ def compare_runs(store: Store, run_a: str, run_b: str) -> pd.DataFrame:
 
 
 __all__ = ["Run", "assign", "assignments", "candidates", "compare_runs", "customer_features", "default_features",
-           "delete_run", "get_run", "rename_run", "run_segments", "runs", "scan", "segment_sizes", "set_current"]
+           "delete_run", "get_run", "rename_run", "run_segments", "runs", "scan", "segment_sizes",
+           "set_current", "with_segments"]

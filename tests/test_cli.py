@@ -159,3 +159,32 @@ def test_import_append_to_an_existing_dataset(capsys, db, crm_file, tmp_path, fr
         "crm export", 5, 1, 4)
     code, _, err = run_cli(capsys, "--db", db, "import", str(later), "--append-to", "nope")
     assert code == 2 and err.startswith("error: No dataset named 'nope'")
+
+
+def test_elbow_segment_assign_and_export_with_segments(capsys, db, tmp_path):
+    sample = str(ROOT / "sample_data" / "customers.csv")
+    assert run_cli(capsys, "--db", db, "import", sample)[0] == 0
+    code, elbow, _ = run_cli(capsys, "--db", db, "elbow", "--k-min", "2", "--k-max", "6", "--json")
+    assert code == 0
+    assert elbow["k"] == [2, 3, 4, 5, 6] and len(elbow["inertia"]) == len(elbow["silhouette"]) == 5
+    assert elbow["inertia"] == sorted(elbow["inertia"], reverse=True)
+    assert elbow["recommended_k"] in elbow["k"] and elbow["reason"].startswith(f"{elbow['recommended_k']} segments")
+
+    code, run, _ = run_cli(capsys, "--db", db, "segment", "--k", "4", "--features",
+                           "Valeur contrat,Tickets support,Secteur", "--name", "Q4", "--json")
+    assert code == 0
+    assert (run["run"], run["k"], run["features"]) == ("Q4", 4, ["Valeur contrat", "Tickets support", "Secteur"])
+    assert sum(run["sizes"].values()) == 5480 and list(run["sizes"]) == ["0", "1", "2", "3"]
+
+    code, assigned, _ = run_cli(capsys, "--db", db, "assign", "--json")
+    assert code == 0 and assigned == {"run": "Q4", "assigned": 5480, "sizes": run["sizes"]}
+
+    out = tmp_path / "segments.csv"
+    assert run_cli(capsys, "--db", db, "export", "--out", str(out), "--run", "Q4")[0] == 0
+    exported = pd.read_csv(out, dtype=str)
+    assert exported["segment"].value_counts().sort_index().to_dict() == run["sizes"]
+
+    code, _, err = run_cli(capsys, "--db", db, "segment", "--k", "3", "--features", "Nom")
+    assert code == 2 and err.startswith("error: Unknown features ['Nom']; the dataset offers [")
+    code, _, err = run_cli(capsys, "--db", db, "assign", "--run", "nope")
+    assert code == 2 and "error: No segment run named 'nope'" in err
