@@ -10,6 +10,7 @@ app_state.init()
 pages = st.navigation([
     st.Page("pages/import_data.py", title="Import", icon="📥", default=True),
     st.Page("pages/deduplicate.py", title="Deduplicate", icon="🧬"),
+    st.Page("pages/segment.py", title="Segment", icon="🎯"),
 ])
 with st.sidebar:
     st.caption(f"Working store: `{app_state.store().path}`")

@@ -57,3 +57,60 @@ def column_quality_frame(report: QualityReport) -> pd.DataFrame:
                          "Missing": cols["missing"], "Missing %": cols["missing_pct"],
                          "Invalid": cols["invalid"], "Invalid %": cols["invalid_pct"],
                          "Distinct values": cols["distinct"]})
+
+
+def elbow_chart(scores: pd.DataFrame, knee: int | None, recommended: int) -> go.Figure:
+    """The elbow (inertia by k) with the knee and the recommended k marked, and the other scores beside it."""
+    from plotly.subplots import make_subplots
+
+    panels = [("inertia", "Inertia (the elbow)"), ("silhouette", "Silhouette (higher: better separated)"),
+              ("calinski_harabasz", "Calinski-Harabasz (higher: better)"),
+              ("davies_bouldin", "Davies-Bouldin (lower: better)"),
+              ("smallest_share", "Smallest segment (share of customers)"),
+              ("stability", "Stability on re-runs (adjusted Rand)")]
+    fig = make_subplots(rows=2, cols=3, subplot_titles=[title for _, title in panels], horizontal_spacing=0.07,
+                        vertical_spacing=0.16)
+    for i, (col, _title) in enumerate(panels):
+        row, c = divmod(i, 3)
+        fig.add_trace(go.Scatter(x=scores["k"], y=scores[col], mode="lines+markers", name=col, showlegend=False,
+                                 line={"color": "#3b6ea8"}), row=row + 1, col=c + 1)
+        chosen = scores[scores["k"] == recommended]
+        fig.add_trace(go.Scatter(x=chosen["k"], y=chosen[col], mode="markers", showlegend=i == 0,
+                                 name=f"recommended k = {recommended}",
+                                 marker={"size": 13, "color": "#d64545", "symbol": "star"}), row=row + 1, col=c + 1)
+    if knee is not None:
+        fig.add_vline(x=knee, line_dash="dot", line_color="#888", row=1, col=1,
+                      annotation_text=f"knee {knee}", annotation_position="top right")
+    fig.update_yaxes(tickformat=".0%", row=2, col=2)
+    fig.update_xaxes(dtick=1)
+    fig.update_layout(height=520, margin={"t": 40, "b": 10}, legend={"orientation": "h", "y": -0.08})
+    return fig
+
+
+def feature_histograms(frame: pd.DataFrame) -> go.Figure:
+    """One small histogram (numeric) or bar chart (categorical) per feature of a sample of customers."""
+    from plotly.subplots import make_subplots
+
+    cols = list(frame.columns)
+    per_row = min(len(cols), 4) or 1
+    rows = (len(cols) + per_row - 1) // per_row or 1
+    fig = make_subplots(rows=rows, cols=per_row, subplot_titles=cols, vertical_spacing=0.25 / rows)
+    for i, col in enumerate(cols):
+        r, c = divmod(i, per_row)
+        values = frame[col]
+        if pd.api.types.is_numeric_dtype(values):
+            trace = go.Histogram(x=values.dropna(), nbinsx=40, marker_color="#3b6ea8", showlegend=False)
+        else:
+            counts = values.fillna("(missing)").value_counts().head(12)
+            trace = go.Bar(x=counts.index.astype(str), y=counts.to_numpy(), marker_color="#7a9cc6", showlegend=False)
+        fig.add_trace(trace, row=r + 1, col=c + 1)
+    fig.update_layout(height=220 * rows, margin={"t": 30, "b": 10})
+    return fig
+
+
+def sizes_chart(sizes: dict[str, int], names: dict[str, str] | None = None) -> go.Figure:
+    """Customers per segment."""
+    labels = [f"{k} · {names[k]}" if names and k in names else f"Segment {k}" for k in sizes]
+    fig = px.bar(x=labels, y=list(sizes.values()), labels={"x": "", "y": "customers"}, text_auto=True)
+    fig.update_layout(height=300, margin={"t": 20, "b": 10})
+    return fig

@@ -50,8 +50,7 @@ class Run:
 
 def _run_from_row(row: tuple) -> Run:
     values = list(row)
-    settings = json.loads(values[5])
-    values[5] = FeatureSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
+    values[5] = _settings_from_json(values[5])
     values[6], values[7] = json.loads(values[6]), json.loads(values[7])
     return Run(*values)
 
@@ -84,6 +83,12 @@ def customer_features(store: Store, dataset: str | None, settings: FeatureSettin
     return feature_frame(customers, settings)
 
 
+def feature_sample(store: Store, dataset: str | None, settings: FeatureSettings, n: int = 20_000) -> pd.DataFrame:
+    """At most ``n`` customers' features (a random sample, the same each time), for distribution charts."""
+    frame = customer_features(store, dataset, _dated(settings))
+    return frame.sample(n, random_state=0) if len(frame) > n else frame
+
+
 def _dated(settings: FeatureSettings) -> FeatureSettings:
     """Settings with the reference date fixed (today), so a run says from when its "days ago" count."""
     if settings.reference_date:
@@ -91,13 +96,60 @@ def _dated(settings: FeatureSettings) -> FeatureSettings:
     return FeatureSettings(**{**asdict(settings), "reference_date": date.today().isoformat()})
 
 
+@dataclass
+class Scan:
+    """A k scan kept in the store (the last one of a dataset): what the page shows after a reload."""
+
+    scanned_at: datetime
+    settings: FeatureSettings
+    k_min: int
+    k_max: int
+    scores: pd.DataFrame
+    knee: int | None
+    recommended_k: int
+    reason: str
+    steps: dict
+
+
+def _settings_json(settings: FeatureSettings) -> str:
+    return json.dumps(asdict(settings), sort_keys=True)
+
+
+def _settings_from_json(text: str) -> FeatureSettings:
+    values = json.loads(text)
+    return FeatureSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
 def scan(store: Store, dataset: str | None, settings: FeatureSettings, k_min: int = 2, k_max: int = 10,
          progress: Progress = _no_progress) -> KScan:
-    """Score K-means for k in ``k_min..k_max`` on the customers and recommend one k (see :class:`KScan`)."""
+    """Score K-means for k in ``k_min..k_max`` on the customers and recommend one k (see :class:`KScan`).
+
+    The result is kept in the store as the dataset's last scan (see :func:`last_scan`).
+    """
+    ds = store.dataset(dataset or None)
+    settings = _dated(settings)
     progress(0.01, "Reading customers")
-    frame = customer_features(store, dataset, _dated(settings))
-    return KScan(_dated(settings), k_min=k_min, k_max=k_max).fit(
-        frame, progress=lambda f, m: progress(0.05 + 0.95 * f, m))
+    frame = customer_features(store, ds.name, settings)
+    result = KScan(settings, k_min=k_min, k_max=k_max).fit(frame, progress=lambda f, m: progress(0.05 + 0.95 * f, m))
+    scores = result.scores_.astype(object).where(result.scores_.notna(), None)
+    with store.transaction() as tx:
+        tx.execute("INSERT OR REPLACE INTO segment_scans VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   [ds.id, datetime.now(), _settings_json(settings), k_min, k_max,
+                    json.dumps(scores.to_dict(orient="list")), result.knee_, result.recommended_k_, result.reason_,
+                    json.dumps(result.steps_)])
+    return result
+
+
+def last_scan(store: Store, dataset: str | None = None) -> Scan | None:
+    """The dataset's last k scan, if any."""
+    ds = store.dataset(dataset or None)
+    rows = store.query_rows("SELECT scanned_at, settings, k_min, k_max, scores, knee, recommended_k, reason, steps "
+                            "FROM segment_scans WHERE dataset_id = ?", [ds.id])
+    if not rows:
+        return None
+    at, settings, k_min, k_max, scores, knee, k, reason, steps = rows[0]
+    return Scan(at, _settings_from_json(settings), k_min, k_max, pd.DataFrame(json.loads(scores)).astype(
+        {"k": int}), knee, k, reason, json.loads(steps))
 
 
 def _unique_run_name(store: Store, wanted: str) -> str:
@@ -296,6 +348,24 @@ def compare_runs(store: Store, run_a: str, run_b: str) -> pd.DataFrame:
     return table.astype(np.int64)
 
 
-__all__ = ["Run", "assign", "assignments", "candidates", "compare_runs", "customer_features", "default_features",
-           "delete_run", "get_run", "rename_run", "run_segments", "runs", "scan", "segment_sizes",
-           "set_current", "with_segments"]
+__all__ = [
+    "Run",
+    "Scan",
+    "assign",
+    "assignments",
+    "candidates",
+    "compare_runs",
+    "customer_features",
+    "default_features",
+    "delete_run",
+    "feature_sample",
+    "get_run",
+    "last_scan",
+    "rename_run",
+    "run_segments",
+    "runs",
+    "scan",
+    "segment_sizes",
+    "set_current",
+    "with_segments",
+]

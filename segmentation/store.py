@@ -90,6 +90,9 @@ MIGRATIONS: list[list[str]] = [
             segment INTEGER NOT NULL)""",
         """CREATE TABLE segment_names (run_id INTEGER NOT NULL, segment INTEGER NOT NULL, name VARCHAR NOT NULL,
             PRIMARY KEY (run_id, segment))""",
+        """CREATE TABLE segment_scans (dataset_id INTEGER PRIMARY KEY, scanned_at TIMESTAMP NOT NULL,
+            settings JSON NOT NULL, k_min INTEGER NOT NULL, k_max INTEGER NOT NULL, scores JSON NOT NULL,
+            knee INTEGER, recommended_k INTEGER NOT NULL, reason VARCHAR NOT NULL, steps JSON NOT NULL)""",
     ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -389,7 +392,7 @@ class Store:
                 tx.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT id FROM segment_runs "
                            "WHERE dataset_id = ?)", [ds.id])
             for table in ("merge_groups", "match_runs", "match_pairs", "decisions", "survivorship",
-                          "import_batches", "segment_runs"):
+                          "import_batches", "segment_runs", "segment_scans"):
                 tx.execute(f"DELETE FROM {table} WHERE dataset_id = ?", [ds.id])
             tx.execute("DELETE FROM datasets WHERE id = ?", [ds.id])
 

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.util import patch_config_options
 
 import app_state
-from segmentation import dedupe
+from segmentation import dedupe, segments
 from segmentation.store import Store
 from tests.conftest import ROOT, SAMPLE
 
@@ -362,3 +362,51 @@ def test_later_export_added_to_the_sample(seeded_db, opened_stores):
     assert s.query_value(f'SELECT "Ville" FROM {ds.clean_table} WHERE "ID client" = ?',
                          [later["ID client"].iloc[0]]) == "Lyon"
     assert metrics(at)["Rows"] == f"{rows + 2:,}"
+
+
+# --- Segment page ----------------------------------------------------------------
+
+
+def open_segment():
+    at = run_app()
+    at.switch_page("pages/segment.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_segment_pick_features_score_k_run_and_manage(seeded_db, opened_stores):
+    at = open_segment()
+    assert at.title[0].value == "Segment customers"
+    s = app_store(opened_stores)
+    ds = s.dataset("sample customers")
+    numeric = at.multiselect(key=f"seg_numeric_{ds.id}")
+    assert "Valeur contrat" in numeric.value and "Nom" not in numeric.options   # sensible defaults, no names
+    assert at.caption[-1].value == "No run yet."
+    # Narrow the features, then score k = 2..6.
+    numeric.set_value(["Valeur contrat", "Fréquence d'utilisation", "Tickets support"]).run()
+    at.slider(key="seg_k_range").set_value((2, 6)).run()
+    at.button(key="scan").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    scan = segments.last_scan(s, ds.name)
+    assert list(scan.scores["k"]) == [2, 3, 4, 5, 6]
+    assert scan.settings.numeric == ("Valeur contrat", "Fréquence d'utilisation", "Tickets support")
+    assert at.info[0].value == f"**Recommended: {scan.reason}**"
+    k_input = next(n for n in at.number_input if n.label == "Number of segments (k)")
+    assert k_input.value == scan.recommended_k
+    # Take another k than the recommended one and run.
+    other = 3 if scan.recommended_k != 3 else 4
+    k_input.set_value(other).run()
+    at.text_input(key="seg_run_name").set_value("Spring").run()
+    at.button(key="run").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.success[0].value == f"Run **Spring** saved: {ds.row_count:,} customers in {other} segments."
+    run = segments.get_run(s, dataset=ds.name)
+    assert (run.name, run.k, run.customers) == ("Spring", other, ds.row_count)
+    assert sum(segments.segment_sizes(s, "Spring").values()) == ds.row_count
+    # Rename it, then delete it.
+    at.text_input(key="seg_new_name").set_value("Spring 2026").run()
+    at.button(key="rename").click().run()
+    assert list(segments.runs(s)["name"]) == ["Spring 2026"]
+    at.button(key="delete_run").click().run()
+    assert segments.runs(s).empty
+    assert at.caption[-1].value == "No run yet."
