@@ -255,41 +255,63 @@ def _chain_guard(store: Store, ds: Dataset, comp: pd.DataFrame, edges: pd.DataFr
     big = comp[sizes > 2]
     if big.empty:
         return small
-    good = set(zip(edges["left_row"].astype("int64"), edges["right_row"].astype("int64"), strict=True))
-    group_of = dict(zip(current["row"], current["group_id"], strict=True))
-    keep = []
-    for comp_id, rows in big.groupby("comp")["row"]:
-        members = sorted(int(r) for r in rows)
-        ok = all((x, y) in good or (group_of.get(x) is not None and group_of.get(x) == group_of.get(y))
-                 for i, x in enumerate(members) for y in members[i + 1:])
-        if ok:
-            keep.append(comp_id)
+    # Count, per component, the member pairs that are a match or already in one group: all of them, or refused.
+    members = big[["row", "comp"]]
+    pairs = edges.rename(columns={"left_row": "a", "right_row": "b"}).astype("int64")
+    pairs = pairs.merge(members.rename(columns={"row": "a"}), on="a").merge(
+        members.rename(columns={"row": "b", "comp": "comp_b"}), on="b")
+    pairs = pairs.loc[pairs["comp"] == pairs["comp_b"], ["comp", "a", "b"]]
+    grouped = members.merge(current, on="row")
+    same = grouped.merge(grouped, on=["comp", "group_id"])
+    same = same.loc[same["row_x"] < same["row_y"], ["comp", "row_x", "row_y"]].set_axis(["comp", "a", "b"], axis=1)
+    found = pd.concat([pairs, same]).assign(lo=lambda f: f[["a", "b"]].min(axis=1),
+                                            hi=lambda f: f[["a", "b"]].max(axis=1))
+    counted = found.drop_duplicates(["comp", "lo", "hi"]).groupby("comp").size()
+    size = big.groupby("comp").size()
+    keep = size.index[counted.reindex(size.index, fill_value=0).to_numpy() == (size * (size - 1) // 2).to_numpy()]
     return pd.concat([small, big[big["comp"].isin(keep)]])
 
 
 def _write_groups(store: Store, ds: Dataset, comp: pd.DataFrame, current: pd.DataFrame, source: str) -> int:
-    group_of = dict(zip(current["row"], current["group_id"], strict=True))
-    changed = 0
+    """Write the accepted components in one transaction, set-wise (a statement per table, not per group).
+
+    A component without a group becomes a new group; new records join the
+    component's oldest group; when a component spans several groups, the
+    oldest id survives and the others are closed.
+    """
+    if comp.empty:
+        return 0
+    frame = comp[["row", "comp"]].merge(current.rename(columns={"group_id": "group"}), on="row", how="left")
+    per_comp = frame.groupby("comp").agg(keep=("group", "min"), groups=("group", "nunique"),
+                                         new=("group", lambda g: int(g.isna().sum())))
+    changed = per_comp[(per_comp["new"] > 0) | (per_comp["groups"] > 1)].copy()
+    if changed.empty:
+        return 0
     now = datetime.now()
     with store.transaction() as tx:
-        for _comp_id, rows in comp.groupby("comp")["row"]:
-            members = [int(r) for r in rows]
-            groups = sorted({group_of[r] for r in members if r in group_of})
-            new_rows = [r for r in members if r not in group_of]
-            if not new_rows and len(groups) <= 1:
-                continue
-            if groups:
-                keep = groups[0]
-                for other in groups[1:]:  # two groups joined: the oldest id survives
-                    tx.execute("UPDATE merge_members SET group_id = ? WHERE group_id = ?", [keep, other])
-                    tx.execute("UPDATE merge_groups SET undone_at = ? WHERE id = ?", [now, other])
-            else:
-                keep = tx.nextval("merge_group_ids")
-                tx.execute("INSERT INTO merge_groups VALUES (?, ?, ?, NULL, ?)", [keep, ds.id, now, source])
-            for r in new_rows:
-                tx.execute("INSERT INTO merge_members VALUES (?, ?)", [keep, r])
-            changed += 1
-    return changed
+        fresh = changed.index[changed["keep"].isna()]
+        if len(fresh):
+            ids = tx.execute(f"SELECT nextval('merge_group_ids') FROM range({len(fresh)})")
+            changed.loc[fresh, "keep"] = sorted(r[0] for r in ids)
+        changed["keep"] = changed["keep"].astype("int64")
+        new_groups = pd.DataFrame({"id": changed.loc[fresh, "keep"].to_numpy(), "dataset_id": ds.id})
+        frame = frame[frame["comp"].isin(changed.index)].assign(keep=lambda f: f["comp"].map(changed["keep"]))
+        joiners = frame.loc[frame["group"].isna(), ["keep", "row"]]
+        absorbed = frame.loc[frame["group"].notna() & (frame["group"] != frame["keep"]), ["group", "keep"]]
+        absorbed = absorbed.drop_duplicates().astype("int64")
+        tx.register("_new_groups", new_groups)
+        tx.execute("INSERT INTO merge_groups SELECT id, dataset_id, ?, NULL, ? FROM _new_groups", [now, source])
+        tx.unregister("_new_groups")
+        if len(absorbed):  # two groups joined: the oldest id survives
+            tx.register("_absorbed", absorbed)
+            tx.execute("UPDATE merge_members SET group_id = a.keep FROM _absorbed a "
+                       "WHERE merge_members.group_id = a.\"group\"")
+            tx.execute("UPDATE merge_groups SET undone_at = ? WHERE id IN (SELECT \"group\" FROM _absorbed)", [now])
+            tx.unregister("_absorbed")
+        tx.register("_joiners", joiners.astype("int64"))
+        tx.execute("INSERT INTO merge_members SELECT keep, row FROM _joiners")
+        tx.unregister("_joiners")
+    return len(changed)
 
 
 def unmerge(store: Store, dataset: str | None = None, group: int | None = None, everything: bool = False) -> dict:

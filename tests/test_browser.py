@@ -306,3 +306,43 @@ def test_review_one_pair_and_merge(browser, app_server):
     finally:
         screenshot(page, "browser-dedupe")
         page.context.close()
+
+
+def test_score_k_see_elbow_and_run_segments(browser, app_server):
+    dataset = "sample customers"
+    page = open_app(browser, app_server)
+    try:
+        click_and_wait(page, page.get_by_test_id("stSidebarNav").get_by_role("link").filter(has_text="Segment"))
+        shown(page.get_by_role("heading", name="Segment customers"))
+        picker = page.locator(".st-key-segment_dataset").get_by_role("combobox")
+        if picker.input_value() != dataset:
+            picker.click()
+            click_and_wait(page, page.get_by_role("option", name=dataset, exact=True))
+        expect(picker).to_have_value(dataset, timeout=EXPECT_TIMEOUT)
+        shown(page.get_by_text("No run yet."))
+
+        click_and_wait(page, page.locator(".st-key-scan").get_by_role("button", name="Score k = 2…10"),
+                       timeout=MATCH_TIMEOUT)
+        advice = shown(page.get_by_text(re.compile(r"^Recommended: (\d+) segments: ")), timeout=MATCH_TIMEOUT)
+        k = int(re.match(r"Recommended: (\d+)", advice.inner_text()).group(1))
+        assert 2 <= k <= 10
+        elbow = page.locator(".st-key-elbow")
+        shown(elbow)
+        for title in ("Inertia (the elbow)", "Silhouette", "Stability on re-runs"):
+            expect(elbow).to_contain_text(title, timeout=EXPECT_TIMEOUT)
+        expect(elbow).to_contain_text(f"recommended k = {k}", timeout=EXPECT_TIMEOUT)
+
+        click_and_wait(page, page.locator(".st-key-run").get_by_role("button", name=f"Run K-means with {k} segments"),
+                       timeout=MATCH_TIMEOUT)
+        shown(page.get_by_text(re.compile(rf"^Run {re.escape(dataset)} · k={k} saved: [\d,]+ customers in {k} "
+                                          "segments\\.$")))
+        runs = page.get_by_test_id("stDataFrame").filter(has_text="customers")
+        runs.scroll_into_view_if_needed()
+        shown(runs)
+        expect(runs).to_contain_text(f"{dataset} · k={k}", timeout=EXPECT_TIMEOUT)
+        shown(page.locator(".st-key-sizes"))
+        assert not page.get_by_test_id("stException").count()
+        assert not page.get_by_test_id("stAlertContentError").count()
+    finally:
+        screenshot(page, "browser-segment")
+        page.context.close()
