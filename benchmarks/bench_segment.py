@@ -1,0 +1,266 @@
+"""Segmentation benchmark: the k scan (:class:`segmentation.clustering.KScan`) beside the seed's bare loop.
+
+Data: ``n`` generated customers × 8 realistic numeric features, deterministic
+from a seed and vectorised with numpy (:func:`generate`): contract value
+(log-normal €), usage per week (gamma), support tickets and orders
+(negative-binomial counts), tenure days (beta, uniform-ish), recency days
+(exponential), average basket (log-normal €), seats (geometric); five latent
+customer types drive them (overlapping, skewed, not round blobs) and about 2 %
+of each column is missing.
+
+Each measurement runs in a fresh child process, so that its peak memory
+(VmHWM, from ``/proc/self/status``) belongs to it alone; generating the data is
+not timed:
+
+- ``seed``: the seed's bare loop: median imputation and ``StandardScaler``,
+  then ``KMeans(n_clusters=k, random_state=0).fit(X).inertia_`` for k = 1..10
+  (scikit-learn defaults, ``n_init="auto"``), on every customer, inertia only;
+- ``ours``: ``KScan(FeatureSettings(numeric=...)).fit(frame)`` with its default
+  parameters: preprocessing (imputation, log of skewed columns, scaling), for
+  k = 2..10 K-means fitted on a sample and everyone assigned, inertia,
+  silhouette (sample), Calinski-Harabasz, Davies-Bouldin, smallest segment
+  share, stability (ARI between re-runs), knee and recommended k;
+- ``full``: the accuracy reference, timed apart and not counted in ours:
+  full-data ``KMeans(k, random_state=0, n_init=3)`` for k = 2..10 on *our*
+  preprocessed matrix (the fitted ColumnTransformer of
+  :func:`segmentation.features.build_preprocessor`), so that its inertia is
+  comparable with the scan's. "gap %" is (ours − full) / full per k, signed
+  (below zero: the scan found a better partition than full-data K-means); the
+  table shows the largest in absolute value.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_segment.py                       # 10k, 100k, 1M
+    .venv/bin/python benchmarks/bench_segment.py --sizes 10000 100000 --json
+    .venv/bin/python benchmarks/bench_segment.py --sizes 1000000 --wait-for bench_dedupe
+
+Options: ``--sizes`` (customers; default 10000 100000 1000000), ``--no-full``
+(skip the slow accuracy reference), ``--json`` (one JSON object on standard
+output instead of the table; it is always written to
+``benchmarks/data/bench_segment_last.json``, not committed), ``--wait-for PATTERN`` (before each timed
+measurement, wait while another process whose command line contains PATTERN
+runs: polled every 30 s, at most 20 minutes; whether it was still running is
+recorded as ``busy``).
+
+Goals (issue), at 1M customers: the whole scan of k = 2..10 with every score
+takes no longer than the seed's loop on the same data and at most 60 s on 2
+cores; the inertia curve stays within 2 % of full-data K-means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = 20_261_101
+KS_SEED = range(1, 11)   # the seed's loop
+KS_OURS = range(2, 11)   # KScan's default k_min..k_max
+GOAL_SECONDS = 60.0
+GOAL_GAP = 2.0           # %
+MISSING = 0.02
+POLL_SECONDS, WAIT_LIMIT = 30, 20 * 60
+GOAL_WORD = {None: "-", True: "met", False: "MISS"}
+
+FEATURES = ("contract_value", "usage_per_week", "support_tickets", "tenure_days", "recency_days",
+            "orders", "avg_basket", "seats")
+
+# Latent customer types: key accounts, small accounts, support-heavy, dormant, engaged SMEs.
+SHARES = np.array([0.14, 0.33, 0.14, 0.13, 0.26])
+VALUE = np.array([[60_000, 0.45], [1_200, 0.50], [7_000, 0.45], [3_000, 0.60], [14_000, 0.45]])  # median €, σ
+USAGE = np.array([[6.0, 2.5], [1.5, 0.7], [4.0, 1.1], [0.6, 0.4], [5.0, 1.4]])  # gamma shape, scale
+TICKETS = np.array([3.0, 0.6, 14.0, 0.4, 2.0])     # mean, negative binomial (shape 1.5)
+TENURE = np.array([[1.3, 1.3], [2.0, 1.2], [1.5, 1.5], [2.5, 1.2], [1.8, 1.3]])  # beta over 30..4,000 days
+RECENCY = np.array([10.0, 45.0, 20.0, 420.0, 25.0])  # mean days, exponential
+ORDERS = np.array([16.0, 3.0, 6.0, 4.0, 9.0])      # mean, negative binomial (shape 2)
+BASKET = np.array([[2_400, 0.55], [90, 0.60], [450, 0.55], [300, 0.70], [800, 0.55]])  # median €, σ
+SEATS = np.array([0.05, 0.60, 0.20, 0.40, 0.12])   # geometric p (mean 1/p)
+
+
+def generate(n: int, seed: int = SEED):
+    """``n`` customers × :data:`FEATURES` (a float DataFrame with NaNs) and their latent type."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    t = rng.choice(len(SHARES), size=n, p=SHARES)
+
+    def lognormal(table):
+        return np.exp(np.log(table[t, 0]) + table[t, 1] * rng.standard_normal(n))
+
+    def negbin(mean, shape):
+        return rng.poisson(rng.gamma(shape, mean[t] / shape)).astype(float)
+
+    tenure = 30 + rng.beta(TENURE[t, 0], TENURE[t, 1]) * 3_970
+    cols = {
+        "contract_value": np.round(lognormal(VALUE), 2),
+        "usage_per_week": np.round(rng.gamma(USAGE[t, 0], USAGE[t, 1]), 1),
+        "support_tickets": negbin(TICKETS, 1.5),
+        "tenure_days": np.floor(tenure),
+        "recency_days": np.floor(np.minimum(rng.exponential(RECENCY[t]), tenure)),
+        "orders": negbin(ORDERS, 2.0),
+        "avg_basket": np.round(lognormal(BASKET), 2),
+        "seats": rng.geometric(SEATS[t]).astype(float),
+    }
+    frame = pd.DataFrame(cols)
+    frame = frame.mask(rng.random(frame.shape) < MISSING)
+    return frame, t
+
+
+def _peak_mb() -> float:
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the parent process.
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(mode: str, n: int) -> dict:
+    """One measurement, in this process (called in a child process)."""
+    sys.path.insert(0, str(ROOT))
+    from sklearn.cluster import KMeans
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import StandardScaler
+
+    from segmentation.clustering import KScan
+    from segmentation.features import FeatureSettings, build_preprocessor
+
+    frame, _types = generate(n)
+    settings = FeatureSettings(numeric=FEATURES)
+    if mode == "seed":
+        start = time.perf_counter()
+        x = StandardScaler().fit_transform(SimpleImputer(strategy="median").fit_transform(frame))
+        inertia = {k: float(KMeans(n_clusters=k, random_state=0).fit(x).inertia_) for k in KS_SEED}
+        return {"seconds": time.perf_counter() - start, "inertia": inertia, "peak_mb": _peak_mb()}
+    if mode == "ours":
+        start = time.perf_counter()
+        scan = KScan(settings).fit(frame)
+        seconds = time.perf_counter() - start
+        scores = scan.scores_
+        return {"seconds": seconds, "peak_mb": _peak_mb(), "recommended_k": int(scan.recommended_k_),
+                "knee": scan.knee_, "reason": scan.reason_, "log": list(scan.steps_["log"]),
+                "inertia": {int(k): float(v) for k, v in zip(scores["k"], scores["inertia"], strict=True)},
+                "scores": json.loads(scores.to_json(orient="records"))}
+    if mode == "full":
+        prep, _steps = build_preprocessor(frame, settings)
+        xt = np.asarray(prep.fit_transform(frame), dtype=float)
+        start = time.perf_counter()
+        inertia = {k: float(KMeans(k, random_state=0, n_init=3).fit(xt).inertia_) for k in KS_OURS}
+        return {"seconds": time.perf_counter() - start, "inertia": inertia, "peak_mb": _peak_mb()}
+    raise ValueError(mode)
+
+
+def _others_running(pattern: str) -> bool:
+    """Whether a process other than this one and its ancestors has ``pattern`` in its command line."""
+    mine, pid = set(), os.getpid()
+    while pid > 1:  # our own ancestors (a shell whose command mentions the pattern) do not count
+        mine.add(pid)
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            break
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) in mine:
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if pattern in cmd:
+            return True
+    return False
+
+
+def wait_idle(pattern: str | None) -> bool:
+    """Wait while ``pattern`` runs (30 s polls, 20 min at most); True if it still runs."""
+    if not pattern:
+        return False
+    waited = 0
+    while _others_running(pattern):
+        if waited >= WAIT_LIMIT:
+            print(f"note: {pattern} still running after {WAIT_LIMIT // 60} min; measuring anyway",
+                  file=sys.stderr, flush=True)
+            return True
+        if waited == 0:
+            print(f"waiting for {pattern} to finish ...", file=sys.stderr, flush=True)
+        time.sleep(POLL_SECONDS)
+        waited += POLL_SECONDS
+    return False
+
+
+def run_child(mode: str, n: int, wait_for: str | None) -> dict:
+    busy = wait_idle(wait_for)
+    out = subprocess.run([sys.executable, __file__, "--child", mode, str(n)],
+                         capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["busy"] = busy or (bool(wait_for) and _others_running(wait_for))
+    return result
+
+
+def compare(n: int, seed: dict, ours: dict, full: dict | None) -> dict:
+    row = {"customers": n, "seed": seed, "ours": ours, "full": full,
+           "ratio": ours["seconds"] / seed["seconds"]}
+    if full:
+        gaps = {k: 100 * (ours["inertia"][k] - v) / v for k, v in full["inertia"].items()}
+        row["gap_pct"] = gaps
+        row["max_gap_pct"] = max(gaps.values(), key=abs)
+    # The issue sets the time goal at 1M customers; below, fixed costs (a 5,000-customer silhouette,
+    # stability re-fits on 20,000) weigh more than the data, and the ratio is shown for information.
+    row["goal_time"] = (ours["seconds"] <= seed["seconds"] and ours["seconds"] <= GOAL_SECONDS
+                        if n >= 1_000_000 else None)
+    row["goal_gap"] = abs(row["max_gap_pct"]) <= GOAL_GAP if full else None
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--no-full", action="store_true", help="skip the full-data K-means reference")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--wait-for", metavar="PATTERN")
+    parser.add_argument("--child", nargs=2, metavar=("MODE", "N"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child[0], int(args.child[1]))))
+        return
+    rows = []
+    if not args.json:
+        print(f"{'customers':>10} {'seed loop s':>12} {'ours s':>8} {'ratio':>6} {'goal':>5} {'seed MB':>8} "
+              f"{'ours MB':>8} {'full s':>8} {'max gap %':>10} {'k':>3}   goal: ours ≤ seed, ≤ 60 s at 1M; "
+              f"|gap| ≤ 2 %", flush=True)
+    for n in args.sizes:
+        seed = run_child("seed", n, args.wait_for)
+        ours = run_child("ours", n, args.wait_for)
+        full = None if args.no_full else run_child("full", n, args.wait_for)
+        for result in (seed, ours, full):
+            if result:
+                result["inertia"] = {int(k): v for k, v in result["inertia"].items()}
+        row = compare(n, seed, ours, full)
+        rows.append(row)
+        if not args.json:
+            gap = f"{row['max_gap_pct']:>+10.2f}" if full else f"{'-':>10}"
+            busy = "  (measured while " + args.wait_for + " ran)" if any(
+                r and r["busy"] for r in (seed, ours, full)) else ""
+            print(f"{n:>10,} {seed['seconds']:>12.2f} {ours['seconds']:>8.2f} {row['ratio']:>5.2f}× "
+                  f"{GOAL_WORD[row['goal_time']]:>5} {seed['peak_mb']:>8.0f} {ours['peak_mb']:>8.0f} "
+                  f"{full['seconds'] if full else float('nan'):>8.1f} {gap} {ours['recommended_k']:>3}{busy}",
+                  flush=True)
+            print(f"{'':>10} gap % by k: " + (", ".join(f"{k}: {g:+.2f}" for k, g in row["gap_pct"].items())
+                                              if full else "-"), flush=True)
+            print(f"{'':>10} {ours['reason']} (knee {ours['knee']}; logged: {', '.join(ours['log'])})", flush=True)
+    result = json.dumps({"rows": rows, "wait_for": args.wait_for}, default=float)
+    (ROOT / "benchmarks" / "data").mkdir(parents=True, exist_ok=True)
+    (ROOT / "benchmarks" / "data" / "bench_segment_last.json").write_text(result)  # not committed
+    if args.json:
+        print(result)
+
+
+if __name__ == "__main__":
+    main()
