@@ -90,7 +90,9 @@ def find_pairs(store: Store, dataset: str | None = None, settings: MatchSettings
     progress(0.3, "Comparing records")
     matcher = Matcher(settings, roles=roles).fit(frame)
     pairs = matcher.predict(frame)
-    status = np.where(pairs["score"] >= settings.upper, "sure", "review")
+    progress(0.75, "Checking groups of more than two")
+    pairs, in_chains = _check_chains(matcher, frame, pairs, settings)
+    status = np.where((pairs["score"] >= settings.upper) & ~in_chains, "sure", "review")
     level_cols = [c for c in pairs.columns if c not in ("left", "right", "score", "weight")]
     stored = pd.DataFrame({
         "dataset_id": ds.id, "left_row": pairs["left"].astype("int64"), "right_row": pairs["right"].astype("int64"),
@@ -116,6 +118,31 @@ def find_pairs(store: Store, dataset: str | None = None, settings: MatchSettings
                     json.dumps(asdict(summary))])
     progress(1.0, "Done")
     return summary
+
+
+def _check_chains(matcher, frame: pd.DataFrame, pairs: pd.DataFrame, settings: MatchSettings):
+    """Compare the members of every group of sure matches that no pair compared (A~B~C: A with C).
+
+    Returns the pairs with those new comparisons added (from ``settings.lower``), and a mask of the pairs
+    within chains whose members do not all match, which go to review instead of being merged.
+    """
+    from .matching import group_pairs
+
+    scored: list[pd.DataFrame] = []
+
+    def rescore(left, right):
+        found = matcher.score_pairs(frame, left, right)
+        scored.append(found)
+        return found["score"].to_numpy()
+
+    _groups, refused = group_pairs(pairs, frame.index, settings, rescore=rescore)
+    extra = [f[f["score"] >= settings.lower] for f in scored]
+    if any(len(f) for f in extra):
+        pairs = pd.concat([pairs, *extra], ignore_index=True).drop_duplicates(["left", "right"])
+        pairs = pairs.sort_values(["score", "left", "right"], ascending=[False, True, True], ignore_index=True)
+    chain_rows = set(refused["left"]) | set(refused["right"])
+    in_chains = (pairs["left"].isin(chain_rows) & pairs["right"].isin(chain_rows)).to_numpy()
+    return pairs, in_chains
 
 
 def _id_column(ds: Dataset) -> str | None:

@@ -500,6 +500,7 @@ class Matcher:
             state = self._prepare(frame)
             if [c.name for c in (p.comparison for p in state["prepared"])] != self._names():
                 raise ColumnError("predict() needs the columns and roles that fit() saw.")
+        self._prepared = (weakref.ref(frame), len(frame), state["prepared"])  # small: kept for score_pairs
         return self._pairs_frame(state["prepared"], state["left"], state["right"], state["levels"], frame.index)
 
     def fit_predict(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -509,7 +510,11 @@ class Matcher:
     def score_pairs(self, frame: pd.DataFrame, left, right) -> pd.DataFrame:
         """Score the given pairs of index labels of ``frame``, in that order and whatever their score."""
         self._check_fitted()
-        prepared = [_Prepared(c, frame) for c in self.comparisons_]
+        kept = getattr(self, "_prepared", None)
+        if kept is not None and kept[0]() is frame and kept[1] == len(frame):
+            prepared = kept[2]
+        else:
+            prepared = [_Prepared(c, frame) for c in self.comparisons_]
         a, b = frame.index.get_indexer(pd.Index(left)), frame.index.get_indexer(pd.Index(right))
         if (a < 0).any() or (b < 0).any():
             raise KeyError("Some pairs name records that are not in the frame.")

@@ -24,6 +24,7 @@ from .errors import ColumnError
 ROLES: dict[str, str] = {
     "ignore": "Ignore",
     "id": "Record id",
+    "exact": "Other identifier (matched exactly)",
     "first_name": "First name",
     "last_name": "Last name",
     "full_name": "Full name",
@@ -49,6 +50,7 @@ ROLES: dict[str, str] = {
 ROLE_KIND: dict[str, str] = {
     "ignore": "text",
     "id": "id",
+    "exact": "id",
     "first_name": "text",
     "last_name": "text",
     "full_name": "text",
@@ -113,6 +115,10 @@ _HEADER_RULES: list[tuple[str | None, str]] = [
     ("email", r"e ?mails?|courriels?|mail|mels?|adresse (e )?mail"),
     ("phone", r"phone|phones|telephone|telephones|tel|tels|mobile|portable|cell|cellphone|cellular|gsm|fax|mob"
               r"|numero (de )?(tel|telephone|portable|mobile)|ligne directe"),
+    # Identifiers of the person or company, not of the record: the same value means the same customer.
+    ("exact", r"siret|siren|n tva|numero tva|tva intracom\w*|vat( number| no| id)?|duns|ssn|social security"
+              r"( number)?|soc sec( id)?|securite sociale|nir|passport|passeport|tax id|national id"
+              r"|company (registration )?number|registration number"),
     ("id", r"id|ids|identifiant|identifier|uuid|guid|ref|reference|code client|numero client|num client"
            r"|n client|no client|(customer|client|contact) (number|no|nr|key)|matricule|leid|euid"),
     # Geography.

@@ -45,10 +45,11 @@ def test_email_lowercased_and_invalid_flagged():
 
 
 def test_dates_day_first_and_iso():
-    values = ["1/2/2020", "31/12/2020", "2020-05-06", "2020-05-06 10:11:12", "13/13/2020", "2020-05-06T10:11:12"]
+    values = ["1/2/2020", "31/12/2020", "2020-05-06", "2020-05-06 10:11:12", "13/13/2020", "2020-05-06T10:11:12",
+              "19560412", "20201340"]
     assert run(N.date_sql("dmy"), values) == [
         dt.date(2020, 2, 1), dt.date(2020, 12, 31), dt.date(2020, 5, 6), dt.date(2020, 5, 6), None,
-        dt.date(2020, 5, 6)]
+        dt.date(2020, 5, 6), dt.date(1956, 4, 12), None]
 
 
 def test_dates_month_first():

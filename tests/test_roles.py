@@ -259,9 +259,9 @@ def test_missing_sample_column_is_a_column_error() -> None:
 
 
 def test_roles_tables() -> None:
-    assert list(ROLES)[:5] == ["ignore", "id", "first_name", "last_name", "full_name"]
+    assert list(ROLES)[:5] == ["ignore", "id", "exact", "first_name", "last_name"]
     assert list(ROLES)[-3:] == ["consent", "opt_out", "text"]
-    assert len(ROLES) == 22
+    assert len(ROLES) == 23
     assert set(ROLE_KIND) == set(ROLES)
     assert set(ROLE_KIND.values()) <= {"text", "id", "email", "phone", "date", "number", "category", "boolean",
                                        "postcode"}
@@ -274,3 +274,8 @@ def test_validate_roles() -> None:
         validate_roles({"a": "email", "b": "email"})
     with pytest.raises(ColumnError, match="unknown role"):
         validate_roles({"a": "e-mail"})
+
+
+@pytest.mark.parametrize("header", ["soc_sec_id", "SIRET", "N° TVA intracommunautaire", "VAT number"])
+def test_person_and_company_identifiers_are_matched_exactly(header) -> None:
+    assert header_role(header) == "exact"
