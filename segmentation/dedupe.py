@@ -96,7 +96,7 @@ def find_pairs(store: Store, dataset: str | None = None, settings: MatchSettings
     level_cols = [c for c in pairs.columns if c not in ("left", "right", "score", "weight")]
     stored = pd.DataFrame({
         "dataset_id": ds.id, "left_row": pairs["left"].astype("int64"), "right_row": pairs["right"].astype("int64"),
-        "score": pairs["score"].astype(float), "status": status,
+        "score": pairs["score"].astype(float), "status": status, "in_chain": in_chains,
         "levels": pairs[level_cols].astype(int).to_json(orient="records", lines=True).splitlines()
         if len(pairs) else [],
     })
@@ -111,7 +111,7 @@ def find_pairs(store: Store, dataset: str | None = None, settings: MatchSettings
         tx.execute("DELETE FROM match_pairs WHERE dataset_id = ?", [ds.id])
         tx.register("_pairs", stored)
         tx.execute("INSERT INTO match_pairs SELECT dataset_id, left_row, right_row, score, status, "
-                   "CAST(levels AS JSON) FROM _pairs")
+                   "CAST(levels AS JSON), in_chain FROM _pairs")
         tx.unregister("_pairs")
         tx.execute("INSERT OR REPLACE INTO match_runs VALUES (?, ?, ?, ?)",
                    [ds.id, datetime.now(), json.dumps(asdict(settings), default=str),
@@ -251,7 +251,7 @@ def merge(store: Store, dataset: str | None = None, above: float | None = None,
         "SELECT left_row, right_row FROM d WHERE decision = 'match' "
         # Pairs someone rejected, or whose merge was undone, are not merged again without a person.
         "UNION SELECT p.left_row, p.right_row FROM match_pairs p LEFT JOIN d USING (left_row, right_row) "
-        "WHERE p.dataset_id = ? AND p.score >= ? AND d.decision IS NULL",
+        "WHERE p.dataset_id = ? AND p.score >= ? AND d.decision IS NULL AND NOT p.in_chain",
         [ds.id, ds.id, above if above is not None else 2.0])
     current = store.query_df(ACTIVE_MEMBERS.format(id=ds.id))
     # Records already in a group are tied to it through its first member.
@@ -267,36 +267,32 @@ def merge(store: Store, dataset: str | None = None, above: float | None = None,
     _count, labels = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(len(nodes),) * 2),
                                           directed=False)
     comp = pd.DataFrame({"row": nodes.astype("int64"), "comp": labels})
-    accepted = _chain_guard(store, ds, comp, edges, current)
+    accepted = _chain_guard(store, ds, comp)
     created = _write_groups(store, ds, accepted, current, source)
     after = record_count(store, ds.name)
     return {"groups_merged": created, "records_before": before, "records_after": after,
             "refused_chains": int(comp["comp"].nunique() - accepted["comp"].nunique())}
 
 
-def _chain_guard(store: Store, ds: Dataset, comp: pd.DataFrame, edges: pd.DataFrame,
-                 current: pd.DataFrame) -> pd.DataFrame:
-    """Keep components where every two new members are themselves a match (or already merged together)."""
+def _chain_guard(store: Store, ds: Dataset, comp: pd.DataFrame) -> pd.DataFrame:
+    """Drop components in which a person said two members are different customers.
+
+    Chains that matching found (A~B~C with A and C clearly different) are
+    flagged ``in_chain`` by :func:`find_pairs` and never merged in bulk; this
+    guard keeps decisions of different people from joining two customers
+    that someone told apart.
+    """
     sizes = comp.groupby("comp")["row"].transform("size")
-    small = comp[sizes <= 2]
     big = comp[sizes > 2]
     if big.empty:
-        return small
-    # Count, per component, the member pairs that are a match or already in one group: all of them, or refused.
-    members = big[["row", "comp"]]
-    pairs = edges.rename(columns={"left_row": "a", "right_row": "b"}).astype("int64")
-    pairs = pairs.merge(members.rename(columns={"row": "a"}), on="a").merge(
-        members.rename(columns={"row": "b", "comp": "comp_b"}), on="b")
-    pairs = pairs.loc[pairs["comp"] == pairs["comp_b"], ["comp", "a", "b"]]
-    grouped = members.merge(current, on="row")
-    same = grouped.merge(grouped, on=["comp", "group_id"])
-    same = same.loc[same["row_x"] < same["row_y"], ["comp", "row_x", "row_y"]].set_axis(["comp", "a", "b"], axis=1)
-    found = pd.concat([pairs, same]).assign(lo=lambda f: f[["a", "b"]].min(axis=1),
-                                            hi=lambda f: f[["a", "b"]].max(axis=1))
-    counted = found.drop_duplicates(["comp", "lo", "hi"]).groupby("comp").size()
-    size = big.groupby("comp").size()
-    keep = size.index[counted.reindex(size.index, fill_value=0).to_numpy() == (size * (size - 1) // 2).to_numpy()]
-    return pd.concat([small, big[big["comp"].isin(keep)]])
+        return comp
+    rejected = store.query_df(
+        "SELECT left_row AS a, right_row AS b FROM (SELECT left_row, right_row, arg_max(decision, decided_at) "
+        "AS decision FROM decisions WHERE dataset_id = ? GROUP BY ALL) WHERE decision = 'no_match'", [ds.id])
+    at = big.set_index("row")["comp"]
+    same = rejected["a"].map(at)
+    refused = set(same[same.notna() & (same == rejected["b"].map(at))].astype("int64"))
+    return comp[~comp["comp"].isin(refused)]
 
 
 def _write_groups(store: Store, ds: Dataset, comp: pd.DataFrame, current: pd.DataFrame, source: str) -> int:

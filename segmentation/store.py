@@ -94,6 +94,9 @@ MIGRATIONS: list[list[str]] = [
             settings JSON NOT NULL, k_min INTEGER NOT NULL, k_max INTEGER NOT NULL, scores JSON NOT NULL,
             knee INTEGER, recommended_k INTEGER NOT NULL, reason VARCHAR NOT NULL, steps JSON NOT NULL)""",
     ],
+    [  # 5: pairs within a chain (A~B~C, A and C clearly different) are never merged without a person.
+        "ALTER TABLE match_pairs ADD COLUMN in_chain BOOLEAN DEFAULT false",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

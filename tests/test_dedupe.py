@@ -25,7 +25,7 @@ def add_pairs(store, ds, pairs):
     """Candidate pairs as the matcher would store them: (left_row, right_row, score)."""
     with store.transaction() as tx:
         for left, right, score in pairs:
-            tx.execute("INSERT INTO match_pairs VALUES (?, ?, ?, ?, ?, '{}')",
+            tx.execute("INSERT INTO match_pairs VALUES (?, ?, ?, ?, ?, '{}', false)",
                        [ds.id, left, right, score, "sure" if score >= 0.9 else "review"])
 
 
@@ -69,10 +69,19 @@ def test_rejected_pair_is_not_merged_in_bulk(store, ds):
 
 
 def test_chain_guard_sends_chains_back(store, ds):
-    # 1~2 and 2~5 accepted, but 1 and 5 never matched: not merged as one customer.
+    # 1~2 sure and 2~5 accepted, but someone said 1 and 5 are different people: not one customer.
+    dedupe.decide(store, [(1, 5)], "no_match", ds.name)
     dedupe.decide(store, [(2, 5)], "match", ds.name)
     result = dedupe.merge(store, ds.name, above=0.9)
     assert result["refused_chains"] == 1 and result["records_after"] == 5
+
+
+def test_pairs_of_a_chain_are_not_merged_in_bulk(store, ds):
+    # Matching flags the pairs of a chain (A~B~C, A and C clearly different): they wait for a person.
+    with store.transaction() as tx:
+        tx.execute("UPDATE match_pairs SET in_chain = true WHERE left_row = 1 AND right_row = 2")
+    assert dedupe.merge(store, ds.name, above=0.9)["records_after"] == 5
+    assert dedupe.merge(store, ds.name, pairs=[(1, 2)])["records_after"] == 4  # a person may still merge them
 
 
 def test_group_keeps_its_id_when_a_record_joins(store, ds):

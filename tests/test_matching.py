@@ -177,9 +177,11 @@ def test_chain_guard_sends_chains_to_review():
     groups, review = group_pairs(chain(), labels, MatchSettings(upper=0.9))
     assert groups.to_dict() == {"D": 0, "E": 0}                    # A~B~C: A and C never compared
     assert review[["left", "right"]].values.tolist() == [["A", "B"], ["B", "C"]]
-    # A and C compared on demand: no match, still review; a match, one group of three.
+    # A and C compared on demand: clearly different (below review), still review; uncertain or a match, one group.
     groups, review = group_pairs(chain(), labels, MatchSettings(upper=0.9), rescore=lambda a, b: np.full(len(a), .2))
     assert len(review) == 2 and set(groups.index) == {"D", "E"}
+    groups, review = group_pairs(chain(), labels, MatchSettings(upper=0.9), rescore=lambda a, b: np.full(len(a), .5))
+    assert review.empty and groups.groupby(groups).size().sort_values().tolist() == [2, 3]
     asked = []
     groups, review = group_pairs(chain(), labels, MatchSettings(upper=0.9),
                                  rescore=lambda a, b: asked.append((list(a), list(b))) or np.full(len(a), .95))
