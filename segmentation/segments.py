@@ -276,6 +276,96 @@ def assignments(store: Store, run: str | None = None) -> pd.DataFrame:
                           [saved.id])
 
 
+def _profile_inputs(store: Store, saved: Run, ds) -> tuple[pd.DataFrame, list[str], list[str], str | None,
+                                                           pd.DataFrame | None, pd.Series | None]:
+    """Customers of a run with what a profile needs: features unscaled, categories, value, reach, staleness."""
+    from .profiling import MONEY
+
+    settings = saved.settings
+    table = candidates(store, ds.name)
+    described = [c for c in table.loc[table["kind"] == "categorical", "feature"] if c not in settings.categorical]
+    categorical = [*settings.categorical, *described]
+    measures = ds.columns_with_role("measure")
+    value = next((c for c in measures if MONEY.search(c)), None)
+    one = lambda role: (ds.columns_with_role(role) or [None])[0]  # noqa: E731
+    contact = {r: one(r) for r in ("email", "phone", "consent", "opt_out", "last_activity_date")}
+    columns = list(dict.fromkeys([*(source_column(f) for f in settings.numeric), *categorical,
+                                  *([value] if value else []), *(c for c in contact.values() if c)]))
+    customers = customer_table(store, ds.name, columns).set_index("customer_id")
+    frame = feature_frame(customers, FeatureSettings(numeric=settings.numeric, categorical=tuple(categorical),
+                                                     reference_date=settings.reference_date))
+    if value and value not in frame:
+        frame[value] = pd.to_numeric(customers[value], errors="coerce")
+    allowed = pd.Series(True, index=customers.index)
+    if contact["consent"]:
+        allowed &= customers[contact["consent"]].astype("boolean").fillna(False).astype(bool)
+    if contact["opt_out"]:
+        allowed &= ~customers[contact["opt_out"]].astype("boolean").fillna(False).astype(bool)
+    reach = pd.DataFrame({r: (customers[contact[r]].notna() & allowed) if contact[r] else False
+                          for r in ("email", "phone")}, index=customers.index)
+    stale = None
+    if contact["last_activity_date"]:
+        last = pd.to_datetime(customers[contact["last_activity_date"]], errors="coerce")
+        stale = last < pd.Timestamp(date.today()) - pd.DateOffset(months=12)
+    return frame, list(settings.numeric), categorical, value, reach, stale
+
+
+def profile_run(store: Store, run: str | None = None, dataset: str | None = None, settings=None):
+    """The profile of a run's segments (see :func:`segmentation.profiling.build_profile`), with saved names.
+
+    Suggested names are saved the first time, so exports and the CLI show the same names as the page.
+    """
+    from .profiling import ProfileSettings, build_profile
+
+    saved = get_run(store, run, dataset)
+    ds = next(d for d in store.datasets() if d.id == saved.dataset_id)
+    frame, numeric, categorical, value, reach, stale = _profile_inputs(store, saved, ds)
+    members = assignments(store, saved.name).set_index("customer_id")["segment"]
+    labels = members.reindex(frame.index)
+    keep = labels.notna().to_numpy()  # customers added since the run was assigned have no segment yet
+    frame, labels = frame[keep], labels[keep].astype(int).to_numpy()
+    result = build_profile(frame, labels, saved.k, numeric, categorical, value,
+                           reach[keep] if reach is not None else None, stale[keep] if stale is not None else None,
+                           settings or ProfileSettings(), frozenset(ds.columns_with_role("region", "city", "country")))
+    named = segment_names(store, saved.name, suggested=result.names)
+    result.names = named
+    return result
+
+
+def segment_names(store: Store, run: str | None = None, suggested: dict[int, str] | None = None) -> dict[int, str]:
+    """Name of every segment of a run: saved ones, else ``suggested`` (then saved), else ``Segment <n>``."""
+    saved = get_run(store, run)
+    names = dict(store.query_rows("SELECT segment, name FROM segment_names WHERE run_id = ?", [saved.id]))
+    missing = [s for s in range(saved.k) if s not in names]
+    if missing and suggested:
+        with store.transaction() as tx:
+            for s in missing:
+                tx.execute("INSERT OR REPLACE INTO segment_names VALUES (?, ?, ?)", [saved.id, s, suggested[s]])
+        names.update({s: suggested[s] for s in missing})
+    return {s: names.get(s, f"Segment {s}") for s in range(saved.k)}
+
+
+def names_of(store: Store, run: str | None = None) -> dict[int, str]:
+    """Segment names of a run, suggesting (and saving) them from its profile if none was saved yet."""
+    saved = get_run(store, run)
+    if store.query_value("SELECT count(*) FROM segment_names WHERE run_id = ?", [saved.id]):
+        return segment_names(store, saved.name)
+    return profile_run(store, saved.name).names
+
+
+def rename_segment(store: Store, run: str | None, segment: int, name: str) -> dict[int, str]:
+    """Name a segment (used after by audiences, exports and the CLI)."""
+    saved = get_run(store, run)
+    if not 0 <= segment < saved.k:
+        raise ColumnError(f"Run {saved.name!r} has segments 0..{saved.k - 1}; got {segment}.")
+    name = name.strip()
+    if not name:
+        raise ColumnError("A segment name cannot be empty.")
+    with store.transaction() as tx:
+        tx.execute("INSERT OR REPLACE INTO segment_names VALUES (?, ?, ?)", [saved.id, segment, name])
+    return segment_names(store, saved.name)
+
+
 def with_segments(store: Store, dataset: str | None = None, run: str | None = None) -> pd.DataFrame:
     """Customers of a dataset (golden records once merged) with a ``segment`` column from a run.
 
@@ -292,6 +382,8 @@ def with_segments(store: Store, dataset: str | None = None, run: str | None = No
         return rows.drop(columns=["customer_id"])
     members = assignments(store, saved.name).set_index("customer_id")["segment"]
     rows.insert(1, "segment", rows["customer_id"].map(members).astype("Int64"))
+    names = names_of(store, saved.name)
+    rows.insert(2, "segment_name", rows["segment"].map(names))
     return rows.drop(columns=["customer_id"])
 
 
