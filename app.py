@@ -11,6 +11,7 @@ pages = st.navigation([
     st.Page("pages/import_data.py", title="Import", icon="📥", default=True),
     st.Page("pages/deduplicate.py", title="Deduplicate", icon="🧬"),
     st.Page("pages/segment.py", title="Segment", icon="🎯"),
+    st.Page("pages/profile.py", title="Profile", icon="🔎"),
 ])
 with st.sidebar:
     st.caption(f"Working store: `{app_state.store().path}`")

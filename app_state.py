@@ -27,6 +27,8 @@ DEFAULTS: dict[str, object] = {
     "flash": None,            # a message to show once, after a rerun
     "review_pos": 0,          # position in the Deduplicate review queue
     "imported": {},           # "upload id/sheet" -> dataset name, so one file is not imported twice
+    "profile_run": None,      # run shown on the Profile page
+    "names_version": 0,       # bumped when segment names are saved (refreshes cached profiles)
 }
 
 

@@ -114,3 +114,43 @@ def sizes_chart(sizes: dict[str, int], names: dict[str, str] | None = None) -> g
     fig = px.bar(x=labels, y=list(sizes.values()), labels={"x": "", "y": "customers"}, text_auto=True)
     fig.update_layout(height=300, margin={"t": 20, "b": 10})
     return fig
+
+
+def index_heatmap(numeric: pd.DataFrame, names: dict[int, str]) -> go.Figure:
+    """Segments × features, coloured by index (segment mean ÷ overall mean × 100; 100 = like everyone)."""
+    table = numeric.pivot(index="segment", columns="feature", values="index")
+    table.index = [f"{s} · {names.get(s, '')}"[:60] for s in table.index]
+    fig = px.imshow(table.round(0), text_auto=True, color_continuous_scale="RdBu", color_continuous_midpoint=100,
+                    aspect="auto", labels={"color": "index"})
+    fig.update_layout(height=120 + 50 * len(table), margin={"t": 20, "b": 10})
+    return fig
+
+
+def snake_plot(standardised: pd.DataFrame, names: dict[int, str]) -> go.Figure:
+    """Standardised means of every segment across the features (0 = the whole base)."""
+    fig = go.Figure()
+    for segment, row in standardised.iterrows():
+        fig.add_trace(go.Scatter(x=list(standardised.columns), y=row.to_numpy(), mode="lines+markers",
+                                 name=f"{segment} · {names.get(segment, '')}"[:50]))
+    fig.add_hline(y=0, line_dash="dot", line_color="#888")
+    fig.update_layout(height=380, margin={"t": 20, "b": 10}, yaxis_title="standard deviations from the base")
+    return fig
+
+
+def box_by_segment(frame: pd.DataFrame, feature: str, names: dict[int, str]) -> go.Figure:
+    """Distribution of one feature in each segment (a sample of customers)."""
+    labels = frame["segment"].map(lambda s: f"{s} · {names.get(s, '')}"[:40])
+    fig = px.box(frame.assign(label=labels), x="label", y=feature, points=False, labels={"label": ""})
+    fig.update_layout(height=380, margin={"t": 20, "b": 10})
+    return fig
+
+
+def segment_map(points: pd.DataFrame, names: dict[int, str]) -> go.Figure:
+    """Customers on the first two principal components of the run's features, coloured by segment."""
+    label = points["segment"].map(lambda s: f"{s} · {names.get(s, '')}"[:40])
+    fig = px.scatter(points.assign(segment_name=label), x="pc1", y="pc2", color="segment_name", opacity=0.5,
+                     labels={"pc1": "component 1", "pc2": "component 2", "segment_name": "segment"},
+                     render_mode="webgl")
+    fig.update_traces(marker={"size": 4})
+    fig.update_layout(height=460, margin={"t": 20, "b": 10})
+    return fig

@@ -164,6 +164,45 @@ def cmd_runs(store: Store, args: argparse.Namespace) -> dict:
                      for r in table.itertuples()]}
 
 
+@command("profile")
+def cmd_profile(store: Store, args: argparse.Namespace) -> dict:
+    from . import segments
+
+    run = segments.get_run(store, args.run)
+    profile = segments.profile_run(store, run.name)
+    rules = profile.rules.set_index("segment")
+    sizes = profile.sizes.set_index("segment")
+    reach = profile.reach.set_index("segment")
+    numeric = profile.numeric
+    out = []
+    for s in range(run.k):
+        feats = numeric[numeric["segment"] == s]
+        out.append({
+            "segment": s, "name": profile.names[s], "size": int(sizes.loc[s, "size"]),
+            "share": round(float(sizes.loc[s, "share"]), 4), "rule": rules.loc[s, "rule"],
+            "rule_precision": round(float(rules.loc[s, "precision"]), 4),
+            "rule_coverage": round(float(rules.loc[s, "coverage"]), 4),
+            "reachable_email": int(reach.loc[s, "email"]) if "email" in reach else None,
+            "features": {r.feature: {"mean": _num(r.mean), "median": _num(r.median), "index": _num(r.index)}
+                         for r in feats.itertuples()},
+        })
+    return {"run": run.name, "tree_agreement": round(profile.agreement, 4), "segments": out, "hints": profile.hints}
+
+
+def _num(value) -> float | None:
+    return None if value != value else round(float(value), 4)  # NaN -> null
+
+
+@command("rename")
+def cmd_rename(store: Store, args: argparse.Namespace) -> dict:
+    from . import segments
+
+    run = segments.get_run(store, args.run)
+    segments.names_of(store, run.name)  # the other segments keep their suggested names
+    names = segments.rename_segment(store, run.name, args.segment, args.name)
+    return {"run": run.name, "names": {str(k): v for k, v in names.items()}}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     common = _Parser(add_help=False)
@@ -229,6 +268,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("assign", parents=[common], help="assign customers with a saved run, without re-fitting")
     p.add_argument("--run", help="run name (default: the current run)")
     p.add_argument("--dataset", help="customers to assign (default: the run's dataset)")
+
+    p = sub.add_parser("profile", parents=[common], help="what sets each segment of a run apart, in words")
+    p.add_argument("--run", help="run name (default: the current run)")
+
+    p = sub.add_parser("rename", parents=[common], help="name a segment of a run")
+    p.add_argument("--run", required=True)
+    p.add_argument("--segment", type=int, required=True)
+    p.add_argument("--name", required=True)
 
     p = sub.add_parser("runs", parents=[common], help="list segment runs")
     p.add_argument("--dataset")

@@ -366,6 +366,37 @@ def rename_segment(store: Store, run: str | None, segment: int, name: str) -> di
     return segment_names(store, saved.name)
 
 
+def segment_sample(store: Store, run: str | None = None, n: int = 20_000) -> pd.DataFrame:
+    """At most ``n`` customers of a run: their features, segment, and position on the first two principal
+    components of the run's preprocessed features (``pc1``, ``pc2``), for charts."""
+    from sklearn.decomposition import PCA
+
+    saved = get_run(store, run)
+    ds = next(d for d in store.datasets() if d.id == saved.dataset_id)
+    frame = customer_features(store, ds.name, saved.settings)
+    members = assignments(store, saved.name).set_index("customer_id")["segment"]
+    frame = frame.assign(segment=members.reindex(frame.index)).dropna(subset=["segment"])
+    if len(frame) > n:
+        frame = frame.sample(n, random_state=0)
+    frame["segment"] = frame["segment"].astype(int)
+    xt = _model(store, saved).pipeline_["prep"].transform(frame[saved.settings.columns])
+    if xt.shape[1] >= 2 and len(frame) >= 2:
+        frame[["pc1", "pc2"]] = PCA(2, random_state=0).fit_transform(xt)
+    else:
+        frame["pc1"], frame["pc2"] = xt[:, 0], 0.0
+    return frame
+
+
+def profile_table(profile) -> pd.DataFrame:
+    """One row per segment for download: name, size, share, rule with precision and coverage, reach, the
+    mean and index of every numeric feature."""
+    table = profile.sizes.merge(profile.rules, on="segment").merge(profile.reach, on="segment")
+    table.insert(1, "name", table["segment"].map(profile.names))
+    wide = profile.numeric.pivot(index="segment", columns="feature", values=["mean", "index"])
+    wide.columns = [f"{feature} ({what})" for what, feature in wide.columns]
+    return table.merge(wide, left_on="segment", right_index=True)
+
+
 def with_segments(store: Store, dataset: str | None = None, run: str | None = None) -> pd.DataFrame:
     """Customers of a dataset (golden records once merged) with a ``segment`` column from a run.
 
@@ -453,10 +484,16 @@ __all__ = [
     "feature_sample",
     "get_run",
     "last_scan",
+    "names_of",
+    "profile_run",
+    "profile_table",
     "rename_run",
+    "rename_segment",
     "run_segments",
     "runs",
     "scan",
+    "segment_names",
+    "segment_sample",
     "segment_sizes",
     "set_current",
     "with_segments",

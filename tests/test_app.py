@@ -410,3 +410,35 @@ def test_segment_pick_features_score_k_run_and_manage(seeded_db, opened_stores):
     at.button(key="delete_run").click().run()
     assert segments.runs(s).empty
     assert at.caption[-1].value == "No run yet."
+
+
+# --- Profile page ----------------------------------------------------------------
+
+
+def test_profile_page_shows_rules_and_saves_names(seeded_db, opened_stores):
+    at = run_app()
+    s = app_store(opened_stores)
+    at.switch_page("pages/profile.py").run()
+    assert [i.value for i in at.info] == ["Run a segmentation first (page Segment)."]
+    segments.run_segments(s, "sample customers", segments.default_features(s, "sample customers"), k=4,
+                          name="Autumn")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="profile_run").value == "Autumn"
+    profile = segments.profile_run(s, "Autumn")
+    tables = {tuple(d.value.columns)[:3]: d.value for d in at.dataframe}
+    sizes = tables[("segment", "name", "size")]
+    assert sizes["size"].tolist() == profile.sizes["size"].tolist() and sizes["size"].sum() == 5480
+    rules = tables[("segment", "name", "rule")]
+    assert rules["rule"].tolist() == profile.rules["rule"].tolist()
+    assert all(r and r != "no simple rule" for r in rules["rule"])
+    assert any("agrees with the segments for" in c.value for c in at.caption)
+    assert rules["name"].tolist() == [profile.names[k] for k in range(4)]
+    at.selectbox(key="rename_segment").set_value(0).run()
+    at.text_input(key="rename_name").set_value("Champions").run()
+    at.button(key="rename_button").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.success[0].value == "Segment 0 is now **Champions**: audiences and exports use it."
+    tables = {tuple(d.value.columns)[:3]: d.value for d in at.dataframe}
+    assert tables[("segment", "name", "rule")]["name"].tolist()[0] == "Champions"
+    assert segments.segment_names(s, "Autumn")[0] == "Champions"

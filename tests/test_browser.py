@@ -346,3 +346,34 @@ def test_score_k_see_elbow_and_run_segments(browser, app_server):
     finally:
         screenshot(page, "browser-segment")
         page.context.close()
+
+
+def test_open_profile_and_rename_a_segment(browser, app_server):
+    # Runs after test_score_k_see_elbow_and_run_segments, which saved a run of the sample customers.
+    page = open_app(browser, app_server)
+    try:
+        click_and_wait(page, page.get_by_test_id("stSidebarNav").get_by_role("link").filter(has_text="Profile"))
+        shown(page.get_by_role("heading", name="Segment profiles"))
+        shown(page.get_by_role("heading", name="Rules in plain words"))
+        shown(page.get_by_text(re.compile(r"A decision tree of depth 3 agrees with the segments for \d+%")))
+        shown(page.locator(".st-key-index_heatmap"))
+        name_box = page.locator(".st-key-rename_name").get_by_role("textbox")
+        name_box.scroll_into_view_if_needed()
+        name_box.fill("Champions")
+        name_box.press("Enter")
+        wait_idle(page)
+        click_and_wait(page, page.locator(".st-key-rename_button").get_by_role("button", name="Rename segment"))
+        shown(page.get_by_text("Segment 0 is now Champions: audiences and exports use it."))
+        expect(page.locator(".st-key-index_heatmap")).to_contain_text("0 · Champions", timeout=EXPECT_TIMEOUT)
+        with page.expect_download() as download:
+            page.locator(".st-key-profile_csv").get_by_role("button").click()
+        path = download.value.path()
+        table = pd.read_csv(path)
+        assert table.loc[table["segment"] == 0, "name"].tolist() == ["Champions"]
+        assert {"size", "share", "rule", "precision", "coverage"} <= set(table.columns)
+        assert table["rule"].str.len().min() > 0
+        assert 5000 < table["size"].sum() <= 5480  # every sample customer (less those merged by another test)
+        assert not page.get_by_test_id("stException").count()
+    finally:
+        screenshot(page, "browser-profile")
+        page.context.close()

@@ -188,3 +188,24 @@ def test_elbow_segment_assign_and_export_with_segments(capsys, db, tmp_path):
     assert code == 2 and err.startswith("error: Unknown features ['Nom']; the dataset offers [")
     code, _, err = run_cli(capsys, "--db", db, "assign", "--run", "nope")
     assert code == 2 and "error: No segment run named 'nope'" in err
+
+
+def test_profile_and_rename(capsys, db):
+    sample = str(ROOT / "sample_data" / "customers.csv")
+    assert run_cli(capsys, "--db", db, "import", sample)[0] == 0
+    assert run_cli(capsys, "--db", db, "segment", "--k", "3", "--name", "R")[0] == 0
+    code, profile, _ = run_cli(capsys, "--db", db, "profile", "--json")
+    assert code == 0 and profile["run"] == "R" and 0 < profile["tree_agreement"] <= 1
+    assert [s["segment"] for s in profile["segments"]] == [0, 1, 2]
+    assert sum(s["size"] for s in profile["segments"]) == 5480
+    first = profile["segments"][0]
+    assert set(first) >= {"name", "share", "rule", "rule_precision", "rule_coverage", "reachable_email", "features"}
+    assert first["features"]["Valeur contrat"]["index"] > 0 and first["rule"]
+    code, renamed, _ = run_cli(capsys, "--db", db, "rename", "--run", "R", "--segment", "2", "--name", "Dormants",
+                               "--json")
+    assert code == 0 and renamed["names"]["2"] == "Dormants"
+    assert renamed["names"]["0"] == first["name"]                       # the others keep their names
+    code, profile, _ = run_cli(capsys, "--db", db, "profile", "--run", "R", "--json")
+    assert profile["segments"][2]["name"] == "Dormants"
+    code, _, err = run_cli(capsys, "--db", db, "rename", "--run", "R", "--segment", "7", "--name", "x")
+    assert code == 2 and "error: Run 'R' has segments 0..2; got 7." in err
