@@ -97,6 +97,14 @@ MIGRATIONS: list[list[str]] = [
     [  # 5: pairs within a chain (A~B~C, A and C clearly different) are never merged without a person.
         "ALTER TABLE match_pairs ADD COLUMN in_chain BOOLEAN DEFAULT false",
     ],
+    [  # 6: audiences: saved definitions, suppression lists, the log of every export.
+        "CREATE TABLE audiences (name VARCHAR PRIMARY KEY, saved_at TIMESTAMP NOT NULL, spec JSON NOT NULL)",
+        """CREATE TABLE suppression_lists (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL,
+            uploaded_at TIMESTAMP NOT NULL, size BIGINT NOT NULL)""",
+        "CREATE TABLE suppression_values (list_id INTEGER NOT NULL, value VARCHAR NOT NULL)",
+        """CREATE TABLE export_log (exported_at TIMESTAMP NOT NULL, audience VARCHAR, rows BIGINT NOT NULL,
+            columns JSON NOT NULL, file_name VARCHAR, include_no_consent BOOLEAN NOT NULL, spec JSON NOT NULL)""",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
