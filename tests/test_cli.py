@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from segmentation.cli import main
+from segmentation.normalize import fold_category
 from tests.conftest import ROOT
 
 
@@ -209,3 +210,32 @@ def test_profile_and_rename(capsys, db):
     assert profile["segments"][2]["name"] == "Dormants"
     code, _, err = run_cli(capsys, "--db", db, "rename", "--run", "R", "--segment", "7", "--name", "x")
     assert code == 2 and "error: Run 'R' has segments 0..2; got 7." in err
+
+
+def test_export_an_audience(capsys, db, tmp_path):
+    sample = str(ROOT / "sample_data" / "customers.csv")
+    assert run_cli(capsys, "--db", db, "import", sample)[0] == 0
+    assert run_cli(capsys, "--db", db, "segment", "--k", "3", "--name", "R")[0] == 0
+    assert run_cli(capsys, "--db", db, "rename", "--run", "R", "--segment", "1", "--name", "Core")[0] == 0
+    out = tmp_path / "idf.csv"
+    code, result, _ = run_cli(capsys, "--db", db, "export", "--segments", "Core,2", "--filter", "Région=Île-de-France",
+                              "--filter", '"Valeur contrat">=2000', "--holdout", "20", "--seed", "5",
+                              "--save-as", "IDF", "--out", str(out), "--json")
+    assert code == 0
+    rows = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert result["rows"] == len(rows) > 0 and result["holdout_rows"] == (rows["holdout"] == "True").sum() > 0
+    assert result["columns"] == list(rows.columns) == ["ID client", "Société", "Prénom", "Nom", "E-mail",
+                                                       "segment_name", "holdout"]
+    assert "Core" in set(rows["segment_name"]) and len(set(rows["segment_name"])) <= 2   # segments 1 and 2 only
+    source = pd.read_csv(ROOT / "sample_data" / "customers.csv", sep=";", encoding="cp1252", dtype=str,
+                         keep_default_na=False)
+    chosen = source.set_index("ID client").loc[rows["ID client"]]
+    assert set(fold_category(chosen["Région"])) == {"ile de france"}        # every spelling of it, nothing else
+    assert (chosen["Consentement"].str.lower() == "oui").all()
+    assert result["excluded_no_consent"] > 0
+    again = tmp_path / "again.csv"
+    code, result2, _ = run_cli(capsys, "--db", db, "export", "--audience", "IDF", "--out", str(again), "--json")
+    assert code == 0 and result2["rows"] == result["rows"]
+    assert pd.read_csv(again, dtype=str).equals(pd.read_csv(out, dtype=str))  # same list, same holdout
+    code, _, err = run_cli(capsys, "--db", db, "export", "--filter", "Région", "--out", str(again))
+    assert code == 2 and "error: Cannot read filter 'Région'" in err
