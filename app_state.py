@@ -29,6 +29,8 @@ DEFAULTS: dict[str, object] = {
     "imported": {},           # "upload id/sheet" -> dataset name, so one file is not imported twice
     "profile_run": None,      # run shown on the Profile page
     "names_version": 0,       # bumped when segment names are saved (refreshes cached profiles)
+    "audience_conditions": [],  # conditions of the audience being built: {group, column, op, value}
+    "audience_suppression": {},  # uploaded suppression file id -> its saved list id
 }
 
 
@@ -70,7 +72,7 @@ def init() -> None:
     """Give every session key its default; call once at the top of the app."""
     for key, value in DEFAULTS.items():
         if key not in st.session_state:
-            st.session_state[key] = value.copy() if isinstance(value, dict) else value
+            st.session_state[key] = value.copy() if isinstance(value, dict | list) else value
 
 
 def _remember(key: str) -> None:

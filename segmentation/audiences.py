@@ -318,7 +318,8 @@ def personal_columns(store: Store, spec: AudienceSpec, columns: list[str]) -> li
 
 
 def select(store: Store, spec: AudienceSpec, limit: int | None = None) -> pd.DataFrame:
-    """The audience's rows: the chosen columns (default :func:`default_columns`) and a ``holdout`` flag."""
+    """The audience's rows: the chosen columns (default :func:`default_columns`), and a ``holdout`` flag
+    when the spec keeps a holdout."""
     base, params, ds, _run = _base_sql(store, spec)
     _per, matching, match_params = _where(ds, spec)
     has, allowed = _contact_sql(ds, spec)
@@ -330,7 +331,8 @@ def select(store: Store, spec: AudienceSpec, limit: int | None = None) -> pd.Dat
     if missing:
         raise ColumnError(f"Missing columns {missing}; found {ds.columns}")
     cols = ", ".join(quote(c) for c in columns)
-    sql = (f"SELECT {cols}, {_holdout_sql(spec)} AS holdout FROM ({base}) "
+    flag = f", {_holdout_sql(spec)} AS holdout" if spec.holdout > 0 else ""
+    sql = (f"SELECT {cols}{flag} FROM ({base}) "
            f"WHERE {matching} AND {has} AND {consent_ok} AND NOT {suppressed} ORDER BY customer_id")
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
@@ -441,10 +443,8 @@ def export(store: Store, spec: AudienceSpec, out: str | Path, *, excel_french: b
     frame = select(store, spec)
     figures = count(store, spec)
     result = {"rows": len(frame), "excluded_no_consent": figures.excluded_no_consent,
-              "holdout_rows": int(frame["holdout"].sum()), "out": str(out)}
-    if spec.holdout <= 0:
-        frame = frame.drop(columns=["holdout"])
-    elif holdout_file:
+              "holdout_rows": int(frame["holdout"].sum()) if "holdout" in frame else 0, "out": str(out)}
+    if "holdout" in frame and holdout_file:
         held = frame[frame["holdout"]].drop(columns=["holdout"])
         frame = frame[~frame["holdout"]].drop(columns=["holdout"])
         side = out.with_name(f"{out.stem} (holdout){out.suffix}")
@@ -460,8 +460,6 @@ def export(store: Store, spec: AudienceSpec, out: str | Path, *, excel_french: b
 def render(store: Store, spec: AudienceSpec, file_format: str = "csv-excel", audience: str | None = None) -> bytes:
     """An audience as file bytes for a download (``csv-excel``: BOM and ``;``; ``csv``; ``xlsx``), logged."""
     frame = select(store, spec)
-    if spec.holdout <= 0:
-        frame = frame.drop(columns=["holdout"])
     if file_format == "xlsx":
         data = to_xlsx_bytes(frame, "Audience")
     else:

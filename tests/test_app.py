@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.util import patch_config_options
 
 import app_state
-from segmentation import dedupe, segments
+from segmentation import audiences, dedupe, segments
 from segmentation.store import Store
 from tests.conftest import ROOT, SAMPLE
 
@@ -442,3 +442,44 @@ def test_profile_page_shows_rules_and_saves_names(seeded_db, opened_stores):
     tables = {tuple(d.value.columns)[:3]: d.value for d in at.dataframe}
     assert tables[("segment", "name", "rule")]["name"].tolist()[0] == "Champions"
     assert segments.segment_names(s, "Autumn")[0] == "Champions"
+
+
+# --- Audiences page --------------------------------------------------------------
+
+
+def test_audience_from_a_segment_and_a_region(seeded_db, opened_stores):
+    at = run_app()
+    s = app_store(opened_stores)
+    run = segments.run_segments(s, "sample customers", segments.default_features(s, "sample customers"), k=3,
+                                name="Q1")
+    at.switch_page("pages/audiences.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="audience_run").value == "Q1"
+    at.multiselect(key="audience_segments").set_value([0]).run()
+    at.selectbox(key="cond_column").set_value("Région").run()
+    at.selectbox(key="cond_op").set_value("eq").run()
+    at.text_input(key="cond_value").set_value("Île-de-France").run()
+    at.button(key="add_condition").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "Région is Île-de-France" in " ".join(m.value for m in at.markdown)
+    spec = audiences.AudienceSpec(dataset="sample customers", run="Q1", segments=(0,),
+                                  groups=((audiences.Condition("Région", "eq", "Île-de-France"),),))
+    figures = audiences.count(s, spec)
+    shown = metrics(at)
+    assert shown["In the segments"] == f"{segments.segment_sizes(s, 'Q1')['0']:,}"
+    assert shown["In the audience"] == f"{figures.final:,}" and figures.final > 0
+    assert shown["Without consent (excluded)"] == f"{figures.excluded_no_consent:,}"
+    preview = at.dataframe[0].value
+    assert list(preview.columns) == ["ID client", "Société", "Prénom", "Nom", "E-mail", "segment_name"]
+    assert len(preview) == min(20, figures.final)
+    # Consent can be overridden, explicitly; a holdout is counted.
+    at.checkbox(key="audience_include_no_consent").check().run()
+    assert metrics(at)["In the audience"] == f"{figures.final + figures.excluded_no_consent:,}"
+    at.slider(key="audience_holdout").set_value(20).run()
+    assert 0 < int(metrics(at)["Holdout"].replace(",", "")) < figures.final + figures.excluded_no_consent
+    at.text_input(key="audience_name").set_value("IDF core").run()
+    at.button(key="save_audience").click().run()
+    assert at.success[0].value == "Audience **IDF core** saved."
+    saved = audiences.get_audience(s, "IDF core")
+    assert saved.include_no_consent and saved.holdout == 0.2 and saved.segments == (0,)
+    assert run.name == "Q1"
