@@ -52,6 +52,7 @@ from .errors import ColumnError
 _TF_MIN_RECORDS = 1000  # value frequencies from a tiny file would make every shared value look common
 _RESCORE_MAX = 50       # larger chains go to review without comparing every two members
 _PRIOR_PAIRS = 20.0     # weight (in pairs) of the m/c priors in EM: they decide only on small files
+_ORG_PAIRS = 2_000_000  # pairs of one organisation's records that the "colleague" class is learned on
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -392,8 +393,14 @@ class Matcher:
         if org:
             left, right, _ = candidate_pairs({org: features[org]}, n, self.settings.max_block_size,
                                              [("same organisation", (org,), ())])
+            weight = 1.0
+            if len(left) > _ORG_PAIRS:  # a sample estimates c as well (1M customers: 25 million such pairs)
+                rng = np.random.default_rng(self.settings.seed)
+                keep = np.sort(rng.choice(len(left), _ORG_PAIRS, replace=False))
+                weight, left, right = len(left) / _ORG_PAIRS, left[keep], right[keep]
             levels = _level_matrix(prepared, left, right, self.settings)
-            patterns = _patterns(levels, sizes, _tf_shift(prepared, u, left, levels))[:3]
+            rows, shifts, counts = _patterns(levels, sizes, _tf_shift(prepared, u, left, levels))[:3]
+            patterns = rows, shifts, counts * weight  # counted as the whole set, so class sizes stay right
             m, c, n_m, n_c, iterations = self._em(*patterns, u, n, m, c, n_m, 0.2 * n + 1, learn_c=True)
         patterns = _patterns(state["levels"], sizes, _tf_shift(prepared, u, state["left"], state["levels"]))[:3]
         m, c, n_m, n_c, more = self._em(*patterns, u, n, m, c, n_m, n_c, learn_c=False)

@@ -123,7 +123,7 @@ _HEADER_RULES: list[tuple[str | None, str]] = [
            r"|n client|no client|(customer|client|contact) (number|no|nr|key)|matricule|leid|euid"),
     # Geography.
     ("postcode", r"code postal|codes postaux|cp|zip|zip ?code|zipcode|postal ?code|postcode|post code|plz|cedex"),
-    ("city", r"ville|villes|city|town|commune|localite|locality|municipality"),
+    ("city", r"ville|villes|city|town|commune|localite|locality|municipality|suburb|quartier"),
     ("region", r"region|regions|state|province|departement|dept|county|canton"),
     ("country", r"pays|country|countries|nation|nationalite|nationality|^cc$"),
     ("address", r"adresse|adresses|address|addresses|street|rue|voie|addr|adr|lieu dit|complement d adresse"),
@@ -212,6 +212,7 @@ _DATE = (
     r"|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+\d{4}"
 )
 _EXCEL_SERIAL = r"[1-9]\d{4}(?:\.\d+)?"  # 10000-99999: 1927 to 2173 as an Excel date
+_COMPACT_DATE = r"(?:1[89]|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"  # yyyymmdd, under a date header
 _NUMBER = (
     r"[-+]?\s*(?:[€$£]\s*)?[-+]?(?:\d{1,3}(?:[ ',.]\d{3})+|\d+)(?:[.,]\d+)?"
     r"\s*[kKmM]?\s*(?:€|eur|euros?|\$|usd|£|gbp|chf|%|ht|ttc)?"
@@ -287,7 +288,7 @@ def _profile(values: pd.Series) -> _Profile:
         email=share(distinct.str.fullmatch(_EMAIL)),
         email_loose=share(distinct.str.contains("@", regex=False)),
         date=share(is_date),
-        date_loose=share(is_date | distinct.str.fullmatch(_EXCEL_SERIAL)),
+        date_loose=share(is_date | distinct.str.fullmatch(_EXCEL_SERIAL) | distinct.str.fullmatch(_COMPACT_DATE)),
         phone=share(phone),
         phone_loose=share(phone_chars & digits.ge(6)),
         number=share(number),

@@ -279,3 +279,11 @@ def test_validate_roles() -> None:
 @pytest.mark.parametrize("header", ["soc_sec_id", "SIRET", "N° TVA intracommunautaire", "VAT number"])
 def test_person_and_company_identifiers_are_matched_exactly(header) -> None:
     assert header_role(header) == "exact"
+
+
+def test_compact_dates_under_a_date_header_and_suburbs() -> None:
+    sample = pd.DataFrame({"date_of_birth": ["19560409", "19830112", None, "20011231"],
+                           "suburb": ["marrara", "woodcroft", "kellerberrin", "toowoomba"],
+                           "code": ["19560409", "12345678", "99999999", "11111111"]})
+    assert guess_roles(list(sample.columns), sample) == {"date_of_birth": "birth_date", "suburb": "city",
+                                                         "code": "measure"}
