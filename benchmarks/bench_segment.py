@@ -32,15 +32,17 @@ Usage::
 
     .venv/bin/python benchmarks/bench_segment.py                       # 10k, 100k, 1M
     .venv/bin/python benchmarks/bench_segment.py --sizes 10000 100000 --json
-    .venv/bin/python benchmarks/bench_segment.py --sizes 1000000 --wait-for bench_dedupe
+    .venv/bin/python benchmarks/bench_segment.py --sizes 1000000 --repeat 3 --wait-for bench_dedupe pytest
 
 Options: ``--sizes`` (customers; default 10000 100000 1000000), ``--no-full``
 (skip the slow accuracy reference), ``--json`` (one JSON object on standard
 output instead of the table; it is always written to
-``benchmarks/data/bench_segment_last.json``, not committed), ``--wait-for PATTERN`` (before each timed
-measurement, wait while another process whose command line contains PATTERN
-runs: polled every 30 s, at most 20 minutes; whether it was still running is
-recorded as ``busy``).
+``benchmarks/data/bench_segment_last.json``, not committed), ``--repeat R`` (measure seed and ours R times each
+and show the median; every time is kept), ``--wait-for PATTERN ...`` (before
+each timed measurement, wait while another process whose command line
+contains one of the patterns runs: polled every 30 s, at most 20 minutes; what
+was running at the start or the end of a measurement is recorded as
+``busy``).
 
 Goals (issue), at 1M customers: the whole scan of k = 2..10 with every score
 takes no longer than the seed's loop on the same data and at most 60 s on 2
@@ -157,8 +159,8 @@ def measure(mode: str, n: int) -> dict:
     raise ValueError(mode)
 
 
-def _others_running(pattern: str) -> bool:
-    """Whether a process other than this one and its ancestors has ``pattern`` in its command line."""
+def _others_running(patterns: list[str]) -> str | None:
+    """The first of ``patterns`` in the command line of a process other than this one and its ancestors."""
     mine, pid = set(), os.getpid()
     while pid > 1:  # our own ancestors (a shell whose command mentions the pattern) do not count
         mine.add(pid)
@@ -173,35 +175,44 @@ def _others_running(pattern: str) -> bool:
             cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if pattern in cmd:
-            return True
-    return False
+        for pattern in patterns:
+            if pattern in cmd:
+                return pattern
+    return None
 
 
-def wait_idle(pattern: str | None) -> bool:
-    """Wait while ``pattern`` runs (30 s polls, 20 min at most); True if it still runs."""
-    if not pattern:
-        return False
+def wait_idle(patterns: list[str]) -> str | None:
+    """Wait while any of ``patterns`` runs (30 s polls, 20 min at most); the one still running, if any."""
     waited = 0
-    while _others_running(pattern):
+    while running := _others_running(patterns):
         if waited >= WAIT_LIMIT:
-            print(f"note: {pattern} still running after {WAIT_LIMIT // 60} min; measuring anyway",
+            print(f"note: {running} still running after {WAIT_LIMIT // 60} min; measuring anyway",
                   file=sys.stderr, flush=True)
-            return True
+            return running
         if waited == 0:
-            print(f"waiting for {pattern} to finish ...", file=sys.stderr, flush=True)
+            print(f"waiting for {running} to finish ...", file=sys.stderr, flush=True)
         time.sleep(POLL_SECONDS)
         waited += POLL_SECONDS
-    return False
+    return None
 
 
-def run_child(mode: str, n: int, wait_for: str | None) -> dict:
+def run_child(mode: str, n: int, wait_for: list[str]) -> dict:
     busy = wait_idle(wait_for)
     out = subprocess.run([sys.executable, __file__, "--child", mode, str(n)],
                          capture_output=True, text=True, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    result["busy"] = busy or (bool(wait_for) and _others_running(wait_for))
+    result["inertia"] = {int(k): v for k, v in result["inertia"].items()}  # JSON keys are text
+    result["busy"] = busy or _others_running(wait_for)  # what ran at the start or the end, else None
     return result
+
+
+def repeated(mode: str, n: int, wait_for: list[str], times: int) -> dict:
+    """``times`` measurements; the median one (by time) with every time beside it."""
+    runs = sorted((run_child(mode, n, wait_for) for _ in range(times)), key=lambda r: r["seconds"])
+    best = dict(runs[(len(runs) - 1) // 2])
+    best["all_seconds"] = [r["seconds"] for r in runs]
+    best["busy"] = next((r["busy"] for r in runs if r["busy"]), None)
+    return best
 
 
 def compare(n: int, seed: dict, ours: dict, full: dict | None) -> dict:
@@ -224,7 +235,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--no-full", action="store_true", help="skip the full-data K-means reference")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--wait-for", metavar="PATTERN")
+    parser.add_argument("--wait-for", metavar="PATTERN", nargs="+", default=[])
+    parser.add_argument("--repeat", type=int, default=1, help="measure seed and ours this many times (median)")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -236,22 +248,22 @@ def main() -> None:
               f"{'ours MB':>8} {'full s':>8} {'max gap %':>10} {'k':>3}   goal: ours ≤ seed, ≤ 60 s at 1M; "
               f"|gap| ≤ 2 %", flush=True)
     for n in args.sizes:
-        seed = run_child("seed", n, args.wait_for)
-        ours = run_child("ours", n, args.wait_for)
+        seed = repeated("seed", n, args.wait_for, args.repeat)
+        ours = repeated("ours", n, args.wait_for, args.repeat)
         full = None if args.no_full else run_child("full", n, args.wait_for)
-        for result in (seed, ours, full):
-            if result:
-                result["inertia"] = {int(k): v for k, v in result["inertia"].items()}
         row = compare(n, seed, ours, full)
         rows.append(row)
         if not args.json:
             gap = f"{row['max_gap_pct']:>+10.2f}" if full else f"{'-':>10}"
-            busy = "  (measured while " + args.wait_for + " ran)" if any(
-                r and r["busy"] for r in (seed, ours, full)) else ""
+            busy = ", ".join(sorted({r["busy"] for r in (seed, ours, full) if r and r["busy"]}))
+            busy = f"  (measured while {busy} ran)" if busy else ""
             print(f"{n:>10,} {seed['seconds']:>12.2f} {ours['seconds']:>8.2f} {row['ratio']:>5.2f}× "
                   f"{GOAL_WORD[row['goal_time']]:>5} {seed['peak_mb']:>8.0f} {ours['peak_mb']:>8.0f} "
                   f"{full['seconds'] if full else float('nan'):>8.1f} {gap} {ours['recommended_k']:>3}{busy}",
                   flush=True)
+            if args.repeat > 1:
+                print(f"{'':>10} seed s: {', '.join(f'{t:.2f}' for t in seed['all_seconds'])}; ours s: "
+                      f"{', '.join(f'{t:.2f}' for t in ours['all_seconds'])}", flush=True)
             print(f"{'':>10} gap % by k: " + (", ".join(f"{k}: {g:+.2f}" for k, g in row["gap_pct"].items())
                                               if full else "-"), flush=True)
             print(f"{'':>10} {ours['reason']} (knee {ours['knee']}; logged: {', '.join(ours['log'])})", flush=True)
