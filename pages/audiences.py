@@ -24,8 +24,12 @@ if st.session_state.flash:
 runs = segments.runs(store, ds.name)
 run_names = list(runs["name"])
 current = list(runs.loc[runs["current"], "name"])
-run = st.selectbox("Segment run", [None, *run_names], index=1 + run_names.index(current[0]) if current else 0,
-                   format_func=lambda r: "No segments: every customer" if r is None else r, key="audience_run")
+run = None
+if run_names:  # one key per dataset: a choice made on another dataset's runs does not carry over
+    run = st.selectbox("Segment run", run_names, index=run_names.index(current[0]) if current else 0,
+                       key=f"audience_run_{ds.id}")
+else:
+    st.caption("No segment run on this dataset yet: the audience takes from every customer.")
 chosen: list[int] = []
 if run is not None:
     names = segments.names_of(store, run)

@@ -454,7 +454,7 @@ def test_audience_from_a_segment_and_a_region(seeded_db, opened_stores):
                                 name="Q1")
     at.switch_page("pages/audiences.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.selectbox(key="audience_run").value == "Q1"
+    assert at.selectbox(key=f"audience_run_{s.dataset('sample customers').id}").value == "Q1"
     at.multiselect(key="audience_segments").set_value([0]).run()
     at.selectbox(key="cond_column").set_value("Région").run()
     at.selectbox(key="cond_op").set_value("eq").run()

@@ -364,7 +364,7 @@ def test_open_profile_and_rename_a_segment(browser, app_server):
         wait_idle(page)
         click_and_wait(page, page.locator(".st-key-rename_button").get_by_role("button", name="Rename segment"))
         shown(page.get_by_text("Segment 0 is now Champions: audiences and exports use it."))
-        expect(page.locator(".st-key-index_heatmap")).to_contain_text("0 · Champions", timeout=EXPECT_TIMEOUT)
+        shown(page.locator(".st-key-index_heatmap").filter(has_text="0 · Champions").first)
         with page.expect_download() as download:
             page.locator(".st-key-profile_csv").get_by_role("button").click()
         path = download.value.path()
@@ -376,4 +376,55 @@ def test_open_profile_and_rename_a_segment(browser, app_server):
         assert not page.get_by_test_id("stException").count()
     finally:
         screenshot(page, "browser-profile")
+        page.context.close()
+
+
+def choose(page: Page, widget_key: str, option: str | re.Pattern) -> None:
+    """Pick an option of a selectbox or multiselect from its list, then close the list."""
+    box = page.locator(f".st-key-{widget_key}").get_by_role("combobox")
+    box.scroll_into_view_if_needed()
+    box.click()
+    click_and_wait(page, page.get_by_role("option", name=option).first)
+    page.keyboard.press("Escape")  # a multiselect keeps its list open over the widgets below
+    wait_idle(page)
+
+
+def test_build_an_audience_and_download_it(browser, app_server):
+    # Runs after the segment test, which saved a run of the sample customers (the current run).
+    from segmentation.normalize import fold_category
+
+    page = open_app(browser, app_server)
+    try:
+        click_and_wait(page, page.get_by_test_id("stSidebarNav").get_by_role("link").filter(has_text="Audiences"))
+        shown(page.get_by_role("heading", name="Audiences", exact=True))
+        picker = page.locator(".st-key-audience_dataset").get_by_role("combobox")
+        if picker.input_value() != "sample customers":
+            picker.click()
+            click_and_wait(page, page.get_by_role("option", name="sample customers", exact=True))
+        choose(page, "audience_segments", re.compile(r"^0 · "))
+        choose(page, "cond_column", re.compile(r"^Région$"))
+        value = page.locator(".st-key-cond_value").get_by_role("textbox")
+        value.fill("Île-de-France")
+        value.press("Enter")
+        wait_idle(page)
+        click_and_wait(page, page.locator(".st-key-add_condition").get_by_role("button", name="Add condition"))
+        shown(page.get_by_text("Group 1: Région is Île-de-France"))
+        total = metric_value(page, "In the audience")
+        assert total > 0
+        button = page.locator(".st-key-audience_download").get_by_role("button")
+        expect(button).to_contain_text(f"Download {total:,} customers", timeout=EXPECT_TIMEOUT)
+        with page.expect_download() as download:
+            button.click()
+        rows = pd.read_csv(download.value.path(), sep=";", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+        assert len(rows) == total
+        assert list(rows.columns) == ["ID client", "Société", "Prénom", "Nom", "E-mail", "segment_name"]
+        assert rows["segment_name"].nunique() == 1 and (rows["E-mail"].str.contains("@")).all()
+        source = pd.read_csv(SAMPLE / "customers.csv", sep=";", encoding="cp1252", dtype=str,
+                             keep_default_na=False).drop_duplicates("ID client").set_index("ID client")
+        chosen = source.loc[rows["ID client"]]
+        assert set(fold_category(chosen["Région"])) == {"ile de france"}
+        assert (chosen["Consentement"].str.lower() == "oui").all()
+        assert not page.get_by_test_id("stException").count()
+    finally:
+        screenshot(page, "browser-audience")
         page.context.close()
