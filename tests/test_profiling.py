@@ -13,44 +13,48 @@ from segmentation.profiling import ProfileSettings, build_profile, fmt_number
 
 
 def known_segments(seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
-    """Segment 0: high value in Île-de-France; 1: low value, heavy users; 2: low value, light users, elsewhere."""
+    """Segment 0: high value in Île-de-France; 1: low value, heavy users; 2: low value, light users, elsewhere;
+    3: high value outside Île-de-France (so that value alone does not tell segment 0)."""
     rng = np.random.default_rng(seed)
-    sizes = [300, 500, 700]
-    value = np.r_[rng.normal(20_000, 2_000, 300), rng.normal(2_000, 400, 500), rng.normal(1_500, 400, 700)]
-    usage = np.r_[rng.normal(5, 1, 300), rng.normal(20, 2, 500), rng.normal(2, 0.5, 700)]
-    region = np.r_[np.where(rng.random(300) < 0.95, "Île-de-France", "Bretagne"),
+    sizes = [300, 500, 700, 250]
+    value = np.r_[rng.normal(20_000, 2_000, 300), rng.normal(2_000, 400, 500), rng.normal(1_500, 400, 700),
+                  rng.normal(20_000, 2_000, 250)]
+    usage = np.r_[rng.normal(14, 5, 300), rng.normal(20, 2, 500), rng.normal(2, 0.5, 700), rng.normal(14, 5, 250)]
+    region = np.r_[np.where(rng.random(300) < 0.97, "Île-de-France", "Bretagne"),
                    rng.choice(["Bretagne", "Normandie", "Île-de-France"], 500),
-                   rng.choice(["Bretagne", "Normandie"], 700)]
-    labels = np.repeat([0, 1, 2], sizes)
+                   rng.choice(["Bretagne", "Normandie"], 700), rng.choice(["Bretagne", "Normandie"], 250)]
+    labels = np.repeat([0, 1, 2, 3], sizes)
     return pd.DataFrame({"Valeur contrat": value, "Usage": usage, "Région": region}), labels
 
 
 def test_index_rules_names_on_known_segments():
     frame, labels = known_segments()
-    profile = build_profile(frame, labels, 3, ["Valeur contrat", "Usage"], ["Région"], value="Valeur contrat",
+    profile = build_profile(frame, labels, 4, ["Valeur contrat", "Usage"], ["Région"], value="Valeur contrat",
                             places=frozenset({"Région"}))
-    assert profile.sizes["size"].tolist() == [300, 500, 700]
-    assert profile.sizes["share"].round(3).tolist() == [0.2, 0.333, 0.467]
+    assert profile.sizes["size"].tolist() == [300, 500, 700, 250]
+    assert profile.sizes["share"].round(3).tolist() == [0.171, 0.286, 0.4, 0.143]
     assert profile.sizes["value_share"].sum() == pytest.approx(1.0)
     index = profile.numeric.set_index(["segment", "feature"])["index"]
     overall = frame["Valeur contrat"].mean()
     assert index[(0, "Valeur contrat")] == pytest.approx(frame["Valeur contrat"][:300].mean() / overall * 100)
-    assert index[(0, "Valeur contrat")] > 300 and index[(2, "Usage")] < 50
+    assert index[(0, "Valeur contrat")] > 250 and index[(2, "Usage")] < 50
     mix = profile.categorical.set_index(["segment", "category"])
-    assert mix.loc[(0, "Île-de-France"), "share"] > 0.9 > 0.35 > mix.loc[(0, "Île-de-France"), "overall_share"]
+    assert mix.loc[(0, "Île-de-France"), "share"] > 0.9 > 0.3 > mix.loc[(0, "Île-de-France"), "overall_share"]
     rule = profile.rules.set_index("segment").loc[0]
-    assert "Valeur contrat above" in rule["rule"] and "€" in rule["rule"]
+    assert "Valeur contrat above" in rule["rule"] and "€" in rule["rule"]   # the value column, in euros
+    assert "Région is Île-de-France" in rule["rule"]                          # and the region
     assert rule["precision"] >= 0.9 and rule["coverage"] >= 0.9
     assert "Usage above" in profile.rules.set_index("segment").loc[1, "rule"]
     assert profile.agreement >= 0.95
-    assert profile.names[0].startswith("High Valeur contrat") and "Île-de-France" in profile.names[0]
-    assert "High Usage" in profile.names[1]
-    assert len(set(profile.names.values())) == 3
+    assert {"High Valeur contrat", "Île-de-France"} <= set(profile.names[0].split(" · "))
+    assert "High Usage" in profile.names[1].split(" · ")
+    assert len(set(profile.names.values())) == 4
 
 
 def test_reach_and_audit_hints():
     frame, labels = known_segments()
     labels = labels.copy()
+    frame, labels = frame.iloc[:1500], labels[:1500].copy()   # segments 0, 1, 2
     labels[:10] = 3                                           # a tiny fourth segment
     reach = pd.DataFrame({"email": np.arange(1500) % 2 == 0, "phone": np.zeros(1500, bool)})
     stale = pd.Series(np.arange(1500) >= 800)                # segment 2 (rows 800..1499) all stale
