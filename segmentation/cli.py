@@ -245,6 +245,14 @@ def cmd_rename(store: Store, args: argparse.Namespace) -> dict:
     return {"run": run.name, "names": {str(k): v for k, v in names.items()}}
 
 
+@command("rfm")
+def cmd_rfm(store: Store, args: argparse.Namespace) -> dict:
+    from . import rfm
+
+    settings = rfm.RFMSettings(as_of=args.as_of, window_days=args.window_days, link_column=args.link_column)
+    return rfm.compute(store, args.dataset, args.orders, settings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     common = _Parser(add_help=False)
@@ -331,6 +339,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", required=True)
     p.add_argument("--segment", type=int, required=True)
     p.add_argument("--name", required=True)
+
+    p = sub.add_parser("rfm", parents=[common], help="recency, frequency, monetary per customer from orders")
+    p.add_argument("--dataset", help="customers dataset (default: the most recent)")
+    p.add_argument("--orders", help="orders dataset, imported with --kind transactions (default: the most recent)")
+    p.add_argument("--as-of", help="reference date YYYY-MM-DD (default: today)")
+    p.add_argument("--window-days", type=int, default=365, help="frequency counts orders of this many days")
+    p.add_argument("--link-column", help="orders column holding the customer's record id (default: detected)")
 
     p = sub.add_parser("runs", parents=[common], help="list segment runs")
     p.add_argument("--dataset")

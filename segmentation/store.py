@@ -105,6 +105,10 @@ MIGRATIONS: list[list[str]] = [
         """CREATE TABLE export_log (exported_at TIMESTAMP NOT NULL, audience VARCHAR, rows BIGINT NOT NULL,
             columns JSON NOT NULL, file_name VARCHAR, include_no_consent BOOLEAN NOT NULL, spec JSON NOT NULL)""",
     ],
+    [  # 7: RFM computed from an orders dataset (the per-customer table is rfm_<customers dataset id>).
+        """CREATE TABLE rfm_runs (dataset_id INTEGER PRIMARY KEY, orders_id INTEGER NOT NULL,
+            computed_at TIMESTAMP NOT NULL, settings JSON NOT NULL, stats JSON NOT NULL)""",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -384,7 +388,7 @@ class Store:
         known = {r[0] for r in self.query_rows("SELECT id FROM datasets")}
         orphans = [name for (name,) in self.query_rows(
             "SELECT table_name FROM information_schema.tables WHERE regexp_matches(table_name, "
-            "'^(raw|clean|rejects)_[0-9]+$')") if int(name.rsplit("_", 1)[1]) not in known]
+            "'^(raw|clean|rejects|rfm)_[0-9]+$')") if int(name.rsplit("_", 1)[1]) not in known]
         if orphans:
             with self.transaction() as tx:
                 for name in orphans:
@@ -395,7 +399,7 @@ class Store:
         """Remove a dataset and its tables."""
         ds = self.dataset(name)
         with self.transaction() as tx:
-            for table in (ds.raw_table, ds.clean_table, ds.rejects_table):
+            for table in (ds.raw_table, ds.clean_table, ds.rejects_table, f"rfm_{int(ds.id)}"):
                 tx.execute(f"DROP TABLE IF EXISTS {table}")
             tx.execute("DELETE FROM merge_members WHERE group_id IN (SELECT id FROM merge_groups "
                        "WHERE dataset_id = ?)", [ds.id])
@@ -403,7 +407,7 @@ class Store:
                 tx.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT id FROM segment_runs "
                            "WHERE dataset_id = ?)", [ds.id])
             for table in ("merge_groups", "match_runs", "match_pairs", "decisions", "survivorship",
-                          "import_batches", "segment_runs", "segment_scans"):
+                          "import_batches", "segment_runs", "segment_scans", "rfm_runs"):
                 tx.execute(f"DELETE FROM {table} WHERE dataset_id = ?", [ds.id])
             tx.execute("DELETE FROM datasets WHERE id = ?", [ds.id])
 

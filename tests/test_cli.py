@@ -239,3 +239,15 @@ def test_export_an_audience(capsys, db, tmp_path):
     assert pd.read_csv(again, dtype=str).equals(pd.read_csv(out, dtype=str))  # same list, same holdout
     code, _, err = run_cli(capsys, "--db", db, "export", "--filter", "Région", "--out", str(again))
     assert code == 2 and "error: Cannot read filter 'Région'" in err
+
+
+def test_rfm_command(capsys, db):
+    assert run_cli(capsys, "--db", db, "import", str(ROOT / "sample_data" / "customers.csv"))[0] == 0
+    assert run_cli(capsys, "--db", db, "import", str(ROOT / "sample_data" / "orders.csv"), "--kind",
+                   "transactions")[0] == 0
+    code, result, _ = run_cli(capsys, "--db", db, "rfm", "--as-of", "2026-11-01", "--json")
+    assert code == 0 and result["link_column"] == "customer_id" and result["as_of"] == "2026-11-01"
+    assert sum(result["groups"].values()) == result["customers_with_orders"] > 4000
+    assert result["unknown_customer_orders"] >= 0
+    code, _, err = run_cli(capsys, "--db", db, "rfm", "--orders", "customers")
+    assert code == 2 and "holds customers, not orders" in err
