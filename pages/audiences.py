@@ -39,7 +39,7 @@ if run is not None:
 st.subheader("Conditions")
 st.caption("Conditions of one group must all hold; a customer matching any group is in.")
 a1, a2, a3, a4 = st.columns([3, 2, 3, 1])
-column = a1.selectbox("Column", ds.columns, key="cond_column")
+column = a1.selectbox("Column", [*ds.columns, *audiences.attribute_kinds(store, ds)], key="cond_column")
 op = a2.selectbox("Operator", list(OPERATORS), format_func=OPERATORS.get, key="cond_op")
 value = a3.text_input("Value (one of: separate with commas; dates: YYYY-MM-DD)", key="cond_value",
                       disabled=op in ("empty", "not_empty"))
@@ -81,7 +81,7 @@ base = AudienceSpec(dataset=ds.name, run=run, segments=tuple(chosen),
                     include_no_consent=include, suppression=suppression)
 st.subheader("Columns and holdout")
 h1, h2, h3 = st.columns([4, 2, 1])
-available = [*ds.columns, "segment_name"]
+available = [*ds.columns, "segment_name", *audiences.attribute_kinds(store, ds)]
 columns = h1.multiselect("Columns in the file", available, default=audiences.default_columns(store, base),
                          key=f"audience_columns_{ds.id}_{channel}")
 personal = audiences.personal_columns(store, base, columns)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import rfm
 from .dedupe import ACTIVE_MEMBERS, has_merges, saved_survivorship
 from .errors import ColumnError, NotFoundError
 from .export import to_csv_bytes, to_xlsx_bytes, write_file
@@ -122,14 +123,18 @@ def _kind(ds: Dataset, column: str) -> str:
     return ROLE_KIND.get(ds.roles.get(column, "text"), "text")
 
 
-def condition_sql(ds: Dataset, cond: Condition) -> tuple[str, list]:
-    """SQL and parameters of one condition on the customers table (column quoted, values as parameters)."""
-    if cond.column not in ds.columns and cond.column != "segment_name":
+def condition_sql(ds: Dataset, cond: Condition, extra: dict[str, str] | None = None) -> tuple[str, list]:
+    """SQL and parameters of one condition on the customers table (column quoted, values as parameters).
+
+    ``extra`` names computed attributes (RFM) with their kind (``"number"`` or ``"category"``).
+    """
+    extra = extra or {}
+    if cond.column not in ds.columns and cond.column != "segment_name" and cond.column not in extra:
         raise ColumnError(f"Missing columns [{cond.column!r}]; found {ds.columns}")
     if cond.op not in OPERATORS:
         raise ColumnError(f"Unknown operator {cond.op!r}; expected one of {list(OPERATORS)}")
     col = quote(cond.column)
-    kind = "text" if cond.column == "segment_name" else _kind(ds, cond.column)
+    kind = "text" if cond.column == "segment_name" else extra.get(cond.column) or _kind(ds, cond.column)
     if cond.op == "empty":
         return f"({col} IS NULL OR trim(CAST({col} AS VARCHAR)) = '')", []
     if cond.op == "not_empty":
@@ -168,9 +173,17 @@ def _number(cond: Condition) -> float:
 
 def _customers_sql(store: Store, ds: Dataset) -> str:
     if has_merges(store, ds.name):
-        return (f"SELECT * EXCLUDE (source_rows) FROM ("
-                f"{golden_sql(ds, ACTIVE_MEMBERS.format(id=int(ds.id)), saved_survivorship(store, ds.name))})")
-    return f"SELECT 'C' || _row AS customer_id, * EXCLUDE (_row) FROM {ds.clean_table}"
+        sql = (f"SELECT * EXCLUDE (source_rows) FROM ("
+               f"{golden_sql(ds, ACTIVE_MEMBERS.format(id=int(ds.id)), saved_survivorship(store, ds.name))})")
+    else:
+        sql = f"SELECT 'C' || _row AS customer_id, * EXCLUDE (_row) FROM {ds.clean_table}"
+    computed = rfm.attributes(store, ds)
+    return rfm.join_sql(ds, list(computed), sql) if computed else sql
+
+
+def attribute_kinds(store: Store, ds: Dataset) -> dict[str, str]:
+    """Computed attributes a condition or a column can name (RFM), with their kind."""
+    return {name: kind for name, (_col, kind) in rfm.attributes(store, ds).items()}
 
 
 def _run_of(store: Store, spec: AudienceSpec, ds: Dataset):
@@ -246,13 +259,13 @@ def _holdout_sql(spec: AudienceSpec) -> str:
             f"< {int(share * 4294967296)})")
 
 
-def _where(ds: Dataset, spec: AudienceSpec) -> tuple[list[tuple[str, str, list]], str, list]:
+def _where(ds: Dataset, spec: AudienceSpec, extra: dict[str, str]) -> tuple[list[tuple[str, str, list]], str, list]:
     """Per-condition SQL (label, sql, params) and the combined condition (OR of AND-groups)."""
     per, groups, params = [], [], []
     for group in spec.groups:
         parts = []
         for cond in group:
-            sql, p = condition_sql(ds, cond)
+            sql, p = condition_sql(ds, cond, extra)
             per.append((cond.label, sql, p))
             parts.append(sql)
             params += p
@@ -267,7 +280,7 @@ def count(store: Store, spec: AudienceSpec) -> AudienceCount:
     """Live figures of an audience, in one DuckDB query: in segments, matching, excluded by each rule, by
     missing contact point, by consent and by suppression, final size and holdout."""
     base, params, ds, _run = _base_sql(store, spec)
-    per, matching, match_params = _where(ds, spec)
+    per, matching, match_params = _where(ds, spec, attribute_kinds(store, ds))
     has, allowed = _contact_sql(ds, spec)
     suppressed, sup_params = _suppressed_sql(ds, spec)
     consent_ok = "true" if spec.include_no_consent else allowed
@@ -321,12 +334,12 @@ def select(store: Store, spec: AudienceSpec, limit: int | None = None) -> pd.Dat
     """The audience's rows: the chosen columns (default :func:`default_columns`), and a ``holdout`` flag
     when the spec keeps a holdout."""
     base, params, ds, _run = _base_sql(store, spec)
-    _per, matching, match_params = _where(ds, spec)
+    _per, matching, match_params = _where(ds, spec, attribute_kinds(store, ds))
     has, allowed = _contact_sql(ds, spec)
     suppressed, sup_params = _suppressed_sql(ds, spec)
     consent_ok = "true" if spec.include_no_consent else allowed
     columns = list(spec.columns) or default_columns(store, spec)
-    known = {*ds.columns, "segment", "segment_name", "customer_id"}
+    known = {*ds.columns, "segment", "segment_name", "customer_id", *attribute_kinds(store, ds)}
     missing = [c for c in columns if c not in known]
     if missing:
         raise ColumnError(f"Missing columns {missing}; found {ds.columns}")

@@ -50,16 +50,25 @@ def customer_table(store: Store, dataset: str | None = None, columns: list[str] 
     record: it stays the same when later records join the customer, so
     segments and audiences can refer to it.
     """
+    from .rfm import attributes, join_sql
+
     ds = store.dataset(dataset or None)
     columns = list(ds.columns if columns is None else columns)
-    missing = [c for c in columns if c not in ds.columns]
+    extra = [c for c in columns if c in attributes(store, ds)]  # computed attributes (RFM)
+    missing = [c for c in columns if c not in ds.columns and c not in extra]
     if missing:
         raise ColumnError(f"Missing columns {missing}; found {ds.columns}")
-    cols = "".join(f", {quote(c)}" for c in columns)
+    cols = "".join(f", {quote(c)}" for c in columns if c not in extra)
     if has_merges(store, ds.name):
         sql = golden_sql(ds, ACTIVE_MEMBERS.format(id=int(ds.id)), saved_survivorship(store, ds.name))
-        return store.query_df(f"SELECT customer_id{cols} FROM ({sql})")
-    return store.query_df(f"SELECT 'C' || _row AS customer_id{cols} FROM {ds.clean_table} ORDER BY _row")
+        sql = f"SELECT customer_id{cols} FROM ({sql})"
+    else:
+        sql = f"SELECT 'C' || _row AS customer_id{cols} FROM {ds.clean_table}"
+    if extra:
+        sql = join_sql(ds, extra, sql)
+    # File order: a customer's id is the row number of its first record.
+    frame = store.query_df(f"SELECT * FROM ({sql}) ORDER BY CAST(substr(customer_id, 2) AS BIGINT)")
+    return frame[["customer_id", *columns]]
 
 
 def raw_rows(store: Store, dataset: str | None = None, limit: int | None = None) -> pd.DataFrame:

@@ -21,6 +21,7 @@ from .clustering import KScan, SegmentModel
 from .customers import customer_rows, customer_table
 from .errors import ColumnError, NotFoundError
 from .features import FeatureSettings, candidate_features, feature_frame, source_column
+from .rfm import attributes as rfm_attributes
 from .store import Store, quote
 
 Progress = Callable[[float, str], None]
@@ -64,8 +65,17 @@ def candidates(store: Store, dataset: str | None = None) -> pd.DataFrame:
              for c in ds.columns]
     row = store.query_df(f"SELECT count(*) AS _n, {', '.join(parts)} FROM {ds.clean_table}").iloc[0]
     n = max(int(row["_n"]), 1)
-    return candidate_features(ds, {c: 1 - int(row["n:" + c]) / n for c in ds.columns},
-                              {c: int(row["d:" + c]) for c in ds.columns})
+    table = candidate_features(ds, {c: 1 - int(row["n:" + c]) / n for c in ds.columns},
+                               {c: int(row["d:" + c]) for c in ds.columns})
+    computed = rfm_attributes(store, ds)
+    if computed:  # RFM from orders: customers without orders have none
+        with_orders = int(store.query_value(f"SELECT count(*) FROM rfm_{int(ds.id)}") or 0)
+        missing = max(0.0, 1 - with_orders / n)
+        extra = pd.DataFrame([(name, "numeric" if kind == "number" else "categorical", name, missing, False,
+                               "from orders (RFM)") for name, (_col, kind) in computed.items()],
+                             columns=table.columns)
+        table = pd.concat([table, extra], ignore_index=True)
+    return table
 
 
 def default_features(store: Store, dataset: str | None = None) -> FeatureSettings:

@@ -61,3 +61,24 @@ def test_bad_inputs(stores):
         rfm.compute(stores, "customers", "customers")
     with pytest.raises(ColumnError, match=r"Missing columns \['nope'\]"):
         rfm.compute(stores, "customers", "orders", rfm.RFMSettings(link_column="nope"))
+
+
+def test_rfm_attributes_in_segments_profiles_and_audiences(stores):
+    from segmentation import audiences, segments
+    from segmentation.features import FeatureSettings
+
+    rfm.compute(stores, "customers", "orders", rfm.RFMSettings(as_of="2026-01-31"))
+    table = segments.candidates(stores, "customers").set_index("feature")
+    assert table.loc["RFM monetary", "kind"] == "numeric" and table.loc["RFM group", "kind"] == "categorical"
+    run = segments.run_segments(stores, "customers", FeatureSettings(numeric=("RFM monetary", "RFM frequency"),
+                                                                     log=()), k=2)
+    assert run.customers == 10
+    profile = segments.profile_run(stores)
+    assert "RFM group" in set(profile.categorical["feature"])
+    spec = audiences.AudienceSpec(dataset="customers", channel=None, columns=("id", "RFM group"),
+                                  groups=((audiences.Condition("RFM group", "eq", "Champions"),
+                                           audiences.Condition("RFM monetary", "ge", 500)),))
+    chosen = audiences.select(stores, spec)
+    expected = rfm.rfm_table(stores).query("rfm_group == 'Champions' and monetary >= 500")
+    assert sorted(chosen["id"]) == sorted("K" + expected["customer_id"].str[1:]) and len(chosen) > 0
+    assert set(chosen["RFM group"]) == {"Champions"}
