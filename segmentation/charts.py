@@ -154,3 +154,19 @@ def segment_map(points: pd.DataFrame, names: dict[int, str]) -> go.Figure:
     fig.update_traces(marker={"size": 4})
     fig.update_layout(height=460, margin={"t": 20, "b": 10})
     return fig
+
+
+def rfm_grid(cells: pd.DataFrame) -> go.Figure:
+    """R × F heat map: customers per cell (colour) with their total value in the hover."""
+    counts = cells.pivot(index="r", columns="f", values="customers").reindex(index=range(5, 0, -1),
+                                                                             columns=range(1, 6)).fillna(0)
+    value = cells.pivot(index="r", columns="f", values="value").reindex(index=range(5, 0, -1),
+                                                                        columns=range(1, 6)).fillna(0)
+    fig = go.Figure(go.Heatmap(z=counts.to_numpy(), x=[f"F{f}" for f in counts.columns],
+                               y=[f"R{r}" for r in counts.index], text=counts.astype(int).to_numpy(),
+                               texttemplate="%{text}", customdata=value.round(0).to_numpy(),
+                               hovertemplate="%{y} %{x}: %{z} customers, %{customdata:,.0f} value<extra></extra>",
+                               colorscale="Blues"))
+    fig.update_layout(height=380, margin={"t": 20, "b": 10}, xaxis_title="frequency score",
+                      yaxis_title="recency score")
+    return fig

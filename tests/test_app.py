@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import re
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.util import patch_config_options
 
 import app_state
-from segmentation import audiences, dedupe, segments
+from segmentation import audiences, dedupe, rfm, segments
 from segmentation.store import Store
 from tests.conftest import ROOT, SAMPLE
 
@@ -483,3 +484,28 @@ def test_audience_from_a_segment_and_a_region(seeded_db, opened_stores):
     saved = audiences.get_audience(s, "IDF core")
     assert saved.include_no_consent and saved.holdout == 0.2 and saved.segments == (0,)
     assert run.name == "Q1"
+
+
+# --- Behaviour page ---------------------------------------------------------------
+
+
+def test_rfm_page_computes_groups_from_the_sample_orders(seeded_db, opened_stores):
+    at = run_app()
+    s = app_store(opened_stores)
+    at.switch_page("pages/behaviour.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="rfm_orders").value == "sample orders"
+    assert at.caption[-1].value == "No RFM yet for this dataset."
+    at.date_input(key="rfm_as_of").set_value(date(2026, 11, 1)).run()
+    at.button(key="rfm_compute").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    info = rfm.last(s, "sample customers")
+    assert info["as_of"] == "2026-11-01" and info["link_column"] == "customer_id"
+    shown = metrics(at)
+    assert shown["Customers with orders"] == f"{info['customers_with_orders']:,}"
+    assert shown["Orders of unknown customers"] == f"{info['unknown_customer_orders']:,}"
+    assert sum(info["groups"].values()) == info["customers_with_orders"] > 4000
+    # The measures are customer attributes now: offered as features on the Segment page.
+    at.switch_page("pages/segment.py").run()
+    options = at.multiselect(key=f"seg_numeric_{s.dataset('sample customers').id}").options
+    assert {"RFM recency (days)", "RFM monetary"} <= set(options)
