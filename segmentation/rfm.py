@@ -33,6 +33,7 @@ COLUMNS = {  # table column -> the attribute name customers see
     "recency_days": "RFM recency (days)", "frequency": "RFM frequency", "monetary": "RFM monetary",
     "average_order": "RFM average order", "tenure_days": "RFM tenure (days)", "favourite_category":
     "RFM favourite category", "r": "R score", "f": "F score", "m": "M score", "rfm_group": "RFM group",
+    "orders": "RFM orders (all time)",
 }
 
 
@@ -55,7 +56,7 @@ class RFMSettings:
     link_column: str | None = None
 
 
-NUMERIC = ("recency_days", "frequency", "monetary", "average_order", "tenure_days", "r", "f", "m")
+NUMERIC = ("recency_days", "frequency", "monetary", "average_order", "tenure_days", "r", "f", "m", "orders")
 
 
 def attributes(store: Store, customers: Dataset) -> dict[str, tuple[str, str]]:
@@ -103,27 +104,31 @@ def link_column(store: Store, customers: Dataset, orders: Dataset) -> str:
     return best
 
 
+def _when(orders: Dataset) -> str | None:
+    return _one(orders, "date", "created_date", "last_activity_date")
+
+
 def rfm_sql(customers: Dataset, orders: Dataset, link: str, settings: RFMSettings) -> tuple[str, str, list]:
     """SQL of the RFM table and of the orders whose customer is unknown, with their parameters."""
-    idc, when, amount = _one(customers, "id"), _one(orders, "date", "created_date", "last_activity_date"), \
-        _one(orders, "measure")
+    idc, when, amount = _one(customers, "id"), _when(orders), _one(orders, "measure")
     if when is None or amount is None:
         raise ColumnError(f"Orders need a date and an amount column; {orders.name!r} has roles {orders.roles}.")
     category = next((c for c in orders.columns_with_role("category") if c != link), None)
     as_of = settings.as_of or date.today().isoformat()
     fav = f"mode(o.{quote(category)})" if category else "NULL"
-    ids = (f"SELECT lower(trim(CAST(t.{quote(idc)} AS VARCHAR))) AS rid, min('C' || coalesce(m.anchor, t._row)) "
+    ids = (f"SELECT trim(CAST(t.{quote(idc)} AS VARCHAR)) AS rid, min('C' || coalesce(m.anchor, t._row)) "
            f"AS customer_id FROM {customers.clean_table} t LEFT JOIN (SELECT row, min(row) OVER (PARTITION BY "
            f"group_id) AS anchor FROM ({ACTIVE_MEMBERS.format(id=int(customers.id))})) m ON m.row = t._row "
            f"WHERE t.{quote(idc)} IS NOT NULL GROUP BY 1")
     # "_customer", not "customer_id": an orders file often has a column of that name.
     linked = (f"SELECT i.customer_id AS _customer, o.* FROM {orders.clean_table} o LEFT JOIN ({ids}) i "
-              f"ON i.rid = lower(trim(CAST(o.{quote(link)} AS VARCHAR))) "
+              f"ON i.rid = CAST(o.{quote(link)} AS VARCHAR) "  # ids are trimmed text once normalised
               f"WHERE o.{quote(when)} IS NOT NULL AND o.{quote(when)} <= CAST(? AS DATE)")
     per = (f"SELECT _customer AS customer_id, date_diff('day', max(o.{quote(when)}), CAST(? AS DATE)) AS recency_days, "
            f"count(*) FILTER (WHERE o.{quote(when)} > CAST(? AS DATE) - CAST(? AS INTEGER)) AS frequency, "
            f"coalesce(sum(o.{quote(amount)}), 0) AS monetary, avg(o.{quote(amount)}) AS average_order, "
-           f"date_diff('day', min(o.{quote(when)}), CAST(? AS DATE)) AS tenure_days, {fav} AS favourite_category "
+           f"date_diff('day', min(o.{quote(when)}), CAST(? AS DATE)) AS tenure_days, {fav} AS favourite_category, "
+           f"count(*) AS orders "
            f"FROM ({linked}) o WHERE _customer IS NOT NULL GROUP BY _customer")
     # Quintiles by rank, so that equal values get equal scores (5: most recent, most frequent, most spent).
     quintile = "5 - CAST(floor(5 * (rank() OVER (ORDER BY {} ) - 1) / count(*) OVER ()) AS INTEGER)"
@@ -157,10 +162,12 @@ def compute(store: Store, customers: str | None = None, orders: str | None = Non
         raise ColumnError(f"Missing columns [{link!r}]; found {ords.columns}")
     settings = RFMSettings(**{**asdict(settings), "as_of": settings.as_of or date.today().isoformat(),
                               "link_column": link})
-    table, unknown, params = rfm_sql(cust, ords, link, settings)
+    table, _unknown, params = rfm_sql(cust, ords, link, settings)
     with store.transaction() as tx:
         tx.execute(f"CREATE OR REPLACE TABLE rfm_{int(cust.id)} AS {table}", params)
-        n_unknown = tx.fetchone(f"SELECT count(*) FROM ({unknown})", [settings.as_of])[0]
+        n_unknown = tx.fetchone(  # orders up to as_of that no customer took
+            f"SELECT (SELECT count(*) FROM {ords.clean_table} WHERE {quote(_when(ords))} <= CAST(? AS DATE)) "
+            f"- (SELECT coalesce(sum(orders), 0) FROM rfm_{int(cust.id)})", [settings.as_of])[0]
         groups = dict(tx.execute(f"SELECT rfm_group, count(*) FROM rfm_{int(cust.id)} GROUP BY 1"))
         n = sum(groups.values())
         stats = {"customers_with_orders": n, "unknown_customer_orders": int(n_unknown),
