@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import rfm
+from . import attributes
 from .dedupe import ACTIVE_MEMBERS, has_merges, saved_survivorship
 from .errors import ColumnError, NotFoundError
 from .export import to_csv_bytes, to_xlsx_bytes, write_file
@@ -177,13 +177,13 @@ def _customers_sql(store: Store, ds: Dataset) -> str:
                f"{golden_sql(ds, ACTIVE_MEMBERS.format(id=int(ds.id)), saved_survivorship(store, ds.name))})")
     else:
         sql = f"SELECT 'C' || _row AS customer_id, * EXCLUDE (_row) FROM {ds.clean_table}"
-    computed = rfm.attributes(store, ds)
-    return rfm.join_sql(ds, list(computed), sql) if computed else sql
+    extra = attributes.kinds(store, ds)
+    return attributes.join_sql(store, ds, list(extra), sql) if extra else sql
 
 
 def attribute_kinds(store: Store, ds: Dataset) -> dict[str, str]:
-    """Computed attributes a condition or a column can name (RFM), with their kind."""
-    return {name: kind for name, (_col, kind) in rfm.attributes(store, ds).items()}
+    """Computed attributes a condition or a column can name (RFM, propensity scores), with their kind."""
+    return attributes.kinds(store, ds)
 
 
 def _run_of(store: Store, spec: AudienceSpec, ds: Dataset):

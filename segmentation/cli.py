@@ -253,6 +253,15 @@ def cmd_rfm(store: Store, args: argparse.Namespace) -> dict:
     return rfm.compute(store, args.dataset, args.orders, settings)
 
 
+@command("score")
+def cmd_score(store: Store, args: argparse.Namespace) -> dict:
+    from . import propensity
+
+    features = _features(store, args) if args.features else None
+    return propensity.score(store, args.dataset, propensity.ScoreSettings(target=args.target, name=args.name,
+                                                                          features=features))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     common = _Parser(add_help=False)
@@ -346,6 +355,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", help="reference date YYYY-MM-DD (default: today)")
     p.add_argument("--window-days", type=int, default=365, help="frequency counts orders of this many days")
     p.add_argument("--link-column", help="orders column holding the customer's record id (default: detected)")
+
+    p = sub.add_parser("score", parents=[common], help="train a propensity model and score every customer")
+    p.add_argument("--dataset")
+    p.add_argument("--target", required=True, help="yes/no column to predict (e.g. churned)")
+    p.add_argument("--name", help="model name (default: the target); scores go to column score_<name>")
+    p.add_argument("--features", help=features_help)
 
     p = sub.add_parser("runs", parents=[common], help="list segment runs")
     p.add_argument("--dataset")

@@ -50,11 +50,11 @@ def customer_table(store: Store, dataset: str | None = None, columns: list[str] 
     record: it stays the same when later records join the customer, so
     segments and audiences can refer to it.
     """
-    from .rfm import attributes, join_sql
+    from .attributes import computed, join_sql
 
     ds = store.dataset(dataset or None)
     columns = list(ds.columns if columns is None else columns)
-    extra = [c for c in columns if c in attributes(store, ds)]  # computed attributes (RFM)
+    extra = [c for c in columns if c in computed(store, ds)]  # computed attributes (RFM, scores)
     missing = [c for c in columns if c not in ds.columns and c not in extra]
     if missing:
         raise ColumnError(f"Missing columns {missing}; found {ds.columns}")
@@ -65,7 +65,7 @@ def customer_table(store: Store, dataset: str | None = None, columns: list[str] 
     else:
         sql = f"SELECT 'C' || _row AS customer_id{cols} FROM {ds.clean_table}"
     if extra:
-        sql = join_sql(ds, extra, sql)
+        sql = join_sql(store, ds, extra, sql)
     # File order: a customer's id is the row number of its first record.
     frame = store.query_df(f"SELECT * FROM ({sql}) ORDER BY CAST(substr(customer_id, 2) AS BIGINT)")
     return frame[["customer_id", *columns]]

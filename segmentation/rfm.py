@@ -59,20 +59,6 @@ class RFMSettings:
 NUMERIC = ("recency_days", "frequency", "monetary", "average_order", "tenure_days", "r", "f", "m", "orders")
 
 
-def attributes(store: Store, customers: Dataset) -> dict[str, tuple[str, str]]:
-    """RFM attributes of a customers dataset once computed: name -> (column of ``rfm_<id>``, kind)."""
-    if not store.table_exists(f"rfm_{int(customers.id)}"):
-        return {}
-    return {name: (col, "number" if col in NUMERIC else "category") for col, name in COLUMNS.items()}
-
-
-def join_sql(customers: Dataset, names: list[str], base: str) -> str:
-    """``base`` (a query with ``customer_id``) with the RFM attributes ``names`` joined on (NULL without orders)."""
-    picked = ", ".join(f"r.{quote(col)} AS {quote(name)}" for col, name in COLUMNS.items() if name in names)
-    return (f"SELECT b.*, {picked} FROM ({base}) b LEFT JOIN rfm_{int(customers.id)} r "
-            f"ON r.customer_id = b.customer_id")
-
-
 def groups_table() -> pd.DataFrame:
     """The named groups with their rules, as the page shows them."""
     return pd.DataFrame([(name, rule.replace("AND", "and").replace("true", "otherwise"), meaning)
@@ -221,11 +207,9 @@ __all__ = [
     "COLUMNS",
     "GROUPS",
     "RFMSettings",
-    "attributes",
     "compute",
     "grid",
     "groups_table",
-    "join_sql",
     "last",
     "link_column",
     "rfm_sql",

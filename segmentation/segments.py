@@ -17,11 +17,11 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
+from .attributes import computed as computed_attributes
 from .clustering import KScan, SegmentModel
 from .customers import customer_rows, customer_table
 from .errors import ColumnError, NotFoundError
 from .features import FeatureSettings, candidate_features, feature_frame, source_column
-from .rfm import attributes as rfm_attributes
 from .store import Store, quote
 
 Progress = Callable[[float, str], None]
@@ -67,14 +67,14 @@ def candidates(store: Store, dataset: str | None = None) -> pd.DataFrame:
     n = max(int(row["_n"]), 1)
     table = candidate_features(ds, {c: 1 - int(row["n:" + c]) / n for c in ds.columns},
                                {c: int(row["d:" + c]) for c in ds.columns})
-    computed = rfm_attributes(store, ds)
-    if computed:  # RFM from orders: customers without orders have none
-        with_orders = int(store.query_value(f"SELECT count(*) FROM rfm_{int(ds.id)}") or 0)
-        missing = max(0.0, 1 - with_orders / n)
-        extra = pd.DataFrame([(name, "numeric" if kind == "number" else "categorical", name, missing, False,
-                               "from orders (RFM)") for name, (_col, kind) in computed.items()],
-                             columns=table.columns)
-        table = pd.concat([table, extra], ignore_index=True)
+    found = computed_attributes(store, ds)
+    if found:  # RFM from orders (customers without orders have none), propensity scores
+        rows = []
+        for name, (source, _col, kind) in found.items():
+            present = int(store.query_value(f"SELECT count({quote(_col)}) FROM {source}") or 0)
+            rows.append((name, "numeric" if kind == "number" else "categorical", name, max(0.0, 1 - present / n),
+                         False, "from orders (RFM)" if source.startswith("rfm_") else "propensity score"))
+        table = pd.concat([table, pd.DataFrame(rows, columns=table.columns)], ignore_index=True)
     return table
 
 

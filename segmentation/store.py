@@ -109,6 +109,10 @@ MIGRATIONS: list[list[str]] = [
         """CREATE TABLE rfm_runs (dataset_id INTEGER PRIMARY KEY, orders_id INTEGER NOT NULL,
             computed_at TIMESTAMP NOT NULL, settings JSON NOT NULL, stats JSON NOT NULL)""",
     ],
+    [  # 8: propensity models (scores per customer are columns of scores_<customers dataset id>).
+        """CREATE TABLE score_models (dataset_id INTEGER NOT NULL, name VARCHAR NOT NULL, trained_at TIMESTAMP NOT NULL,
+            settings JSON NOT NULL, report JSON NOT NULL, model BLOB NOT NULL, PRIMARY KEY (dataset_id, name))""",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -388,7 +392,7 @@ class Store:
         known = {r[0] for r in self.query_rows("SELECT id FROM datasets")}
         orphans = [name for (name,) in self.query_rows(
             "SELECT table_name FROM information_schema.tables WHERE regexp_matches(table_name, "
-            "'^(raw|clean|rejects|rfm)_[0-9]+$')") if int(name.rsplit("_", 1)[1]) not in known]
+            "'^(raw|clean|rejects|rfm|scores)_[0-9]+$')") if int(name.rsplit("_", 1)[1]) not in known]
         if orphans:
             with self.transaction() as tx:
                 for name in orphans:
@@ -399,7 +403,7 @@ class Store:
         """Remove a dataset and its tables."""
         ds = self.dataset(name)
         with self.transaction() as tx:
-            for table in (ds.raw_table, ds.clean_table, ds.rejects_table, f"rfm_{int(ds.id)}"):
+            for table in (ds.raw_table, ds.clean_table, ds.rejects_table, f"rfm_{int(ds.id)}", f"scores_{int(ds.id)}"):
                 tx.execute(f"DROP TABLE IF EXISTS {table}")
             tx.execute("DELETE FROM merge_members WHERE group_id IN (SELECT id FROM merge_groups "
                        "WHERE dataset_id = ?)", [ds.id])
@@ -407,7 +411,7 @@ class Store:
                 tx.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT id FROM segment_runs "
                            "WHERE dataset_id = ?)", [ds.id])
             for table in ("merge_groups", "match_runs", "match_pairs", "decisions", "survivorship",
-                          "import_batches", "segment_runs", "segment_scans", "rfm_runs"):
+                          "import_batches", "segment_runs", "segment_scans", "rfm_runs", "score_models"):
                 tx.execute(f"DELETE FROM {table} WHERE dataset_id = ?", [ds.id])
             tx.execute("DELETE FROM datasets WHERE id = ?", [ds.id])
 

@@ -251,3 +251,19 @@ def test_rfm_command(capsys, db):
     assert result["unknown_customer_orders"] >= 0
     code, _, err = run_cli(capsys, "--db", db, "rfm", "--orders", "customers")
     assert code == 2 and "holds customers, not orders" in err
+
+
+def test_score_command(capsys, db, tmp_path):
+    rng = __import__("numpy").random.default_rng(0)
+    usage = rng.gamma(2, 3, 400)
+    churned = rng.random(400) < 1 / (1 + __import__("numpy").exp(-(usage - 6)))
+    path = tmp_path / "crm.csv"
+    path.write_text("id;usage;churned\n" + "".join(f"K{i};{u:.2f};{'oui' if c else 'non'}\n"
+                                                   for i, (u, c) in enumerate(zip(usage, churned, strict=True))))
+    assert run_cli(capsys, "--db", db, "import", str(path))[0] == 0
+    code, result, _ = run_cli(capsys, "--db", db, "score", "--target", "churned", "--name", "churn",
+                              "--features", "usage", "--json")
+    assert code == 0 and result["model"] == "churn" and result["column"] == "score_churn"
+    assert result["auc_mean"] >= 0.8 and result["top_features"] == ["usage"]
+    code, _, err = run_cli(capsys, "--db", db, "score", "--target", "nope")
+    assert code == 2 and "error: Missing columns ['nope']" in err
