@@ -10,7 +10,7 @@ app_state.init()
 pages = st.navigation([
     st.Page("pages/import_data.py", title="Import", icon="📥", default=True),
     st.Page("pages/deduplicate.py", title="Deduplicate", icon="🧬"),
-    st.Page("pages/behaviour.py", title="Behaviour (RFM)", icon="🛒"),
+    st.Page("pages/behaviour.py", title="Behaviour and prediction", icon="🛒"),
     st.Page("pages/segment.py", title="Segment", icon="🎯"),
     st.Page("pages/profile.py", title="Profile", icon="🔎"),
     st.Page("pages/audiences.py", title="Audiences", icon="📤"),

@@ -1,51 +1,102 @@
-"""Behaviour: RFM from an orders file, as customer attributes for segments, profiles and audiences."""
+"""Behaviour and prediction: RFM from an orders file, propensity scores; both become customer attributes."""
 
 from datetime import date
 
+import pandas as pd
 import streamlit as st
 
 import app_state
-from segmentation import charts, rfm
+from segmentation import charts, propensity, rfm
 from segmentation.errors import SegmentStudioError
 from segmentation.export import to_csv_bytes
 
 store = app_state.store()
-st.title("Behaviour: RFM from orders")
+st.title("Behaviour and prediction")
 
 customers = [d.name for d in store.datasets("customers")]
-orders = [d.name for d in store.datasets("transactions")]
-if not customers or not orders:
-    st.info("Import a customers file and an orders file (kind *transactions*) first (page Import).")
+if not customers:
+    st.info("Import a customers file first (page Import).")
     st.stop()
 dataset = app_state.pick_dataset(customers, key="rfm_dataset")
-c1, c2, c3 = st.columns(3)
-orders_name = c1.selectbox("Orders", orders, key="rfm_orders")
-as_of = c2.date_input("As of", date.today(), key="rfm_as_of")
-window = c3.number_input("Frequency window (days)", 30, 3650, 365, key="rfm_window")
-if st.button("Compute RFM", type="primary", key="rfm_compute"):
-    with st.spinner("Computing RFM in DuckDB…"):
-        try:
-            rfm.compute(store, dataset, orders_name, rfm.RFMSettings(as_of=as_of.isoformat(), window_days=int(window)))
-        except SegmentStudioError as exc:
-            st.error(str(exc))
+orders = [d.name for d in store.datasets("transactions")]
 
-info = rfm.last(store, dataset)
-if info is None:
-    st.caption("No RFM yet for this dataset.")
-    st.stop()
-m = st.columns(3)
-m[0].metric("Customers with orders", f"{info['customers_with_orders']:,}")
-m[1].metric("Orders of unknown customers", f"{info['unknown_customer_orders']:,}")
-m[2].metric("As of", info["as_of"])
-st.caption(f"Orders linked by their column **{info['link_column']}**; orders of merged records count for the "
-           f"golden record. Computed {info['computed_at']:%Y-%m-%d %H:%M}: compute again after new merges or orders.")
-left, right = st.columns(2)
-left.plotly_chart(charts.rfm_grid(rfm.grid(store, dataset)), key="rfm_grid")
-right.plotly_chart(charts.sizes_chart({k: v for k, v in info["groups"].items()}), key="rfm_groups")
-st.dataframe(rfm.groups_table(), hide_index=True, key="rfm_rules")
-st.caption("RFM measures and groups are now attributes of the customers: pick them as features on *Segment*, "
-           "read them on *Profile*, filter on them on *Audiences*.")
-if info["unknown_customer_orders"]:
-    st.download_button(f"Download the {info['unknown_customer_orders']:,} orders of unknown customers (CSV)",
-                       lambda: to_csv_bytes(rfm.unknown_orders(store, dataset)), "unknown customers orders.csv",
-                       "text/csv", key="rfm_unknown")
+
+def rfm_section() -> None:
+    st.header("RFM from orders")
+    if not orders:
+        st.info("Import an orders file with kind *transactions* (page Import) to compute RFM.")
+        return
+    c1, c2, c3 = st.columns(3)
+    orders_name = c1.selectbox("Orders", orders, key="rfm_orders")
+    as_of = c2.date_input("As of", date.today(), key="rfm_as_of")
+    window = c3.number_input("Frequency window (days)", 30, 3650, 365, key="rfm_window")
+    if st.button("Compute RFM", type="primary", key="rfm_compute"):
+        with st.spinner("Computing RFM in DuckDB…"):
+            try:
+                rfm.compute(store, dataset, orders_name,
+                            rfm.RFMSettings(as_of=as_of.isoformat(), window_days=int(window)))
+            except SegmentStudioError as exc:
+                st.error(str(exc))
+    info = rfm.last(store, dataset)
+    if info is None:
+        st.caption("No RFM yet for this dataset.")
+        return
+    m = st.columns(3)
+    m[0].metric("Customers with orders", f"{info['customers_with_orders']:,}")
+    m[1].metric("Orders of unknown customers", f"{info['unknown_customer_orders']:,}")
+    m[2].metric("As of", info["as_of"])
+    st.caption(f"Orders linked by their column **{info['link_column']}**; orders of merged records count for the "
+               f"golden record. Computed {info['computed_at']:%Y-%m-%d %H:%M}: compute again after new merges or "
+               "orders.")
+    left, right = st.columns(2)
+    left.plotly_chart(charts.rfm_grid(rfm.grid(store, dataset)), key="rfm_grid")
+    right.plotly_chart(charts.sizes_chart(dict(info["groups"])), key="rfm_groups")
+    st.dataframe(rfm.groups_table(), hide_index=True, key="rfm_rules")
+    st.caption("RFM measures and groups are attributes of the customers now: pick them as features on *Segment*, "
+               "read them on *Profile*, filter on them on *Audiences*.")
+    if info["unknown_customer_orders"]:
+        st.download_button(f"Download the {info['unknown_customer_orders']:,} orders of unknown customers (CSV)",
+                           lambda: to_csv_bytes(rfm.unknown_orders(store, dataset)), "unknown customers orders.csv",
+                           "text/csv", key="rfm_unknown")
+
+
+def propensity_section() -> None:
+    st.header("Propensity scores")
+    targets = propensity.candidate_targets(store, dataset)
+    if not targets:
+        st.info("No yes/no column to predict (such as churned or converted), and no RFM to derive one from.")
+        return
+    p1, p2, p3 = st.columns(3)
+    target = p1.selectbox("Predict", targets, key="score_target")
+    within = None
+    if target == "RFM recency (days)":
+        within = int(p2.number_input("Bought in the last … days", 7, 3650, 90, key="score_within"))
+    name = p3.text_input("Model name", value="churn" if "churn" in target.lower() else "propensity",
+                         key="score_name")
+    if st.button("Train and score", type="primary", key="score_train"):
+        with st.spinner("Cross-validating two models…"):
+            try:
+                propensity.score(store, dataset, propensity.ScoreSettings(target=target, name=name,
+                                                                          within_days=within))
+            except SegmentStudioError as exc:
+                st.error(str(exc))
+    saved = propensity.models(store, dataset)
+    if not saved:
+        return
+    model = saved[0]
+    for warning in model["warnings"]:
+        st.warning(warning)
+    k = st.columns(3)
+    k[0].metric("ROC AUC (cross-validated)", f"{model['auc_mean']:.2f} ± {model['auc_std']:.2f}")
+    k[1].metric("Chosen model", model["chosen"])
+    k[2].metric("Score column", model["column"])
+    top = pd.DataFrame(model["importance"]).head(5)
+    st.caption("What drives it: " + ", ".join(f"**{f}**" for f in top["feature"])
+               + f". Filter on **{model['column']}** on *Audiences* (e.g. at least 0.8).")
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(charts.lift_chart(model["lift"]), key="lift")
+    c2.plotly_chart(charts.calibration_chart(model["calibration"]), key="calibration")
+
+
+rfm_section()
+propensity_section()

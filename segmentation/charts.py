@@ -170,3 +170,23 @@ def rfm_grid(cells: pd.DataFrame) -> go.Figure:
     fig.update_layout(height=380, margin={"t": 20, "b": 10}, xaxis_title="frequency score",
                       yaxis_title="recency score")
     return fig
+
+
+def lift_chart(lift: dict) -> go.Figure:
+    """Share of positives per decile of score (1 = highest scores) against the base rate."""
+    frame = pd.DataFrame(lift)
+    fig = px.bar(frame, x="decile", y="lift", labels={"decile": "decile of score (1 = most likely)",
+                                                       "lift": "lift (× base rate)"}, text_auto=".1f")
+    fig.add_hline(y=1, line_dash="dot", line_color="#888")
+    fig.update_layout(height=320, margin={"t": 20, "b": 10})
+    return fig
+
+
+def calibration_chart(calibration: dict) -> go.Figure:
+    """Predicted probability against the observed rate (on the diagonal when calibrated)."""
+    frame = pd.DataFrame(calibration)
+    fig = px.line(frame, x="predicted", y="observed", markers=True,
+                  labels={"predicted": "predicted probability", "observed": "observed rate"})
+    fig.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line={"dash": "dot", "color": "#888"})
+    fig.update_layout(height=320, margin={"t": 20, "b": 10})
+    return fig

@@ -159,6 +159,7 @@ class ScoreSettings:
     name: str | None = None
     features: FeatureSettings | None = None
     folds: int = 5
+    within_days: int | None = None  # a days-ago target (RFM recency): yes when at most this many days
 
 
 def target_values(frame: pd.Series) -> pd.Series:
@@ -188,7 +189,12 @@ def score(store: Store, dataset: str | None, settings: ScoreSettings) -> dict:
     from .customers import customer_table
 
     target = customer_table(store, ds.name, [settings.target]).set_index("customer_id")[settings.target]
-    y = target_values(target.reindex(frame.index))
+    target = target.reindex(frame.index)
+    if settings.within_days is not None:  # "bought in the last N days"
+        days = pd.to_numeric(target, errors="coerce").astype(float)  # no orders: NaN, so "no"
+        y = (days <= settings.within_days).astype(int)
+    else:
+        y = target_values(target)
     model = PropensityModel(features, folds=settings.folds).fit(frame, y)
     name = (settings.name or settings.target).strip()
     column = f"score_{name}"
@@ -217,6 +223,23 @@ def score(store: Store, dataset: str | None, settings: ScoreSettings) -> dict:
     return result
 
 
+def candidate_targets(store: Store, dataset: str | None = None) -> list[str]:
+    """Columns a propensity model can predict: yes/no columns (two values) and, once computed, RFM recency."""
+    from .attributes import kinds
+
+    ds = store.dataset(dataset or None)
+    found = []
+    for col in ds.columns:
+        if ds.roles.get(col) in ("id", "email", "phone", "first_name", "last_name", "full_name", "address"):
+            continue
+        distinct = store.query_value(f"SELECT count(DISTINCT {quote(col)}) FROM {ds.clean_table}")
+        if distinct == 2:
+            found.append(col)
+    if "RFM recency (days)" in kinds(store, ds):
+        found.append("RFM recency (days)")
+    return found
+
+
 def models(store: Store, dataset: str | None = None) -> list[dict]:
     """Saved propensity models of a dataset with their evaluation."""
     ds = store.dataset(dataset or None)
@@ -233,5 +256,6 @@ def get_model(store: Store, name: str, dataset: str | None = None) -> dict:
     return found[0]
 
 
-__all__ = ["Evaluation", "PropensityModel", "ScoreSettings", "drivers", "get_model", "models", "score",
+__all__ = ["Evaluation", "PropensityModel", "ScoreSettings", "candidate_targets", "drivers", "get_model", "models",
+           "score",
            "target_values"]

@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.util import patch_config_options
 
 import app_state
-from segmentation import audiences, dedupe, rfm, segments
+from segmentation import audiences, dedupe, propensity, rfm, segments
 from segmentation.store import Store
 from tests.conftest import ROOT, SAMPLE
 
@@ -495,7 +495,7 @@ def test_rfm_page_computes_groups_from_the_sample_orders(seeded_db, opened_store
     at.switch_page("pages/behaviour.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.selectbox(key="rfm_orders").value == "sample orders"
-    assert at.caption[-1].value == "No RFM yet for this dataset."
+    assert "No RFM yet for this dataset." in [c.value for c in at.caption]
     at.date_input(key="rfm_as_of").set_value(date(2026, 11, 1)).run()
     at.button(key="rfm_compute").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -509,3 +509,23 @@ def test_rfm_page_computes_groups_from_the_sample_orders(seeded_db, opened_store
     at.switch_page("pages/segment.py").run()
     options = at.multiselect(key=f"seg_numeric_{s.dataset('sample customers').id}").options
     assert {"RFM recency (days)", "RFM monetary"} <= set(options)
+
+
+
+def test_propensity_section_trains_and_scores(seeded_db, opened_stores):
+    at = run_app()
+    s = app_store(opened_stores)
+    at.switch_page("pages/behaviour.py").run()
+    at.date_input(key="rfm_as_of").set_value(date(2026, 11, 1)).run()
+    at.button(key="rfm_compute").click().run()
+    assert "RFM recency (days)" in at.selectbox(key="score_target").options
+    at.selectbox(key="score_target").set_value("RFM recency (days)").run()
+    at.number_input(key="score_within").set_value(90).run()
+    at.text_input(key="score_name").set_value("active").run()
+    at.button(key="score_train").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    model = propensity.get_model(s, "active", "sample customers")
+    shown = metrics(at)
+    assert shown["Score column"] == "score_active" and shown["Chosen model"] == model["chosen"]
+    assert shown["ROC AUC (cross-validated)"] == f"{model['auc_mean']:.2f} ± {model['auc_std']:.2f}"
+    assert "RFM recency (days)" not in model["top_features"]      # the target's source is never a feature
