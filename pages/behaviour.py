@@ -86,13 +86,17 @@ def propensity_section() -> None:
     model = saved[0]
     for warning in model["warnings"]:
         st.warning(warning)
-    k = st.columns(3)
+    k = st.columns(4)
     k[0].metric("ROC AUC (cross-validated)", f"{model['auc_mean']:.2f} ± {model['auc_std']:.2f}")
-    k[1].metric("Chosen model", model["chosen"])
-    k[2].metric("Score column", model["column"])
+    k[1].metric("Top-decile precision", f"{model['top_decile_precision']:.0%}",
+                help=f"Share of the 10% highest scores that had the target, against {model['base_rate']:.0%} "
+                     "of all customers.")
+    k[2].metric("Chosen model", model["chosen"])
+    k[3].metric("Score column", model["column"])
     top = pd.DataFrame(model["importance"]).head(5)
     st.caption("What drives it: " + ", ".join(f"**{f}**" for f in top["feature"])
-               + f". Filter on **{model['column']}** on *Audiences* (e.g. at least 0.8).")
+               + f". On *Audiences*, filter on **{model['column']}** (a probability) or on **{model['column']} top %** "
+               "(at most 20: the 20% most likely).")
     c1, c2 = st.columns(2)
     c1.plotly_chart(charts.lift_chart(model["lift"]), key="lift")
     c2.plotly_chart(charts.calibration_chart(model["calibration"]), key="calibration")

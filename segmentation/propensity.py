@@ -203,15 +203,20 @@ def score(store: Store, dataset: str | None, settings: ScoreSettings) -> dict:
     auc = ev.auc[ev.chosen]
     result = {"model": name, "auc_mean": round(float(np.mean(auc)), 4), "auc_std": round(float(np.std(auc)), 4),
               "chosen": ev.chosen, "top_features": [f for f in ev.importance["feature"].head(5)],
-              "warnings": ev.warnings, "column": column}
-    scores = pd.DataFrame({"customer_id": frame.index.astype(str), "score": probabilities})
+              "warnings": ev.warnings, "column": column,
+              "top_decile_precision": round(ev.top_decile_precision, 4), "base_rate": round(ev.base_rate, 4)}
+    # "Top 20% most likely" is a filter on the rank: 1 for the most likely customer, 100 for the least.
+    top = np.ceil(pd.Series(probabilities).rank(ascending=False, method="max").to_numpy() / len(frame) * 100)
+    scores = pd.DataFrame({"customer_id": frame.index.astype(str), "score": probabilities, "top": top})
     with store.transaction() as tx:
         tx.execute(f"CREATE TABLE IF NOT EXISTS scores_{int(ds.id)} (customer_id VARCHAR PRIMARY KEY)")
         tx.execute(f"ALTER TABLE scores_{int(ds.id)} ADD COLUMN IF NOT EXISTS {quote(column)} DOUBLE")
+        tx.execute(f"ALTER TABLE scores_{int(ds.id)} ADD COLUMN IF NOT EXISTS {quote(column + ' top %')} DOUBLE")
         tx.register("_scores", scores)
         tx.execute(f"INSERT INTO scores_{int(ds.id)} (customer_id) SELECT customer_id FROM _scores "
                    f"ON CONFLICT DO NOTHING")
-        tx.execute(f"UPDATE scores_{int(ds.id)} SET {quote(column)} = s.score FROM _scores s "
+        tx.execute(f"UPDATE scores_{int(ds.id)} SET {quote(column)} = s.score, {quote(column + ' top %')} = s.top "
+                   f"FROM _scores s "
                    f"WHERE scores_{int(ds.id)}.customer_id = s.customer_id")
         tx.unregister("_scores")
         tx.execute("INSERT OR REPLACE INTO score_models VALUES (?, ?, ?, ?, ?, ?)",

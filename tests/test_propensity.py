@@ -69,5 +69,9 @@ def test_scores_are_stored_and_usable_in_audiences(store):
     top = audiences.select(store, audiences.AudienceSpec(channel=None, columns=("id", "score_churn"), groups=(
         (audiences.Condition("score_churn", "ge", 0.8),),)))
     assert len(top) > 0 and (top["score_churn"] >= 0.8).all()
+    top20 = audiences.count(store, audiences.AudienceSpec(channel=None, groups=(
+        (audiences.Condition("score_churn top %", "le", 20),),)))
+    assert top20.final == 120                                      # the 20% most likely of 600
     saved = propensity.get_model(store, "churn", ds.name)
+    assert saved["top_decile_precision"] > saved["base_rate"]
     assert saved["auc_mean"] == result["auc_mean"] and len(saved["lift"]["decile"]) == 10
