@@ -34,6 +34,7 @@ from .features import FeatureSettings, build_preprocessor
 Progress = Callable[[float, str], None]
 
 MIN_SHARE = 0.02        # a segment smaller than 2% of customers is hard to act on
+SEPARATION_SIZE = 200_000  # customers Calinski-Harabasz and Davies-Bouldin are computed on
 MIN_STABILITY = 0.75    # adjusted Rand index between re-runs below which segments are not trusted
 SILHOUETTE_SLACK = 0.05  # the knee wins over the best-separated k unless clearly worse separated
 
@@ -162,7 +163,7 @@ class KScan(BaseEstimator):
     """
 
     def __init__(self, settings: FeatureSettings | None = None, k_min: int = 2, k_max: int = 10,
-                 random_state: int = 0, n_init: int = 3, fit_size: int = 50_000, silhouette_size: int = 5_000,
+                 random_state: int = 0, n_init: int = 5, fit_size: int = 50_000, silhouette_size: int = 5_000,
                  stability_runs: int = 2, stability_size: int = 20_000):
         self.settings = settings
         self.k_min = k_min
@@ -186,6 +187,7 @@ class KScan(BaseEstimator):
         xt = np.asarray(prep.fit_transform(X), dtype=float)
         fit_idx = _sample(n, self.fit_size, self.random_state)
         sil_idx = _sample(n, self.silhouette_size, self.random_state + 1)
+        self._sep_idx = _sample(n, SEPARATION_SIZE, self.random_state + 2)
         ks = list(range(self.k_min, min(self.k_max, n - 1) + 1))
         rows = []
         for i, k in enumerate(ks):
@@ -201,28 +203,46 @@ class KScan(BaseEstimator):
         n = len(xt)
         with _threads(n):
             km = _fit_kmeans(xt[fit_idx], k, self.n_init, self.random_state)
-            labels = km.predict(xt)
+            labels, inertia = _assign(xt, km.cluster_centers_)
             stability = []
             for r in range(self.stability_runs):
                 other = _sample(n, self.stability_size, self.random_state + 100 + r)
                 again = _fit_kmeans(xt[other], k, 1, self.random_state + 100 + r)
                 stability.append(adjusted_rand_score(labels[sil_idx], again.predict(xt[sil_idx])))
-            return {"k": k, "inertia": _inertia(xt, km.cluster_centers_, labels),
-                    **_separation(xt, labels, k, sil_idx),
+            return {"k": k, "inertia": inertia,
+                    **_separation(xt, labels, k, sil_idx, self._sep_idx),
                     "stability": float(np.mean(stability)) if stability else np.nan}
 
 
-def _separation(xt: np.ndarray, labels: np.ndarray, k: int, sil_idx: np.ndarray) -> dict:
-    """Silhouette (on the rows ``sil_idx``), Calinski-Harabasz, Davies-Bouldin and the smallest segment's share."""
-    found = len(np.unique(labels))
+def _separation(xt: np.ndarray, labels: np.ndarray, k: int, sil_idx: np.ndarray,
+                sep_idx: np.ndarray | None = None) -> dict:
+    """Silhouette (on the rows ``sil_idx``), Calinski-Harabasz and Davies-Bouldin (on ``sep_idx``, default
+    everyone) and the smallest segment's share (everyone)."""
+    sep = slice(None) if sep_idx is None else sep_idx
+    sep_labels = labels[sep]
+    found = len(np.unique(sep_labels))
     sil_labels = labels[sil_idx]
     return {
         "silhouette": float(silhouette_score(xt[sil_idx], sil_labels))
         if 1 < len(np.unique(sil_labels)) < len(sil_idx) else np.nan,
-        "calinski_harabasz": float(calinski_harabasz_score(xt, labels)) if found > 1 else np.nan,
-        "davies_bouldin": float(davies_bouldin_score(xt, labels)) if found > 1 else np.nan,
+        "calinski_harabasz": float(calinski_harabasz_score(xt[sep], sep_labels)) if found > 1 else np.nan,
+        "davies_bouldin": float(davies_bouldin_score(xt[sep], sep_labels)) if found > 1 else np.nan,
         "smallest_share": float(np.bincount(labels, minlength=k).min() / len(xt)),
     }
+
+
+def _assign(xt: np.ndarray, centers: np.ndarray, chunk: int = 200_000) -> tuple[np.ndarray, float]:
+    """Nearest centre of every row and the total squared distance, in one pass (chunked)."""
+    labels = np.empty(len(xt), dtype=np.int64)
+    total = 0.0
+    sq = np.einsum("ij,ij->i", centers, centers)
+    for start in range(0, len(xt), chunk):
+        part = xt[start:start + chunk]
+        d = np.einsum("ij,ij->i", part, part)[:, None] - 2 * part @ centers.T + sq[None, :]
+        best = d.argmin(axis=1)
+        labels[start:start + chunk] = best
+        total += float(np.maximum(d[np.arange(len(part)), best], 0).sum())
+    return labels, total
 
 
 def find_knee(scores: pd.DataFrame) -> int | None:
