@@ -35,6 +35,7 @@ Progress = Callable[[float, str], None]
 
 MIN_SHARE = 0.02        # a segment smaller than 2% of customers is hard to act on
 SEPARATION_SIZE = 200_000  # customers Calinski-Harabasz and Davies-Bouldin are computed on
+JUDGE_SIZE = 100_000       # customers the candidate fits of each k are compared on
 MIN_STABILITY = 0.75    # adjusted Rand index between re-runs below which segments are not trusted
 SILHOUETTE_SLACK = 0.05  # the knee wins over the best-separated k unless clearly worse separated
 
@@ -142,7 +143,8 @@ class KScan(BaseEstimator):
     random_state : int
         Seed of samples and fits.
     n_init : int
-        K-means initialisations per k.
+        K-means fits per k, each on a sample of its own; the one with the lowest inertia on a common
+        100,000-customer sample is kept.
     fit_size : int
         Customers each K-means is fitted on; everyone is then assigned.
     silhouette_size : int
@@ -163,7 +165,7 @@ class KScan(BaseEstimator):
     """
 
     def __init__(self, settings: FeatureSettings | None = None, k_min: int = 2, k_max: int = 10,
-                 random_state: int = 0, n_init: int = 5, fit_size: int = 50_000, silhouette_size: int = 5_000,
+                 random_state: int = 0, n_init: int = 4, fit_size: int = 50_000, silhouette_size: int = 5_000,
                  stability_runs: int = 2, stability_size: int = 20_000):
         self.settings = settings
         self.k_min = k_min
@@ -188,6 +190,7 @@ class KScan(BaseEstimator):
         fit_idx = _sample(n, self.fit_size, self.random_state)
         sil_idx = _sample(n, self.silhouette_size, self.random_state + 1)
         self._sep_idx = _sample(n, SEPARATION_SIZE, self.random_state + 2)
+        self._judge_idx = _sample(n, JUDGE_SIZE, self.random_state + 3)
         ks = list(range(self.k_min, min(self.k_max, n - 1) + 1))
         rows = []
         for i, k in enumerate(ks):
@@ -202,8 +205,8 @@ class KScan(BaseEstimator):
     def _score(self, xt: np.ndarray, k: int, fit_idx: np.ndarray, sil_idx: np.ndarray) -> dict:
         n = len(xt)
         with _threads(n):
-            km = _fit_kmeans(xt[fit_idx], k, self.n_init, self.random_state)
-            labels, inertia = _assign(xt, km.cluster_centers_)
+            centers = _best_of_samples(xt, k, self.n_init, self.fit_size, self.random_state, self._judge_idx)
+            labels, inertia = _assign(xt, centers)
             stability = []
             for r in range(self.stability_runs):
                 other = _sample(n, self.stability_size, self.random_state + 100 + r)
@@ -229,6 +232,23 @@ def _separation(xt: np.ndarray, labels: np.ndarray, k: int, sil_idx: np.ndarray,
         "davies_bouldin": float(davies_bouldin_score(xt[sep], sep_labels)) if found > 1 else np.nan,
         "smallest_share": float(np.bincount(labels, minlength=k).min() / len(xt)),
     }
+
+
+def _best_of_samples(xt: np.ndarray, k: int, tries: int, size: int, seed: int, judge: np.ndarray) -> np.ndarray:
+    """Centres of the best of ``tries`` K-means fits, each on a sample of its own, judged on the rows ``judge``.
+
+    K-means' own ``n_init`` judges its inits on the sample it was fitted on, and a sample's best can be a
+    worse basin on everyone (seen on 1M generated customers: +3.7% inertia at k=5 against full-data
+    K-means). Other samples and seeds, judged on a larger common sample, find the better basin.
+    """
+    best, best_inertia = None, np.inf
+    for t in range(tries):
+        idx = _sample(len(xt), size, seed + t)
+        centers = _fit_kmeans(xt[idx], k, 1, seed + t).cluster_centers_
+        inertia = _assign(xt[judge], centers)[1]
+        if inertia < best_inertia:
+            best, best_inertia = centers, inertia
+    return best
 
 
 def _assign(xt: np.ndarray, centers: np.ndarray, chunk: int = 200_000) -> tuple[np.ndarray, float]:
