@@ -34,7 +34,7 @@ from .features import FeatureSettings, build_preprocessor
 Progress = Callable[[float, str], None]
 
 MIN_SHARE = 0.02        # a segment smaller than 2% of customers is hard to act on
-SEPARATION_SIZE = 200_000  # customers Calinski-Harabasz and Davies-Bouldin are computed on
+SEPARATION_SIZE = 100_000  # customers Calinski-Harabasz and Davies-Bouldin are computed on
 JUDGE_SIZE = 100_000       # customers the candidate fits of each k are compared on
 MIN_STABILITY = 0.75    # adjusted Rand index between re-runs below which segments are not trusted
 SILHOUETTE_SLACK = 0.05  # the knee wins over the best-separated k unless clearly worse separated
@@ -165,8 +165,8 @@ class KScan(BaseEstimator):
     """
 
     def __init__(self, settings: FeatureSettings | None = None, k_min: int = 2, k_max: int = 10,
-                 random_state: int = 0, n_init: int = 4, fit_size: int = 50_000, silhouette_size: int = 5_000,
-                 stability_runs: int = 2, stability_size: int = 20_000):
+                 random_state: int = 0, n_init: int = 4, fit_size: int = 30_000, silhouette_size: int = 3_000,
+                 stability_runs: int = 2, stability_size: int = 10_000):
         self.settings = settings
         self.k_min = k_min
         self.k_max = k_max
