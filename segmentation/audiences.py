@@ -19,10 +19,10 @@ from pathlib import Path
 import pandas as pd
 
 from . import attributes
-from .dedupe import ACTIVE_MEMBERS, has_merges, saved_survivorship
+from .customers import golden_table
+from .dedupe import has_merges
 from .errors import ColumnError, NotFoundError
 from .export import to_csv_bytes, to_xlsx_bytes, write_file
-from .golden import golden_sql
 from .roles import ROLE_KIND
 from .store import Dataset, Store, quote
 
@@ -173,8 +173,7 @@ def _number(cond: Condition) -> float:
 
 def _customers_sql(store: Store, ds: Dataset) -> str:
     if has_merges(store, ds.name):
-        sql = (f"SELECT * EXCLUDE (source_rows) FROM ("
-               f"{golden_sql(ds, ACTIVE_MEMBERS.format(id=int(ds.id)), saved_survivorship(store, ds.name))})")
+        sql = f"SELECT * EXCLUDE (source_rows) FROM {golden_table(store, ds)}"
     else:
         sql = f"SELECT 'C' || _row AS customer_id, * EXCLUDE (_row) FROM {ds.clean_table}"
     extra = attributes.kinds(store, ds)

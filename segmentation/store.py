@@ -392,7 +392,7 @@ class Store:
         known = {r[0] for r in self.query_rows("SELECT id FROM datasets")}
         orphans = [name for (name,) in self.query_rows(
             "SELECT table_name FROM information_schema.tables WHERE regexp_matches(table_name, "
-            "'^(raw|clean|rejects|rfm|scores)_[0-9]+$')") if int(name.rsplit("_", 1)[1]) not in known]
+            "'^(raw|clean|rejects|rfm|scores|golden)_[0-9]+$')") if int(name.rsplit("_", 1)[1]) not in known]
         if orphans:
             with self.transaction() as tx:
                 for name in orphans:
@@ -403,7 +403,8 @@ class Store:
         """Remove a dataset and its tables."""
         ds = self.dataset(name)
         with self.transaction() as tx:
-            for table in (ds.raw_table, ds.clean_table, ds.rejects_table, f"rfm_{int(ds.id)}", f"scores_{int(ds.id)}"):
+            for table in (ds.raw_table, ds.clean_table, ds.rejects_table, f"rfm_{int(ds.id)}", f"scores_{int(ds.id)}",
+                          f"golden_{int(ds.id)}"):
                 tx.execute(f"DROP TABLE IF EXISTS {table}")
             tx.execute("DELETE FROM merge_members WHERE group_id IN (SELECT id FROM merge_groups "
                        "WHERE dataset_id = ?)", [ds.id])

@@ -155,3 +155,19 @@ def test_saved_audiences_and_overlap(store, ds):
 ])
 def test_cli_filters(text, cond):
     assert A.parse_filter(text) == cond
+
+
+def test_counts_follow_merges_and_undo(store, ds):
+    from segmentation import dedupe
+
+    everyone = AudienceSpec(channel=None)
+    assert A.count(store, everyone).final == 6
+    dedupe.merge(store, ds.name, pairs=[(1, 3)])                      # A1 and A3: one customer
+    assert A.count(store, everyone).final == 5
+    merged = set(ids(store, everyone)) - {"A2", "A4", "A5", "A6"}
+    assert len(merged) == 1 and merged <= {"A1", "A3"}                # one golden record for the two
+    dedupe.save_survivorship(store, {"Valeur contrat": "sum"}, ds.name)     # new rules: the golden rows change
+    total = A.select(store, AudienceSpec(channel=None, columns=("id", "Valeur contrat")))
+    assert total.loc[total["id"] == "A1", "Valeur contrat"].item() == 35000
+    dedupe.unmerge(store, ds.name, everything=True)
+    assert A.count(store, everyone).final == 6
