@@ -91,8 +91,9 @@ seed = h3.number_input("Seed", 0, 10_000, 0, key="audience_seed")
 spec = AudienceSpec(**{**base.__dict__, "columns": tuple(columns), "holdout": holdout / 100, "seed": int(seed)})
 
 try:
-    figures = audiences.count(store, spec)
-    preview = audiences.select(store, spec, limit=20)
+    with st.spinner("Counting…"):  # the first count after merges builds the golden records once
+        figures = audiences.count(store, spec)
+        preview = audiences.select(store, spec, limit=20)
 except SegmentStudioError as exc:
     st.error(str(exc))
     st.stop()
