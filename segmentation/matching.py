@@ -92,7 +92,7 @@ class MatchSettings:
     lower: float = 0.3
     max_block_size: int = 300
     workers: int = -1
-    u_pairs: int = 1_000_000
+    u_pairs: int = 300_000
     em_iterations: int = 40
     chunk_pairs: int = 1_000_000
     seed: int = 0
