@@ -75,6 +75,19 @@ def init() -> None:
             st.session_state[key] = value.copy() if isinstance(value, dict | list) else value
 
 
+def progress_bar():
+    """A progress bar and the ``progress(fraction, message)`` callback the engine calls."""
+    bar = st.progress(0.0)
+    return lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message)
+
+
+def show_flash() -> None:
+    """Show, once, the message a page left before its ``st.rerun()``."""
+    if st.session_state.flash:
+        st.success(st.session_state.flash)
+        st.session_state.flash = None
+
+
 def _remember(key: str) -> None:
     st.session_state.dataset = st.session_state[key]
 

@@ -17,9 +17,7 @@ if not customers:
     st.stop()
 dataset = app_state.pick_dataset(customers, key="audience_dataset")
 ds = store.dataset(dataset)
-if st.session_state.flash:
-    st.success(st.session_state.flash)
-    st.session_state.flash = None
+app_state.show_flash()
 
 runs = segments.runs(store, ds.name)
 run_names = list(runs["name"])

@@ -27,11 +27,9 @@ with st.expander("Matching settings"):
                               ds.columns, key="dedupe_columns")
 
 if st.button("Find duplicates", type="primary", key="find"):
-    bar = st.progress(0.0)
     try:
         dedupe.find_pairs(store, dataset, MatchSettings(upper=upper, lower=min(lower, upper)),
-                          match_columns=compared or None,
-                          progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+                          match_columns=compared or None, progress=app_state.progress_bar())
     except SegmentStudioError as exc:
         st.error(str(exc))
 
@@ -40,9 +38,7 @@ if run is None:
     st.info("Click **Find duplicates** to compare the records.")
     st.stop()
 
-if st.session_state.flash:
-    st.success(st.session_state.flash)
-    st.session_state.flash = None
+app_state.show_flash()
 m = st.columns(5)
 m[0].metric("Records", f"{run.records:,}")
 m[1].metric("Pairs compared", f"{run.pairs_compared:,}")

@@ -34,11 +34,6 @@ def cached_report(dataset: str, dataset_id: int, roles: str, stale_months: int):
     return quality_report(store, dataset, QualitySettings(stale_months=stale_months))
 
 
-def progress_bar():
-    bar = st.progress(0.0)
-    return lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message)
-
-
 def role_editor(columns: list[str], roles: dict[str, str], key: str, examples: list | None = None) -> dict:
     """Editable table of column roles; returns column -> role key."""
     table = pd.DataFrame({"Column": columns, "Role": [ROLES[roles[c]] for c in columns]})
@@ -103,7 +98,7 @@ def upload_section(files) -> None:
         try:
             ds = import_upload(store, upload_id, ImportSettings(name=name, sheet=sheet, kind=kind, roles=roles,
                                                                 append_to=target),
-                               progress=progress_bar(), file_name=file_name)
+                               progress=app_state.progress_bar(), file_name=file_name)
         except SegmentStudioError as exc:
             st.error(str(exc))
             return
@@ -159,7 +154,7 @@ with st.expander("Change column roles"):
     changed = role_editor(ds.columns, ds.roles, f"ds_roles_{ds.id}")
     if st.button("Apply roles and normalise again", key="apply_roles"):
         try:
-            set_roles(store, ds.name, changed, progress=progress_bar())
+            set_roles(store, ds.name, changed, progress=app_state.progress_bar())
         except SegmentStudioError as exc:
             st.error(str(exc))
         else:

@@ -21,9 +21,7 @@ if st.session_state.profile_run not in set(saved["name"]):
     st.session_state.profile_run = default
 run_name = st.selectbox("Run", saved["name"], key="profile_run")
 run = segments.get_run(store, run_name)
-if st.session_state.flash:
-    st.success(st.session_state.flash)
-    st.session_state.flash = None
+app_state.show_flash()
 
 
 @st.cache_data(show_spinner="Profiling the segments…", max_entries=8)

@@ -17,9 +17,7 @@ if not customers:
     st.stop()
 dataset = app_state.pick_dataset(customers, key="segment_dataset")
 ds = store.dataset(dataset)
-if st.session_state.flash:
-    st.success(st.session_state.flash)
-    st.session_state.flash = None
+app_state.show_flash()
 
 
 @st.cache_data(show_spinner="Looking at the columns…", max_entries=8)
@@ -30,11 +28,6 @@ def cached_candidates(name: str, dataset_id: int, rows: int) -> pd.DataFrame:
 @st.cache_data(show_spinner="Sampling customers…", max_entries=8)
 def cached_sample(name: str, dataset_id: int, rows: int, settings: FeatureSettings) -> pd.DataFrame:
     return segments.feature_sample(store, name, settings)
-
-
-def progress_bar():
-    bar = st.progress(0.0)
-    return lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 
 
 table = cached_candidates(ds.name, ds.id, ds.row_count)
@@ -73,7 +66,7 @@ st.subheader("How many segments?")
 k_min, k_max = st.slider("Try k from … to …", 2, 20, (2, 10), key="seg_k_range")
 if st.button(f"Score k = {k_min}…{k_max}", type="primary", key="scan"):
     try:
-        segments.scan(store, ds.name, settings, k_min, k_max, progress=progress_bar())
+        segments.scan(store, ds.name, settings, k_min, k_max, progress=app_state.progress_bar())
     except SegmentStudioError as exc:
         st.error(str(exc))
 found = segments.last_scan(store, ds.name)
@@ -91,7 +84,8 @@ k = r1.number_input("Number of segments (k)", 2, 30, value=recommended or 5, key
 name = r2.text_input("Run name", placeholder=f"{ds.name} · k={k}", key="seg_run_name")
 if st.button(f"Run K-means with {k} segments", key="run"):
     try:
-        run = segments.run_segments(store, ds.name, settings, int(k), name=name or None, progress=progress_bar())
+        run = segments.run_segments(store, ds.name, settings, int(k), name=name or None,
+                                    progress=app_state.progress_bar())
     except SegmentStudioError as exc:
         st.error(str(exc))
     else:
@@ -124,7 +118,7 @@ if a3.button("Delete this run", key="delete_run"):
     segments.delete_run(store, picked)
     st.rerun()
 if a1.button("Assign customers again (new and changed ones)", key="assign"):
-    result = segments.assign(store, picked, progress=progress_bar())
+    result = segments.assign(store, picked, progress=app_state.progress_bar())
     st.session_state.flash = f"{result['assigned']:,} customers assigned with run **{result['run']}**."
     st.rerun()
 if len(saved) > 1:

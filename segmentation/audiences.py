@@ -275,27 +275,55 @@ def _where(ds: Dataset, spec: AudienceSpec, extra: dict[str, str]) -> tuple[list
 
 # ------------------------------------------------------------------ counting and selecting
 
+@dataclass
+class _Query:
+    """The pieces of SQL an audience is counted and selected with (built once per call)."""
+
+    ds: Dataset
+    base: str                            # customers in the chosen segments
+    params: list
+    per: list[tuple[str, str, list]]     # each rule: label, SQL, parameters
+    matching: str                        # OR of AND-groups
+    match_params: list
+    has: str                             # has the channel's contact point
+    allowed: str                         # consent given, no opt-out
+    suppressed: str
+    sup_params: list
+    kinds: dict[str, str]                # computed attributes (RFM, scores)
+    include_no_consent: bool = False
+
+    @property
+    def consent_ok(self) -> str:
+        return "true" if self.include_no_consent else self.allowed
+
+
+def _query(store: Store, spec: AudienceSpec) -> _Query:
+    base, params, ds, _run = _base_sql(store, spec)
+    kinds = attribute_kinds(store, ds)
+    per, matching, match_params = _where(ds, spec, kinds)
+    has, allowed = _contact_sql(ds, spec)
+    suppressed, sup_params = _suppressed_sql(ds, spec)
+    return _Query(ds, base, params, per, matching, match_params, has, allowed, suppressed, sup_params, kinds,
+                  spec.include_no_consent)
+
+
 def count(store: Store, spec: AudienceSpec) -> AudienceCount:
     """Live figures of an audience, in one DuckDB query: in segments, matching, excluded by each rule, by
     missing contact point, by consent and by suppression, final size and holdout."""
-    base, params, ds, _run = _base_sql(store, spec)
-    per, matching, match_params = _where(ds, spec, attribute_kinds(store, ds))
-    has, allowed = _contact_sql(ds, spec)
-    suppressed, sup_params = _suppressed_sql(ds, spec)
-    consent_ok = "true" if spec.include_no_consent else allowed
-    final = f"{matching} AND {has} AND {consent_ok} AND NOT {suppressed}"
-    selects = ["count(*)", f"count_if({matching})"]
-    selects += [f"count_if(NOT coalesce({sql}, false))" for _label, sql, _p in per]
-    selects += [f"count_if({matching} AND NOT {has})",
-                "0" if spec.include_no_consent else f"count_if({matching} AND {has} AND NOT {allowed})",
-                f"count_if({matching} AND {has} AND {consent_ok} AND {suppressed})",
+    q = _query(store, spec)
+    final = f"{q.matching} AND {q.has} AND {q.consent_ok} AND NOT {q.suppressed}"
+    selects = ["count(*)", f"count_if({q.matching})"]
+    selects += [f"count_if(NOT coalesce({sql}, false))" for _label, sql, _p in q.per]
+    selects += [f"count_if({q.matching} AND NOT {q.has})",
+                "0" if spec.include_no_consent else f"count_if({q.matching} AND {q.has} AND NOT {q.allowed})",
+                f"count_if({q.matching} AND {q.has} AND {q.consent_ok} AND {q.suppressed})",
                 f"count_if({final})", f"count_if({final} AND {_holdout_sql(spec)})"]
-    row = store.query_rows(f"SELECT {', '.join(selects)} FROM ({base})",
-                           _ordered_params(match_params, per, sup_params, spec) + params)[0]
-    n_rules = len(per)
+    row = store.query_rows(f"SELECT {', '.join(selects)} FROM ({q.base})",
+                           _ordered_params(q.match_params, q.per, q.sup_params, spec) + q.params)[0]
+    n_rules = len(q.per)
     return AudienceCount(
         in_segments=int(row[0]), matching=int(row[1]),
-        excluded_by_rule={label: int(v) for (label, _s, _p), v in zip(per, row[2:2 + n_rules], strict=True)},
+        excluded_by_rule={label: int(v) for (label, _s, _p), v in zip(q.per, row[2:2 + n_rules], strict=True)},
         excluded_no_contact=int(row[2 + n_rules]), excluded_no_consent=int(row[3 + n_rules]),
         excluded_suppressed=int(row[4 + n_rules]), final=int(row[5 + n_rules]), holdout=int(row[6 + n_rules]))
 
@@ -332,23 +360,19 @@ def personal_columns(store: Store, spec: AudienceSpec, columns: list[str]) -> li
 def select(store: Store, spec: AudienceSpec, limit: int | None = None) -> pd.DataFrame:
     """The audience's rows: the chosen columns (default :func:`default_columns`), and a ``holdout`` flag
     when the spec keeps a holdout."""
-    base, params, ds, _run = _base_sql(store, spec)
-    _per, matching, match_params = _where(ds, spec, attribute_kinds(store, ds))
-    has, allowed = _contact_sql(ds, spec)
-    suppressed, sup_params = _suppressed_sql(ds, spec)
-    consent_ok = "true" if spec.include_no_consent else allowed
+    q = _query(store, spec)
     columns = list(spec.columns) or default_columns(store, spec)
-    known = {*ds.columns, "segment", "segment_name", "customer_id", *attribute_kinds(store, ds)}
+    known = {*q.ds.columns, "segment", "segment_name", "customer_id", *q.kinds}
     missing = [c for c in columns if c not in known]
     if missing:
-        raise ColumnError(f"Missing columns {missing}; found {ds.columns}")
+        raise ColumnError(f"Missing columns {missing}; found {q.ds.columns}")
     cols = ", ".join(quote(c) for c in columns)
     flag = f", {_holdout_sql(spec)} AS holdout" if spec.holdout > 0 else ""
-    sql = (f"SELECT {cols}{flag} FROM ({base}) "
-           f"WHERE {matching} AND {has} AND {consent_ok} AND NOT {suppressed} ORDER BY customer_id")
+    sql = (f"SELECT {cols}{flag} FROM ({q.base}) "
+           f"WHERE {q.matching} AND {q.has} AND {q.consent_ok} AND NOT {q.suppressed} ORDER BY customer_id")
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    return store.query_df(sql, params + match_params + sup_params)
+    return store.query_df(sql, q.params + q.match_params + q.sup_params)
 
 
 # ------------------------------------------------------------------ suppression, saved audiences, exports

@@ -62,14 +62,6 @@ def _threads(rows: int):
     return threadpool_limits(1 if rows < 100_000 else None)
 
 
-def _inertia(xt: np.ndarray, centers: np.ndarray, labels: np.ndarray, chunk: int = 200_000) -> float:
-    total = 0.0
-    for start in range(0, len(xt), chunk):  # bounded memory on a million rows
-        diff = xt[start:start + chunk] - centers[labels[start:start + chunk]]
-        total += float(np.einsum("ij,ij->", diff, diff))
-    return total
-
-
 class SegmentModel(BaseEstimator, ClusterMixin):
     """Preprocessing + K-means as one pipeline, fitted on a sample, applied to everyone.
 
@@ -113,11 +105,10 @@ class SegmentModel(BaseEstimator, ClusterMixin):
         xt = np.asarray(prep.fit_transform(X), dtype=float)
         km = _fit_kmeans(xt[_sample(len(xt), self.fit_size, self.random_state)], self.k, self.n_init,
                          self.random_state)
-        labels = km.predict(xt)
+        labels, self.inertia_ = _assign(xt, km.cluster_centers_)
         order = np.argsort(-np.bincount(labels, minlength=self.k), kind="stable")
         km.cluster_centers_ = km.cluster_centers_[order]  # segment 0 is the largest
         self.labels_ = np.argsort(order)[labels]
-        self.inertia_ = _inertia(xt, km.cluster_centers_, self.labels_)
         with _threads(len(xt)):
             self.scores_ = {"inertia": self.inertia_,
                             **_separation(xt, self.labels_, self.k, _sample(len(xt), 5_000, self.random_state + 1))}

@@ -60,8 +60,7 @@ def customer_table(store: Store, dataset: str | None = None, columns: list[str] 
         raise ColumnError(f"Missing columns {missing}; found {ds.columns}")
     cols = "".join(f", {quote(c)}" for c in columns if c not in extra)
     if has_merges(store, ds.name):
-        sql = golden_sql(ds, ACTIVE_MEMBERS.format(id=int(ds.id)), saved_survivorship(store, ds.name))
-        sql = f"SELECT customer_id{cols} FROM ({sql})"
+        sql = f"SELECT customer_id{cols} FROM {golden_table(store, ds)}"
     else:
         sql = f"SELECT 'C' || _row AS customer_id{cols} FROM {ds.clean_table}"
     if extra:

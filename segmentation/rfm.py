@@ -190,7 +190,7 @@ def unknown_orders(store: Store, customers: str | None = None) -> pd.DataFrame:
     if info is None:
         raise NotFoundError("No RFM computed yet.")
     cust = store.dataset(customers or None)
-    ords = next(d for d in store.datasets() if d.id == info["orders_id"])
+    ords = store.dataset_by_id(info["orders_id"])
     _table, unknown, _params = rfm_sql(cust, ords, info["link_column"], RFMSettings(**info["settings"]))
     return store.query_df(unknown, [info["as_of"]])
 

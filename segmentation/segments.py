@@ -162,15 +162,6 @@ def last_scan(store: Store, dataset: str | None = None) -> Scan | None:
         {"k": int}), knee, k, reason, json.loads(steps))
 
 
-def _unique_run_name(store: Store, wanted: str) -> str:
-    taken = {r[0].lower() for r in store.query_rows("SELECT name FROM segment_runs")}
-    name, n = wanted, 1
-    while name.lower() in taken:
-        n += 1
-        name = f"{wanted} ({n})"
-    return name
-
-
 def run_segments(store: Store, dataset: str | None, settings: FeatureSettings, k: int, name: str | None = None,
                  random_state: int = 0, progress: Progress = _no_progress) -> Run:
     """Fit K-means with ``k`` segments, save the run (made current) and every customer's segment.
@@ -203,7 +194,7 @@ def run_segments(store: Store, dataset: str | None, settings: FeatureSettings, k
     now = datetime.now()
     with store.transaction() as tx:
         run_id = tx.nextval("segment_run_ids")
-        run_name = _unique_run_name(store, (name or "").strip() or f"{ds.name} · k={k}")
+        run_name = store.unique_name("segment_runs", (name or "").strip() or f"{ds.name} · k={k}")
         tx.execute("UPDATE segment_runs SET is_current = false WHERE dataset_id = ?", [ds.id])
         tx.execute("INSERT INTO segment_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, true, ?, ?)",
                    [run_id, ds.id, run_name, now, k, json.dumps(asdict(settings)), json.dumps(model.scores_),
@@ -254,7 +245,7 @@ def assign(store: Store, run: str | None = None, dataset: str | None = None,
     features changed. Returns ``{"run", "assigned", "sizes"}``.
     """
     saved = get_run(store, run, dataset)
-    ds = store.dataset(dataset) if dataset else next(d for d in store.datasets() if d.id == saved.dataset_id)
+    ds = store.dataset(dataset) if dataset else store.dataset_by_id(saved.dataset_id)
     progress(0.1, "Reading customers")
     frame = customer_features(store, ds.name, saved.settings)
     progress(0.5, "Assigning segments")
@@ -328,7 +319,7 @@ def profile_run(store: Store, run: str | None = None, dataset: str | None = None
     from .profiling import ProfileSettings, build_profile
 
     saved = get_run(store, run, dataset)
-    ds = next(d for d in store.datasets() if d.id == saved.dataset_id)
+    ds = store.dataset_by_id(saved.dataset_id)
     frame, numeric, categorical, value, reach, stale = _profile_inputs(store, saved, ds)
     members = assignments(store, saved.name).set_index("customer_id")["segment"]
     labels = members.reindex(frame.index)
@@ -382,7 +373,7 @@ def segment_sample(store: Store, run: str | None = None, n: int = 20_000) -> pd.
     from sklearn.decomposition import PCA
 
     saved = get_run(store, run)
-    ds = next(d for d in store.datasets() if d.id == saved.dataset_id)
+    ds = store.dataset_by_id(saved.dataset_id)
     frame = customer_features(store, ds.name, saved.settings)
     members = assignments(store, saved.name).set_index("customer_id")["segment"]
     frame = frame.assign(segment=members.reindex(frame.index)).dropna(subset=["segment"])

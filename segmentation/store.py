@@ -336,6 +336,13 @@ class Store:
             params.append(kind)
         return [_dataset_from_row(r) for r in self.query_rows(sql + " ORDER BY imported_at DESC, id DESC", params)]
 
+    def dataset_by_id(self, dataset_id: int) -> Dataset:
+        """A dataset by its id (runs and RFM refer to datasets by id)."""
+        rows = self.query_rows(f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE id = ?", [dataset_id])
+        if not rows:
+            raise NotFoundError(f"Dataset {dataset_id} is no longer in the store.")
+        return _dataset_from_row(rows[0])
+
     def dataset(self, name: str | None = None, kind: str = "customers") -> Dataset:
         """A dataset by name, or the most recent one of ``kind`` when ``name`` is None."""
         if name is None:
@@ -350,8 +357,12 @@ class Store:
         return _dataset_from_row(rows[0])
 
     def unique_dataset_name(self, wanted: str) -> str:
-        """``wanted``, or ``wanted (2)``, ``(3)``... if taken."""
-        taken = {r[0].lower() for r in self.query_rows("SELECT name FROM datasets")}
+        """``wanted``, or ``wanted (2)``, ``(3)``... if a dataset has that name."""
+        return self.unique_name("datasets", wanted)
+
+    def unique_name(self, table: str, wanted: str) -> str:
+        """``wanted``, or ``wanted (2)``, ``(3)``... if a row of ``table`` (a store table) has that name."""
+        taken = {r[0].lower() for r in self.query_rows(f"SELECT name FROM {table}")}
         name, n = wanted, 1
         while name.lower() in taken:
             n += 1
@@ -381,11 +392,6 @@ class Store:
         """The files added to a dataset after its first import, in order."""
         return self.query_df("SELECT batch, file_name, imported_at, rows_read, rows_added, rows_updated "
                              "FROM import_batches WHERE dataset_id = ? ORDER BY batch", [dataset_id])
-
-    def column_exists(self, table: str, column: str) -> bool:
-        """Whether a store table has a column of that name."""
-        return bool(self.query_value("SELECT count(*) FROM information_schema.columns "
-                                     "WHERE table_name = ? AND column_name = ?", [table, column]))
 
     def drop_orphan_tables(self) -> list[str]:
         """Drop dataset tables left without a dataset row (an import stopped half way)."""
