@@ -227,20 +227,29 @@ def metric_value(page: Page, label: str) -> int:
     return int(value.inner_text().replace(",", ""))
 
 
+def go_to(page: Page, link: str, heading: str) -> None:
+    """Open a page from the sidebar and see its title."""
+    click_and_wait(page, page.get_by_test_id("stSidebarNav").get_by_role("link").filter(has_text=link))
+    shown(page.get_by_role("heading", name=heading, exact=True))
+
+
+def pick_dataset(page: Page, widget_key: str, dataset: str) -> None:
+    """Take ``dataset`` in a page's dataset picker (another test imports a newer one, offered first)."""
+    picker = page.locator(f".st-key-{widget_key}").get_by_role("combobox")
+    if picker.input_value() != dataset:
+        picker.click()
+        click_and_wait(page, page.get_by_role("option", name=dataset, exact=True))
+    expect(picker).to_have_value(dataset, timeout=EXPECT_TIMEOUT)
+
+
 def test_review_one_pair_and_merge(browser, app_server):
     dataset = "sample customers"  # seeded from sample_data/customers.csv
     records = len(pd.read_csv(SAMPLE / "customers.csv", sep=";", encoding="cp1252", dtype=str,
                               keep_default_na=False))
     page = open_app(browser, app_server)
     try:
-        click_and_wait(page, page.get_by_test_id("stSidebarNav").get_by_role("link").filter(has_text="Deduplicate"))
-        shown(page.get_by_role("heading", name="Deduplicate customers"))
-        # The other test imports a newer customers dataset, which the picker offers first: take the seeded one.
-        picker = page.locator(".st-key-dedupe_dataset").get_by_role("combobox")
-        if picker.input_value() != dataset:
-            picker.click()
-            click_and_wait(page, page.get_by_role("option", name=dataset, exact=True))
-        expect(picker).to_have_value(dataset, timeout=EXPECT_TIMEOUT)
+        go_to(page, "Deduplicate", "Deduplicate customers")
+        pick_dataset(page, "dedupe_dataset", dataset)
 
         click_and_wait(page, page.locator(".st-key-find").get_by_role("button", name="Find duplicates"),
                        timeout=MATCH_TIMEOUT)
@@ -312,13 +321,8 @@ def test_score_k_see_elbow_and_run_segments(browser, app_server):
     dataset = "sample customers"
     page = open_app(browser, app_server)
     try:
-        click_and_wait(page, page.get_by_test_id("stSidebarNav").get_by_role("link").filter(has_text="Segment"))
-        shown(page.get_by_role("heading", name="Segment customers"))
-        picker = page.locator(".st-key-segment_dataset").get_by_role("combobox")
-        if picker.input_value() != dataset:
-            picker.click()
-            click_and_wait(page, page.get_by_role("option", name=dataset, exact=True))
-        expect(picker).to_have_value(dataset, timeout=EXPECT_TIMEOUT)
+        go_to(page, "Segment", "Segment customers")
+        pick_dataset(page, "segment_dataset", dataset)
         shown(page.get_by_text("No run yet."))
 
         click_and_wait(page, page.locator(".st-key-scan").get_by_role("button", name="Score k = 2…10"),
@@ -352,8 +356,7 @@ def test_open_profile_and_rename_a_segment(browser, app_server):
     # Runs after test_score_k_see_elbow_and_run_segments, which saved a run of the sample customers.
     page = open_app(browser, app_server)
     try:
-        click_and_wait(page, page.get_by_test_id("stSidebarNav").get_by_role("link").filter(has_text="Profile"))
-        shown(page.get_by_role("heading", name="Segment profiles"))
+        go_to(page, "Profile", "Segment profiles")
         shown(page.get_by_role("heading", name="Rules in plain words"))
         shown(page.get_by_text(re.compile(r"A decision tree of depth 3 agrees with the segments for \d+%")))
         shown(page.locator(".st-key-index_heatmap"))
@@ -395,12 +398,8 @@ def test_build_an_audience_and_download_it(browser, app_server):
 
     page = open_app(browser, app_server)
     try:
-        click_and_wait(page, page.get_by_test_id("stSidebarNav").get_by_role("link").filter(has_text="Audiences"))
-        shown(page.get_by_role("heading", name="Audiences", exact=True))
-        picker = page.locator(".st-key-audience_dataset").get_by_role("combobox")
-        if picker.input_value() != "sample customers":
-            picker.click()
-            click_and_wait(page, page.get_by_role("option", name="sample customers", exact=True))
+        go_to(page, "Audiences", "Audiences")
+        pick_dataset(page, "audience_dataset", "sample customers")
         choose(page, "audience_segments", re.compile(r"^0 · "))
         choose(page, "cond_column", re.compile(r"^Région$"))
         value = page.locator(".st-key-cond_value").get_by_role("textbox")
