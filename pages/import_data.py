@@ -109,9 +109,10 @@ def upload_section(files) -> None:
                        + (f"; {ds.rejected_rows:,} rows could not be read (see the report)."
                           if ds.rejected_rows else "."))
         else:
-            batch = store.import_batches(ds.id).iloc[-1]
-            st.success(f"Added to **{ds.name}**: {batch['rows_added']:,} new records, "
-                       f"{batch['rows_updated']:,} records updated; {ds.row_count:,} records in all.")
+            added = ds.last_import
+            st.success(f"Added to **{ds.name}**: {added['rows_added']:,} new records, "
+                       f"{added['rows_updated']:,} records updated, {added['rows_unchanged']:,} rows already there "
+                       f"as they were; {ds.row_count:,} records in all.")
 
 
 files = st.file_uploader("CRM exports", type=["csv", "tsv", "txt", "xlsx", "xls"],

@@ -43,8 +43,7 @@ def cmd_import(store: Store, args: argparse.Namespace) -> dict:
     out = {"dataset": ds.name, "rows": ds.row_count, "columns": ds.columns, "encoding": ds.encoding,
            "delimiter": ds.delimiter, "rejected_rows": ds.rejected_rows}
     if args.append_to:
-        batch = store.import_batches(ds.id).iloc[-1]
-        out.update(rows_added=int(batch["rows_added"]), rows_updated=int(batch["rows_updated"]))
+        out.update({k: v for k, v in ds.last_import.items() if k != "batch"})
     return out
 
 
@@ -262,6 +261,74 @@ def cmd_score(store: Store, args: argparse.Namespace) -> dict:
                                                                           features=features))
 
 
+@command("refresh")
+def cmd_refresh(store: Store, args: argparse.Namespace) -> dict:
+    from . import refresh
+    from .errors import RefreshError
+
+    try:
+        result = refresh.run_file(store, args.config, progress=_progress)
+    except RefreshError as exc:
+        if args.json:  # a scheduler gets the figures of the steps that ran too
+            print(json.dumps({"refresh": exc.refresh_id, "status": "failed", "failed_step": exc.step,
+                              "error": str(exc), **exc.summary}, ensure_ascii=False, default=str))
+        raise
+    return {"refresh": result.id, "status": result.status, **result.summary}
+
+
+@command("config")
+def cmd_config(store: Store, args: argparse.Namespace) -> dict:
+    from . import pipeline
+
+    config = pipeline.from_store(store, args.dataset, files=_pairs_option(args.source, "--source"),
+                                 outputs=_pairs_option(args.audience_file, "--audience-file"),
+                                 segment_mode=args.segments, auto_merge=not args.no_auto_merge)
+    path = pipeline.save(config, args.out)
+    return {"config": str(path), "sources": [s.dataset for s in config.sources],
+            "dedupe": config.dedupe is not None, "rfm": config.rfm is not None,
+            "scores": [s.name for s in config.scores],
+            "segments": config.segments.run if config.segments else None,
+            "audiences": [a.name for a in config.audiences]}
+
+
+def _pairs_option(items: list[str] | None, option: str) -> dict[str, str]:
+    """``NAME=VALUE`` options as a dict."""
+    out = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise ColumnError(f"{option} takes NAME=PATH; found {item!r}.")
+        out[name.strip()] = value.strip()
+    return out
+
+
+@command("snapshots")
+def cmd_snapshots(store: Store, args: argparse.Namespace) -> dict:
+    from . import snapshots
+
+    table = snapshots.snapshots(store, args.dataset)
+    sizes = snapshots.sizes(store, args.dataset)
+    return {"snapshots": [{"id": int(r.id), "taken_at": r.taken_at.isoformat(timespec="seconds"), "run": r.run,
+                           "customers": int(r.customers),
+                           "sizes": {n: int(c) for n, c in sizes.loc[sizes["snapshot"] == r.id,
+                                                                    ["name", "customers"]].to_numpy()}}
+                          for r in table.itertuples()]}
+
+
+@command("migration")
+def cmd_migration(store: Store, args: argparse.Namespace) -> dict:
+    from . import snapshots
+
+    table = snapshots.migration(store, args.before, args.after)
+    out = {"before": args.before, "after": args.after,
+           "matrix": {str(a): {str(b): int(n) for b, n in row.items()} for a, row in table.iterrows()}}
+    if args.movers_out:
+        movers = snapshots.movers(store, args.before, args.after, args.from_segment, args.to_segment)
+        write_file(movers, args.movers_out)
+        out.update(movers=len(movers), movers_out=args.movers_out)
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     common = _Parser(add_help=False)
@@ -364,6 +431,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("runs", parents=[common], help="list segment runs")
     p.add_argument("--dataset")
+
+    p = sub.add_parser("refresh", parents=[common],
+                       help="run the whole pipeline of a config file (for cron, Airflow, Prefect)")
+    p.add_argument("--config", required=True, help="pipeline file (TOML), as saved by the Refresh page or 'config'")
+
+    p = sub.add_parser("config", parents=[common], help="save the pipeline set up in the store as a TOML file")
+    p.add_argument("--out", required=True, help="file to write, e.g. pipeline.toml")
+    p.add_argument("--dataset", help="customers dataset (default: the most recent)")
+    p.add_argument("--segments", choices=["assign", "refit"], default="assign",
+                   help="assign customers with the current run (default), or re-fit it on each refresh")
+    p.add_argument("--no-auto-merge", action="store_true", help="queue sure matches for review too")
+    p.add_argument("--source", action="append", metavar="DATASET=PATH",
+                   help="where each refresh reads the dataset's new export (repeatable; relative to the file)")
+    p.add_argument("--audience-file", action="append", metavar="AUDIENCE=PATH",
+                   help="file each refresh writes the saved audience to (repeatable; .csv or .xlsx)")
+
+    p = sub.add_parser("snapshots", parents=[common], help="segment sizes in every snapshot")
+    p.add_argument("--dataset")
+
+    p = sub.add_parser("migration", parents=[common], help="who moved between segments from one snapshot to another")
+    p.add_argument("before", type=int, help="earlier snapshot id")
+    p.add_argument("after", type=int, help="later snapshot id")
+    p.add_argument("--movers-out", help="write the customers who moved (CSV or XLSX)")
+    p.add_argument("--from-segment", help="with --movers-out: only those who were in this segment")
+    p.add_argument("--to-segment", help="with --movers-out: only those now in this segment")
     return parser
 
 
@@ -381,13 +473,23 @@ def _print_human(result: dict) -> None:
             print(f"{key}: {value}")
 
 
+def _config_store(args: argparse.Namespace) -> str | None:
+    """The store a refresh config names (``store = ...``, relative to the file), unless --db says otherwise."""
+    if args.command != "refresh":
+        return None
+    from . import pipeline
+
+    config = pipeline.load(args.config)
+    return str(config.path(config.store)) if config.store else None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit status (0 ok, 2 error)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
     try:
-        store = Store(getattr(args, "db", None))
+        store = Store(getattr(args, "db", None) or _config_store(args))
         try:
             result = COMMANDS[args.command](store, args)
         finally:

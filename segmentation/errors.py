@@ -37,3 +37,24 @@ def check_choices(choices: dict[str, str], columns: list[str], allowed, noun: st
     bad = {c: v for c, v in choices.items() if v not in allowed}
     if bad:
         raise ColumnError(f"Unknown {noun} {bad}; {noun} are {list(allowed)}")
+
+
+class ConfigError(SegmentStudioError):
+    """A pipeline config file cannot be read, or says something the store cannot do."""
+
+
+class RefreshError(SegmentStudioError):
+    """A step of an unattended refresh failed; the store is as it was before that step.
+
+    Parameters
+    ----------
+    step : str
+        The step's label, e.g. ``"import customers"``.
+    message : str
+        What went wrong, in the words of the error that stopped the step.
+    """
+
+    def __init__(self, step: str, message: str):
+        self.step = step
+        super().__init__(f"step {step!r} failed: {message} The store is as it was before this step "
+                         "(earlier steps of this refresh were kept).")

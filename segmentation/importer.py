@@ -345,16 +345,24 @@ def _append(store: Store, result: ReadResult, file_name: str, settings: ImportSe
     plans = plan_columns(ds.roles, sample, NormalizeOptions(**ds.options))
     ids = ds.columns_with_role("id")
     progress(0.3, "Adding rows")
+    cols = ", ".join(quote(c) for c in ds.columns)
+    fresh = _fresh_rows_sql(ds)
     with store.transaction() as tx:
+        tx.register("_incoming", table)
+        kept = tx.fetchone(f"SELECT count(*) FROM ({fresh})")[0]
+        if not kept:  # the same export again: nothing to add, and nothing is written
+            tx.unregister("_incoming")
+            ds.last_import = {"rows_read": table.num_rows, "rows_added": 0, "rows_updated": 0,
+                              "rows_unchanged": table.num_rows, "batch": None}
+            progress(1.0, f"Nothing new: every row of {file_name} is already in {ds.name}")
+            return ds
         if not tx.fetchone("SELECT count(*) FROM information_schema.columns WHERE table_name = ? "
                            "AND column_name = '_batch'", [ds.raw_table])[0]:
             tx.execute(f"ALTER TABLE {ds.raw_table} ADD COLUMN _batch INTEGER DEFAULT 1")
         offset, batch = tx.fetchone(f"SELECT coalesce(max(_row), 0), coalesce(max(_batch), 1) + 1 "
                                     f"FROM {ds.raw_table}")
-        tx.register("_incoming", table)
-        cols = ", ".join(quote(c) for c in ds.columns)
         tx.execute(f"INSERT INTO {ds.raw_table} (_row, {cols}, _batch) "
-                   f"SELECT _row + {int(offset)}, {cols}, {int(batch)} FROM _incoming")
+                   f"SELECT _row + {int(offset)}, {cols}, {int(batch)} FROM ({fresh}) ORDER BY _row")
         tx.unregister("_incoming")
         rejected = result.rejected.astype({"line": "int64", "reason": object, "raw": object})
         rejected["reason"] = file_name + ": " + rejected["reason"].astype(str)
@@ -376,8 +384,30 @@ def _append(store: Store, result: ReadResult, file_name: str, settings: ImportSe
         tx.execute("INSERT INTO import_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                    [ds.id, batch, file_name, datetime.now(), table.num_rows, ds.row_count - before, updated,
                     upload_id])
+    ds.last_import = {"rows_read": table.num_rows, "rows_added": ds.row_count - before, "rows_updated": updated,
+                      "rows_unchanged": table.num_rows - kept, "batch": int(batch)}
     progress(1.0, f"{ds.row_count - before:,} new and {updated:,} updated records added to {ds.name}")
     return ds
+
+
+def _fresh_rows_sql(ds: Dataset) -> str:
+    """Rows of ``_incoming`` that are new or changed: a later export repeats most records as they were.
+
+    A row is left out when it equals, column for column, the latest version
+    of its record id (without an id column, or with an empty id: any stored
+    row), so adding the same export twice adds nothing.
+    """
+    cols = [quote(c) for c in ds.columns]
+    same = " AND ".join(f"i.{c} IS NOT DISTINCT FROM l.{c}" for c in cols)
+    ids = ds.columns_with_role("id")
+    if ids:
+        q = quote(ids[0])
+        latest = (f"SELECT {', '.join(cols)} FROM {ds.raw_table} "
+                  f"QUALIFY nullif(trim({q}), '') IS NULL "
+                  f"OR row_number() OVER (PARTITION BY trim({q}) ORDER BY _row DESC) = 1")
+    else:
+        latest = f"SELECT DISTINCT {', '.join(cols)} FROM {ds.raw_table}"
+    return f"SELECT i.* FROM _incoming i ANTI JOIN ({latest}) l ON {same}"
 
 
 def import_upload(store: Store, upload_id: int, settings: ImportSettings = ImportSettings(),

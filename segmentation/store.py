@@ -8,6 +8,10 @@ or work on frames and hand them to a :class:`Store`.
 Concurrency: one connection per process (DuckDB lets a single process open a
 file for writing); each call takes its own cursor, and writes are serialised
 by a lock so that several browser tabs can use one store.
+
+Steps of an unattended refresh run inside :meth:`Store.atomic`: every
+transaction and read of the engine joins one transaction, so a step that
+fails leaves the store exactly as it was before the step.
 """
 
 from __future__ import annotations
@@ -113,6 +117,20 @@ MIGRATIONS: list[list[str]] = [
         """CREATE TABLE score_models (dataset_id INTEGER NOT NULL, name VARCHAR NOT NULL, trained_at TIMESTAMP NOT NULL,
             settings JSON NOT NULL, report JSON NOT NULL, model BLOB NOT NULL, PRIMARY KEY (dataset_id, name))""",
     ],
+    [  # 9: unattended refreshes (a log of runs and their steps) and snapshots of segment membership.
+        "CREATE SEQUENCE refresh_ids START 1",
+        """CREATE TABLE refreshes (id INTEGER PRIMARY KEY, started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP,
+            config_file VARCHAR, status VARCHAR NOT NULL, failed_step VARCHAR, error VARCHAR, summary JSON)""",
+        """CREATE TABLE refresh_steps (refresh_id INTEGER NOT NULL, position INTEGER NOT NULL, step VARCHAR NOT NULL,
+            status VARCHAR NOT NULL, seconds DOUBLE, state VARCHAR, detail JSON, error VARCHAR,
+            PRIMARY KEY (refresh_id, position))""",
+        "CREATE SEQUENCE snapshot_ids START 1",
+        """CREATE TABLE segment_snapshots (id INTEGER PRIMARY KEY, dataset_id INTEGER NOT NULL, run_id INTEGER NOT NULL,
+            run_name VARCHAR NOT NULL, taken_at TIMESTAMP NOT NULL, refresh_id INTEGER, customers BIGINT NOT NULL,
+            names JSON NOT NULL)""",
+        """CREATE TABLE snapshot_members (snapshot_id INTEGER NOT NULL, customer_id VARCHAR NOT NULL,
+            segment INTEGER NOT NULL)""",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -136,6 +154,9 @@ class Dataset:
     roles: dict[str, str]
     options: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: Figures of the file just added to the dataset (not stored): rows_read, rows_added, rows_updated,
+    #: rows_unchanged, batch (None when nothing was new).
+    last_import: dict[str, Any] | None = field(default=None, compare=False)
 
     @property
     def raw_table(self) -> str:
@@ -235,6 +256,7 @@ class Store:
         except duckdb.Error as exc:
             raise StoreError(f"'{self.path}' is not a Segment Studio store: {exc}") from exc
         self._lock = threading.RLock()
+        self._local = threading.local()  # the cursor of an atomic() block, per thread
         if not read_only:
             self.migrate()
             self.drop_orphan_tables()
@@ -248,9 +270,58 @@ class Store:
         """A cursor of its own for the calling thread."""
         return self._con.cursor()
 
+    @property
+    def in_atomic(self) -> bool:
+        """Whether the calling thread is inside :meth:`atomic`."""
+        return getattr(self._local, "cursor", None) is not None
+
+    @contextmanager
+    def _reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The atomic block's cursor (reads must see its writes), else a cursor of its own."""
+        shared = getattr(self._local, "cursor", None)
+        if shared is not None:
+            yield shared
+            return
+        cur = self.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Make everything in the block one transaction: all of it is kept, or none.
+
+        The engine's own :meth:`transaction` blocks and reads in the calling
+        thread join it; other threads wait for their writes until it ends.
+        """
+        if self.in_atomic:
+            raise StoreError("Atomic blocks cannot be nested.")
+        with self._lock:
+            cur = self.cursor()
+            cur.execute("BEGIN TRANSACTION").fetchall()
+            self._local.cursor = cur
+            try:
+                yield
+            except BaseException:
+                cur.execute("ROLLBACK").fetchall()
+                raise
+            else:
+                cur.execute("COMMIT").fetchall()
+            finally:
+                self._local.cursor = None
+                cur.close()
+
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        """Serialised write transaction; rolled back entirely if the block raises."""
+        """Serialised write transaction; rolled back entirely if the block raises.
+
+        Inside :meth:`atomic` it is part of the atomic block's transaction.
+        """
+        shared = getattr(self._local, "cursor", None)
+        if shared is not None:
+            yield Transaction(shared)
+            return
         with self._lock:
             cur = self.cursor()
             cur.execute("BEGIN TRANSACTION").fetchall()
@@ -266,19 +337,13 @@ class Store:
 
     def query_df(self, sql: str, params: list | tuple | None = None) -> pd.DataFrame:
         """Run a read query on a cursor of its own and return a data frame."""
-        cur = self.cursor()
-        try:
+        with self._reading() as cur:
             return (cur.execute(sql, params) if params is not None else cur.execute(sql)).df()
-        finally:
-            cur.close()
 
     def query_rows(self, sql: str, params: list | tuple | None = None) -> list[tuple]:
         """Run a read query and return its rows as tuples."""
-        cur = self.cursor()
-        try:
+        with self._reading() as cur:
             return (cur.execute(sql, params) if params is not None else cur.execute(sql)).fetchall()
-        finally:
-            cur.close()
 
     def query_value(self, sql: str, params: list | tuple | None = None) -> Any:
         """First column of the first row of a query, or None."""
@@ -395,6 +460,8 @@ class Store:
 
     def drop_orphan_tables(self) -> list[str]:
         """Drop dataset tables left without a dataset row (an import stopped half way)."""
+        if self.in_atomic:  # the atomic block's rollback removes them, and its transaction may be aborted
+            return []
         known = {r[0] for r in self.query_rows("SELECT id FROM datasets")}
         orphans = [name for (name,) in self.query_rows(
             "SELECT table_name FROM information_schema.tables WHERE regexp_matches(table_name, "
@@ -414,11 +481,14 @@ class Store:
                 tx.execute(f"DROP TABLE IF EXISTS {table}")
             tx.execute("DELETE FROM merge_members WHERE group_id IN (SELECT id FROM merge_groups "
                        "WHERE dataset_id = ?)", [ds.id])
+            tx.execute("DELETE FROM snapshot_members WHERE snapshot_id IN (SELECT id FROM segment_snapshots "
+                       "WHERE dataset_id = ?)", [ds.id])
             for table in ("segment_members", "segment_names"):
                 tx.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT id FROM segment_runs "
                            "WHERE dataset_id = ?)", [ds.id])
             for table in ("merge_groups", "match_runs", "match_pairs", "decisions", "survivorship",
-                          "import_batches", "segment_runs", "segment_scans", "rfm_runs", "score_models"):
+                          "import_batches", "segment_runs", "segment_scans", "rfm_runs", "score_models",
+                          "segment_snapshots"):
                 tx.execute(f"DELETE FROM {table} WHERE dataset_id = ?", [ds.id])
             tx.execute("DELETE FROM datasets WHERE id = ?", [ds.id])
 

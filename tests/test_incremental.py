@@ -54,7 +54,11 @@ def test_later_export_keeps_customer_ids_and_decisions(store, export):
                      ImportSettings(append_to=ds.name))
     assert ds.row_count == len(frame)  # repeated records updated in place, not added
     batches = store.import_batches(ds.id)
-    assert batches[["batch", "rows_read", "rows_added", "rows_updated"]].values.tolist() == [[2, 1680, 1480, 200]]
+    # Only the changed record counts as updated; the 199 repeated as they were add nothing.
+    assert batches[["batch", "rows_read", "rows_added", "rows_updated"]].values.tolist() == [[2, 1680, 1480, 1]]
+    assert ds.last_import == {"rows_read": 1680, "rows_added": 1480, "rows_updated": 1, "rows_unchanged": 199,
+                              "batch": 2}
+    assert store.query_value(f"SELECT count(*) FROM {ds.raw_table}") == 4000 + 1481
     updated = store.query_value(f'SELECT "E-mail" FROM {ds.clean_table} WHERE "ID client" = ?',
                                 [again[ID].iloc[0]])
     assert updated == "new.address@example.org"
@@ -82,6 +86,23 @@ def test_later_export_keeps_customer_ids_and_decisions(store, export):
     # As good as matching everything at once.
     scores = evaluate(after[after.groupby(after).transform("size") > 1], truth)
     assert scores["precision"] >= 0.98 and scores["recall"] >= 0.95
+
+
+def test_the_same_export_twice_adds_nothing(store, export):
+    frame, _truth = export
+    ds = import_file(store, csv_bytes(frame.iloc[:300]), "january.csv")
+    tables = store.query_rows("SELECT table_name, estimated_size FROM duckdb_tables() ORDER BY 1")
+    again = import_file(store, csv_bytes(frame.iloc[:300]), "january again.csv", ImportSettings(append_to=ds.name))
+    assert again.last_import == {"rows_read": 300, "rows_added": 0, "rows_updated": 0, "rows_unchanged": 300,
+                                 "batch": None}
+    assert store.import_batches(ds.id).empty
+    assert store.query_rows("SELECT table_name, estimated_size FROM duckdb_tables() ORDER BY 1") == tables
+    # Without a record id, a row already stored (same values everywhere) is not added again either.
+    no_id = frame.iloc[:20].drop(columns=[ID])
+    ds = import_file(store, csv_bytes(no_id), "no id.csv")
+    ds = import_file(store, csv_bytes(frame.iloc[10:30].drop(columns=[ID])), "no id 2.csv",
+                     ImportSettings(append_to=ds.name))
+    assert ds.last_import["rows_added"] == 10 and ds.row_count == 30
 
 
 def test_later_export_must_have_the_columns(store, export):
