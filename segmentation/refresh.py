@@ -69,13 +69,17 @@ class _Step:
 
 # ------------------------------------------------------------------ state of the inputs
 
-def _dataset_state(store: Store, name: str) -> object:
-    """What a dataset holds, cheaply: rows, files added, merges, decisions, roles, survivorship rules."""
+def _dataset_state(store: Store, name: str, merges: bool = True) -> object:
+    """What a dataset holds, cheaply: rows, files added, and (``merges``) merges, decisions, survivorship rules."""
     try:
         ds = store.dataset(name)
     except NotFoundError:
         return None
-    return [ds.id, ds.row_count, ds.roles, str(ds.imported_at), store.query_rows(
+    rows = [ds.id, ds.row_count, ds.roles, str(ds.imported_at),
+            store.query_value("SELECT count(*) FROM import_batches WHERE dataset_id = ?", [ds.id])]
+    if not merges:
+        return rows
+    return [*rows, store.query_rows(
         "SELECT (SELECT count(*) FROM import_batches WHERE dataset_id = $id), "
         "(SELECT count(*) FROM merge_groups WHERE dataset_id = $id), "
         "(SELECT CAST(max(coalesce(undone_at, created_at)) AS VARCHAR) FROM merge_groups WHERE dataset_id = $id), "
@@ -161,7 +165,7 @@ def _import_step(store: Store, config: pipeline.PipelineConfig, source: pipeline
                 "rejected_rows": ds.rejected_rows - existing.rejected_rows, "rows": ds.row_count}
 
     return _Step(f"import {source.dataset}", asdict(source),
-                 lambda: [_file_digest(path), _dataset_state(store, source.dataset)], work)
+                 lambda: [_file_digest(path), _dataset_state(store, source.dataset, merges=False)], work)
 
 
 def _dedupe_step(store: Store, config: pipeline.DedupeConfig) -> _Step:

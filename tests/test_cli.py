@@ -156,8 +156,8 @@ def test_import_append_to_an_existing_dataset(capsys, db, crm_file, tmp_path, fr
     later.write_bytes((text + "C9;Nouvelle;Bretagne;Anne;Le Gall;anne@x.fr;;29000;;;;\r\n").encode("cp1252"))
     code, result, _ = run_cli(capsys, "--db", db, "import", str(later), "--append-to", "crm export", "--json")
     assert code == 0
-    assert (result["dataset"], result["rows"], result["rows_added"], result["rows_updated"]) == (
-        "crm export", 5, 1, 4)
+    assert (result["dataset"], result["rows"], result["rows_added"], result["rows_updated"],
+            result["rows_unchanged"]) == ("crm export", 5, 1, 1, 3)
     code, _, err = run_cli(capsys, "--db", db, "import", str(later), "--append-to", "nope")
     assert code == 2 and err.startswith("error: No dataset named 'nope'")
 
