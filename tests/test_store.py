@@ -96,3 +96,20 @@ def test_concurrent_writes_are_serialised(store):
     for t in threads:
         t.join()
     assert store.query_value("SELECT n FROM counter") == 80
+
+
+def test_atomic_block_keeps_all_or_nothing(store, french_csv):
+    from segmentation.importer import import_file
+
+    tables = store.query_rows("SELECT table_name FROM information_schema.tables ORDER BY 1")
+    with pytest.raises(RuntimeError, match="later step"), store.atomic():
+        ds = import_file(store, french_csv, "crm.csv")                # two transactions of its own, joined
+        assert store.dataset(ds.name).row_count == 4                   # reads see the block's writes
+        raise RuntimeError("later step")
+    assert store.datasets() == []
+    assert store.query_rows("SELECT table_name FROM information_schema.tables ORDER BY 1") == tables
+    with store.atomic():
+        import_file(store, french_csv, "crm.csv")
+    assert [d.name for d in store.datasets()] == ["crm"]
+    with pytest.raises(StoreError, match="cannot be nested"), store.atomic(), store.atomic():
+        pass
