@@ -14,6 +14,7 @@ pages = st.navigation([
     st.Page("pages/segment.py", title="Segment", icon="🎯"),
     st.Page("pages/profile.py", title="Profile", icon="🔎"),
     st.Page("pages/audiences.py", title="Audiences", icon="📤"),
+    st.Page("pages/refresh.py", title="Refresh", icon="🔁"),
 ])
 with st.sidebar:
     st.caption(f"Working store: `{app_state.store().path}`")

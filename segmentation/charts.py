@@ -190,3 +190,24 @@ def calibration_chart(calibration: dict) -> go.Figure:
     fig.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line={"dash": "dot", "color": "#888"})
     fig.update_layout(height=320, margin={"t": 20, "b": 10})
     return fig
+
+
+def snapshot_sizes_chart(sizes: pd.DataFrame) -> go.Figure:
+    """Customers per segment across snapshots (``segmentation.snapshots.sizes``): which grew, which shrank."""
+    frame = sizes.assign(label=sizes["taken_at"].dt.strftime("%Y-%m-%d %H:%M") + " · #" + sizes["snapshot"].astype(str))
+    fig = px.line(frame, x="label", y="customers", color="name", markers=True,
+                  labels={"label": "snapshot", "name": "segment"})
+    fig.update_layout(height=360, margin={"t": 20, "b": 10}, legend={"orientation": "h", "y": -0.25})
+    return fig
+
+
+def migration_heatmap(matrix: pd.DataFrame) -> go.Figure:
+    """Customers by segment before (rows) and after (columns): the diagonal stayed, the rest moved."""
+    table = matrix.copy()
+    table.index = [str(i)[:50] for i in table.index]
+    table.columns = [str(c)[:50] for c in table.columns]
+    fig = px.imshow(table, text_auto=True, color_continuous_scale="Blues", aspect="auto",
+                    labels={"x": matrix.columns.name or "after", "y": matrix.index.name or "before",
+                            "color": "customers"})
+    fig.update_layout(height=160 + 45 * len(table), margin={"t": 20, "b": 10})
+    return fig

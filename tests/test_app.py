@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.util import patch_config_options
 
 import app_state
-from segmentation import audiences, dedupe, propensity, rfm, segments
+from segmentation import audiences, dedupe, pipeline, propensity, refresh, rfm, segments, snapshots
 from segmentation.store import Store
 from tests.conftest import ROOT, SAMPLE
 
@@ -529,3 +529,56 @@ def test_propensity_section_trains_and_scores(seeded_db, opened_stores):
     assert shown["Score column"] == "score_active" and shown["Chosen model"] == model["chosen"]
     assert shown["ROC AUC (cross-validated)"] == f"{model['auc_mean']:.2f} ± {model['auc_std']:.2f}"
     assert "RFM recency (days)" not in model["top_features"]      # the target's source is never a feature
+
+
+# --- Refresh page -----------------------------------------------------------------
+
+
+def test_refresh_page_saves_config_runs_it_and_shows_snapshots(seeded_db, opened_stores, tmp_path):
+    at = run_app()
+    s = app_store(opened_stores)
+    dedupe.find_pairs(s, "sample customers")
+    dedupe.merge(s, "sample customers", above=0.9)
+    segments.run_segments(s, "sample customers", segments.default_features(s, "sample customers"), k=3, name="Q1")
+    audiences.save_audience(s, "Segment 0", audiences.AudienceSpec(dataset="sample customers", segments=(0,)))
+    at.switch_page("pages/refresh.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "No refresh yet." in [c.value for c in at.caption]
+    config_file = tmp_path / "project" / "pipeline.toml"
+    at.text_input(key="refresh_config_file").set_value(str(config_file))
+    at.text_input(key="refresh_src_sample customers").set_value(str(SAMPLE / "customers.csv"))
+    at.text_input(key="refresh_out_Segment 0").set_value("out/segment 0.csv")
+    at.run()
+    at.button(key="refresh_save").click().run()
+    assert not at.error, [e.value for e in at.error]
+    assert at.success[0].value.startswith(f"Saved **{config_file}**")
+    config = pipeline.load(config_file)
+    assert config.sources[0].file == str(SAMPLE / "customers.csv")
+    assert (config.segments.run, config.segments.mode, config.dedupe.auto_merge) == ("Q1", "assign", True)
+    assert config.audiences[0].out == "out/segment 0.csv"
+
+    at.text_input(key="refresh_run_file").set_value(str(config_file)).run()
+    at.button(key="refresh_run").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    log = refresh.history(s)
+    assert log["status"].tolist() == ["ok"]
+    assert at.success[0].value == f"Refresh {log['id'].iloc[0]} done: {log['changed'].iloc[0]}."
+    written = pd.read_csv(config_file.parent / "out" / "segment 0.csv", sep=";", encoding="utf-8-sig")
+    assert len(written) == len(audiences.select(s, audiences.get_audience(s, "Segment 0")))
+    shown = next(d.value for d in at.dataframe if "changed" in d.value.columns)
+    assert shown["status"].tolist() == ["ok"]
+    queue = dedupe.pairs_table(s, "sample customers", status="review", undecided_only=True)
+    assert metrics(at)["Pairs waiting for review"] == f"{len(queue):,}"
+
+    # One snapshot from the refresh; taking another with nobody moved takes none; after a move, a migration.
+    assert len(snapshots.snapshots(s, "sample customers")) == 1
+    at.button(key="snapshot_take").click().run()
+    assert at.success[0].value == "Nobody moved since the last snapshot: none taken."
+    run = segments.get_run(s, "Q1")
+    s.query_rows("UPDATE segment_members SET segment = (segment + 1) % 3 WHERE run_id = ? AND customer_id IN "
+                 "(SELECT customer_id FROM segment_members WHERE run_id = ? ORDER BY customer_id LIMIT 7)",
+                 [run.id, run.id])
+    at.button(key="snapshot_take").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(snapshots.snapshots(s, "sample customers")) == 2
+    assert "7 customers moved." in [c.value for c in at.caption]
