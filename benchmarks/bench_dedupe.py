@@ -17,8 +17,9 @@ belongs to it alone:
 - ``ours``: the app's way, end to end: :func:`segmentation.importer.import_file`
   of the CSV bytes into a new store (roles as the import guesses them), then
   :func:`segmentation.dedupe.find_pairs` (which also compares the members of
-  groups of three or more that no pair compared, and sends a group to review
-  when two of its members are clearly different) and
+  groups of three or more that no pair compared, and splits a group whose
+  members include two clearly different records, the links between the parts
+  going to review) and
   :func:`segmentation.dedupe.merge` of the sure pairs (score >= upper).
   "dedupe s" is find_pairs + merge; the import is timed apart.
   "peak MB" is the whole process; "dedupe MB" the peak during find_pairs + merge
@@ -539,7 +540,7 @@ def main() -> None:
         if errors:
             print(f"\n{key}: {errors['missed']} true pairs missed ({errors['missed_not_candidates_or_below_lower']} "
                   f"not candidates or below the review threshold, {errors['missed_scored_review']} left for review, "
-                  f"{errors['missed_sure_but_refused']} sure but in a group sent to review), "
+                  f"{errors['missed_sure_but_refused']} sure but between two parts of a split group), "
                   f"{errors['wrong']} wrong pairs merged")
 
 

@@ -57,8 +57,9 @@ if b1.button(f"Merge every pair scoring at least {upper:.2f}", key="bulk_merge")
     result = dedupe.merge(store, dataset, above=upper, source="bulk")
     st.session_state.flash = (
         f"{result['groups_merged']:,} groups merged: {result['records_before']:,} → {result['records_after']:,} "
-        "customers." + (f" {result['refused_chains']} chains (A~B~C where A and C do not match) were sent back "
-                        "to review." if result["refused_chains"] else ""))
+        "customers." + (f" {result['refused_chains']} groups were split because two of their records were marked "
+                        "as different customers; the links between the parts were not merged."
+                        if result["refused_chains"] else ""))
     st.rerun()
 
 st.subheader("Review pairs")

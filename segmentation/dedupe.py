@@ -17,8 +17,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from .errors import ColumnError, NotFoundError, check_choices
 from .golden import RULES, Survivorship, golden_sql
@@ -124,7 +122,8 @@ def _check_chains(matcher, frame: pd.DataFrame, pairs: pd.DataFrame, settings: M
     """Compare the members of every group of sure matches that no pair compared (A~B~C: A with C).
 
     Returns the pairs with those new comparisons added (from ``settings.lower``), and a mask of the pairs
-    within chains whose members do not all match, which go to review instead of being merged.
+    that join two parts of a chain (see :func:`segmentation.matching.group_pairs`): the conflicting links,
+    which go to review instead of being merged, while each consistent part merges.
     """
     from .matching import group_pairs
 
@@ -135,14 +134,19 @@ def _check_chains(matcher, frame: pd.DataFrame, pairs: pd.DataFrame, settings: M
         scored.append(found)
         return found["score"].to_numpy()
 
-    _groups, refused = group_pairs(pairs, frame.index, settings, rescore=rescore)
+    groups, refused = group_pairs(pairs, frame.index, settings, rescore=rescore)
     extra = [f[f["score"] >= settings.lower] for f in scored]
+    pairs = pairs.assign(_extra=False)
     if any(len(f) for f in extra):
-        pairs = pd.concat([pairs, *extra], ignore_index=True).drop_duplicates(["left", "right"])
+        pairs = pd.concat([pairs, *(f.assign(_extra=True) for f in extra)], ignore_index=True)
+        pairs = pairs.drop_duplicates(["left", "right"])
         pairs = pairs.sort_values(["score", "left", "right"], ascending=[False, True, True], ignore_index=True)
-    chain_rows = set(refused["left"]) | set(refused["right"])
-    in_chains = (pairs["left"].isin(chain_rows) & pairs["right"].isin(chain_rows)).to_numpy()
-    return pairs, in_chains
+    refused_keys = pd.MultiIndex.from_frame(refused[["left", "right"]])
+    in_chains = pd.MultiIndex.from_frame(pairs[["left", "right"]]).isin(refused_keys)
+    # A new comparison is within one chain: a conflicting link unless both records ended in one part.
+    same = groups.reindex(pairs["left"]).to_numpy() == groups.reindex(pairs["right"]).to_numpy()
+    in_chains |= pairs["_extra"].to_numpy(bool) & ~same
+    return pairs.drop(columns="_extra"), in_chains
 
 
 def _id_column(ds: Dataset) -> str | None:
@@ -228,18 +232,26 @@ def record_count(store: Store, dataset: str | None = None) -> int:
 
 def merge(store: Store, dataset: str | None = None, above: float | None = None,
           pairs: list[tuple[int, int]] | None = None, source: str = "review") -> dict:
-    """Merge accepted pairs into groups; a group that would chain non-matching records is refused.
+    """Merge accepted pairs into groups; links that would chain records told apart are refused.
 
     The edges are: pairs decided ``match``, plus, with ``above``, every
-    candidate pair scoring at least ``above`` that nobody rejected, plus
-    ``pairs`` (row numbers), recorded as decided. Records already merged keep
-    their group (its id does not change when records join it).
+    candidate pair scoring at least ``above`` that nobody rejected and that
+    does not join two parts of a chain (``in_chain``), plus ``pairs`` (row
+    numbers), recorded as decided. Records already merged keep their group
+    (its id does not change when records join it). Where a person decided
+    that two records of one resulting group are different customers
+    (``no_match``), the group is split as :func:`find_pairs` splits chains
+    (:func:`segmentation.matching.consistent_groups`): existing groups stay
+    whole, then decided pairs and then the others by descending score join
+    two parts unless a rejected pair lies across them; the refused links are
+    not merged.
 
     Returns
     -------
     dict
         ``groups_merged`` (groups created or grown), ``records_before``,
-        ``records_after``, ``refused_chains`` (groups sent back to review).
+        ``records_after``, ``refused_chains`` (groups that were split because
+        a person told two of their records apart).
     """
     ds = store.dataset(dataset or None)
     before = record_count(store, ds.name)
@@ -248,51 +260,61 @@ def merge(store: Store, dataset: str | None = None, above: float | None = None,
     edges = store.query_df(
         "WITH d AS (SELECT left_row, right_row, arg_max(decision, decided_at) AS decision FROM decisions "
         "WHERE dataset_id = ? GROUP BY ALL) "
-        "SELECT left_row, right_row FROM d WHERE decision = 'match' "
+        "SELECT left_row, right_row, 2.0 AS priority FROM d WHERE decision = 'match' "  # a person's word first
         # Pairs someone rejected, or whose merge was undone, are not merged again without a person.
-        "UNION SELECT p.left_row, p.right_row FROM match_pairs p LEFT JOIN d USING (left_row, right_row) "
+        "UNION ALL SELECT p.left_row, p.right_row, p.score FROM match_pairs p LEFT JOIN d USING (left_row, right_row) "
         "WHERE p.dataset_id = ? AND p.score >= ? AND d.decision IS NULL AND NOT p.in_chain",
         [ds.id, ds.id, above if above is not None else 2.0])
     current = store.query_df(ACTIVE_MEMBERS.format(id=ds.id))
     # Records already in a group are tied to it through its first member.
     anchors = current.groupby("group_id")["row"].transform("min")
-    links = pd.concat([edges.rename(columns={"left_row": "a", "right_row": "b"}),
-                       pd.DataFrame({"a": anchors, "b": current["row"]})], ignore_index=True)
+    links = pd.concat([edges.rename(columns={"left_row": "a", "right_row": "b"}).assign(forced=False),
+                       pd.DataFrame({"a": anchors, "b": current["row"], "priority": 3.0, "forced": True})],
+                      ignore_index=True)
     if links.empty:
         return {"groups_merged": 0, "records_before": before, "records_after": before, "refused_chains": 0}
-    nodes = np.unique(links[["a", "b"]].to_numpy())
-    pos = {int(n): i for i, n in enumerate(nodes)}
-    a = links["a"].map(pos).to_numpy()
-    b = links["b"].map(pos).to_numpy()
-    _count, labels = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(len(nodes),) * 2),
-                                          directed=False)
-    comp = pd.DataFrame({"row": nodes.astype("int64"), "comp": labels})
-    accepted = _chain_guard(store, ds, comp)
+    accepted, refused = _chain_guard(store, ds, links)
     created = _write_groups(store, ds, accepted, current, source)
     after = record_count(store, ds.name)
-    return {"groups_merged": created, "records_before": before, "records_after": after,
-            "refused_chains": int(comp["comp"].nunique() - accepted["comp"].nunique())}
+    return {"groups_merged": created, "records_before": before, "records_after": after, "refused_chains": refused}
 
 
-def _chain_guard(store: Store, ds: Dataset, comp: pd.DataFrame) -> pd.DataFrame:
-    """Drop components in which a person said two members are different customers.
+def _chain_guard(store: Store, ds: Dataset, links: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Groups of the linked rows, split where a person said two members are different customers.
 
     Chains that matching found (A~B~C with A and C clearly different) are
-    flagged ``in_chain`` by :func:`find_pairs` and never merged in bulk; this
-    guard keeps decisions of different people from joining two customers
-    that someone told apart.
+    already split by :func:`find_pairs`, whose conflicting links are flagged
+    ``in_chain`` and never merged in bulk; this guard keeps decisions of
+    different people from joining two customers that someone told apart,
+    with the same logic (:func:`segmentation.matching.consistent_groups`).
+
+    Parameters
+    ----------
+    links : pandas.DataFrame
+        ``a``, ``b`` (row numbers), ``priority`` (higher first) and
+        ``forced`` (ties to an existing group, never refused).
+
+    Returns
+    -------
+    accepted : pandas.DataFrame
+        ``row``, ``comp``: the rows of each group of two or more.
+    refused : int
+        Components that were split.
     """
-    sizes = comp.groupby("comp")["row"].transform("size")
-    big = comp[sizes > 2]
-    if big.empty:
-        return comp
+    from .matching import consistent_groups
+
+    nodes = pd.Index(np.unique(links[["a", "b"]].to_numpy().astype("int64")))
     rejected = store.query_df(
         "SELECT left_row AS a, right_row AS b FROM (SELECT left_row, right_row, arg_max(decision, decided_at) "
         "AS decision FROM decisions WHERE dataset_id = ? GROUP BY ALL) WHERE decision = 'no_match'", [ds.id])
-    at = big.set_index("row")["comp"]
-    same = rejected["a"].map(at)
-    refused = set(same[same.notna() & (same == rejected["b"].map(at))].astype("int64"))
-    return comp[~comp["comp"].isin(refused)]
+    ra, rb = nodes.get_indexer(rejected["a"]), nodes.get_indexer(rejected["b"])
+    linked = (ra >= 0) & (rb >= 0)
+    component, core = consistent_groups(len(nodes), nodes.get_indexer(links["a"]), nodes.get_indexer(links["b"]),
+                                        links["priority"].to_numpy(float), ra[linked], rb[linked],
+                                        links["forced"].to_numpy(bool))
+    keep = np.bincount(core)[core] >= 2
+    refused = int((pd.Series(core).groupby(component).nunique() > 1).sum())
+    return pd.DataFrame({"row": nodes.to_numpy()[keep], "comp": core[keep]}), refused
 
 
 def _write_groups(store: Store, ds: Dataset, comp: pd.DataFrame, current: pd.DataFrame, source: str) -> int:

@@ -51,6 +51,7 @@ from .errors import ColumnError
 
 _TF_MIN_RECORDS = 1000  # value frequencies from a tiny file would make every shared value look common
 _RESCORE_MAX = 50       # larger chains go to review without comparing every two members
+_CHAIN_SUPPORT = 2      # sure matches in common that make two clearly different members copies of one
 _PRIOR_PAIRS = 20.0     # weight (in pairs) of the m/c priors in EM: they decide only on small files
 _ORG_PAIRS = 2_000_000  # pairs of one organisation's records that the "colleague" class is learned on
 
@@ -552,15 +553,107 @@ def classify(pairs: pd.DataFrame, settings: MatchSettings = MatchSettings()) -> 
     return pd.Series(status, index=pairs.index, name="status")
 
 
+def consistent_groups(n: int, left, right, priority, apart_left=(), apart_right=(),
+                      forced=None) -> tuple[np.ndarray, np.ndarray]:
+    """Groups of linked records, split where two members must stay apart.
+
+    Records joined by links form connected components. A component in which
+    no two members must stay apart is one group. Any other component is
+    split into consistent cores, single-linkage under cannot-link
+    constraints: its links are taken by descending priority (forced links
+    first, ties by position) and each joins two cores unless a pair that
+    must stay apart lies across them; forced links always join. For
+    A~B (0.99), B~C (0.95) with A and C apart: A and B make one core, C
+    stays alone, and B~C is a link between two cores.
+
+    Parameters
+    ----------
+    n : int
+        Number of records (positions 0..n-1).
+    left, right : array-like of int
+        Positions of the records of each link.
+    priority : array-like of float
+        Order in which the links are taken, highest first (a match score).
+    apart_left, apart_right : array-like of int, optional
+        Positions of pairs of records that must not end in one group.
+    forced : array-like of bool, optional
+        Links that join whatever stays apart (records already merged).
+
+    Returns
+    -------
+    component : numpy.ndarray
+        Connected component of each record by the links.
+    core : numpy.ndarray
+        Group of each record: its component's number where nothing had to
+        stay apart, a number of its own (>= the number of components) for
+        each core of a split component. Records alone in their core are not
+        merged; a link between two records of one component and two cores is
+        a conflicting one (for a person to decide).
+    """
+    left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
+    n_components, component = connected_components(
+        coo_matrix((np.ones(len(left)), (left, right)), shape=(n, n)), directed=False)
+    core = component.astype(np.int64)
+    apart_left, apart_right = np.asarray(apart_left, dtype=np.int64), np.asarray(apart_right, dtype=np.int64)
+    clash = (component[apart_left] == component[apart_right]) & (apart_left != apart_right)
+    if not clash.any():
+        return component, core
+    split = np.unique(component[apart_left[clash]])
+    nodes = np.flatnonzero(np.isin(component, split))  # few and small: a Python loop over them only
+    take = np.flatnonzero(np.isin(component[left], split))
+    forced = np.zeros(len(left), bool) if forced is None else np.asarray(forced, bool)
+    take = take[np.lexsort((right[take], left[take], -np.asarray(priority, float)[take], ~forced[take]))]
+    a, b = np.searchsorted(nodes, left[take]).tolist(), np.searchsorted(nodes, right[take]).tolist()
+    parent, size = list(range(len(nodes))), [1] * len(nodes)
+    apart: list[set[int]] = [set() for _ in nodes]  # per core (its root), the cores it must not join
+    for x, y in zip(np.searchsorted(nodes, apart_left[clash]).tolist(),
+                    np.searchsorted(nodes, apart_right[clash]).tolist(), strict=True):
+        apart[x].add(y)
+        apart[y].add(x)
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for x, y, must in zip(a, b, forced[take].tolist(), strict=True):
+        rx, ry = root(x), root(y)
+        if rx == ry or (ry in apart[rx] and not must):
+            continue
+        if size[rx] < size[ry]:
+            rx, ry = ry, rx
+        parent[ry], size[rx] = rx, size[rx] + size[ry]
+        for other in apart[ry]:
+            apart[other].discard(ry)
+            apart[other].add(rx)
+        apart[rx] |= apart[ry]
+        apart[rx].discard(rx)  # a forced link may join two records that were apart
+        apart[ry] = set()
+    core[nodes] = n_components + np.array([root(x) for x in range(len(nodes))], dtype=np.int64)
+    return component, core
+
+
 def group_pairs(pairs: pd.DataFrame, n_or_index, settings: MatchSettings = MatchSettings(),
                 rescore: Callable[[pd.Index, pd.Index], np.ndarray] | None = None) -> tuple[pd.Series, pd.DataFrame]:
     """Groups of records joined by sure matches, with a guard against chains.
 
-    A connected component of more than two records is merged only if no two
-    of its members are clearly different: members that no sure pair joins
-    are scored with ``rescore`` (without it they count as different), and a
-    score below ``settings.lower`` makes the component a chain (A~B~C, A
-    and C not matching) that goes to review instead.
+    Sure pairs (from ``settings.upper``) join records into connected
+    components. In a component of more than two records, the members that
+    no sure pair joins are scored with ``rescore``; two of them scoring
+    below ``settings.lower`` are clearly different, which makes the
+    component a chain (A~B~C, A and C not matching), unless both are sure
+    matches of two or more of the same records (heavily corrupted copies of
+    one person, each vouched for by the same independent records: a chain
+    through a single record is still a chain). A chain is not merged
+    whole but split by :func:`consistent_groups`: sure pairs are taken by
+    descending score and never join two parts between which two members are
+    clearly different. Each part of two records or more is a group; the
+    pairs between two parts of one chain (the conflicting links) go to
+    review, so that a person decides where the odd record belongs. Without
+    ``rescore``, members that no sure pair joins count as different (parts
+    are then cliques of sure pairs); a chain of more than 50 records is not
+    rescored nor split but goes to review whole.
 
     Parameters
     ----------
@@ -569,41 +662,54 @@ def group_pairs(pairs: pd.DataFrame, n_or_index, settings: MatchSettings = Match
     n_or_index : int or pandas.Index
         Number of records (labels 0..n-1) or the frame's index.
     settings : MatchSettings
-        ``upper`` is the sure-match threshold.
+        ``upper`` is the sure-match threshold, ``lower`` the score below
+        which two members of a group are clearly different.
     rescore : callable, optional
         ``(left_labels, right_labels) -> scores`` in order, e.g.
-        ``lambda a, b: matcher.score_pairs(frame, a, b)["score"]``; chains
-        of more than 50 records go to review without it.
+        ``lambda a, b: matcher.score_pairs(frame, a, b)["score"]``.
 
     Returns
     -------
     groups : pandas.Series
-        Record label -> group number, for records of accepted groups only.
+        Record label -> group number, for records of accepted groups (or
+        parts of chains) only.
     to_review : pandas.DataFrame
-        Rows of ``pairs`` within refused chains.
+        Rows of ``pairs`` that join two parts of one chain (every pair within
+        a chain too large to split).
     """
     index = pd.RangeIndex(n_or_index) if isinstance(n_or_index, int | np.integer) else pd.Index(n_or_index)
     n, sure = len(index), pairs[pairs["score"] >= settings.upper]
     a, b = index.get_indexer(sure["left"]), index.get_indexer(sure["right"])
-    known = np.unique(np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b))
-    a, b = known // n, known % n
+    code, score = np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b), sure["score"].to_numpy(float)
+    order = np.lexsort((-score, code))  # each pair once, with its best score
+    known, first = np.unique(code[order], return_index=True)
+    a, b, score = known // n, known % n, score[order][first]
     _, label = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)), directed=False)
     size = np.bincount(label, minlength=1)
     edges = np.bincount(label[a], minlength=len(size))
     chains = np.flatnonzero((size > 2) & (edges < size * (size - 1) // 2))
-    if len(chains) and rescore is not None:  # compare the members that no sure pair joins
-        small = chains[size[chains] <= _RESCORE_MAX]
-        la, lb, _ = _pairs_in_blocks(np.where(np.isin(label, small), label, -1))
-        todo = ~np.isin(la * n + lb, known)
-        la, lb = la[todo], lb[todo]
+    whole = chains[size[chains] > _RESCORE_MAX]  # too large to compare every two members: review
+    # Members of the other chains that no sure pair joins: clearly different if they score below lower.
+    la, lb, _ = _pairs_in_blocks(np.where(np.isin(label, chains[size[chains] <= _RESCORE_MAX]), label, -1))
+    todo = ~np.isin(la * n + lb, known)
+    la, lb = la[todo], lb[todo]
+    if rescore is not None and len(la):
         # Two members that a sure chain joins may be uncertain (typo-ridden copies of one person); they
-        # must not be clearly different: below the review threshold, the chain goes to review.
-        ok = np.asarray(rescore(index[la], index[lb]), float) >= settings.lower if len(la) else np.zeros(0, bool)
-        chains = np.union1d(chains[size[chains] > _RESCORE_MAX], label[la[~ok]])
-    good = (size[label] >= 2) & ~np.isin(label, chains)
-    groups = pd.Series(pd.factorize(label[good])[0], index=index[good], name="group")
+        # must not be clearly different.
+        apart = np.asarray(rescore(index[la], index[lb]), float) < settings.lower
+        la, lb = la[apart], lb[apart]
+    if len(la):  # two records that both match two or more of the same records are not a chain's ends
+        sure_of = coo_matrix((np.ones(2 * len(a)), (np.r_[a, b], np.r_[b, a])), shape=(n, n)).tocsr()
+        chained = np.asarray(sure_of[la].multiply(sure_of[lb]).sum(axis=1)).ravel() < _CHAIN_SUPPORT
+        la, lb = la[chained], lb[chained]
+    component, core = consistent_groups(n, a, b, score, la, lb)
+    core = np.where(np.isin(label, whole), core.max(initial=0) + 1 + np.arange(n), core)  # each alone
+    good = np.bincount(core)[core] >= 2
+    groups = pd.Series(pd.factorize(core[good])[0], index=index[good], name="group")
     la, lb = index.get_indexer(pairs["left"]), index.get_indexer(pairs["right"])
-    review = (la >= 0) & (lb >= 0) & np.isin(label[la], chains) & (label[la] == label[lb])
+    ok = (la >= 0) & (lb >= 0)
+    la, lb = np.where(ok, la, 0), np.where(ok, lb, 0)
+    review = ok & (component[la] == component[lb]) & (core[la] != core[lb])
     return groups, pairs[review]
 
 
@@ -653,4 +759,4 @@ def evaluate(pairs_or_groups, truth, settings: MatchSettings = MatchSettings()) 
 
 
 __all__ = ["BLOCKING_RULES", "MatchSettings", "Matcher", "NotFittedError", "blocking_features", "candidate_pairs",
-           "classify", "evaluate", "group_pairs"]
+           "classify", "consistent_groups", "evaluate", "group_pairs"]

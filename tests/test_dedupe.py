@@ -10,6 +10,7 @@ from segmentation.customers import raw_rows
 from segmentation.errors import ColumnError, NotFoundError
 from segmentation.golden import Survivorship
 from segmentation.importer import import_file
+from segmentation.matching import MatchSettings
 
 CSV = (
     b"id;first name;last name;email;phone;created;last activity;value;consent\n"
@@ -68,12 +69,60 @@ def test_rejected_pair_is_not_merged_in_bulk(store, ds):
     assert dedupe.merge(store, ds.name, above=0.5)["records_after"] == 4  # only 3~4
 
 
-def test_chain_guard_sends_chains_back(store, ds):
-    # 1~2 sure and 2~5 accepted, but someone said 1 and 5 are different people: not one customer.
+def test_a_persons_decisions_come_first_at_merge_time(store, ds):
+    # 1~2 sure and 2~5 accepted, but someone said 1 and 5 are different people: the person's match 2~5 is
+    # merged, the sure pair 1~2 (which would chain 1 to 5) is refused.
     dedupe.decide(store, [(1, 5)], "no_match", ds.name)
     dedupe.decide(store, [(2, 5)], "match", ds.name)
     result = dedupe.merge(store, ds.name, above=0.9)
-    assert result["refused_chains"] == 1 and result["records_after"] == 5
+    assert result == {"groups_merged": 1, "records_before": 5, "records_after": 4, "refused_chains": 1}
+    assert dedupe.merge_groups(store, ds.name)["record_ids"].tolist() == ["A2;A5"]
+
+
+def test_a_no_match_splits_a_chain_at_merge_time(store, ds):
+    # 1~2 (0.97) and 2~5 (0.95) both sure, 1 and 5 told apart by a person: 1+2 merge, 5 stays alone.
+    with store.transaction() as tx:
+        tx.execute("UPDATE match_pairs SET score = 0.95, status = 'sure' WHERE left_row = 2 AND right_row = 5")
+    dedupe.decide(store, [(1, 5)], "no_match", ds.name)
+    result = dedupe.merge(store, ds.name, above=0.9)
+    assert result == {"groups_merged": 1, "records_before": 5, "records_after": 4, "refused_chains": 1}
+    assert dedupe.merge_groups(store, ds.name)["record_ids"].tolist() == ["A1;A2"]
+    # Without the decision the chain merges whole.
+    dedupe.decide(store, [(1, 5)], "match", ds.name)
+    assert dedupe.merge(store, ds.name, above=0.9)["records_after"] == 3
+
+
+def test_an_existing_group_stays_whole_when_a_record_is_refused(store, ds):
+    dedupe.merge(store, ds.name, above=0.9)                       # 1+2
+    add_pairs(store, ds, [(1, 5, 0.95)])
+    dedupe.decide(store, [(2, 5)], "no_match", ds.name)
+    result = dedupe.merge(store, ds.name, above=0.9)
+    assert result == {"groups_merged": 0, "records_before": 4, "records_after": 4, "refused_chains": 1}
+    assert dedupe.merge_groups(store, ds.name)["record_ids"].tolist() == ["A1;A2"]
+
+
+class FakeMatcher:
+    """score_pairs as the matcher's, from a table of scores (0.5 for pairs not listed)."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def score_pairs(self, _frame, left, right):
+        return pd.DataFrame({"left": list(left), "right": list(right), "score": [
+            self.table.get(frozenset((a, b)), 0.5) for a, b in zip(left, right, strict=True)]})
+
+
+def test_find_time_flags_only_the_conflicting_links():
+    # A star X~L1..L4; L1 and L2 clearly different; the other members uncertain (0.5): new review pairs.
+    frame = pd.DataFrame(index=pd.Index(["X", "L1", "L2", "L3", "L4"]))
+    pairs = pd.DataFrame({"left": ["X"] * 4, "right": ["L1", "L2", "L3", "L4"], "score": [0.99, 0.98, 0.97, 0.96]})
+    settings = MatchSettings()
+    found, in_chain = dedupe._check_chains(FakeMatcher({frozenset(("L1", "L2")): 0.1}), frame, pairs, settings)
+    flagged = {frozenset((a, b)) for a, b, f in zip(found["left"], found["right"], in_chain, strict=True) if f}
+    assert flagged == {frozenset(("X", "L2")), frozenset(("L2", "L3")), frozenset(("L2", "L4"))}
+    assert len(found) == 4 + 5                                     # the 5 uncertain member pairs added, not L1~L2
+    sure = found["score"].to_numpy() >= settings.upper
+    assert (sure & ~in_chain).sum() == 3                           # X~L1, X~L3, X~L4 merge in bulk
 
 
 def test_pairs_of_a_chain_are_not_merged_in_bulk(store, ds):

@@ -16,6 +16,7 @@ from segmentation.matching import (
     blocking_features,
     candidate_pairs,
     classify,
+    consistent_groups,
     evaluate,
     group_pairs,
 )
@@ -172,14 +173,16 @@ def chain() -> pd.DataFrame:
     return pd.DataFrame({"left": ["A", "B", "D", "F"], "right": ["B", "C", "E", "G"], "score": [0.99, 0.97, 0.95, 0.5]})
 
 
-def test_chain_guard_sends_chains_to_review():
+def test_chain_guard_splits_chains():
     labels = pd.Index(list("ABCDEFG"))
+    # A~B~C, A and C never compared: they count as different, A+B merge (the better pair), B~C goes to review.
     groups, review = group_pairs(chain(), labels, MatchSettings(upper=0.9))
-    assert groups.to_dict() == {"D": 0, "E": 0}                    # A~B~C: A and C never compared
-    assert review[["left", "right"]].values.tolist() == [["A", "B"], ["B", "C"]]
-    # A and C compared on demand: clearly different (below review), still review; uncertain or a match, one group.
+    assert groups.to_dict() == {"A": 0, "B": 0, "D": 1, "E": 1}
+    assert review[["left", "right"]].values.tolist() == [["B", "C"]]
+    # A and C compared on demand: clearly different (below review), split; uncertain or a match, one group.
     groups, review = group_pairs(chain(), labels, MatchSettings(upper=0.9), rescore=lambda a, b: np.full(len(a), .2))
-    assert len(review) == 2 and set(groups.index) == {"D", "E"}
+    assert groups.to_dict() == {"A": 0, "B": 0, "D": 1, "E": 1}
+    assert review[["left", "right"]].values.tolist() == [["B", "C"]]
     groups, review = group_pairs(chain(), labels, MatchSettings(upper=0.9), rescore=lambda a, b: np.full(len(a), .5))
     assert review.empty and groups.groupby(groups).size().sort_values().tolist() == [2, 3]
     asked = []
@@ -189,15 +192,80 @@ def test_chain_guard_sends_chains_to_review():
     assert groups.groupby(groups).size().sort_values().tolist() == [2, 3]
 
 
+def scores_of(table: dict):
+    """A rescore function from {frozenset((a, b)): score}, 0.5 (uncertain) for pairs not listed."""
+    return lambda a, b: np.array([table.get(frozenset((x, y)), 0.5) for x, y in zip(a, b, strict=True)])
+
+
+def test_a_chain_is_split_at_the_odd_record():
+    # A~B (0.99), B~C (0.95), A and C clearly different, and the A~C pair among the candidates.
+    pairs = pd.DataFrame({"left": ["A", "B", "A"], "right": ["B", "C", "C"], "score": [0.99, 0.95, 0.1]})
+    groups, review = group_pairs(pairs, pd.Index(list("ABC")), MatchSettings(),
+                                 rescore=scores_of({frozenset("AC"): 0.1}))
+    assert groups.to_dict() == {"A": 0, "B": 0}                    # C alone
+    assert review[["left", "right"]].values.tolist() == [["B", "C"], ["A", "C"]]
+
+
+def test_a_star_with_two_conflicting_leaves_loses_one_leaf():
+    pairs = pd.DataFrame({"left": ["X"] * 4, "right": ["L1", "L2", "L3", "L4"], "score": [0.99, 0.98, 0.97, 0.96]})
+    labels = pd.Index(["X", "L1", "L2", "L3", "L4"])
+    groups, review = group_pairs(pairs, labels, MatchSettings(), rescore=scores_of({frozenset(("L1", "L2")): 0.1}))
+    assert groups.to_dict() == {"X": 0, "L1": 0, "L3": 0, "L4": 0}  # L2 joins after L1, which it conflicts with
+    assert review[["left", "right"]].values.tolist() == [["X", "L2"]]
+
+
+def test_two_copies_that_match_the_same_records_are_not_a_chain():
+    # A, B, C, D all sure matches of one another but C~D (noisy copies: clearly different alone); C and D
+    # share two sure matches (A and B), so they are one person's copies, not the ends of a chain.
+    pairs = pd.DataFrame({"left": ["A", "A", "A", "B", "B"], "right": ["B", "C", "D", "C", "D"], "score": 0.99})
+    groups, review = group_pairs(pairs, pd.Index(list("ABCD")), MatchSettings(),
+                                 rescore=scores_of({frozenset("CD"): 0.01}))
+    assert groups.to_dict() == {"A": 0, "B": 0, "C": 0, "D": 0} and review.empty
+
+
+def test_a_chain_without_conflict_merges_whole():
+    pairs = pd.DataFrame({"left": ["A", "B", "C"], "right": ["B", "C", "D"], "score": [0.99, 0.95, 0.92]})
+    asked = []
+    groups, review = group_pairs(pairs, pd.Index(list("ABCD")), MatchSettings(),
+                                 rescore=lambda a, b: asked.extend(zip(a, b, strict=True)) or np.full(len(a), .4))
+    assert sorted(asked) == [("A", "C"), ("A", "D"), ("B", "D")]
+    assert groups.to_dict() == {"A": 0, "B": 0, "C": 0, "D": 0} and review.empty
+
+
+def test_a_long_chain_goes_to_review_whole():
+    n = 52                                                          # more than _RESCORE_MAX: not compared
+    pairs = pd.DataFrame({"left": range(n - 1), "right": range(1, n), "score": 0.95})
+    groups, review = group_pairs(pairs, n, MatchSettings(), rescore=lambda a, b: pytest.fail("rescored"))
+    assert groups.empty and len(review) == n - 1
+
+
+def test_consistent_groups_takes_links_by_priority_and_forced_links_first():
+    # 0~1 (0.9), 1~2 (0.95), 2~3 (0.99); 0 and 3 apart: 2+3, then 1 joins them, 0~1 is refused.
+    component, core = consistent_groups(5, [0, 1, 2], [1, 2, 3], [0.9, 0.95, 0.99], [0], [3])
+    assert component.tolist()[:4] == [0, 0, 0, 0] and component[4] != 0
+    assert core[1] == core[2] == core[3] != core[0] and core[4] == component[4]
+    # The same with 0~1 forced (already one customer): taken first, so 1~2 is the refused link.
+    _component, core = consistent_groups(5, [0, 1, 2], [1, 2, 3], [0.9, 0.95, 0.99], [0], [3],
+                                         forced=[True, False, False])
+    assert core[0] == core[1] != core[2] == core[3]
+    # A forced link joins records that must stay apart.
+    _component, core = consistent_groups(2, [0], [1], [1.0], [0], [1], forced=[True])
+    assert core[0] == core[1]
+    # Nothing apart: components as they are.
+    component, core = consistent_groups(4, [0, 2], [1, 3], [0.9, 0.9], [0], [2])
+    assert (core == component).all() and component.tolist() == [0, 0, 1, 1]
+
+
 def test_group_pairs_on_positions_and_evaluate():
     pairs = pd.DataFrame({"left": [0, 2, 3], "right": [1, 3, 4], "score": [0.95, 0.95, 0.95]})
     groups, review = group_pairs(pairs, 6, MatchSettings(upper=0.9))
-    assert len(review) == 2 and groups.to_dict() == {0: 0, 1: 0}     # 2~3~4 is a chain
-    truth = pd.Series(["k1", "k1", "k2", "k2", "k3", "k4"])
+    assert groups.to_dict() == {0: 0, 1: 0, 2: 1, 3: 1}              # 2~3~4 is a chain, split at a tie by position
+    assert review[["left", "right"]].values.tolist() == [[3, 4]]
+    truth = pd.Series(["k1", "k1", "k2", "k2", "k2", "k4"])
     assert evaluate(groups, truth) == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3),
-                                       "true_positives": 1, "predicted": 1, "actual": 2}
+                                       "true_positives": 2, "predicted": 2, "actual": 4}
     scores = evaluate(pairs, truth)                                   # pairs: each pair as predicted
-    assert (scores["precision"], scores["recall"]) == (pytest.approx(2 / 3), 1.0)
+    assert (scores["precision"], scores["recall"]) == (1.0, 0.75)
     frame = pd.DataFrame({"record_id": range(6), "customer_key": truth})
     assert evaluate(pairs, frame) == scores
 
