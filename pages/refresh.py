@@ -96,7 +96,7 @@ def history_section() -> None:
 
 
 def review_section() -> None:
-    waiting = len(dedupe.pairs_table(store, dataset, status="review", undecided_only=True))
+    waiting = dedupe.waiting_for_review(store, dataset)
     st.metric("Pairs waiting for review", f"{waiting:,}")
     if waiting:
         st.page_link("pages/deduplicate.py", label="Review them on Deduplicate", icon="🧬")

@@ -154,6 +154,22 @@ def _id_column(ds: Dataset) -> str | None:
     return ids[0] if ids else None
 
 
+def _pairs_sql(ds: Dataset, status: str | None, undecided_only: bool, min_score: float) -> tuple[str, str, list]:
+    """The joins and the condition that pick candidate pairs, and their parameters."""
+    where = ["p.dataset_id = ?", "p.score >= ?"]
+    params: list = [ds.id, ds.id, min_score]
+    if status:
+        where.append("p.status = ?")
+        params.append(status)
+    if undecided_only:  # nor already in one customer (merged in bulk, or an earlier run)
+        where.append("coalesce(d.decision, 'undone') = 'undone' AND NOT coalesce(gl.group_id = gr.group_id, false)")
+    with_ = (f"WITH d AS (SELECT left_row, right_row, arg_max(decision, decided_at) AS decision FROM decisions "
+             f"WHERE dataset_id = ? GROUP BY ALL), g AS ({ACTIVE_MEMBERS.format(id=int(ds.id))}) ")
+    joins = ("FROM match_pairs p LEFT JOIN d USING (left_row, right_row) "
+             "LEFT JOIN g gl ON gl.row = p.left_row LEFT JOIN g gr ON gr.row = p.right_row ")
+    return with_, joins + f"WHERE {' AND '.join(where)}", params
+
+
 def pairs_table(store: Store, dataset: str | None = None, status: str | None = None,
                 undecided_only: bool = False, min_score: float = 0.0) -> pd.DataFrame:
     """Candidate pairs with their latest decision and the record ids, best first.
@@ -169,22 +185,20 @@ def pairs_table(store: Store, dataset: str | None = None, status: str | None = N
     idc = _id_column(ds)
     id_expr = (lambda side: f"CAST({side}.{quote(idc)} AS VARCHAR)") if idc else \
         (lambda side: f"CAST({side}._row AS VARCHAR)")
-    where = ["p.dataset_id = ?", "p.score >= ?"]
-    params: list = [ds.id, ds.id, min_score]
-    if status:
-        where.append("p.status = ?")
-        params.append(status)
-    if undecided_only:  # nor already in one customer (merged in bulk, or an earlier run)
-        where.append("coalesce(d.decision, 'undone') = 'undone' AND NOT coalesce(gl.group_id = gr.group_id, false)")
+    with_, rest, params = _pairs_sql(ds, status, undecided_only, min_score)
+    rest = rest.replace("WHERE", f"JOIN {ds.clean_table} l ON l._row = p.left_row "
+                                 f"JOIN {ds.clean_table} r ON r._row = p.right_row WHERE", 1)
     return store.query_df(
-        f"WITH d AS (SELECT left_row, right_row, arg_max(decision, decided_at) AS decision FROM decisions "
-        f"WHERE dataset_id = ? GROUP BY ALL), g AS ({ACTIVE_MEMBERS.format(id=int(ds.id))}) "
-        f"SELECT p.left_row, p.right_row, {id_expr('l')} AS left_id, {id_expr('r')} AS right_id, p.score, "
-        f"p.status, d.decision, CAST(p.levels AS VARCHAR) AS levels FROM match_pairs p "
-        f"LEFT JOIN d USING (left_row, right_row) "
-        f"LEFT JOIN g gl ON gl.row = p.left_row LEFT JOIN g gr ON gr.row = p.right_row "
-        f"JOIN {ds.clean_table} l ON l._row = p.left_row JOIN {ds.clean_table} r ON r._row = p.right_row "
-        f"WHERE {' AND '.join(where)} ORDER BY p.score DESC, p.left_row, p.right_row", params)
+        f"{with_}SELECT p.left_row, p.right_row, {id_expr('l')} AS left_id, {id_expr('r')} AS right_id, p.score, "
+        f"p.status, d.decision, CAST(p.levels AS VARCHAR) AS levels {rest} "
+        f"ORDER BY p.score DESC, p.left_row, p.right_row", params)
+
+
+def waiting_for_review(store: Store, dataset: str | None = None) -> int:
+    """How many pairs wait for a person: to review, undecided, not already in one customer."""
+    ds = store.dataset(dataset or None)
+    with_, rest, params = _pairs_sql(ds, "review", True, 0.0)
+    return int(store.query_value(f"{with_}SELECT count(*) {rest}", params))
 
 
 def decide(store: Store, pairs: list[tuple[int, int]], decision: str, dataset: str | None = None,

@@ -374,8 +374,7 @@ def _summary(results: list[StepResult], store: Store, config: pipeline.PipelineC
 
     if config.dedupe:
         with contextlib.suppress(SegmentStudioError):
-            summary["pairs_to_review"] = len(dedupe.pairs_table(store, config.dedupe.dataset, status="review",
-                                                                undecided_only=True))
+            summary["pairs_to_review"] = dedupe.waiting_for_review(store, config.dedupe.dataset)
     if config.segments:
         try:
             run = segments.get_run(store, dataset=config.segments.dataset)

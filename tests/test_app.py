@@ -347,7 +347,7 @@ def test_later_export_added_to_the_sample(seeded_db, opened_stores):
     s = app_store(opened_stores)
     rows = s.dataset("sample customers").row_count
     later = sample_customers().iloc[:12].copy()
-    later["ID client"] = [*later["ID client"][:10], "NEW-1", "NEW-2"]  # ten updates, two new customers
+    later["ID client"] = [*later["ID client"][:10], "NEW-1", "NEW-2"]  # ten repeated (one changed), two new
     later.loc[later.index[0], "Ville"] = "Lyon"
     data = later.to_csv(sep=";", index=False).encode("utf-8")
     at.file_uploader(key="uploader").set_value(("march export.csv", data, "text/csv")).run()
@@ -357,7 +357,8 @@ def test_later_export_added_to_the_sample(seeded_db, opened_stores):
     at.button(key="import").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert [m.value for m in at.success] == [
-        f"Added to **sample customers**: 2 new records, 10 records updated; {rows + 2:,} records in all."]
+        f"Added to **sample customers**: 2 new records, 1 records updated, 9 rows already there as they were; "
+        f"{rows + 2:,} records in all."]
     ds = s.dataset("sample customers")
     assert ds.row_count == rows + 2
     assert s.query_value(f'SELECT "Ville" FROM {ds.clean_table} WHERE "ID client" = ?',
