@@ -39,18 +39,22 @@ def save_section() -> None:
     outputs = {}
     if current.audiences:
         st.markdown("**Audience files each refresh writes** (.csv or .xlsx)")
-        outputs = {a.name: st.text_input(a.name, a.out, key=f"refresh_out_{a.name}") for a in current.audiences}
+        outputs = {a.name: st.text_input(a.name, a.out, key=f"refresh_out_{a.name}",
+                                         help="A name ending in .xlsx writes an Excel file.")
+                   for a in current.audiences}
     else:
         st.caption("No saved audience yet: save one on *Audiences* to have it written on every refresh.")
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns(3)
     mode = c1.radio("Segments", ["assign", "refit"], horizontal=True, key="refresh_mode",
                     format_func={"assign": "assign with the current run", "refit": "re-fit the run"}.get,
                     disabled=current.segments is None)
-    auto_merge = c2.checkbox("Merge sure duplicates unattended", True, key="refresh_auto_merge",
+    k = c2.number_input("Segments of a re-fit", 2, 30, None, key="refresh_k", placeholder="the run's",
+                        disabled=mode != "refit")
+    auto_merge = c3.checkbox("Merge sure duplicates unattended", True, key="refresh_auto_merge",
                              disabled=current.dedupe is None)
     try:
         config = pipeline.from_store(store, dataset, files=files, outputs=outputs, segment_mode=mode,
-                                     auto_merge=auto_merge)
+                                     auto_merge=auto_merge, segment_k=int(k) if k else None)
     except SegmentStudioError as exc:
         st.error(str(exc))
         return

@@ -282,7 +282,7 @@ def cmd_config(store: Store, args: argparse.Namespace) -> dict:
 
     config = pipeline.from_store(store, args.dataset, files=_pairs_option(args.source, "--source"),
                                  outputs=_pairs_option(args.audience_file, "--audience-file"),
-                                 segment_mode=args.segments, auto_merge=not args.no_auto_merge)
+                                 segment_mode=args.segments, auto_merge=not args.no_auto_merge, segment_k=args.k)
     path = pipeline.save(config, args.out)
     return {"config": str(path), "sources": [s.dataset for s in config.sources],
             "dedupe": config.dedupe is not None, "rfm": config.rfm is not None,
@@ -441,6 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", help="customers dataset (default: the most recent)")
     p.add_argument("--segments", choices=["assign", "refit"], default="assign",
                    help="assign customers with the current run (default), or re-fit it on each refresh")
+    p.add_argument("--k", type=int, help="with --segments refit: number of segments (default: the run's)")
     p.add_argument("--no-auto-merge", action="store_true", help="queue sure matches for review too")
     p.add_argument("--source", action="append", metavar="DATASET=PATH",
                    help="where each refresh reads the dataset's new export (repeatable; relative to the file)")

@@ -363,7 +363,7 @@ def slug(name: str) -> str:
 
 def from_store(store: Store, dataset: str | None = None, files: dict[str, str] | None = None,
                outputs: dict[str, str] | None = None, segment_mode: str = "assign",
-               auto_merge: bool = True) -> PipelineConfig:
+               auto_merge: bool = True, segment_k: int | None = None) -> PipelineConfig:
     """The pipeline a user set up for a customers dataset, as a config.
 
     Parameters
@@ -381,6 +381,8 @@ def from_store(store: Store, dataset: str | None = None, files: dict[str, str] |
         What the refresh does with the current segment run.
     auto_merge : bool
         Whether sure matches are merged unattended.
+    segment_k : int, optional
+        Segments of a re-fit (default: the run's k).
 
     Returns
     -------
@@ -429,13 +431,16 @@ def from_store(store: Store, dataset: str | None = None, files: dict[str, str] |
     segment_config = None
     try:
         run = segments.get_run(store, dataset=ds.name)
-        segment_config = SegmentConfig(dataset=ds.name, run=run.name, mode=segment_mode)
+        segment_config = SegmentConfig(dataset=ds.name, run=run.name, mode=segment_mode,
+                                       k=segment_k if segment_mode == "refit" else None)
     except NotFoundError:
         pass
     audiences = []
     for name, spec in store.query_rows("SELECT name, CAST(spec AS VARCHAR) FROM audiences ORDER BY name"):
         if AudienceSpec.from_json(spec).dataset in (None, ds.name):
-            audiences.append(AudienceOutput(name=name, out=outputs.get(name, f"audiences/{slug(name)}.csv")))
+            out = outputs.get(name, f"audiences/{slug(name)}.csv")
+            audiences.append(AudienceOutput(name=name, out=out,
+                                            format="xlsx" if out.lower().endswith(".xlsx") else "csv-excel"))
     return _check(PipelineConfig(sources=tuple(sources), dedupe=dedupe, rfm=rfm_config, scores=tuple(scores),
                                  segments=segment_config, audiences=tuple(audiences)))
 

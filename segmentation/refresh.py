@@ -137,7 +137,7 @@ def _last_state(store: Store, label: str) -> str | None:
 # ------------------------------------------------------------------ the steps
 
 def _import_step(store: Store, config: pipeline.PipelineConfig, source: pipeline.SourceConfig) -> _Step:
-    from .importer import ImportSettings, import_file
+    from .importer import ImportSettings, import_file, set_roles
 
     path = config.path(source.file)
 
@@ -154,6 +154,8 @@ def _import_step(store: Store, config: pipeline.PipelineConfig, source: pipeline
             settings = ImportSettings(name=source.dataset, sheet=source.sheet, kind=source.kind, roles=source.roles,
                                       default_region=source.default_region, date_order=source.date_order)
         else:
+            if source.roles and {**existing.roles, **source.roles} != existing.roles:  # the file says otherwise
+                set_roles(store, existing.name, source.roles)
             settings = ImportSettings(sheet=source.sheet, kind=source.kind, append_to=existing.name)
         ds = import_file(store, data, path.name, settings)
         if existing is None:

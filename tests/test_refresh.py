@@ -268,3 +268,31 @@ def test_cli_refresh_json_and_error_exit(project, capsys):
     code = main(["refresh", "--config", str(config_file.parent / "missing.toml"), "--db", db])
     _out, err = capsys.readouterr()
     assert code == 2 and err.startswith("error: Cannot read the config file")
+
+
+def test_roles_edited_in_the_file_are_applied(project):
+    store, config_file, _customers = project
+    data = pipeline.to_dict(pipeline.load(config_file))
+    assert data["sources"][0]["roles"]["Taille"] == "category"
+    data["sources"][0]["roles"]["Taille"] = "text"
+    config_file.write_text(pipeline.to_toml(pipeline.from_dict(data)), encoding="utf-8")
+    result = refresh.run_file(store, config_file)
+    assert result.steps[0].status == "done"
+    assert store.dataset("customers").roles["Taille"] == "text"
+    assert refresh.run_file(store, config_file).steps[0].status == "unchanged"
+
+
+def test_cli_config_command(project, capsys):
+    store, config_file, _customers = project
+    db = str(store.path)
+    store.close()
+    out = config_file.parent / "nightly.toml"
+    code = main(["config", "--out", str(out), "--db", db, "--segments", "refit", "--k", "4", "--no-auto-merge",
+                 "--source", "customers=in/crm.csv", "--audience-file", "A and B=out/ab.xlsx", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0 and result == {"config": str(out), "sources": ["customers", "orders"], "dedupe": True,
+                                    "rfm": True, "scores": [], "segments": "base", "audiences": ["A and B"]}
+    config = pipeline.load(out)
+    assert (config.sources[0].file, config.sources[1].file) == ("in/crm.csv", "orders.csv")  # the last file read
+    assert (config.segments.mode, config.segments.k, config.dedupe.auto_merge) == ("refit", 4, False)
+    assert config.audiences[0].out == "out/ab.xlsx" and config.audiences[0].format == "xlsx"
