@@ -35,13 +35,14 @@ def save_section() -> None:
                                 help="Paths below are relative to this file's folder.")
     st.markdown("**Where each refresh finds the new exports**")
     files = {s.dataset: st.text_input(f"{s.dataset} ({s.kind})", f"exports/{Path(s.file).name}",
-                                      key=f"refresh_src_{s.dataset}") for s in current.sources}
+                                      key=f"refresh_src_{i}_{pipeline.slug(s.dataset)}")
+             for i, s in enumerate(current.sources)}
     outputs = {}
     if current.audiences:
         st.markdown("**Audience files each refresh writes** (.csv or .xlsx)")
-        outputs = {a.name: st.text_input(a.name, a.out, key=f"refresh_out_{a.name}",
+        outputs = {a.name: st.text_input(a.name, a.out, key=f"refresh_out_{i}_{pipeline.slug(a.name)}",
                                          help="A name ending in .xlsx writes an Excel file.")
-                   for a in current.audiences}
+                   for i, a in enumerate(current.audiences)}
     else:
         st.caption("No saved audience yet: save one on *Audiences* to have it written on every refresh.")
     c1, c2, c3 = st.columns(3)

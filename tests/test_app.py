@@ -547,8 +547,8 @@ def test_refresh_page_saves_config_runs_it_and_shows_snapshots(seeded_db, opened
     assert "No refresh yet." in [c.value for c in at.caption]
     config_file = tmp_path / "project" / "pipeline.toml"
     at.text_input(key="refresh_config_file").set_value(str(config_file))
-    at.text_input(key="refresh_src_sample customers").set_value(str(SAMPLE / "customers.csv"))
-    at.text_input(key="refresh_out_Segment 0").set_value("out/segment 0.csv")
+    at.text_input(key="refresh_src_0_sample-customers").set_value(str(SAMPLE / "customers.csv"))
+    at.text_input(key="refresh_out_0_segment-0").set_value("out/segment 0.csv")
     at.run()
     at.button(key="refresh_save").click().run()
     assert not at.error, [e.value for e in at.error]

@@ -121,8 +121,18 @@ def browser() -> Iterator[Browser]:
 
 
 def wait_idle(page: Page, timeout: float = SCRIPT_TIMEOUT) -> None:
-    """Wait until the script run triggered by the last action has finished."""
+    """Wait until the script run triggered by the last action has finished, and no other follows.
+
+    A page that calls ``st.rerun()`` after a click runs twice, idle for a moment in between: the app has
+    settled only once it stays idle for a short while.
+    """
     page.wait_for_selector(IDLE, timeout=timeout)
+    for _ in range(20):
+        try:
+            page.wait_for_selector(RUNNING, timeout=700)
+        except PlaywrightTimeoutError:
+            return
+        page.wait_for_selector(IDLE, timeout=timeout)
 
 
 def open_app(browser: Browser, server: AppServer) -> Page:
@@ -385,9 +395,16 @@ def test_open_profile_and_rename_a_segment(browser, app_server):
 def choose(page: Page, widget_key: str, option: str | re.Pattern) -> None:
     """Pick an option of a selectbox or multiselect from its list, then close the list."""
     box = page.locator(f".st-key-{widget_key}").get_by_role("combobox")
-    box.scroll_into_view_if_needed()
-    box.click()
-    click_and_wait(page, page.get_by_role("option", name=option).first)
+    target = page.get_by_role("option", name=option).first
+    for _attempt in range(3):  # a rerun that ends just after the click closes the list again
+        box.scroll_into_view_if_needed()
+        box.click()
+        with contextlib.suppress(PlaywrightTimeoutError):
+            target.wait_for(state="visible", timeout=10_000)
+            break
+        page.keyboard.press("Escape")
+        wait_idle(page)
+    click_and_wait(page, target)
     page.keyboard.press("Escape")  # a multiselect keeps its list open over the widgets below
     wait_idle(page)
 
@@ -426,4 +443,47 @@ def test_build_an_audience_and_download_it(browser, app_server):
         assert not page.get_by_test_id("stException").count()
     finally:
         screenshot(page, "browser-audience")
+        page.context.close()
+
+
+def fill(page: Page, widget_key: str, text: str) -> None:
+    """Type into a text input and commit it (Enter), then wait for the rerun."""
+    box = page.locator(f".st-key-{widget_key}").get_by_role("textbox")
+    box.fill(text)
+    box.press("Enter")
+    wait_idle(page)
+
+
+def test_save_the_pipeline_and_refresh_twice(browser, app_server, tmp_path):
+    # Runs last: the segment run and the saved audiences of the other tests are part of the pipeline.
+    import tomllib
+
+    config_file = tmp_path / "project" / "pipeline.toml"
+    page = open_app(browser, app_server)
+    try:
+        go_to(page, "Refresh", "Refresh")
+        pick_dataset(page, "refresh_dataset", "sample customers")
+        fill(page, "refresh_config_file", str(config_file))
+        fill(page, "refresh_src_0_sample-customers", str(SAMPLE / "customers.csv"))
+        click_and_wait(page, page.locator(".st-key-refresh_save").get_by_role("button", name="Save config file"))
+        shown(page.get_by_text(f"Saved {config_file}"))
+        config = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        assert config["sources"][0] == {**config["sources"][0], "dataset": "sample customers",
+                                        "file": str(SAMPLE / "customers.csv")}
+        assert config.get("segments", {"mode": "assign"})["mode"] == "assign"  # a run exists when run with the rest
+
+        fill(page, "refresh_run_file", str(config_file))
+        run = page.locator(".st-key-refresh_run").get_by_role("button", name="Run refresh")
+        click_and_wait(page, run, timeout=MATCH_TIMEOUT)
+        first = shown(page.get_by_text(re.compile(r"^Refresh \d+ done: ")), timeout=MATCH_TIMEOUT).inner_text()
+        assert "nothing changed" not in first  # a first refresh of this pipeline does its steps
+        for audience in config.get("audiences", []):  # every saved audience written where the file says
+            written = config_file.parent / audience["out"]
+            assert written.exists() and "ID client" in pd.read_csv(written, sep=";", encoding="utf-8-sig").columns
+        click_and_wait(page, run, timeout=MATCH_TIMEOUT)
+        shown(page.get_by_text(re.compile(r"^Refresh \d+ done: nothing changed\.$")), timeout=MATCH_TIMEOUT)
+        shown(page.get_by_role("heading", name="How segments moved"))
+        assert not page.get_by_test_id("stException").count()
+    finally:
+        screenshot(page, "browser-refresh")
         page.context.close()
