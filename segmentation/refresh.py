@@ -90,28 +90,32 @@ def _dataset_state(store: Store, name: str, merges: bool = True) -> object:
         "WHERE dataset_id = $id)".replace("$id", str(int(ds.id))))]
 
 
+def _dataset_id(store: Store, name: str) -> int | None:
+    try:
+        return store.dataset(name).id
+    except NotFoundError:
+        return None
+
+
 def _attributes_state(store: Store, name: str) -> object:
     """When RFM and scores of a customers dataset were last computed (they are features and filters)."""
-    try:
-        ds = store.dataset(name)
-    except NotFoundError:
+    if (dataset_id := _dataset_id(store, name)) is None:
         return None
     return store.query_rows(
         "SELECT 'rfm', CAST(computed_at AS VARCHAR) FROM rfm_runs WHERE dataset_id = ? UNION ALL "
-        "SELECT name, CAST(trained_at AS VARCHAR) FROM score_models WHERE dataset_id = ? ORDER BY 1", [ds.id, ds.id])
+        "SELECT name, CAST(trained_at AS VARCHAR) FROM score_models WHERE dataset_id = ? ORDER BY 1",
+        [dataset_id, dataset_id])
 
 
 def _runs_state(store: Store, name: str) -> object:
     """The dataset's segment runs: which is current, when each assigned, their names, the last snapshot."""
-    try:
-        ds = store.dataset(name)
-    except NotFoundError:
+    if (dataset_id := _dataset_id(store, name)) is None:
         return None
     return store.query_rows(
         "SELECT r.id, r.name, r.is_current, CAST(r.assigned_at AS VARCHAR), "
         "(SELECT string_agg(segment || '=' || n.name, ',' ORDER BY segment) FROM segment_names n "
         "WHERE n.run_id = r.id), (SELECT max(id) FROM segment_snapshots s WHERE s.run_id = r.id) "
-        "FROM segment_runs r WHERE r.dataset_id = ? ORDER BY r.id", [ds.id])
+        "FROM segment_runs r WHERE r.dataset_id = ? ORDER BY r.id", [dataset_id])
 
 
 def _file_digest(path: Path) -> str | None:

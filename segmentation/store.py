@@ -289,6 +289,22 @@ class Store:
             cur.close()
 
     @contextmanager
+    def _begun(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of its own inside ``BEGIN ... COMMIT`` (``ROLLBACK`` if the block raises), writes serialised."""
+        with self._lock:
+            cur = self.cursor()
+            cur.execute("BEGIN TRANSACTION").fetchall()
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK").fetchall()
+                raise
+            else:
+                cur.execute("COMMIT").fetchall()
+            finally:
+                cur.close()
+
+    @contextmanager
     def atomic(self) -> Iterator[None]:
         """Make everything in the block one transaction: all of it is kept, or none.
 
@@ -297,20 +313,12 @@ class Store:
         """
         if self.in_atomic:
             raise StoreError("Atomic blocks cannot be nested.")
-        with self._lock:
-            cur = self.cursor()
-            cur.execute("BEGIN TRANSACTION").fetchall()
+        with self._begun() as cur:
             self._local.cursor = cur
             try:
                 yield
-            except BaseException:
-                cur.execute("ROLLBACK").fetchall()
-                raise
-            else:
-                cur.execute("COMMIT").fetchall()
             finally:
                 self._local.cursor = None
-                cur.close()
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -322,18 +330,8 @@ class Store:
         if shared is not None:
             yield Transaction(shared)
             return
-        with self._lock:
-            cur = self.cursor()
-            cur.execute("BEGIN TRANSACTION").fetchall()
-            try:
-                yield Transaction(cur)
-            except BaseException:
-                cur.execute("ROLLBACK").fetchall()
-                raise
-            else:
-                cur.execute("COMMIT").fetchall()
-            finally:
-                cur.close()
+        with self._begun() as cur:
+            yield Transaction(cur)
 
     def query_df(self, sql: str, params: list | tuple | None = None) -> pd.DataFrame:
         """Run a read query on a cursor of its own and return a data frame."""
