@@ -1,0 +1,130 @@
+"""Refresh benchmark: a nightly refresh of N customers, unchanged and then with a changed export.
+
+The store is set up as a marketer would (import, a segment run of k = 5, an audience saved) from the generated
+export ``benchmarks/data/customers_<N>_utf8.csv`` (written by ``bench_import.py``/``bench_dedupe.py``, or
+here when missing); the pipeline is saved with :func:`segmentation.pipeline.from_store` and run three times
+with :func:`segmentation.refresh.run_file`:
+
+- **first**: the same file the store was built from (nothing new; segments assigned and snapshotted, the audience
+  written);
+- **changed**: a new export with 1 % new customers and 1 % changed e-mails (rows added, records updated,
+  customers assigned, a snapshot, the audience rewritten);
+- **again**: the same inputs once more (every step skipped).
+
+Deduplication is left out of the pipeline here (``bench_dedupe.py`` measures it: 130 s at 1M); it would run
+only in "changed". Each size runs in a process of its own, so peak memory (VmHWM) belongs to it. The issue
+(8) names no time to meet; the whole import of the file is printed beside it for scale.
+
+Usage: ``python benchmarks/bench_refresh.py [--sizes 10000 100000 1000000] [--json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "benchmarks" / "data"
+
+
+def _peak_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def export_file(customers: int) -> Path:
+    path = DATA / f"customers_{customers}_utf8.csv"
+    if not path.exists():
+        DATA.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, str(ROOT / "sample_data" / "generate.py"), "--rows", str(customers),
+                        "--out", str(path), "--encoding", "utf-8"], check=True)
+    return path
+
+
+def measure(customers: int) -> dict:
+    sys.path.insert(0, str(ROOT))
+    import pandas as pd
+
+    from segmentation import audiences, pipeline, refresh, segments
+    from segmentation.importer import ImportSettings, import_path
+    from segmentation.store import Store
+
+    source = export_file(customers)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        export = tmp / "exports" / "customers.csv"
+        export.parent.mkdir()
+        export.write_bytes(source.read_bytes())
+        store = Store(tmp / "bench.duckdb")
+        start = time.perf_counter()
+        ds = import_path(store, export, ImportSettings(name="customers"))
+        import_s = time.perf_counter() - start
+        segments.run_segments(store, ds.name, segments.default_features(store, ds.name), 5, name="base")
+        audiences.save_audience(store, "Segment 0", audiences.AudienceSpec(dataset=ds.name, segments=(0,)))
+        config = pipeline.save(pipeline.from_store(store, ds.name, files={ds.name: "exports/customers.csv"}),
+                               tmp / "pipeline.toml")
+        out: dict = {"customers": customers, "records": ds.row_count, "import_s": import_s}
+
+        def timed(label: str) -> None:
+            start = time.perf_counter()
+            result = refresh.run_file(store, config)
+            out[f"{label}_s"] = time.perf_counter() - start
+            out[f"{label}_steps"] = {s.step: [s.status, round(s.seconds, 2)] for s in result.steps}
+            out[f"{label}_rows"] = result.summary["rows_imported"].get(ds.name)
+
+        timed("first")
+        frame = pd.read_csv(export, sep=";", dtype=str, keep_default_na=False)
+        id_col = next(c for c in frame.columns if "id" in c.lower())
+        email = next(c for c in frame.columns if "mail" in c.lower())
+        step = 100  # 1 %
+        frame.loc[frame.index[::step], email] = "changed." + frame.loc[frame.index[::step], email]
+        new = frame.iloc[1::step].copy()
+        new[id_col] = "NEW" + new[id_col].astype(str)
+        pd.concat([frame, new]).to_csv(export, sep=";", index=False)
+        timed("changed")
+        timed("again")
+        store.close()
+    out["peak_mb"] = _peak_mb()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", type=int, default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(measure(args.child)))
+        return 0
+    results = []
+    for size in args.sizes:
+        done = subprocess.run([sys.executable, __file__, "--child", str(size)], capture_output=True, text=True)
+        if done.returncode:
+            print(done.stderr, file=sys.stderr)
+            return done.returncode
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    if args.json:
+        print(json.dumps(results))
+        return 0
+    print(f"{'customers':>10} {'records':>10} {'import s':>9} {'first s':>8} {'changed s':>10} {'again s':>8} "
+          f"{'peak MB':>8}  reference")
+    for r in results:
+        print(f"{r['customers']:>10,} {r['records']:>10,} {r['import_s']:>9.1f} {r['first_s']:>8.1f} "
+              f"{r['changed_s']:>10.1f} {r['again_s']:>8.1f} {r['peak_mb']:>8.0f}  none named (import for scale)")
+    for r in results:
+        print(f"\n{r['customers']:,}: changed export {r['changed_rows']}")
+        for label in ("first", "changed", "again"):
+            print(f"  {label:8} " + ", ".join(f"{k} {v[0]} {v[1]} s" for k, v in r[f"{label}_steps"].items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
