@@ -29,6 +29,9 @@ Progress = Callable[[float, str], None]
 
 ACTIVE_MEMBERS = ("SELECT mm.row, mm.group_id FROM merge_members mm JOIN merge_groups g ON g.id = mm.group_id "
                   "WHERE g.dataset_id = {id} AND g.undone_at IS NULL")
+# The decision that stands for each pair: the latest one (the log keeps them all).
+LATEST_DECISIONS = ("SELECT left_row, right_row, arg_max(decision, decided_at) AS decision FROM decisions "
+                    "WHERE dataset_id = {id} GROUP BY ALL")
 
 
 def _no_progress(_fraction: float, _message: str) -> None:
@@ -155,19 +158,19 @@ def _id_column(ds: Dataset) -> str | None:
 
 
 def _pairs_sql(ds: Dataset, status: str | None, undecided_only: bool, min_score: float) -> tuple[str, str, list]:
-    """The joins and the condition that pick candidate pairs, and their parameters."""
+    """``WITH ... FROM match_pairs p ...`` with the pair's decision ``d`` and groups ``gl``/``gr`` joined, and the
+    ``WHERE`` condition that picks the pairs, with its parameters."""
     where = ["p.dataset_id = ?", "p.score >= ?"]
-    params: list = [ds.id, ds.id, min_score]
+    params: list = [ds.id, min_score]
     if status:
         where.append("p.status = ?")
         params.append(status)
     if undecided_only:  # nor already in one customer (merged in bulk, or an earlier run)
         where.append("coalesce(d.decision, 'undone') = 'undone' AND NOT coalesce(gl.group_id = gr.group_id, false)")
-    with_ = (f"WITH d AS (SELECT left_row, right_row, arg_max(decision, decided_at) AS decision FROM decisions "
-             f"WHERE dataset_id = ? GROUP BY ALL), g AS ({ACTIVE_MEMBERS.format(id=int(ds.id))}) ")
-    joins = ("FROM match_pairs p LEFT JOIN d USING (left_row, right_row) "
-             "LEFT JOIN g gl ON gl.row = p.left_row LEFT JOIN g gr ON gr.row = p.right_row ")
-    return with_, joins + f"WHERE {' AND '.join(where)}", params
+    source = (f"WITH d AS ({LATEST_DECISIONS.format(id=int(ds.id))}), g AS ({ACTIVE_MEMBERS.format(id=int(ds.id))}) "
+              "{select} FROM match_pairs p LEFT JOIN d USING (left_row, right_row) "
+              "LEFT JOIN g gl ON gl.row = p.left_row LEFT JOIN g gr ON gr.row = p.right_row")
+    return source, " AND ".join(where), params
 
 
 def pairs_table(store: Store, dataset: str | None = None, status: str | None = None,
@@ -185,20 +188,20 @@ def pairs_table(store: Store, dataset: str | None = None, status: str | None = N
     idc = _id_column(ds)
     id_expr = (lambda side: f"CAST({side}.{quote(idc)} AS VARCHAR)") if idc else \
         (lambda side: f"CAST({side}._row AS VARCHAR)")
-    with_, rest, params = _pairs_sql(ds, status, undecided_only, min_score)
-    rest = rest.replace("WHERE", f"JOIN {ds.clean_table} l ON l._row = p.left_row "
-                                 f"JOIN {ds.clean_table} r ON r._row = p.right_row WHERE", 1)
+    source, where, params = _pairs_sql(ds, status, undecided_only, min_score)
+    select = (f"SELECT p.left_row, p.right_row, {id_expr('l')} AS left_id, {id_expr('r')} AS right_id, p.score, "
+              "p.status, d.decision, CAST(p.levels AS VARCHAR) AS levels")
     return store.query_df(
-        f"{with_}SELECT p.left_row, p.right_row, {id_expr('l')} AS left_id, {id_expr('r')} AS right_id, p.score, "
-        f"p.status, d.decision, CAST(p.levels AS VARCHAR) AS levels {rest} "
+        f"{source.format(select=select)} JOIN {ds.clean_table} l ON l._row = p.left_row "
+        f"JOIN {ds.clean_table} r ON r._row = p.right_row WHERE {where} "
         f"ORDER BY p.score DESC, p.left_row, p.right_row", params)
 
 
 def waiting_for_review(store: Store, dataset: str | None = None) -> int:
     """How many pairs wait for a person: to review, undecided, not already in one customer."""
     ds = store.dataset(dataset or None)
-    with_, rest, params = _pairs_sql(ds, "review", True, 0.0)
-    return int(store.query_value(f"{with_}SELECT count(*) {rest}", params))
+    source, where, params = _pairs_sql(ds, "review", True, 0.0)
+    return int(store.query_value(f"{source.format(select='SELECT count(*)')} WHERE {where}", params))
 
 
 def decide(store: Store, pairs: list[tuple[int, int]], decision: str, dataset: str | None = None,
@@ -272,13 +275,12 @@ def merge(store: Store, dataset: str | None = None, above: float | None = None,
     if pairs:
         decide(store, pairs, "match", ds.name, source=source)
     edges = store.query_df(
-        "WITH d AS (SELECT left_row, right_row, arg_max(decision, decided_at) AS decision FROM decisions "
-        "WHERE dataset_id = ? GROUP BY ALL) "
+        f"WITH d AS ({LATEST_DECISIONS.format(id=int(ds.id))}) "
         "SELECT left_row, right_row, 2.0 AS priority FROM d WHERE decision = 'match' "  # a person's word first
         # Pairs someone rejected, or whose merge was undone, are not merged again without a person.
         "UNION ALL SELECT p.left_row, p.right_row, p.score FROM match_pairs p LEFT JOIN d USING (left_row, right_row) "
         "WHERE p.dataset_id = ? AND p.score >= ? AND d.decision IS NULL AND NOT p.in_chain",
-        [ds.id, ds.id, above if above is not None else 2.0])
+        [ds.id, above if above is not None else 2.0])
     current = store.query_df(ACTIVE_MEMBERS.format(id=ds.id))
     # Records already in a group are tied to it through its first member.
     anchors = current.groupby("group_id")["row"].transform("min")
@@ -319,8 +321,8 @@ def _chain_guard(store: Store, ds: Dataset, links: pd.DataFrame) -> tuple[pd.Dat
 
     nodes = pd.Index(np.unique(links[["a", "b"]].to_numpy().astype("int64")))
     rejected = store.query_df(
-        "SELECT left_row AS a, right_row AS b FROM (SELECT left_row, right_row, arg_max(decision, decided_at) "
-        "AS decision FROM decisions WHERE dataset_id = ? GROUP BY ALL) WHERE decision = 'no_match'", [ds.id])
+        f"SELECT left_row AS a, right_row AS b FROM ({LATEST_DECISIONS.format(id=int(ds.id))}) "
+        "WHERE decision = 'no_match'")
     ra, rb = nodes.get_indexer(rejected["a"]), nodes.get_indexer(rejected["b"])
     linked = (ra >= 0) & (rb >= 0)
     component, core = consistent_groups(len(nodes), nodes.get_indexer(links["a"]), nodes.get_indexer(links["b"]),
