@@ -349,9 +349,11 @@ def _append(store: Store, result: ReadResult, file_name: str, settings: ImportSe
     fresh = _fresh_rows_sql(ds)
     with store.transaction() as tx:
         tx.register("_incoming", table)
-        kept = tx.fetchone(f"SELECT count(*) FROM ({fresh})")[0]
+        tx.execute(f"CREATE OR REPLACE TEMP TABLE _fresh AS {fresh}")  # the anti-join runs once
+        tx.unregister("_incoming")
+        kept = tx.fetchone("SELECT count(*) FROM _fresh")[0]
         if not kept:  # the same export again: nothing to add, and nothing is written
-            tx.unregister("_incoming")
+            tx.execute("DROP TABLE _fresh")
             ds.last_import = {"rows_read": table.num_rows, "rows_added": 0, "rows_updated": 0,
                               "rows_unchanged": table.num_rows, "batch": None}
             progress(1.0, f"Nothing new: every row of {file_name} is already in {ds.name}")
@@ -362,8 +364,8 @@ def _append(store: Store, result: ReadResult, file_name: str, settings: ImportSe
         offset, batch = tx.fetchone(f"SELECT coalesce(max(_row), 0), coalesce(max(_batch), 1) + 1 "
                                     f"FROM {ds.raw_table}")
         tx.execute(f"INSERT INTO {ds.raw_table} (_row, {cols}, _batch) "
-                   f"SELECT _row + {int(offset)}, {cols}, {int(batch)} FROM ({fresh}) ORDER BY _row")
-        tx.unregister("_incoming")
+                   f"SELECT _row + {int(offset)}, {cols}, {int(batch)} FROM _fresh ORDER BY _row")
+        tx.execute("DROP TABLE _fresh")
         rejected = result.rejected.astype({"line": "int64", "reason": object, "raw": object})
         rejected["reason"] = file_name + ": " + rejected["reason"].astype(str)
         tx.register("_rejects", rejected)
