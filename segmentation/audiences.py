@@ -22,7 +22,7 @@ from . import attributes
 from .customers import golden_table
 from .dedupe import has_merges
 from .errors import ColumnError, NotFoundError
-from .export import to_csv_bytes, to_xlsx_bytes, write_file
+from .export import encode, write_file
 from .roles import ROLE_KIND
 from .store import Dataset, Store, quote
 
@@ -478,28 +478,31 @@ def export(store: Store, spec: AudienceSpec, out: str | Path, *, excel_french: b
     out = Path(out)
     frame = select(store, spec)
     figures = count(store, spec)
-    result = {"rows": len(frame), "excluded_no_consent": figures.excluded_no_consent,
+    files = holdout_files(frame, out, holdout_file)
+    result = {"rows": len(files[out]), "excluded_no_consent": figures.excluded_no_consent,
               "holdout_rows": int(frame["holdout"].sum()) if "holdout" in frame else 0, "out": str(out)}
-    if "holdout" in frame and holdout_file:
-        held = frame[frame["holdout"]].drop(columns=["holdout"])
-        frame = frame[~frame["holdout"]].drop(columns=["holdout"])
-        side = out.with_name(f"{out.stem} (holdout){out.suffix}")
-        write_file(held, side, excel_french=excel_french)
-        result["holdout_out"] = str(side)
-        result["rows"] = len(frame)
-    write_file(frame, out, excel_french=excel_french)
-    result["columns"] = list(frame.columns)
-    log_export(store, audience, spec, len(frame), result["columns"], out.name)
+    for path, part in files.items():
+        write_file(part, path, excel_french=excel_french)
+        if path != out:
+            result["holdout_out"] = str(path)
+    result["columns"] = list(files[out].columns)
+    log_export(store, audience, spec, len(files[out]), result["columns"], out.name)
     return result
+
+
+def holdout_files(frame: pd.DataFrame, out: Path, holdout_file: bool) -> dict[Path, pd.DataFrame]:
+    """The files an audience is written to: ``out`` alone (a ``holdout`` column flags the control group), or
+    with ``holdout_file`` the customers to contact in ``out`` and the holdout in ``<name> (holdout).<ext>``."""
+    if not (holdout_file and "holdout" in frame):
+        return {out: frame}
+    return {out: frame[~frame["holdout"]].drop(columns=["holdout"]),
+            out.with_name(f"{out.stem} (holdout){out.suffix}"): frame[frame["holdout"]].drop(columns=["holdout"])}
 
 
 def render(store: Store, spec: AudienceSpec, file_format: str = "csv-excel", audience: str | None = None) -> bytes:
     """An audience as file bytes for a download (``csv-excel``: BOM and ``;``; ``csv``; ``xlsx``), logged."""
     frame = select(store, spec)
-    if file_format == "xlsx":
-        data = to_xlsx_bytes(frame, "Audience")
-    else:
-        data = to_csv_bytes(frame, excel_french=file_format == "csv-excel")
+    data = encode(frame, file_format, "Audience")
     log_export(store, audience, spec, len(frame), list(frame.columns),
                f"{audience or 'audience'}.{'xlsx' if file_format == 'xlsx' else 'csv'}")
     return data
@@ -511,7 +514,6 @@ def spec_digest(spec: AudienceSpec) -> str:
 
 
 __all__ = ["CHANNELS", "OPERATORS", "AudienceCount", "AudienceSpec", "Condition", "condition_sql", "count",
-           "default_columns", "export", "export_log", "get_audience", "log_export", "overlap", "parse_filter",
-           "personal_columns", "render", "save_audience", "save_suppression", "saved_audiences", "select",
-           "spec_digest",
-           "suppression_values"]
+           "default_columns", "export", "export_log", "get_audience", "holdout_files", "log_export", "overlap",
+           "parse_filter", "personal_columns", "render", "save_audience", "save_suppression", "saved_audiences",
+           "select", "spec_digest", "suppression_values"]

@@ -446,11 +446,34 @@ def to_xlsx_bytes(frame: pd.DataFrame, sheet_name: str = "Customers") -> bytes:
 # Files
 # --------------------------------------------------------------------------
 
+def encode(frame: pd.DataFrame, file_format: str, sheet_name: str = "Customers") -> bytes:
+    """A table as file bytes: ``"xlsx"``, ``"csv-excel"`` (BOM, ``;``, decimal comma) or ``"csv"``, formula-safe."""
+    if file_format == "xlsx":
+        return to_xlsx_bytes(frame, sheet_name)
+    return to_csv_bytes(frame, excel_french=file_format == "csv-excel")
+
+
+def stage(data: bytes, target: str | os.PathLike) -> Path:
+    """Write ``data`` under a temporary name beside ``target``; ``os.replace`` it into place when it is wanted.
+
+    Moving a finished file into place means a failed export never leaves half a file.
+    """
+    target = Path(target)
+    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return Path(temp_name)
+
+
 def write_file(frame: pd.DataFrame, path: str | os.PathLike, *, excel_french: bool = False) -> str:
     """Write a table to ``path`` as CSV or XLSX, chosen by the file extension.
 
     The file is written under a temporary name next to ``path`` and then
-    moved into place, so a failed export never leaves half a file.
+    moved into place (:func:`stage`), so a failed export never leaves half a file.
 
     Parameters
     ----------
@@ -478,16 +501,14 @@ def write_file(frame: pd.DataFrame, path: str | os.PathLike, *, excel_french: bo
         raise SegmentStudioError(
             f"Cannot export to '{target.name}': the file name must end with "
             f"{' or '.join(EXPORT_FORMATS)} (got {target.suffix or 'no extension'!r}).")
-    data = to_xlsx_bytes(frame) if fmt == "xlsx" else to_csv_bytes(frame, excel_french=excel_french)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    temp = stage(encode(frame, "csv-excel" if fmt == "csv" and excel_french else fmt), target)
     try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temp_name, target)
+        os.replace(temp, target)
     except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
     return fmt
 
 
-__all__ = ["EXPORT_FORMATS", "neutralise_formulas", "to_csv_bytes", "to_xlsx_bytes", "write_file"]
+__all__ = ["EXPORT_FORMATS", "encode", "neutralise_formulas", "stage", "to_csv_bytes", "to_xlsx_bytes",
+           "write_file"]

@@ -12,10 +12,10 @@ with its steps for the Refresh page.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -80,8 +80,7 @@ def _dataset_state(store: Store, name: str, merges: bool = True) -> object:
     if not merges:
         return rows
     return [*rows, store.query_rows(
-        "SELECT (SELECT count(*) FROM import_batches WHERE dataset_id = $id), "
-        "(SELECT count(*) FROM merge_groups WHERE dataset_id = $id), "
+        "SELECT (SELECT count(*) FROM merge_groups WHERE dataset_id = $id), "
         "(SELECT CAST(max(coalesce(undone_at, created_at)) AS VARCHAR) FROM merge_groups WHERE dataset_id = $id), "
         "(SELECT count(undone_at) FROM merge_groups WHERE dataset_id = $id), "
         "(SELECT count(*) FROM decisions WHERE dataset_id = $id), "
@@ -119,10 +118,18 @@ def _runs_state(store: Store, name: str) -> object:
 
 
 def _file_digest(path: Path) -> str | None:
-    if not path.exists():
+    """The file's sha256 (None when there is none), read once while its size and time stay the same."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
         return None
+    return _digest(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _digest(path: str, _size: int, _mtime_ns: int) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -280,8 +287,7 @@ def _segment_step(store: Store, config: pipeline.SegmentConfig, refresh_id: int)
 
 def _audience_step(store: Store, config: pipeline.PipelineConfig, output: pipeline.AudienceOutput,
                    segment_config: pipeline.SegmentConfig | None) -> _Step:
-    from . import audiences, segments
-    from .export import to_csv_bytes, to_xlsx_bytes
+    from . import audiences, export, segments
 
     path = config.path(output.out)
     pending: dict = {}
@@ -311,25 +317,16 @@ def _audience_step(store: Store, config: pipeline.PipelineConfig, output: pipeli
                                  "WHERE lower(name) = lower(?)", [output.name]),
                 store.query_rows("SELECT count(*), max(id) FROM suppression_lists"),
                 # the file as it is, or as it will be once this step's commit moves it into place
-                _file_digest(next((Path(t) for t, target in pending.items() if target == path), path))]
+                _file_digest(next((temp for temp, target in pending.items() if target == path), path))]
 
     def work() -> dict:
         chosen = spec()
         frame = audiences.select(store, chosen)
         figures = audiences.count(store, chosen)
-        files = {path: frame}
-        if output.holdout_file and "holdout" in frame:
-            files = {path: frame[~frame["holdout"]].drop(columns=["holdout"]),
-                     path.with_name(f"{path.stem} (holdout){path.suffix}"):
-                         frame[frame["holdout"]].drop(columns=["holdout"])}
+        files = audiences.holdout_files(frame, path, output.holdout_file)
         path.parent.mkdir(parents=True, exist_ok=True)
         for target, part in files.items():  # written beside the target, moved into place after the commit
-            data = to_xlsx_bytes(part, "Audience") if output.format == "xlsx" else \
-                to_csv_bytes(part, excel_french=output.format == "csv-excel")
-            handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            pending[temp] = target
+            pending[export.stage(export.encode(part, output.format, "Audience"), target)] = target
         main = files[path]
         audiences.log_export(store, output.name, chosen, len(main), list(main.columns), path.name)
         return {"audience": output.name, "out": str(path), "rows": len(main),
@@ -343,7 +340,7 @@ def _audience_step(store: Store, config: pipeline.PipelineConfig, output: pipeli
 
     def cleanup() -> None:
         for temp in pending:
-            Path(temp).unlink(missing_ok=True)
+            temp.unlink(missing_ok=True)
         pending.clear()
 
     return _Step(f"audience {output.name}", asdict(output), state, work, after, cleanup)
@@ -438,28 +435,24 @@ def run(store: Store, config: pipeline.PipelineConfig, config_file: str | None =
         progress(position / max(len(steps), 1), step.label)
         start = time.perf_counter()
         try:
-            before = _fingerprint(step.settings, step.state())
-            if before == _last_state(store, step.label):
+            state = _fingerprint(step.settings, step.state())
+            if state == _last_state(store, step.label):
                 result = StepResult(step.label, "unchanged", time.perf_counter() - start)
-                after_state = before
+                _log_step(store, refresh_id, position, result, state)
             else:
-                with store.atomic():
+                with store.atomic():  # the work and its log entry are kept together, or neither
                     detail = step.work()
-                    after_state = _fingerprint(step.settings, step.state())
                     result = StepResult(step.label, "done", time.perf_counter() - start, detail)
-                    _log_step(store, refresh_id, position, result, after_state)
+                    _log_step(store, refresh_id, position, result, _fingerprint(step.settings, step.state()))
                 if step.after:
                     step.after()
-                results.append(result)
-                continue
         except Exception as exc:  # any failure of a step is reported, named after the step
             message = str(exc) if isinstance(exc, SegmentStudioError) else f"{type(exc).__name__}: {exc}"
             failure = RefreshError(step.label, message.rstrip(".") + ".")
             if step.cleanup:
                 step.cleanup()
             result = StepResult(step.label, "failed", time.perf_counter() - start, error=message)
-            after_state = None
-        _log_step(store, refresh_id, position, result, after_state)
+            _log_step(store, refresh_id, position, result, None)
         results.append(result)
         if failure:
             break
@@ -479,7 +472,8 @@ def run(store: Store, config: pipeline.PipelineConfig, config_file: str | None =
 
 def _log_step(store: Store, refresh_id: int, position: int, result: StepResult, state: str | None) -> None:
     with store.transaction() as tx:
-        tx.execute("INSERT INTO refresh_steps VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        # OR REPLACE: a step whose files could not be moved into place after its commit is failed after all
+        tx.execute("INSERT OR REPLACE INTO refresh_steps VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                    [refresh_id, position, result.step, result.status, round(result.seconds, 3), state,
                     json.dumps(result.detail, default=_json_default, ensure_ascii=False), result.error])
 
