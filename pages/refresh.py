@@ -54,8 +54,8 @@ def save_section() -> None:
     auto_merge = c3.checkbox("Merge sure duplicates unattended", True, key="refresh_auto_merge",
                              disabled=current.dedupe is None)
     try:
-        config = pipeline.from_store(store, dataset, files=files, outputs=outputs, segment_mode=mode,
-                                     auto_merge=auto_merge, segment_k=int(k) if k else None)
+        config = pipeline.with_choices(current, files=files, outputs=outputs, segment_mode=mode,
+                                       auto_merge=auto_merge, segment_k=int(k) if k else None)
     except SegmentStudioError as exc:
         st.error(str(exc))
         return

@@ -8,10 +8,11 @@ the file are relative to the file's folder, so a project folder can move.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import tomllib
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -247,7 +248,7 @@ def _build(cls, data: Any, where: str):
     """One dataclass from a TOML table, with a clear message for unknown or missing keys and wrong types."""
     if not isinstance(data, dict):
         raise ConfigError(f"[{where}] must be a table of settings; found {data!r}.")
-    known = {f.name: f for f in fields(cls) if f.name != "features"}
+    known = {f.name: f for f in fields(cls)}
     unknown = [k for k in data if k not in known]
     if unknown:
         raise ConfigError(f"Unknown settings {unknown} in [{where}]; expected some of {list(known)}.")
@@ -256,13 +257,6 @@ def _build(cls, data: Any, where: str):
     if missing:
         raise ConfigError(f"[{where}] needs {missing}.")
     return cls(**{k: _value(v, str(known[k].type), f"{where}.{k}") for k, v in data.items()})
-
-
-def _features(data: Any, where: str) -> FeatureSettings:
-    settings = _build(FeatureSettings, data, where)
-    return FeatureSettings(**{**asdict(settings), "numeric": tuple(settings.numeric),
-                              "categorical": tuple(settings.categorical),
-                              "log": None if settings.log is None else tuple(settings.log)})
 
 
 def _check(config: PipelineConfig) -> PipelineConfig:
@@ -317,7 +311,7 @@ def from_dict(data: dict, base_dir: str | Path = ".") -> PipelineConfig:
         features = item.pop("features", None) if isinstance(item, dict) else None
         score = _build(ScoreConfig, item, f"scores[{i}]")
         if features is not None:
-            score = ScoreConfig(**{**asdict(score), "features": _features(features, f"scores[{i}].features")})
+            score = replace(score, features=_build(FeatureSettings, features, f"scores[{i}].features"))
         scores.append(score)
     store = data.get("store")
     if store is not None and not isinstance(store, str):
@@ -394,13 +388,12 @@ def from_store(store: Store, dataset: str | None = None, files: dict[str, str] |
     from . import rfm, segments
     from .audiences import AudienceSpec
 
-    files, outputs = files or {}, outputs or {}
     ds = store.dataset(dataset or None)
 
     def source(d) -> SourceConfig:
         batches = store.import_batches(d.id)
         last_file = str(batches["file_name"].iloc[-1]) if len(batches) else d.source_file
-        return SourceConfig(dataset=d.name, file=files.get(d.name, last_file or f"{d.name}.csv"), kind=d.kind,
+        return SourceConfig(dataset=d.name, file=last_file or f"{d.name}.csv", kind=d.kind,
                             sheet=d.sheet, roles=dict(d.roles),
                             default_region=d.options.get("default_region", "FR"),
                             date_order=d.options.get("date_order", "auto"))
@@ -410,8 +403,7 @@ def from_store(store: Store, dataset: str | None = None, files: dict[str, str] |
     dedupe = None
     if match is not None:
         settings = json.loads(match)
-        dedupe = DedupeConfig(dataset=ds.name, upper=float(settings["upper"]), lower=float(settings["lower"]),
-                              auto_merge=auto_merge)
+        dedupe = DedupeConfig(dataset=ds.name, upper=float(settings["upper"]), lower=float(settings["lower"]))
     rfm_config = None
     last = rfm.last(store, ds.name)
     if last:
@@ -424,27 +416,42 @@ def from_store(store: Store, dataset: str | None = None, files: dict[str, str] |
     for name, settings in store.query_rows("SELECT name, settings FROM score_models WHERE dataset_id = ? "
                                            "ORDER BY trained_at", [ds.id]):
         saved = json.loads(settings)
-        features = _features(saved["features"], "features") if saved.get("features") else None
+        features = _build(FeatureSettings, saved["features"], "features") if saved.get("features") else None
         scores.append(ScoreConfig(dataset=ds.name, target=saved["target"], name=name,
                                   folds=int(saved.get("folds", 5)), within_days=saved.get("within_days"),
                                   features=features))
     segment_config = None
-    try:
-        run = segments.get_run(store, dataset=ds.name)
-        segment_config = SegmentConfig(dataset=ds.name, run=run.name, mode=segment_mode,
-                                       k=segment_k if segment_mode == "refit" else None)
-    except NotFoundError:
-        pass
+    with contextlib.suppress(NotFoundError):  # no segment run yet: no segments step
+        segment_config = SegmentConfig(dataset=ds.name, run=segments.get_run(store, dataset=ds.name).name)
+    audiences = tuple(AudienceOutput(name=name, out=f"audiences/{slug(name)}.csv")
+                      for name, spec in store.query_rows("SELECT name, CAST(spec AS VARCHAR) FROM audiences "
+                                                         "ORDER BY name")
+                      if AudienceSpec.from_json(spec).dataset in (None, ds.name))
+    config = PipelineConfig(sources=tuple(sources), dedupe=dedupe, rfm=rfm_config, scores=tuple(scores),
+                            segments=segment_config, audiences=audiences)
+    return with_choices(config, files=files, outputs=outputs, segment_mode=segment_mode, auto_merge=auto_merge,
+                        segment_k=segment_k)
+
+
+def with_choices(config: PipelineConfig, files: dict[str, str] | None = None, outputs: dict[str, str] | None = None,
+                 segment_mode: str = "assign", auto_merge: bool = True,
+                 segment_k: int | None = None) -> PipelineConfig:
+    """A config with the user's choices applied (see :func:`from_store` for what they mean), checked.
+
+    An audience file whose name ends in ``.xlsx`` is written as Excel, any other as CSV for French Excel.
+    """
+    files, outputs = files or {}, outputs or {}
+    sources = tuple(replace(s, file=files.get(s.dataset, s.file)) for s in config.sources)
     audiences = []
-    for name, spec in store.query_rows("SELECT name, CAST(spec AS VARCHAR) FROM audiences ORDER BY name"):
-        if AudienceSpec.from_json(spec).dataset in (None, ds.name):
-            out = outputs.get(name, f"audiences/{slug(name)}.csv")
-            audiences.append(AudienceOutput(name=name, out=out,
-                                            format="xlsx" if out.lower().endswith(".xlsx") else "csv-excel"))
-    return _check(PipelineConfig(sources=tuple(sources), dedupe=dedupe, rfm=rfm_config, scores=tuple(scores),
-                                 segments=segment_config, audiences=tuple(audiences)))
+    for a in config.audiences:
+        out = outputs.get(a.name, a.out)
+        audiences.append(replace(a, out=out, format="xlsx" if out.lower().endswith(".xlsx") else "csv-excel"))
+    segment_config = config.segments and replace(config.segments, mode=segment_mode,
+                                                 k=segment_k if segment_mode == "refit" else None)
+    return _check(replace(config, sources=sources, audiences=tuple(audiences), segments=segment_config,
+                          dedupe=config.dedupe and replace(config.dedupe, auto_merge=auto_merge)))
 
 
 __all__ = ["AUDIENCE_FORMATS", "SEGMENT_MODES", "AudienceOutput", "DedupeConfig", "PipelineConfig", "RFMConfig",
            "ScoreConfig", "SegmentConfig", "SourceConfig", "from_dict", "from_store", "load", "loads", "save", "slug",
-           "to_dict", "to_toml"]
+           "to_dict", "to_toml", "with_choices"]
