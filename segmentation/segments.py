@@ -472,12 +472,30 @@ def compare_runs(store: Store, run_a: str, run_b: str) -> pd.DataFrame:
     return table.astype(np.int64)
 
 
+def carry_names(store: Store, old: str, new: str) -> dict[int, str]:
+    """Give each segment of a re-fitted run the name of the old segment it takes most customers from."""
+    from scipy.optimize import linear_sum_assignment
+
+    overlap = compare_runs(store, old, new)
+    overlap = overlap.drop(index="(none)", columns="(none)", errors="ignore")
+    old_names, rows = names_of(store, old), overlap.to_numpy()
+    a, b = linear_sum_assignment(-rows)
+    names = names_of(store, new)
+    for i, j in zip(a, b, strict=True):
+        if rows[i, j] > 0:
+            names[int(overlap.columns[j])] = old_names[int(overlap.index[i])]
+    for segment, name in names.items():
+        rename_segment(store, new, segment, name)
+    return names
+
+
 __all__ = [
     "Run",
     "Scan",
     "assign",
     "assignments",
     "candidates",
+    "carry_names",
     "compare_runs",
     "customer_features",
     "default_features",
