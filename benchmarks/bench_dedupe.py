@@ -60,8 +60,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "benchmarks" / "data"
+from common import DATA, ROOT, child, generator, peak_mb
+
 UPPER = 0.9  # our sure-match threshold (MatchSettings().upper), used for Splink too
 FEBRL_F1_SPLINK = 0.997  # the figure the issue quotes
 sys.path.insert(0, str(ROOT))
@@ -79,13 +79,6 @@ GOAL_PEAK_MB = {1_000_000: 4096.0}
 # Data
 # --------------------------------------------------------------------------
 
-def _generator():
-    spec = importlib.util.spec_from_file_location("generate", ROOT / "sample_data" / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def data_files(rows: int) -> tuple[Path, Path]:
     """The generated customers file (UTF-8, ``;``, shared with bench_import) and its truth (made once)."""
     customers_path, truth_path = DATA / f"customers_{rows}_utf8.csv", DATA / f"truth_{rows}.csv"
@@ -94,7 +87,7 @@ def data_files(rows: int) -> tuple[Path, Path]:
     import pandas as pd
 
     DATA.mkdir(parents=True, exist_ok=True)
-    gen = _generator()
+    gen = generator()
     customers, truth, _orders = gen.generate(rows, gen.DEFAULT_SEED, orders=False)
     if customers_path.exists():  # made by bench_import: keep it if it is the same data
         ids = pd.read_csv(customers_path, sep=";", usecols=["ID client"], dtype=str)["ID client"]
@@ -127,14 +120,6 @@ def febrl_truth():
 # --------------------------------------------------------------------------
 # Measuring
 # --------------------------------------------------------------------------
-
-def _peak_mb() -> float:
-    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the parent process.
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
 
 def _reset_peak() -> bool:
     try:
@@ -174,13 +159,13 @@ def run_ours(csv_path: Path, truth, import_settings=None, match_settings=None, s
         ds = import_file(store, data, csv_path.name, import_settings or ImportSettings())
         del data
         imported = time.perf_counter()
-        import_peak = _peak_mb()
+        import_peak = peak_mb()
         reset = _reset_peak()
         summary = find_pairs(store, ds.name, settings=settings)
         found = time.perf_counter()
         merged = merge(store, ds.name, above=settings.upper)
         done = time.perf_counter()
-        dedupe_peak = _peak_mb()
+        dedupe_peak = peak_mb()
         groups = _groups_series(merge_groups(store, ds.name))
         sure = pairs_table(store, ds.name, min_score=settings.upper).rename(
             columns={"left_id": "left", "right_id": "right"})
@@ -372,7 +357,7 @@ def _splink_finish(linker, db_api, con, table, blocking, start, truth, id_column
         predictions, threshold_match_probability=UPPER)
     cluster_frame = clusters.as_pandas_dataframe()
     seconds = time.perf_counter() - start
-    peak = _peak_mb()
+    peak = peak_mb()
     pairs = predictions.as_pandas_dataframe()[[f"{id_column}_l", f"{id_column}_r", "match_probability"]]
     pairs.columns = ["left", "right", "score"]
     pairs = pairs.astype({"left": str, "right": str})
@@ -413,10 +398,7 @@ def measure(mode: str, arg: str) -> dict:
 
 
 def run_child(mode: str, arg: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", mode, arg], capture_output=True, text=True)
-    if out.returncode:
-        return {"error": (out.stderr.strip().splitlines() or ["failed"])[-1]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return child(__file__, mode, arg, check=False)
 
 
 def _splink_available() -> bool:

@@ -17,43 +17,14 @@ Goals at 1M rows (issue 2): read+store ≤ 1.5× DuckDB, total ≤ 3×, peak < 2
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "benchmarks" / "data"
-
-
-def _generator():
-    spec = importlib.util.spec_from_file_location("generate", ROOT / "sample_data" / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def data_file(rows: int) -> Path:
-    """The generated customers file of ``rows`` customers, in UTF-8 with ``;`` (made once)."""
-    path = DATA / f"customers_{rows}_utf8.csv"
-    if not path.exists():
-        DATA.mkdir(parents=True, exist_ok=True)
-        gen = _generator()
-        customers, _truth, _orders = gen.generate(rows, gen.DEFAULT_SEED, orders=False)
-        customers.to_csv(path, sep=";", index=False, encoding="utf-8")
-    return path
-
-
-def _peak_mb() -> float:
-    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the parent process.
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from common import DATA, ROOT, child, customers_file, peak_mb
 
 
 def measure(mode: str, path: Path) -> dict:
@@ -69,7 +40,7 @@ def measure(mode: str, path: Path) -> dict:
             con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?, all_varchar=true)", [str(path)])
             rows = con.execute("SELECT count(*) FROM t").fetchone()[0]
             con.close()
-            return {"seconds": time.perf_counter() - start, "rows": rows, "peak_mb": _peak_mb()}
+            return {"seconds": time.perf_counter() - start, "rows": rows, "peak_mb": peak_mb()}
         from segmentation.importer import import_file
         from segmentation.store import Store
 
@@ -82,13 +53,11 @@ def measure(mode: str, path: Path) -> dict:
         total = time.perf_counter() - start
         store.close()
         return {"seconds": total, "read_store_seconds": marks.get("Normalising", start + total) - start,
-                "rows": ds.row_count, "peak_mb": _peak_mb()}
+                "rows": ds.row_count, "peak_mb": peak_mb()}
 
 
 def run_child(mode: str, path: Path) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", mode, str(path)],
-                         capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return child(__file__, mode, path)
 
 
 def main() -> None:
@@ -98,7 +67,7 @@ def main() -> None:
     parser.add_argument("--make", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.make:
-        data_file(args.make)
+        customers_file(args.make)
         return
     if args.child:
         print(json.dumps(measure(args.child[0], Path(args.child[1]))))

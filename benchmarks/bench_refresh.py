@@ -22,30 +22,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "benchmarks" / "data"
-
-
-def _peak_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def export_file(customers: int) -> Path:
-    path = DATA / f"customers_{customers}_utf8.csv"
-    if not path.exists():
-        DATA.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, str(ROOT / "sample_data" / "generate.py"), "--rows", str(customers),
-                        "--out", str(path), "--encoding", "utf-8"], check=True)
-    return path
+from common import ROOT, child, customers_file, peak_mb
 
 
 def measure(customers: int) -> dict:
@@ -56,7 +38,7 @@ def measure(customers: int) -> dict:
     from segmentation.importer import ImportSettings, import_path
     from segmentation.store import Store
 
-    source = export_file(customers)
+    source = customers_file(customers)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         export = tmp / "exports" / "customers.csv"
@@ -91,7 +73,7 @@ def measure(customers: int) -> dict:
         timed("changed")
         timed("again")
         store.close()
-    out["peak_mb"] = _peak_mb()
+    out["peak_mb"] = peak_mb()
     return out
 
 
@@ -106,11 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results = []
     for size in args.sizes:
-        done = subprocess.run([sys.executable, __file__, "--child", str(size)], capture_output=True, text=True)
-        if done.returncode:
-            print(done.stderr, file=sys.stderr)
-            return done.returncode
-        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        results.append(child(__file__, size))
     if args.json:
         print(json.dumps(results))
         return 0

@@ -13,21 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT, child, peak_mb
+
 GOAL_SECONDS = 10.0
-
-
-def _peak_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def measure(customers: int) -> dict:
@@ -58,7 +51,7 @@ def measure(customers: int) -> dict:
                             rfm.RFMSettings(as_of="2026-11-01", link_column="customer_id"))
         seconds = time.perf_counter() - start
         store.close()
-    return {"customers": n, "orders": m, "seconds": seconds, "peak_mb": _peak_mb(),
+    return {"customers": n, "orders": m, "seconds": seconds, "peak_mb": peak_mb(),
             "customers_with_orders": stats["customers_with_orders"]}
 
 
@@ -73,9 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results = []
     for size in args.sizes:
-        out = subprocess.run([sys.executable, __file__, "--child", str(size)], capture_output=True, text=True,
-                             check=True)
-        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        results.append(child(__file__, size))
     if args.json:
         print(json.dumps(results))
         return 0
