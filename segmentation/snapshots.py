@@ -92,9 +92,9 @@ def sizes(store: Store, dataset: str | None = None) -> pd.DataFrame:
         "SELECT s.id AS snapshot, s.taken_at, m.segment, count(*) AS customers FROM segment_snapshots s "
         "JOIN snapshot_members m ON m.snapshot_id = s.id WHERE s.dataset_id = ? GROUP BY ALL ORDER BY 1, 3", [ds.id])
     frames = []
-    for snapshot, taken_at in store.query_rows("SELECT id, taken_at FROM segment_snapshots WHERE dataset_id = ? "
-                                               "ORDER BY id", [ds.id]):
-        names = _names(store, snapshot)
+    for snapshot, taken_at, names in store.query_rows("SELECT id, taken_at, names FROM segment_snapshots "
+                                                      "WHERE dataset_id = ? ORDER BY id", [ds.id]):
+        names = {int(k): v for k, v in json.loads(names).items()}
         here = counts[counts["snapshot"] == snapshot].set_index("segment")["customers"]
         frames.append(pd.DataFrame({"snapshot": snapshot, "taken_at": taken_at, "segment": list(names),
                                     "name": list(names.values()),
