@@ -17,5 +17,5 @@ pages = st.navigation([
     st.Page("pages/refresh.py", title="Refresh", icon="🔁"),
 ])
 with st.sidebar:
-    st.caption(f"Working store: `{app_state.store().path}`")
+    st.caption(f"Working store: `{app_state.workspace().path}`")
 pages.run()

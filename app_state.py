@@ -1,6 +1,9 @@
-"""Shared state of the Streamlit app: the cached store and every session key.
+"""Shared state of the Streamlit app: the workspace, the version-keyed cache and every session key.
 
 Session state holds ids and settings only; data stays in the DuckDB store.
+Pages reach the engine through :func:`workspace` and :func:`dataset` only, and
+cache what they read with :func:`cached`, which keys on the store's write
+version: any committed write anywhere makes every cached read fresh again.
 """
 
 from __future__ import annotations
@@ -12,9 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from segmentation.errors import SegmentStudioError
-from segmentation.importer import ImportSettings, import_path
-from segmentation.store import Store
+from segmentation import DatasetHandle, ImportSettings, SegmentStudioError, Workspace, open_workspace
 
 SAMPLE_DIR = Path(__file__).parent / "sample_data"
 log = logging.getLogger("segment_studio")
@@ -28,7 +29,6 @@ DEFAULTS: dict[str, object] = {
     "review_pos": 0,          # position in the Deduplicate review queue
     "imported": {},           # "upload id/sheet" -> dataset name, so one file is not imported twice
     "profile_run": None,      # run shown on the Profile page
-    "names_version": 0,       # bumped when segment names are saved (refreshes cached profiles)
     "audience_conditions": [],  # conditions of the audience being built: {group, column, op, value}
     "audience_suppression": {},  # uploaded suppression file id -> its saved list id
 }
@@ -42,30 +42,55 @@ def _db_argument() -> str | None:
     return known.db
 
 
-def seed(store: Store) -> None:
+def seed(ws: Workspace) -> None:
     """Import the bundled sample data into an empty store, so a new user sees something."""
-    if store.datasets():
+    if ws.datasets():
         return
     for file_name, kind in (("customers.csv", "customers"), ("orders.csv", "transactions")):
         path = SAMPLE_DIR / file_name
         if path.exists():
             try:
-                import_path(store, path, ImportSettings(name=f"sample {Path(file_name).stem}", kind=kind))
+                ws.ingest.import_path(path, ImportSettings(name=f"sample {Path(file_name).stem}", kind=kind))
             except SegmentStudioError:
                 log.exception("Could not seed the store with %s", path)
 
 
-@st.cache_resource(show_spinner="Opening the working store…", on_release=Store.close)
-def get_store(path: str | None = None) -> Store:
-    """The process-wide store (one DuckDB connection; a cursor per call)."""
-    store = Store(path)
-    seed(store)
-    return store
+@st.cache_resource(show_spinner="Opening the working store…", on_release=Workspace.close)
+def get_workspace(path: str | None = None) -> Workspace:
+    """The process-wide workspace (one DuckDB connection; a cursor per call)."""
+    ws = open_workspace(path)
+    seed(ws)
+    return ws
 
 
-def store() -> Store:
-    """The store for this run of the script."""
-    return get_store(_db_argument())
+def workspace() -> Workspace:
+    """The workspace for this run of the script."""
+    return get_workspace(_db_argument())
+
+
+def dataset(name: str | None = None, kind: str = "customers") -> DatasetHandle:
+    """A handle on the dataset ``name`` (else the newest of ``kind``) of the workspace."""
+    return workspace().dataset(name, kind)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _memo(version: int, store_path: str, owner: str, method: str, args: tuple, kwargs: tuple, _call):
+    return _call()
+
+
+def cached(owner, method: str, *args, **kwargs):
+    """``getattr(owner, method)(*args, **kwargs)``, cached until the store's next committed write.
+
+    ``owner`` is the workspace, a dataset handle or one of its stages; the key
+    is the store's write version, the owner (its class and dataset id), the
+    method's name and the arguments (which must be hashable by Streamlit:
+    settings dataclasses, strings, numbers). No page builds a key of its own.
+    """
+    ws = workspace()
+    handle = getattr(owner, "handle", owner)
+    who = f"{type(owner).__name__}:{getattr(handle, 'id', '')}"
+    return _memo(ws.version, str(ws.path), who, method, args, tuple(sorted(kwargs.items())),
+                 lambda: getattr(owner, method)(*args, **kwargs))
 
 
 def init() -> None:
@@ -106,3 +131,8 @@ def pick_dataset(names: list[str], key: str, label: str = "Dataset") -> str:
     choice = st.selectbox(label, names, key=key, on_change=_remember, args=(key,))
     st.session_state.dataset = choice
     return choice
+
+
+def store():
+    """Transitional: the raw store, for pages not yet moved onto the facade (to be removed)."""
+    return workspace().store

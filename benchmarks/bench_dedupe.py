@@ -14,13 +14,13 @@ Data with a known truth:
 Each measurement runs in a fresh child process so that its peak memory (VmHWM)
 belongs to it alone:
 
-- ``ours``: the app's way, end to end: :func:`segmentation.importer.import_file`
+- ``ours``: the app's way, end to end: :func:`segmentation.ingest.importer.import_file`
   of the CSV bytes into a new store (roles as the import guesses them), then
-  :func:`segmentation.dedupe.find_pairs` (which also compares the members of
+  :func:`segmentation.dedupe.review.find_pairs` (which also compares the members of
   groups of three or more that no pair compared, and splits a group whose
   members include two clearly different records, the links between the parts
   going to review) and
-  :func:`segmentation.dedupe.merge` of the sure pairs (score >= upper).
+  :func:`segmentation.dedupe.review.merge` of the sure pairs (score >= upper).
   "dedupe s" is find_pairs + merge; the import is timed apart.
   "peak MB" is the whole process; "dedupe MB" the peak during find_pairs + merge
   alone (VmHWM reset after the import through ``/proc/self/clear_refs``).
@@ -30,7 +30,7 @@ belongs to it alone:
   clustered at a match probability of 0.9, our sure-match threshold.
 
 Quality is pairwise precision, recall and F1 against the truth
-(:func:`segmentation.matching.evaluate`): of the merged groups (clusters for
+(:func:`segmentation.dedupe.matching.evaluate`): of the merged groups (clusters for
 Splink) and, beside it, of the pairs scoring at least 0.9 ("F1 pairs").
 
 Usage (benchmark-only packages live in their own venv)::
@@ -146,10 +146,10 @@ def _groups_series(groups):
 
 def run_ours(csv_path: Path, truth, import_settings=None, match_settings=None, samples: int = 0) -> dict:
     """Import, find pairs, merge sure pairs, as the app does; then the quality against ``truth``."""
-    from segmentation.dedupe import find_pairs, merge, merge_groups, pairs_table
-    from segmentation.importer import ImportSettings, import_file
-    from segmentation.matching import MatchSettings, evaluate
-    from segmentation.store import Store
+    from segmentation.core.store import Store
+    from segmentation.dedupe.matching import MatchSettings, evaluate
+    from segmentation.dedupe.review import find_pairs, merge, merge_groups, pairs_table
+    from segmentation.ingest.importer import ImportSettings, import_file
 
     settings = match_settings or MatchSettings()
     with tempfile.TemporaryDirectory() as tmp:
@@ -189,7 +189,7 @@ def _error_samples(store, dataset: str, groups, truth, samples: int) -> dict:
     """A few missed true pairs (with their best score, if any) and wrongly merged pairs, as records."""
     import pandas as pd
 
-    from segmentation.dedupe import pairs_table
+    from segmentation.dedupe.review import pairs_table
 
     ds = store.dataset(dataset)
     idc = ds.columns_with_role("id")[0]
@@ -253,7 +253,7 @@ def splink_generated(csv_path: Path, truth) -> dict:
     import splink.comparison_library as cl
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
-    from segmentation.comparisons import GENERIC_LOCALS
+    from segmentation.dedupe.comparisons import GENERIC_LOCALS
 
     fold = "nullif(regexp_replace(lower(strip_accents(trim({c}))), '[^a-z]+', '', 'g'), '')"
     legal = "|".join(_LEGAL)
@@ -350,7 +350,7 @@ def _splink_finish(linker, db_api, con, table, blocking, start, truth, id_column
     import pandas as pd
     from splink.blocking_analysis import cumulative_comparisons_to_be_scored_from_blocking_rules_data
 
-    from segmentation.matching import evaluate
+    from segmentation.dedupe.matching import evaluate
 
     predictions = linker.inference.predict(threshold_match_probability=UPPER)
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
@@ -387,7 +387,7 @@ def measure(mode: str, arg: str) -> dict:
     truth = febrl_truth()
     if mode == "febrl-splink":
         return splink_febrl(truth)
-    from segmentation.importer import ImportSettings
+    from segmentation.ingest.importer import ImportSettings
 
     # "as-is": the import's own guess; "best": every role set by hand, as a user would on the Import page.
     settings = ImportSettings(roles=FEBRL_ROLES, id_column="rec_id") if arg == "best" else ImportSettings()

@@ -6,7 +6,7 @@ measurement runs in a fresh process of its own so that peak memory
 (``ru_maxrss``) belongs to that measurement alone:
 
 - ``duckdb``: ``CREATE TABLE t AS SELECT * FROM read_csv(file, all_varchar=true)``;
-- ``import``: :func:`segmentation.importer.import_file` into a new store;
+- ``import``: :func:`segmentation.ingest.importer.import_file` into a new store;
   "read+store" is the time until normalisation starts, "total" the whole
   import with normalisation.
 
@@ -41,8 +41,8 @@ def measure(mode: str, path: Path) -> dict:
             rows = con.execute("SELECT count(*) FROM t").fetchone()[0]
             con.close()
             return {"seconds": time.perf_counter() - start, "rows": rows, "peak_mb": peak_mb()}
-        from segmentation.importer import import_file
-        from segmentation.store import Store
+        from segmentation.core.store import Store
+        from segmentation.ingest.importer import import_file
 
         marks: dict[str, float] = {}
         start = time.perf_counter()

@@ -2,8 +2,8 @@
 
 The store is set up as a marketer would (import, a segment run of k = 5, an audience saved) from the generated
 export ``benchmarks/data/customers_<N>_utf8.csv`` (written by ``bench_import.py``/``bench_dedupe.py``, or
-here when missing); the pipeline is saved with :func:`segmentation.pipeline.from_store` and run three times
-with :func:`segmentation.refresh.run_file`:
+here when missing); the pipeline is saved with :func:`segmentation.automate.config.from_store` and run three times
+with :func:`segmentation.automate.runner.run_file`:
 
 - **first**: the same file the store was built from (nothing new; segments assigned and snapshotted, the audience
   written);
@@ -34,9 +34,12 @@ def measure(customers: int) -> dict:
     sys.path.insert(0, str(ROOT))
     import pandas as pd
 
-    from segmentation import audiences, pipeline, refresh, segments
-    from segmentation.importer import ImportSettings, import_path
-    from segmentation.store import Store
+    from segmentation.activate import audiences
+    from segmentation.automate import config as pipeline
+    from segmentation.automate import runner as refresh
+    from segmentation.core.store import Store
+    from segmentation.ingest.importer import ImportSettings, import_path
+    from segmentation.segment import runs as segments
 
     source = customers_file(customers)
     with tempfile.TemporaryDirectory() as tmp:

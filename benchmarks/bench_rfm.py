@@ -2,7 +2,7 @@
 
 The customers and orders tables are generated inside DuckDB (importing 10 million order rows from CSV
 would measure the importer, which ``bench_import.py`` does); then
-:func:`segmentation.rfm.compute` runs as the page and the CLI run it. Each size runs in a process of its
+:func:`segmentation.behaviour.rfm.compute` runs as the page and the CLI run it. Each size runs in a process of its
 own, so peak memory (VmHWM) belongs to it.
 
 Usage: ``python benchmarks/bench_rfm.py [--sizes 10000 100000 1000000] [--json]``.
@@ -26,9 +26,9 @@ GOAL_SECONDS = 10.0
 def measure(customers: int) -> dict:
     """Build a store of ``customers`` customers and 10 orders each, then time the RFM computation."""
     sys.path.insert(0, str(ROOT))
-    from segmentation import rfm
-    from segmentation.importer import ImportSettings, import_file
-    from segmentation.store import Store
+    from segmentation.behaviour import rfm
+    from segmentation.core.store import Store
+    from segmentation.ingest.importer import ImportSettings, import_file
 
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "bench.duckdb")

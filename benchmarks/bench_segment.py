@@ -1,4 +1,4 @@
-"""Segmentation benchmark: the k scan (:class:`segmentation.clustering.KScan`) beside the seed's bare loop.
+"""Segmentation benchmark: the k scan (:class:`segmentation.segment.clustering.KScan`) beside the seed's bare loop.
 
 Data: ``n`` generated customers × 8 realistic numeric features, deterministic
 from a seed and vectorised with numpy (:func:`generate`): contract value
@@ -23,7 +23,7 @@ not timed:
 - ``full``: the accuracy reference, timed apart and not counted in ours:
   full-data ``KMeans(k, random_state=0, n_init=3)`` for k = 2..10 on *our*
   preprocessed matrix (the fitted ColumnTransformer of
-  :func:`segmentation.features.build_preprocessor`), so that its inertia is
+  :func:`segmentation.segment.features.build_preprocessor`), so that its inertia is
   comparable with the scan's. "gap %" is (ours − full) / full per k, signed
   (below zero: the scan found a better partition than full-data K-means); the
   table shows the largest in absolute value.
@@ -131,8 +131,8 @@ def measure(mode: str, n: int) -> dict:
     from sklearn.impute import SimpleImputer
     from sklearn.preprocessing import StandardScaler
 
-    from segmentation.clustering import KScan
-    from segmentation.features import FeatureSettings, build_preprocessor
+    from segmentation.segment.clustering import KScan
+    from segmentation.segment.features import FeatureSettings, build_preprocessor
 
     frame, _types = generate(n)
     settings = FeatureSettings(numeric=FEATURES)

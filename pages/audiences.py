@@ -3,10 +3,11 @@
 import streamlit as st
 
 import app_state
-from segmentation import audiences, segments
-from segmentation.audiences import OPERATORS, AudienceSpec, Condition
-from segmentation.errors import SegmentStudioError
-from segmentation.readers import read_file
+from segmentation.activate import audiences
+from segmentation.activate.audiences import OPERATORS, AudienceSpec, Condition
+from segmentation.core.errors import SegmentStudioError
+from segmentation.ingest.readers import read_file
+from segmentation.segment import runs as segments
 
 store = app_state.store()
 st.title("Audiences")

@@ -6,9 +6,10 @@ import pandas as pd
 import streamlit as st
 
 import app_state
-from segmentation import charts, propensity, rfm
-from segmentation.errors import SegmentStudioError
-from segmentation.export import to_csv_bytes
+from pages import charts
+from segmentation.activate.export import to_csv_bytes
+from segmentation.behaviour import propensity, rfm
+from segmentation.core.errors import SegmentStudioError
 
 store = app_state.store()
 st.title("Behaviour and prediction")

@@ -3,10 +3,11 @@
 import streamlit as st
 
 import app_state
-from segmentation import charts, dedupe
-from segmentation.errors import SegmentStudioError
-from segmentation.golden import RULES, rules_from_table, rules_table
-from segmentation.matching import MatchSettings
+from pages import charts
+from segmentation.core.errors import SegmentStudioError
+from segmentation.customers.golden import RULES, rules_from_table, rules_table
+from segmentation.dedupe import review as dedupe
+from segmentation.dedupe.matching import MatchSettings
 
 store = app_state.store()
 st.title("Deduplicate customers")

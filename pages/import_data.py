@@ -6,12 +6,12 @@ import pandas as pd
 import streamlit as st
 
 import app_state
-from segmentation import charts
-from segmentation.errors import SegmentStudioError
-from segmentation.export import to_csv_bytes
-from segmentation.importer import KINDS, ImportSettings, import_upload, preview_file, set_roles
-from segmentation.quality import QualitySettings, issue_rows, quality_report
-from segmentation.roles import ROLES
+from pages import charts
+from segmentation.activate.export import to_csv_bytes
+from segmentation.core.errors import SegmentStudioError
+from segmentation.ingest.importer import KINDS, ImportSettings, import_upload, preview_file, set_roles
+from segmentation.ingest.quality import QualitySettings, issue_rows, quality_report
+from segmentation.ingest.roles import ROLES
 
 store = app_state.store()
 ROLE_LABELS = list(ROLES.values())

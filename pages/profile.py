@@ -3,10 +3,11 @@
 import streamlit as st
 
 import app_state
-from segmentation import charts, segments
-from segmentation.errors import SegmentStudioError
-from segmentation.export import to_csv_bytes, to_xlsx_bytes
-from segmentation.profiling import ProfileSettings
+from pages import charts
+from segmentation.activate.export import to_csv_bytes, to_xlsx_bytes
+from segmentation.core.errors import SegmentStudioError
+from segmentation.segment import runs as segments
+from segmentation.segment.profiling import ProfileSettings
 
 store = app_state.store()
 st.title("Segment profiles")

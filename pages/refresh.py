@@ -5,9 +5,13 @@ from pathlib import Path
 import streamlit as st
 
 import app_state
-from segmentation import charts, dedupe, pipeline, refresh, snapshots
-from segmentation.errors import SegmentStudioError
-from segmentation.export import to_csv_bytes
+from pages import charts
+from segmentation.activate.export import to_csv_bytes
+from segmentation.automate import config as pipeline
+from segmentation.automate import runner as refresh
+from segmentation.core.errors import SegmentStudioError
+from segmentation.dedupe import review as dedupe
+from segmentation.segment import snapshots
 
 store = app_state.store()
 app_state.show_flash()

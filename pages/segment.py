@@ -4,9 +4,10 @@ import pandas as pd
 import streamlit as st
 
 import app_state
-from segmentation import charts, segments
-from segmentation.errors import SegmentStudioError
-from segmentation.features import CATEGORICAL_WEIGHT, FeatureSettings, describe_steps
+from pages import charts
+from segmentation.core.errors import SegmentStudioError
+from segmentation.segment import runs as segments
+from segmentation.segment.features import CATEGORICAL_WEIGHT, FeatureSettings, describe_steps
 
 store = app_state.store()
 st.title("Segment customers")

@@ -16,12 +16,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
-from .dedupe import find_pairs, merge, pairs_table, rows_for_ids, unmerge
-from .errors import ColumnError, SegmentStudioError
-from .export import write_file
-from .importer import KINDS, ImportSettings, import_path, read_pairs_file
-from .quality import QualitySettings, quality_report
-from .store import Store
+from .activate.export import write_file
+from .core.errors import ColumnError, SegmentStudioError
+from .core.store import Store
+from .dedupe.review import find_pairs, merge, pairs_table, rows_for_ids, unmerge
+from .ingest.importer import KINDS, ImportSettings, import_path, read_pairs_file
+from .ingest.quality import QualitySettings, quality_report
 
 log = logging.getLogger("segmentation")
 COMMANDS: dict[str, Callable[[Store, argparse.Namespace], dict]] = {}
@@ -61,7 +61,7 @@ def cmd_quality(store: Store, args: argparse.Namespace) -> dict:
 
 @command("export")
 def cmd_export(store: Store, args: argparse.Namespace) -> dict:
-    from . import segments
+    from .segment import runs as segments
 
     audience_options = (args.segments, args.filter, args.columns, args.channel, args.include_no_consent,
                         args.holdout, args.audience, args.save_as)
@@ -70,7 +70,7 @@ def cmd_export(store: Store, args: argparse.Namespace) -> dict:
         file_format = write_file(frame, args.out)
         return {"rows": len(frame), "columns": list(frame.columns), "out": str(Path(args.out)),
                 "format": file_format}
-    from . import audiences
+    from .activate import audiences
 
     spec = _audience_spec(store, args, segments, audiences)
     if args.save_as:
@@ -147,8 +147,8 @@ def cmd_unmerge(store: Store, args: argparse.Namespace) -> dict:
 
 def _features(store: Store, args: argparse.Namespace):
     """``--features`` split into numeric and categorical by the dataset's candidates; else the defaults."""
-    from . import segments
-    from .features import FeatureSettings
+    from .segment import runs as segments
+    from .segment.features import FeatureSettings
 
     if not args.features:
         return segments.default_features(store, args.dataset)
@@ -167,7 +167,7 @@ def _progress(fraction: float, message: str) -> None:
 
 @command("elbow")
 def cmd_elbow(store: Store, args: argparse.Namespace) -> dict:
-    from . import segments
+    from .segment import runs as segments
 
     scan = segments.scan(store, args.dataset, _features(store, args), args.k_min, args.k_max, progress=_progress)
     scores = scan.scores_.astype(object).where(scan.scores_.notna(), None)
@@ -180,7 +180,7 @@ def cmd_elbow(store: Store, args: argparse.Namespace) -> dict:
 
 @command("segment")
 def cmd_segment(store: Store, args: argparse.Namespace) -> dict:
-    from . import segments
+    from .segment import runs as segments
 
     run = segments.run_segments(store, args.dataset, _features(store, args), args.k, name=args.name,
                                 progress=_progress)
@@ -190,14 +190,14 @@ def cmd_segment(store: Store, args: argparse.Namespace) -> dict:
 
 @command("assign")
 def cmd_assign(store: Store, args: argparse.Namespace) -> dict:
-    from . import segments
+    from .segment import runs as segments
 
     return segments.assign(store, args.run, args.dataset, progress=_progress)
 
 
 @command("runs")
 def cmd_runs(store: Store, args: argparse.Namespace) -> dict:
-    from . import segments
+    from .segment import runs as segments
 
     table = segments.runs(store, args.dataset)
     return {"runs": [{"name": r.name, "dataset": r.dataset, "k": int(r.k), "customers": int(r.customers),
@@ -207,7 +207,7 @@ def cmd_runs(store: Store, args: argparse.Namespace) -> dict:
 
 @command("profile")
 def cmd_profile(store: Store, args: argparse.Namespace) -> dict:
-    from . import segments
+    from .segment import runs as segments
 
     run = segments.get_run(store, args.run)
     profile = segments.profile_run(store, run.name)
@@ -236,7 +236,7 @@ def _num(value) -> float | None:
 
 @command("rename")
 def cmd_rename(store: Store, args: argparse.Namespace) -> dict:
-    from . import segments
+    from .segment import runs as segments
 
     run = segments.get_run(store, args.run)
     segments.names_of(store, run.name)  # the other segments keep their suggested names
@@ -246,7 +246,7 @@ def cmd_rename(store: Store, args: argparse.Namespace) -> dict:
 
 @command("rfm")
 def cmd_rfm(store: Store, args: argparse.Namespace) -> dict:
-    from . import rfm
+    from .behaviour import rfm
 
     settings = rfm.RFMSettings(as_of=args.as_of, window_days=args.window_days, link_column=args.link_column)
     return rfm.compute(store, args.dataset, args.orders, settings)
@@ -254,7 +254,7 @@ def cmd_rfm(store: Store, args: argparse.Namespace) -> dict:
 
 @command("score")
 def cmd_score(store: Store, args: argparse.Namespace) -> dict:
-    from . import propensity
+    from .behaviour import propensity
 
     features = _features(store, args) if args.features else None
     return propensity.score(store, args.dataset, propensity.ScoreSettings(target=args.target, name=args.name,
@@ -263,8 +263,8 @@ def cmd_score(store: Store, args: argparse.Namespace) -> dict:
 
 @command("refresh")
 def cmd_refresh(store: Store, args: argparse.Namespace) -> dict:
-    from . import refresh
-    from .errors import RefreshError
+    from .automate import runner as refresh
+    from .core.errors import RefreshError
 
     try:
         result = refresh.run_file(store, args.config, progress=_progress)
@@ -278,7 +278,7 @@ def cmd_refresh(store: Store, args: argparse.Namespace) -> dict:
 
 @command("config")
 def cmd_config(store: Store, args: argparse.Namespace) -> dict:
-    from . import pipeline
+    from .automate import config as pipeline
 
     config = pipeline.from_store(store, args.dataset, files=_pairs_option(args.source, "--source"),
                                  outputs=_pairs_option(args.audience_file, "--audience-file"),
@@ -304,7 +304,7 @@ def _pairs_option(items: list[str] | None, option: str) -> dict[str, str]:
 
 @command("snapshots")
 def cmd_snapshots(store: Store, args: argparse.Namespace) -> dict:
-    from . import snapshots
+    from .segment import snapshots
 
     table = snapshots.snapshots(store, args.dataset)
     sizes = snapshots.sizes(store, args.dataset)
@@ -317,7 +317,7 @@ def cmd_snapshots(store: Store, args: argparse.Namespace) -> dict:
 
 @command("migration")
 def cmd_migration(store: Store, args: argparse.Namespace) -> dict:
-    from . import snapshots
+    from .segment import snapshots
 
     table = snapshots.migration(store, args.before, args.after)
     out = {"before": args.before, "after": args.after,
@@ -478,7 +478,7 @@ def _config_store(args: argparse.Namespace) -> str | None:
     """The store a refresh config names (``store = ...``, relative to the file), unless --db says otherwise."""
     if args.command != "refresh":
         return None
-    from . import pipeline
+    from .automate import config as pipeline
 
     config = pipeline.load(args.config)
     return str(config.path(config.store)) if config.store else None

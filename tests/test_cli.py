@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from segmentation.cli import main
-from segmentation.normalize import fold_category
+from segmentation.ingest.normalize import fold_category
 from tests.conftest import ROOT
 
 
@@ -77,7 +77,7 @@ def test_module_entry_point_and_locked_store(tmp_path, crm_file):
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["rows"] == 4
     # While this process holds the store, another process gets a clear error, not a traceback.
-    from segmentation.store import Store
+    from segmentation.core.store import Store
     holder = Store(db)
     try:
         done = subprocess.run([sys.executable, "-m", "segmentation", "--db", str(db), "datasets", "--json"],

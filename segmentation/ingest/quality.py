@@ -1,0 +1,276 @@
+"""The data-quality report of an imported dataset.
+
+Every figure is one SQL aggregate over the raw and normalised tables, so the
+report stays fast on a million rows; every issue has a key with which
+:func:`issue_rows` returns the rows concerned, for download.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+
+from ..core.errors import NotFoundError
+from ..core.store import Dataset, Store, quote
+from .normalize import invalid_counts_hint
+from .roles import ROLE_KIND
+
+
+@dataclass(frozen=True)
+class QualitySettings:
+    """Thresholds of the report.
+
+    Parameters
+    ----------
+    stale_months : int
+        A profile with no activity for this many months is stale.
+    outlier_iqr : float
+        A number further than this many inter-quartile ranges outside the
+        quartiles is an outlier.
+    today : datetime.date, optional
+        Reference date for staleness (defaults to today).
+    """
+
+    stale_months: int = 12
+    outlier_iqr: float = 3.0
+    today: date | None = None
+
+    def reference_date(self) -> date:
+        """The date staleness is measured from."""
+        return self.today or date.today()
+
+
+@dataclass
+class Issue:
+    """One finding of the report, with the key to fetch its rows."""
+
+    key: str
+    label: str
+    count: int
+
+
+@dataclass
+class QualityReport:
+    """The figures of the report; :meth:`to_dict` is the CLI's JSON."""
+
+    dataset: str
+    rows: int
+    rejected_rows: int
+    columns: pd.DataFrame
+    outliers: pd.DataFrame
+    exact_duplicates: int
+    duplicate_keys: dict[str, int]
+    stale_profiles: int | None
+    stale_column: str | None
+    correlation: pd.DataFrame
+    issues: list[Issue] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready figures."""
+        cols = self.columns.set_index("column")
+        return {
+            "dataset": self.dataset,
+            "rows": self.rows,
+            "rejected_rows": self.rejected_rows,
+            "missing": {c: int(v) for c, v in cols["missing"].items()},
+            "invalid": {c: int(v) for c, v in cols["invalid"].items() if cols.loc[c, "checked"]},
+            "invalid_emails": int(cols.loc[cols["kind"] == "email", "invalid"].sum()),
+            "invalid_phones": int(cols.loc[cols["kind"] == "phone", "invalid"].sum()),
+            "invalid_dates": int(cols.loc[cols["kind"] == "date", "invalid"].sum()),
+            "outliers": {r.column: int(r.count) for r in self.outliers.itertuples()},
+            "exact_duplicates": self.exact_duplicates,
+            "duplicate_keys": self.duplicate_keys,
+            "stale_profiles": self.stale_profiles,
+            "issues": [{"key": i.key, "label": i.label, "count": i.count} for i in self.issues],
+        }
+
+
+def _blank(col: str) -> str:
+    return f"(r.{col} IS NULL OR trim(r.{col}) = '')"
+
+
+def _condition(store: Store, ds: Dataset, key: str, settings: QualitySettings) -> str:
+    """SQL condition (over raw ``r`` and clean ``c``) selecting the rows of one issue."""
+    kind, _, column = key.partition(":")
+    if column and column not in ds.columns:
+        raise NotFoundError(f"No column {column!r} in dataset {ds.name!r}; found {ds.columns}")
+    q = quote(column)
+    if kind == "missing":
+        return _blank(q)
+    if kind == "invalid":
+        return f"NOT {_blank(q)} AND c.{q} IS NULL"
+    if kind == "duplicate_key":
+        return (f"c.{q} IN (SELECT {q} FROM {ds.clean_table} WHERE {q} IS NOT NULL "
+                f"GROUP BY 1 HAVING count(*) > 1)")
+    if kind == "outlier":
+        low, high = _fences(store, ds, column, settings)
+        return f"(c.{q} < {low!r} OR c.{q} > {high!r})"
+    if kind == "stale":
+        return (f"c.{q} < DATE '{settings.reference_date().isoformat()}' "
+                f"- INTERVAL {int(settings.stale_months)} MONTH")
+    if kind == "exact_duplicates":
+        cols = ", ".join(f"c.{quote(x)}" for x in ds.columns)
+        return f"count(*) OVER (PARTITION BY {cols}) > 1"
+    raise NotFoundError(f"Unknown quality issue {key!r}.")
+
+
+def _fences(store: Store, ds: Dataset, column: str, settings: QualitySettings) -> tuple[float, float]:
+    """Tukey's fences: quartiles widened by ``outlier_iqr`` inter-quartile ranges.
+
+    Amounts and counts (never negative) are skewed, so their fences are
+    taken on ``ln(1 + x)``: otherwise every large customer is an "outlier".
+    """
+    q = quote(column)
+    low_value, q1, q3, lq1, lq3 = store.query_rows(
+        f"SELECT min({q}), quantile_cont({q}, 0.25), quantile_cont({q}, 0.75), "
+        f"quantile_cont(ln(1 + greatest({q}, 0)), 0.25), quantile_cont(ln(1 + greatest({q}, 0)), 0.75) "
+        f"FROM {ds.clean_table}")[0]
+    if q1 is None:
+        return float("-inf"), float("inf")
+    k = settings.outlier_iqr
+    if low_value >= 0:
+        return float(math.expm1(lq1 - k * (lq3 - lq1))), float(math.expm1(lq3 + k * (lq3 - lq1)))
+    return float(q1 - k * (q3 - q1)), float(q3 + k * (q3 - q1))
+
+
+def _numeric_columns(ds: Dataset) -> list[str]:
+    return [c for c in ds.columns if ROLE_KIND.get(ds.roles.get(c, ""), "text") == "number"]
+
+
+def quality_report(store: Store, dataset: str | None = None,
+                   settings: QualitySettings = QualitySettings()) -> QualityReport:
+    """Compute the data-quality report of a dataset.
+
+    Parameters
+    ----------
+    store : Store
+        The working store.
+    dataset : str, optional
+        Dataset name; the most recent customers dataset by default.
+    settings : QualitySettings
+        Staleness and outlier thresholds.
+    """
+    ds = store.dataset(dataset or None)
+    return _report(store, ds, settings)
+
+
+def _report(store: Store, ds: Dataset, settings: QualitySettings) -> QualityReport:
+    src = f"{ds.raw_table} r JOIN {ds.clean_table} c USING (_row)"
+    aggs = []
+    for col in ds.columns:
+        q = quote(col)
+        aggs.append(f"count_if({_blank(q)})")
+        aggs.append(f"count_if(NOT {_blank(q)} AND c.{q} IS NULL)")
+        aggs.append(f"approx_count_distinct(c.{q})")
+    row = store.query_rows(f"SELECT count(*), {', '.join(aggs)} FROM {src}")[0]
+    n = int(row[0])
+    records = []
+    for i, col in enumerate(ds.columns):
+        role = ds.roles.get(col, "text")
+        kind = ROLE_KIND.get(role, "text")
+        missing, invalid, distinct = (int(x) for x in row[1 + 3 * i: 4 + 3 * i])
+        checked = invalid_counts_hint(kind)
+        records.append({"column": col, "role": role, "kind": kind, "missing": missing,
+                        "missing_pct": 100.0 * missing / n if n else 0.0,
+                        "invalid": invalid if checked else 0,
+                        "invalid_pct": 100.0 * invalid / n if n and checked else 0.0,
+                        "distinct": distinct, "checked": checked})
+    columns = pd.DataFrame(records)
+
+    outliers = []
+    numeric = _numeric_columns(ds)
+    for col in numeric:
+        low, high = _fences(store, ds, col, settings)
+        q = quote(col)
+        count = store.query_value(f"SELECT count_if({q} < ? OR {q} > ?) FROM {ds.clean_table}", [low, high])
+        outliers.append({"column": col, "count": int(count or 0), "low": low, "high": high})
+    outlier_frame = pd.DataFrame(outliers, columns=["column", "count", "low", "high"])
+
+    all_cols = ", ".join(quote(c) for c in ds.columns)
+    exact = int(store.query_value(
+        f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {ds.clean_table} "
+        f"GROUP BY {all_cols} HAVING count(*) > 1)") or 0)
+
+    dup_keys = {}
+    for col in ds.columns_with_role("email", "phone"):
+        q = quote(col)
+        dup_keys[col] = int(store.query_value(
+            f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {ds.clean_table} "
+            f"WHERE {q} IS NOT NULL GROUP BY {q} HAVING count(*) > 1)") or 0)
+
+    stale_cols = ds.columns_with_role("last_activity_date")
+    stale = None
+    if stale_cols:
+        cond = _condition(store, ds, f"stale:{stale_cols[0]}", settings)
+        stale = int(store.query_value(f"SELECT count_if({cond}) FROM {ds.clean_table} c") or 0)
+
+    corr = pd.DataFrame(index=numeric, columns=numeric, dtype=float)
+    if len(numeric) >= 2:
+        pairs = [(a, b) for i, a in enumerate(numeric) for b in numeric[i:]]
+        values = store.query_rows("SELECT " + ", ".join(
+            f"corr({quote(a)}, {quote(b)})" for a, b in pairs) + f" FROM {ds.clean_table}")[0]
+        for (a, b), v in zip(pairs, values, strict=True):
+            corr.loc[a, b] = corr.loc[b, a] = v
+
+    report = QualityReport(
+        dataset=ds.name, rows=n, rejected_rows=ds.rejected_rows, columns=columns, outliers=outlier_frame,
+        exact_duplicates=exact, duplicate_keys=dup_keys, stale_profiles=stale,
+        stale_column=stale_cols[0] if stale_cols else None, correlation=corr)
+    report.issues = _issues(report)
+    return report
+
+
+def _issues(report: QualityReport) -> list[Issue]:
+    issues = []
+    if report.rejected_rows:
+        issues.append(Issue("rejected", "Rows that could not be read", report.rejected_rows))
+    for r in report.columns.itertuples():
+        if r.missing:
+            issues.append(Issue(f"missing:{r.column}", f"Missing {r.column}", r.missing))
+        if r.invalid:
+            issues.append(Issue(f"invalid:{r.column}", f"Invalid {r.column}", r.invalid))
+    for r in report.outliers.itertuples():
+        if r.count:
+            issues.append(Issue(f"outlier:{r.column}", f"Outliers in {r.column}", r.count))
+    if report.exact_duplicates:
+        issues.append(Issue("exact_duplicates", "Exact duplicate records", report.exact_duplicates))
+    for col, count in report.duplicate_keys.items():
+        if count:
+            issues.append(Issue(f"duplicate_key:{col}", f"Same {col} on several records", count))
+    if report.stale_profiles:
+        issues.append(Issue(f"stale:{report.stale_column}", "Stale profiles (no recent activity)",
+                            report.stale_profiles))
+    return issues
+
+
+def issue_rows(store: Store, key: str, dataset: str | None = None,
+               settings: QualitySettings = QualitySettings()) -> pd.DataFrame:
+    """The rows concerned by one issue of the report, with their raw values.
+
+    Parameters
+    ----------
+    key : str
+        An :class:`Issue` key such as ``"invalid:E-mail"`` or ``"rejected"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``row`` (1-based position in the file's records) and the raw columns;
+        for ``"rejected"``, ``line``, ``reason`` and ``raw``.
+    """
+    ds = store.dataset(dataset or None)
+    if key == "rejected":
+        return store.query_df(f"SELECT line, reason, raw FROM {ds.rejects_table} ORDER BY line")
+    cond = _condition(store, ds, key, settings)
+    cols = ", ".join(f"r.{quote(c)}" for c in ds.columns)
+    if key == "exact_duplicates":
+        inner = (f"SELECT r._row, {cols}, {cond} AS hit FROM {ds.raw_table} r "
+                 f"JOIN {ds.clean_table} c USING (_row)")
+        return store.query_df(f"SELECT * EXCLUDE (hit) FROM ({inner}) WHERE hit ORDER BY _row").rename(
+            columns={"_row": "row"})
+    return store.query_df(
+        f"SELECT r._row AS row, {cols} FROM {ds.raw_table} r JOIN {ds.clean_table} c USING (_row) "
+        f"WHERE {cond} ORDER BY r._row")

@@ -1,0 +1,219 @@
+"""Features for segmentation: which columns can describe customers, and the preprocessing pipeline.
+
+Numeric measures are used as they are; dates become "days ago" (tenure,
+recency); categories are one-hot encoded with a weight. The preprocessing a
+careful analyst does is one scikit-learn ``ColumnTransformer``: missing
+values imputed (median, most frequent), skewed money and count columns
+log-transformed, scaling (standard or robust), feature weights.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, RobustScaler, StandardScaler
+
+from ..core.errors import ColumnError
+from ..core.store import Dataset
+
+DAYS_AGO = " (days ago)"
+NUMERIC_ROLES = ("measure",)
+DATE_ROLES = ("created_date", "last_activity_date", "date")
+CATEGORY_ROLES = ("category", "region", "country", "city")
+MAX_CATEGORIES = 30     # more distinct values than this is not a segment attribute
+MAX_DEFAULT_MISSING = 0.2
+SKEW_LIMIT = 1.0        # |skewness| above which a non-negative column is log-transformed
+# Two customers in different categories differ by 2·w² in squared distance; two random customers
+# differ by 2 on average on a standardised numeric feature. w = 1/sqrt(2) makes a categorical
+# attribute weigh half a numeric feature, so categories do not swamp the measures.
+CATEGORICAL_WEIGHT = round(1 / math.sqrt(2), 2)
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    """What to segment on and how to prepare it; built the same way by the page, the CLI and the tests.
+
+    Parameters
+    ----------
+    numeric : tuple of str
+        Numeric features: measure columns, or ``"<date column> (days ago)"``.
+    categorical : tuple of str
+        Category columns, one-hot encoded.
+    log : tuple of str, optional
+        Numeric features to log-transform; ``None``: every non-negative
+        feature with skewness above 1 (see :func:`skewed`).
+    scaling : {"standard", "robust"}
+        Standard (mean 0, sd 1) or robust (median 0, IQR 1) scaling.
+    categorical_weight : float
+        Multiplier of the one-hot columns (see ``CATEGORICAL_WEIGHT``).
+    weights : dict of str to float
+        Extra weight per feature (default 1).
+    reference_date : str, optional
+        ISO date from which "days ago" are counted (default today).
+    """
+
+    numeric: tuple[str, ...] = ()
+    categorical: tuple[str, ...] = ()
+    log: tuple[str, ...] | None = None
+    scaling: str = "standard"
+    categorical_weight: float = CATEGORICAL_WEIGHT
+    weights: dict[str, float] = field(default_factory=dict)
+    reference_date: str | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        """Every feature, numeric first."""
+        return [*self.numeric, *self.categorical]
+
+
+def source_column(feature: str) -> str:
+    """The dataset column a feature comes from (``"Created (days ago)"`` -> ``"Created"``)."""
+    return feature[: -len(DAYS_AGO)] if feature.endswith(DAYS_AGO) else feature
+
+
+def candidate_features(ds: Dataset, missing: dict[str, float], distinct: dict[str, int]) -> pd.DataFrame:
+    """Columns that can describe customers, with a sensible default choice.
+
+    Parameters
+    ----------
+    ds : Dataset
+        The customers dataset (its roles decide).
+    missing : dict
+        Share of missing values per column.
+    distinct : dict
+        Distinct values per column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``feature``, ``kind`` (numeric/categorical), ``column``, ``missing``
+        (share), ``default`` (bool) and ``note``. Ids, names, e-mails,
+        phones, addresses and free text are never offered.
+    """
+    rows = []
+    for col in ds.columns:
+        role = ds.roles.get(col)
+        share = float(missing.get(col, 0.0))
+        if role in NUMERIC_ROLES:
+            rows.append((col, "numeric", col, share, share <= MAX_DEFAULT_MISSING, ""))
+        elif role in DATE_ROLES:
+            rows.append((col + DAYS_AGO, "numeric", col, share, share <= MAX_DEFAULT_MISSING and role != "date",
+                         "days between the date and the reference date"))
+        elif role in CATEGORY_ROLES:
+            many = distinct.get(col, 0) > MAX_CATEGORIES
+            if not many:
+                rows.append((col, "categorical", col, share, False, ""))
+    return pd.DataFrame(rows, columns=["feature", "kind", "column", "missing", "default", "note"])
+
+
+def feature_frame(customers: pd.DataFrame, settings: FeatureSettings) -> pd.DataFrame:
+    """The features of ``customers`` (dataset columns) as the pipeline takes them; dates become days ago."""
+    reference = pd.Timestamp(settings.reference_date or date.today())
+    out = {}
+    for feature in settings.columns:
+        col = source_column(feature)
+        if col not in customers.columns:
+            raise ColumnError(f"Missing columns [{col!r}]; found {list(customers.columns)}")
+        values = customers[col]
+        if feature.endswith(DAYS_AGO):
+            values = (reference - pd.to_datetime(values, errors="coerce")).dt.days.astype(float)
+        elif feature in settings.numeric:
+            values = pd.to_numeric(values, errors="coerce").astype(float)
+        else:  # categories as text; missing as NaN, which the imputer fills
+            values = values.astype(str).where(values.notna(), np.nan)
+        out[feature] = values.to_numpy(dtype=object if feature in settings.categorical else float)
+    frame = pd.DataFrame(out, index=customers.index)
+    for col in settings.categorical:
+        frame[col] = frame[col].astype(object)
+    return frame
+
+
+def skewed(frame: pd.DataFrame, columns: list[str]) -> list[str]:
+    """Non-negative columns whose skewness exceeds ``SKEW_LIMIT`` (money, counts): log them."""
+    found = []
+    for col in columns:
+        values = frame[col].dropna()
+        if len(values) > 2 and values.min() >= 0 and abs(values.skew()) > SKEW_LIMIT:
+            found.append(col)
+    return found
+
+
+def scale_columns(x, weights):
+    """Multiply each column by its weight (a module-level function, so a saved pipeline pickles)."""
+    return np.asarray(x, dtype=float) * weights
+
+
+def _weigh(weights):
+    return FunctionTransformer(scale_columns, kw_args={"weights": weights}, feature_names_out="one-to-one")
+
+
+def build_preprocessor(frame: pd.DataFrame, settings: FeatureSettings) -> tuple[ColumnTransformer, dict]:
+    """The (unfitted) preprocessing of ``feature_frame`` output, and what it will do, for display.
+
+    Returns
+    -------
+    preprocessor : sklearn.compose.ColumnTransformer
+    steps : dict
+        ``imputed`` (feature -> missing count), ``log`` (features logged),
+        ``scaling``, ``categorical_weight``, ``weights``.
+    """
+    if not settings.columns:
+        raise ColumnError("Pick at least one feature to segment on.")
+    if settings.scaling not in ("standard", "robust"):
+        raise ColumnError(f"Scaling must be 'standard' or 'robust', got {settings.scaling!r}.")
+    numeric, categorical = list(settings.numeric), list(settings.categorical)
+    empty = [c for c in settings.columns if frame[c].isna().all()]
+    if empty:
+        raise ColumnError(f"Features {empty} have no value at all: leave them out.")
+    log = skewed(frame, numeric) if settings.log is None else [c for c in settings.log if c in numeric]
+    weights = np.array([float(settings.weights.get(c, 1.0)) for c in numeric])
+    parts = []
+    for cols, logged in ((([c for c in numeric if c in log]), True), ([c for c in numeric if c not in log], False)):
+        if not cols:
+            continue
+        steps = [("impute", SimpleImputer(strategy="median"))]
+        if logged:
+            steps.append(("log", FunctionTransformer(np.log1p, feature_names_out="one-to-one")))
+        steps.append(("scale", StandardScaler() if settings.scaling == "standard" else RobustScaler()))
+        steps.append(("weight", _weigh(np.array([weights[numeric.index(c)] for c in cols]))))
+        parts.append(("logged" if logged else "numeric", Pipeline(steps), cols))
+    for col in categorical:
+        weight = settings.categorical_weight * float(settings.weights.get(col, 1.0))
+        parts.append((f"cat:{col}", Pipeline([
+            ("impute", SimpleImputer(strategy="most_frequent")),
+            ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+            ("weight", _weigh(weight)),
+        ]), [col]))
+    steps = {
+        "numeric": numeric,
+        "imputed": {c: int(frame[c].isna().sum()) for c in settings.columns if frame[c].isna().any()},
+        "log": log, "scaling": settings.scaling, "categorical_weight": settings.categorical_weight,
+        "weights": {c: w for c, w in settings.weights.items() if w != 1.0},
+    }
+    return ColumnTransformer(parts, remainder="drop"), steps
+
+
+def describe_steps(steps: dict) -> list[str]:
+    """The preprocessing in sentences a marketer reads."""
+    out = []
+    for col, n in steps["imputed"].items():
+        how = "median" if col in steps["numeric"] else "most frequent value"
+        out.append(f"{col}: {n:,} missing values filled with the {how}.")
+    if steps["log"]:
+        out.append(f"Log-transformed (skewed): {', '.join(steps['log'])}.")
+    out.append("Scaled to mean 0 and standard deviation 1." if steps["scaling"] == "standard"
+               else "Scaled robustly (median 0, interquartile range 1): outliers weigh less.")
+    if steps["weights"]:
+        out.append("Weights: " + ", ".join(f"{c} × {w:g}" for c, w in steps["weights"].items()) + ".")
+    return out
+
+
+__all__ = ["CATEGORICAL_WEIGHT", "DAYS_AGO", "FeatureSettings", "build_preprocessor", "candidate_features",
+           "describe_steps", "feature_frame", "skewed", "source_column"]

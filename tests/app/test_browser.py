@@ -1,0 +1,489 @@
+"""End to end in headless Chromium: the real server, the real upload and download.
+
+``app_server`` (module scope) starts ``streamlit run app.py`` on a free port with a store of its own
+and stops it at the end; ``browser`` launches Debian's Chromium once. Later steps of the app add
+tests here that reuse both: each test opens a page with ``open_app(browser, app_server)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from tests.conftest import ROOT, SAMPLE
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+ARTIFACTS = ROOT / "test-artifacts"
+STARTUP_TIMEOUT = 90  # seconds until /_stcore/health says ok
+SCRIPT_TIMEOUT = 60_000  # ms for one script run (the first one seeds the store)
+# Shared machines are slow at times: assertions wait as long as the app may take, not 5 s.
+expect.set_options(timeout=SCRIPT_TIMEOUT)
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+@dataclass
+class AppServer:
+    url: str
+    db: Path
+    log: Path
+    process: subprocess.Popen
+
+    def log_tail(self, chars: int = 4000) -> str:
+        try:
+            return self.log.read_text(errors="replace")[-chars:]
+        except OSError:
+            return "(no server log)"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(server: AppServer, timeout: float = STARTUP_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            pytest.fail(f"streamlit exited with status {server.process.returncode} before it was healthy:\n"
+                        f"{server.log_tail()}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as response:
+                last = response.read().decode(errors="replace").strip()
+                if last == "ok":
+                    return
+        except (urllib.error.URLError, OSError) as exc:
+            last = repr(exc)
+        time.sleep(0.25)
+    pytest.fail(f"streamlit not healthy after {timeout:.0f} s (last answer: {last}):\n{server.log_tail()}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory) -> Iterator[AppServer]:
+    """``streamlit run app.py`` on a free port and an empty store of its own (seeded on first run)."""
+    work = tmp_path_factory.mktemp("browser")
+    db, log = work / "store.duckdb", work / "streamlit.log"
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none", "--", "--db", str(db)]
+    env = {**os.environ, "SEGMENT_STUDIO_DB": str(db), "PYTHONUNBUFFERED": "1"}
+    with open(log, "wb") as out:
+        process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL)
+    server = AppServer(url=f"http://127.0.0.1:{port}", db=db, log=log, process=process)
+    try:
+        wait_healthy(server)
+        yield server
+    finally:
+        stop(process)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's Chromium. Run `bash .ci/test` "
+                    "(it installs it) or `apt-get install -y chromium` as root.")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def wait_idle(page: Page, timeout: float = SCRIPT_TIMEOUT) -> None:
+    """Wait until the script run triggered by the last action has finished, and no other follows.
+
+    A page that calls ``st.rerun()`` after a click runs twice, idle for a moment in between: the app has
+    settled only once it stays idle for a short while.
+    """
+    page.wait_for_selector(IDLE, timeout=timeout)
+    for _ in range(20):
+        try:
+            page.wait_for_selector(RUNNING, timeout=700)
+        except PlaywrightTimeoutError:
+            return
+        page.wait_for_selector(IDLE, timeout=timeout)
+
+
+def open_app(browser: Browser, server: AppServer) -> Page:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(SCRIPT_TIMEOUT)
+    page.goto(server.url)
+    wait_idle(page)
+    return page
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """The whole page: Streamlit scrolls inside stMain, so the viewport is stretched to its height first."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    size = page.viewport_size or {"width": 1400, "height": 1000}
+    height = page.evaluate("() => document.querySelector(\"[data-testid='stMain']\")?.scrollHeight || 0")
+    page.set_viewport_size({"width": size["width"], "height": min(max(height, size["height"]), 12_000)})
+    page.wait_for_timeout(500)  # let the data grids and charts lay out again
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
+    return path
+
+
+def test_upload_import_quality_report_and_download(browser, app_server, tmp_path):
+    source = SAMPLE / "customers.csv"
+    expected = pd.read_csv(source, sep=";", encoding="cp1252", dtype=str, keep_default_na=False)
+    page = open_app(browser, app_server)
+    try:
+        # The store was empty: the app seeded it and shows the sample dataset.
+        expect(page.get_by_role("heading", name="Import customers")).to_be_visible()
+        expect(page.get_by_test_id("stMetric").filter(has_text="Rows").first).to_contain_text(f"{len(expected):,}")
+
+        page.get_by_test_id("stFileUploader").locator("input[type='file']").set_input_files(str(source))
+        facts = page.get_by_text(re.compile(r"Format CSV · encoding cp1252 · delimiter ;"))
+        expect(facts).to_be_visible()
+        wait_idle(page)
+        expect(page.get_by_role("heading", name="Column roles")).to_be_visible()
+
+        page.locator(".st-key-import").get_by_role("button", name="Import").click()
+        success = page.get_by_test_id("stAlertContentSuccess")
+        expect(success).to_contain_text(f"Imported {len(expected):,} rows into dataset customers")
+        wait_idle(page)
+        assert not page.get_by_test_id("stException").count()
+        assert not page.get_by_test_id("stAlertContentError").count()
+
+        expect(page.locator(".st-key-import_dataset").get_by_role("combobox")).to_have_value("customers")
+        expect(page.get_by_role("heading", name="Data quality")).to_be_visible()
+        chart = page.get_by_test_id("stPlotlyChart").first
+        chart.scroll_into_view_if_needed()
+        expect(chart).to_be_visible()
+        expect(chart.locator(".main-svg").first).to_be_visible()  # plotly actually drew it
+
+        # The first issue is the missing e-mails: download its rows.
+        expect(page.locator(".st-key-issue").get_by_role("combobox")).to_have_value("Missing E-mail")
+        button = page.locator(".st-key-issue_download").get_by_role("button")
+        button.scroll_into_view_if_needed()
+        label = button.inner_text()
+        match = re.search(r"Download these ([\d,]+) rows", label)
+        assert match, label
+        with page.expect_download() as download:
+            button.click()
+        saved = tmp_path / download.value.suggested_filename
+        download.value.save_as(saved)
+        assert saved.name == "customers - Missing E-mail.csv"
+        rows = pd.read_csv(saved, dtype=str, keep_default_na=False)
+        assert list(rows.columns) == ["row", *expected.columns]
+        blank_emails = expected["E-mail"].str.strip().eq("")
+        assert len(rows) == int(match.group(1).replace(",", "")) == int(blank_emails.sum()) > 0
+        assert rows["E-mail"].str.strip().eq("").all()
+        # "row" is the record's position in the file: the same customers as in the source.
+        positions = rows["row"].astype(int) - 1
+        assert rows["ID client"].tolist() == expected["ID client"].iloc[positions].tolist()
+    finally:
+        screenshot(page, "browser-import")
+        page.context.close()
+
+
+
+RUNNING = "[data-testid='stApp'][data-test-script-state='running']"
+EXPECT_TIMEOUT = 60_000  # ms for an expectation after an action (a rerun after a merge takes a few seconds)
+MATCH_TIMEOUT = 180_000  # ms for "Find duplicates" on the 5,480 sample customers
+
+
+def click_and_wait(page: Page, target: Locator, timeout: float = SCRIPT_TIMEOUT) -> None:
+    """Click a widget, see its script run start (unless it was over already), and wait until it ends."""
+    target.click()
+    with contextlib.suppress(PlaywrightTimeoutError):
+        page.wait_for_selector(RUNNING, timeout=3_000)
+    wait_idle(page, timeout)
+
+
+def shown(target: Locator, timeout: float = EXPECT_TIMEOUT) -> Locator:
+    expect(target).to_be_visible(timeout=timeout)
+    return target
+
+
+def metric_value(page: Page, label: str) -> int:
+    """The figure of the ``st.metric`` labelled ``label`` (``1,234`` -> 1234)."""
+    value = page.get_by_test_id("stMetric").filter(has_text=label).get_by_test_id("stMetricValue")
+    expect(value).to_have_text(re.compile(r"^[\d,]+$"), timeout=EXPECT_TIMEOUT)
+    return int(value.inner_text().replace(",", ""))
+
+
+def go_to(page: Page, link: str, heading: str) -> None:
+    """Open a page from the sidebar and see its title."""
+    click_and_wait(page, page.get_by_test_id("stSidebarNav").get_by_role("link").filter(has_text=link))
+    shown(page.get_by_role("heading", name=heading, exact=True))
+
+
+def pick_dataset(page: Page, widget_key: str, dataset: str) -> None:
+    """Take ``dataset`` in a page's dataset picker (another test imports a newer one, offered first)."""
+    picker = page.locator(f".st-key-{widget_key}").get_by_role("combobox")
+    if picker.input_value() != dataset:
+        picker.click()
+        click_and_wait(page, page.get_by_role("option", name=dataset, exact=True))
+    expect(picker).to_have_value(dataset, timeout=EXPECT_TIMEOUT)
+
+
+def test_review_one_pair_and_merge(browser, app_server):
+    dataset = "sample customers"  # seeded from sample_data/customers.csv
+    records = len(pd.read_csv(SAMPLE / "customers.csv", sep=";", encoding="cp1252", dtype=str,
+                              keep_default_na=False))
+    page = open_app(browser, app_server)
+    try:
+        go_to(page, "Deduplicate", "Deduplicate customers")
+        pick_dataset(page, "dedupe_dataset", dataset)
+
+        click_and_wait(page, page.locator(".st-key-find").get_by_role("button", name="Find duplicates"),
+                       timeout=MATCH_TIMEOUT)
+        metrics = page.get_by_test_id("stMetric")
+        for label in ("Records", "Pairs compared", "Sure matches", "Pairs to review", "Customers after merges"):
+            shown(metrics.filter(has_text=label), timeout=MATCH_TIMEOUT)
+        assert metric_value(page, "Records") == records
+        sure, to_review = metric_value(page, "Sure matches"), metric_value(page, "Pairs to review")
+        assert sure + to_review > 0, "matching found no candidate pair at all"
+        before = metric_value(page, "Customers after merges")
+        assert before == records  # a store of its own: nothing merged yet
+        shown(page.get_by_text("No merge yet."))
+
+        # A queue with a pair in it: "To review", or "Sure matches" when nothing is left to review.
+        shown(page.get_by_role("heading", name="Review pairs"))
+        show = page.locator(".st-key-review_status")
+        expect(show.get_by_role("radio", name="To review")).to_be_checked()
+        caption = page.get_by_text(re.compile(r"^Pair 1 of [\d,]+ · score"))
+        empty = page.get_by_text("Nothing left to review here.")
+        shown(caption.or_(empty))
+        queued = to_review
+        if empty.is_visible():
+            assert to_review == 0
+            click_and_wait(page, show.get_by_text("Sure matches", exact=True))
+            expect(show.get_by_role("radio", name="Sure matches")).to_be_checked(timeout=EXPECT_TIMEOUT)
+            queued = sure  # no decision yet: every sure pair is queued
+        text = shown(caption).inner_text().strip()
+        match = re.fullmatch(r"Pair 1 of ([\d,]+) · score ([\d.]+) · (\S+) ↔ (\S+)", text)
+        assert match, text
+        assert int(match.group(1).replace(",", "")) == queued
+        left_id, right_id = match.group(3), match.group(4)
+        # The side-by-side table is the first table on the page; its text comes from the grid's accessible table.
+        side = page.get_by_test_id("stDataFrame").first
+        side.scroll_into_view_if_needed()
+        shown(side.locator("canvas").first)
+        for text in ("field", "left", "right", left_id, right_id):
+            expect(side).to_contain_text(text, timeout=EXPECT_TIMEOUT)
+
+        click_and_wait(page, page.locator(".st-key-accept").get_by_role("button", name="✅ Same customer: merge"))
+        after = metrics.filter(has_text="Customers after merges").get_by_test_id("stMetricValue")
+        expect(after).to_have_text(f"{before - 1:,}", timeout=EXPECT_TIMEOUT)  # through the merge's st.rerun()
+        wait_idle(page)
+        assert metric_value(page, "Customers after merges") == before - 1
+        # The merged pair is decided now: it left the queue.
+        shown(page.get_by_text(re.compile(rf"^Pair 1 of {queued - 1:,} · score")) if queued > 1 else empty)
+        if queued > 2:  # the keyboard flow: N marks the next pair as two different customers
+            shown(page.get_by_text(re.compile(r"Keyboard: Y same customer")))
+            page.keyboard.press("n")
+            shown(page.get_by_text(re.compile(rf"^Pair 1 of {queued - 2:,} · score")))
+            wait_idle(page)
+            assert metric_value(page, "Customers after merges") == before - 1  # rejected: nothing merged
+
+        shown(page.get_by_role("heading", name="Merged customers"))
+        expect(page.get_by_text("No merge yet.")).to_have_count(0)
+        merged = page.get_by_test_id("stDataFrame").filter(has_text="record_ids")
+        merged.scroll_into_view_if_needed()
+        shown(merged)
+        for text in ("group_id", "review", left_id, right_id):  # one group, from the review, of the two records
+            expect(merged).to_contain_text(text, timeout=EXPECT_TIMEOUT)
+        shown(page.locator(".st-key-split").get_by_role("button", name="Split this group again"))
+        assert not page.get_by_test_id("stException").count()
+        assert not page.get_by_test_id("stAlertContentError").count()
+    finally:
+        screenshot(page, "browser-dedupe")
+        page.context.close()
+
+
+def test_score_k_see_elbow_and_run_segments(browser, app_server):
+    dataset = "sample customers"
+    page = open_app(browser, app_server)
+    try:
+        go_to(page, "Segment", "Segment customers")
+        pick_dataset(page, "segment_dataset", dataset)
+        shown(page.get_by_text("No run yet."))
+
+        click_and_wait(page, page.locator(".st-key-scan").get_by_role("button", name="Score k = 2…10"),
+                       timeout=MATCH_TIMEOUT)
+        advice = shown(page.get_by_text(re.compile(r"^Recommended: (\d+) segments: ")), timeout=MATCH_TIMEOUT)
+        k = int(re.match(r"Recommended: (\d+)", advice.inner_text()).group(1))
+        assert 2 <= k <= 10
+        elbow = page.locator(".st-key-elbow")
+        shown(elbow)
+        for title in ("Inertia (the elbow)", "Silhouette", "Stability on re-runs"):
+            expect(elbow).to_contain_text(title, timeout=EXPECT_TIMEOUT)
+        expect(elbow).to_contain_text(f"recommended k = {k}", timeout=EXPECT_TIMEOUT)
+
+        click_and_wait(page, page.locator(".st-key-run").get_by_role("button", name=f"Run K-means with {k} segments"),
+                       timeout=MATCH_TIMEOUT)
+        shown(page.get_by_text(re.compile(rf"^Run {re.escape(dataset)} · k={k} saved: [\d,]+ customers in {k} "
+                                          "segments\\.$")))
+        runs = page.get_by_test_id("stDataFrame").filter(has_text="customers")
+        runs.scroll_into_view_if_needed()
+        shown(runs)
+        expect(runs).to_contain_text(f"{dataset} · k={k}", timeout=EXPECT_TIMEOUT)
+        shown(page.locator(".st-key-sizes"))
+        assert not page.get_by_test_id("stException").count()
+        assert not page.get_by_test_id("stAlertContentError").count()
+    finally:
+        screenshot(page, "browser-segment")
+        page.context.close()
+
+
+def test_open_profile_and_rename_a_segment(browser, app_server):
+    # Runs after test_score_k_see_elbow_and_run_segments, which saved a run of the sample customers.
+    page = open_app(browser, app_server)
+    try:
+        go_to(page, "Profile", "Segment profiles")
+        shown(page.get_by_role("heading", name="Rules in plain words"))
+        shown(page.get_by_text(re.compile(r"A decision tree of depth 3 agrees with the segments for \d+%")))
+        shown(page.locator(".st-key-index_heatmap"))
+        name_box = page.locator(".st-key-rename_name").get_by_role("textbox")
+        name_box.scroll_into_view_if_needed()
+        name_box.fill("Champions")
+        name_box.press("Enter")
+        wait_idle(page)
+        click_and_wait(page, page.locator(".st-key-rename_button").get_by_role("button", name="Rename segment"))
+        shown(page.get_by_text("Segment 0 is now Champions: audiences and exports use it."))
+        shown(page.locator(".st-key-index_heatmap").filter(has_text="0 · Champions").first)
+        with page.expect_download() as download:
+            page.locator(".st-key-profile_csv").get_by_role("button").click()
+        path = download.value.path()
+        table = pd.read_csv(path)
+        assert table.loc[table["segment"] == 0, "name"].tolist() == ["Champions"]
+        assert {"size", "share", "rule", "precision", "coverage"} <= set(table.columns)
+        assert table["rule"].str.len().min() > 0
+        assert 5000 < table["size"].sum() <= 5480  # every sample customer (less those merged by another test)
+        assert not page.get_by_test_id("stException").count()
+    finally:
+        screenshot(page, "browser-profile")
+        page.context.close()
+
+
+def choose(page: Page, widget_key: str, option: str | re.Pattern) -> None:
+    """Pick an option of a selectbox or multiselect from its list, then close the list."""
+    box = page.locator(f".st-key-{widget_key}").get_by_role("combobox")
+    target = page.get_by_role("option", name=option).first
+    for _attempt in range(3):  # a rerun that ends just after the click closes the list again
+        box.scroll_into_view_if_needed()
+        box.click()
+        with contextlib.suppress(PlaywrightTimeoutError):
+            target.wait_for(state="visible", timeout=10_000)
+            break
+        page.keyboard.press("Escape")
+        wait_idle(page)
+    click_and_wait(page, target)
+    page.keyboard.press("Escape")  # a multiselect keeps its list open over the widgets below
+    wait_idle(page)
+
+
+def test_build_an_audience_and_download_it(browser, app_server):
+    # Runs after the segment test, which saved a run of the sample customers (the current run).
+    from segmentation.ingest.normalize import fold_category
+
+    page = open_app(browser, app_server)
+    try:
+        go_to(page, "Audiences", "Audiences")
+        pick_dataset(page, "audience_dataset", "sample customers")
+        choose(page, "audience_segments", re.compile(r"^0 · "))
+        choose(page, "cond_column", re.compile(r"^Région$"))
+        value = page.locator(".st-key-cond_value").get_by_role("textbox")
+        value.fill("Île-de-France")
+        value.press("Enter")
+        wait_idle(page)
+        click_and_wait(page, page.locator(".st-key-add_condition").get_by_role("button", name="Add condition"))
+        shown(page.get_by_text("Group 1: Région is Île-de-France"))
+        total = metric_value(page, "In the audience")
+        assert total > 0
+        button = page.locator(".st-key-audience_download").get_by_role("button")
+        expect(button).to_contain_text(f"Download {total:,} customers", timeout=EXPECT_TIMEOUT)
+        with page.expect_download() as download:
+            button.click()
+        rows = pd.read_csv(download.value.path(), sep=";", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+        assert len(rows) == total
+        assert list(rows.columns) == ["ID client", "Société", "Prénom", "Nom", "E-mail", "segment_name"]
+        assert rows["segment_name"].nunique() == 1 and (rows["E-mail"].str.contains("@")).all()
+        source = pd.read_csv(SAMPLE / "customers.csv", sep=";", encoding="cp1252", dtype=str,
+                             keep_default_na=False).drop_duplicates("ID client").set_index("ID client")
+        chosen = source.loc[rows["ID client"]]
+        assert set(fold_category(chosen["Région"])) == {"ile de france"}
+        assert (chosen["Consentement"].str.lower() == "oui").all()
+        assert not page.get_by_test_id("stException").count()
+    finally:
+        screenshot(page, "browser-audience")
+        page.context.close()
+
+
+def fill(page: Page, widget_key: str, text: str) -> None:
+    """Type into a text input and commit it (Enter), then wait for the rerun."""
+    box = page.locator(f".st-key-{widget_key}").get_by_role("textbox")
+    box.fill(text)
+    box.press("Enter")
+    wait_idle(page)
+
+
+def test_save_the_pipeline_and_refresh_twice(browser, app_server, tmp_path):
+    # Runs last: the segment run and the saved audiences of the other tests are part of the pipeline.
+    import tomllib
+
+    config_file = tmp_path / "project" / "pipeline.toml"
+    page = open_app(browser, app_server)
+    try:
+        go_to(page, "Refresh", "Refresh")
+        pick_dataset(page, "refresh_dataset", "sample customers")
+        fill(page, "refresh_config_file", str(config_file))
+        fill(page, "refresh_src_0_sample-customers", str(SAMPLE / "customers.csv"))
+        click_and_wait(page, page.locator(".st-key-refresh_save").get_by_role("button", name="Save config file"))
+        shown(page.get_by_text(f"Saved {config_file}"))
+        config = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        assert config["sources"][0] == {**config["sources"][0], "dataset": "sample customers",
+                                        "file": str(SAMPLE / "customers.csv")}
+        assert config.get("segments", {"mode": "assign"})["mode"] == "assign"  # a run exists when run with the rest
+
+        fill(page, "refresh_run_file", str(config_file))
+        run = page.locator(".st-key-refresh_run").get_by_role("button", name="Run refresh")
+        click_and_wait(page, run, timeout=MATCH_TIMEOUT)
+        first = shown(page.get_by_text(re.compile(r"^Refresh \d+ done: ")), timeout=MATCH_TIMEOUT).inner_text()
+        assert "nothing changed" not in first  # a first refresh of this pipeline does its steps
+        for audience in config.get("audiences", []):  # every saved audience written where the file says
+            written = config_file.parent / audience["out"]
+            assert written.exists() and "ID client" in pd.read_csv(written, sep=";", encoding="utf-8-sig").columns
+        click_and_wait(page, run, timeout=MATCH_TIMEOUT)
+        shown(page.get_by_text(re.compile(r"^Refresh \d+ done: nothing changed\.$")), timeout=MATCH_TIMEOUT)
+        shown(page.get_by_role("heading", name="How segments moved"))
+        assert not page.get_by_test_id("stException").count()
+    finally:
+        screenshot(page, "browser-refresh")
+        page.context.close()

@@ -1,0 +1,304 @@
+"""The unattended refresh: the sample data, a changed copy, the same inputs again, a broken file, a failing step."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from segmentation.activate import audiences
+from segmentation.activate.audiences import AudienceSpec
+from segmentation.automate import config as pipeline
+from segmentation.automate import runner as refresh
+from segmentation.behaviour import rfm
+from segmentation.cli import main
+from segmentation.core.errors import RefreshError
+from segmentation.core.store import Store
+from segmentation.dedupe import review as dedupe
+from segmentation.dedupe.review import ACTIVE_MEMBERS
+from segmentation.ingest.importer import ImportSettings, import_path
+from segmentation.segment import runs as segments
+from segmentation.segment import snapshots
+from segmentation.segment.features import FeatureSettings
+from tests.conftest import SAMPLE
+
+ID = "ID client"
+LOG_TABLES = ("refreshes", "refresh_steps")
+NEW_SURNAMES = ["Abadie", "Boisseau", "Carpentier", "Delahaye", "Esnault", "Fouquet", "Gaillard", "Hamon", "Imbert",
+                "Jacquin", "Kieffer", "Lemaire", "Marchand", "Navarro", "Ollivier", "Pasquier", "Quintin", "Rigaud",
+                "Sauvage", "Tessier", "Urvoy", "Vasseur", "Wagner", "Xavier", "Yvon", "Zimmer", "Brunet", "Chevalier",
+                "Duval", "Ferrand"]
+NEW_FIRST_NAMES = ["Agathe", "Basile", "Clément", "Diane", "Étienne", "Flore", "Gaspard", "Hortense", "Irène", "Jules",
+                   "Katell", "Léon", "Maëlle", "Noé", "Oriane", "Paulin", "Quitterie", "Romain", "Solène", "Théo",
+                   "Ursule", "Victor", "Wendy", "Xavière", "Yann", "Zoé", "Adèle", "Bastien", "Capucine", "Damien"]
+
+
+def read_export(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, sep=";", encoding="cp1252", dtype=str, keep_default_na=False)
+
+
+def write_export(frame: pd.DataFrame, path: Path) -> None:
+    out = io.StringIO()
+    frame.to_csv(out, sep=";", index=False, lineterminator="\r\n")
+    path.write_bytes(out.getvalue().encode("cp1252"))
+
+
+def contents(store: Store) -> dict[str, str]:
+    """Every table's row count and a digest of its rows, but the refresh log's."""
+    tables = [t for (t,) in store.query_rows("SELECT table_name FROM information_schema.tables "
+                                             "WHERE table_schema = 'main' ORDER BY 1") if t not in LOG_TABLES]
+    return {t: store.query_value(
+        f"SELECT count(*) || ':' || coalesce(md5(string_agg(CAST(x AS VARCHAR), '|' "
+        f"ORDER BY CAST(x AS VARCHAR))), '') FROM \"{t}\" x") for t in tables}
+
+
+def group_of(store: Store, ds, rows: list[int]) -> list:
+    found = dict(store.query_rows(f"SELECT row, group_id FROM ({ACTIVE_MEMBERS.format(id=int(ds.id))})"))
+    return [found.get(r) for r in rows]
+
+
+def connected(rows: set, pairs: pd.DataFrame) -> bool:
+    """Whether ``pairs`` (left_row, right_row) within ``rows`` join them all."""
+    inside = pairs[pairs["left_row"].isin(rows) & pairs["right_row"].isin(rows)]
+    reached, todo = set(), [min(rows)]
+    while todo:
+        row = todo.pop()
+        if row not in reached:
+            reached.add(row)
+            todo += inside.loc[inside["left_row"] == row, "right_row"].tolist()
+            todo += inside.loc[inside["right_row"] == row, "left_row"].tolist()
+    return reached == rows
+
+
+@pytest.fixture
+def project(tmp_path):
+    """The sample set up in the store the way a marketer does in the browser, and its pipeline saved."""
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    customers = read_export(SAMPLE / "customers.csv")
+    write_export(customers, exports / "customers.csv")
+    (exports / "orders.csv").write_bytes((SAMPLE / "orders.csv").read_bytes())
+    store = Store(tmp_path / "work.duckdb")
+    import_path(store, exports / "customers.csv", ImportSettings(name="customers"))
+    import_path(store, exports / "orders.csv", ImportSettings(name="orders", kind="transactions"))
+    dedupe.find_pairs(store, "customers")
+    dedupe.merge(store, "customers", above=0.9)
+    rfm.compute(store, "customers", "orders", rfm.RFMSettings(as_of="2026-11-01"))
+    features = FeatureSettings(numeric=("Valeur contrat", "Fréquence d'utilisation", "Tickets support"))
+    run = segments.run_segments(store, "customers", features, 3, name="base")
+    for s in range(3):
+        segments.rename_segment(store, run.name, s, f"Segment {'ABC'[s]}")
+    spec = AudienceSpec(dataset="customers", segments=(0, 1), channel="email")
+    audiences.save_audience(store, "A and B", spec)
+    config = pipeline.from_store(store, "customers", files={"customers": "exports/customers.csv",
+                                                            "orders": "exports/orders.csv"})
+    config_file = pipeline.save(config, tmp_path / "pipeline.toml")
+    yield store, config_file, customers
+    store.close()
+
+
+def test_refresh_sample_then_changed_copy_then_again(project):
+    store, config_file, customers = project
+    ds = store.dataset("customers")
+    out = config_file.parent / "audiences" / "a-and-b.csv"
+
+    # 1. The same files the store was built from: nothing to add, segments snapshotted, the audience written.
+    first = refresh.run_file(store, config_file)
+    assert first.summary["rows_imported"]["customers"] == {"rows_added": 0, "rows_updated": 0,
+                                                           "rows_unchanged": len(customers)}
+    assert first.summary["merges"] == 0
+    assert [s.status for s in first.steps] == ["done"] * 6
+    snaps = snapshots.snapshots(store, "customers")
+    assert len(snaps) == 1 and snaps["customers"].iloc[0] == sum(first.summary["assigned"].values())
+    written = pd.read_csv(out, sep=";", encoding="utf-8-sig", dtype=str)
+    chosen = audiences.get_audience(store, "A and B")
+    assert len(written) == len(audiences.select(store, chosen)) == first.summary["audiences"][0]["rows"]
+
+    # 2. A changed copy: 30 new customers, an e-mail changed, a duplicate of an existing customer.
+    changed = customers.copy()
+    moved_id = changed[ID].iloc[10]
+    changed.loc[changed.index[10], "E-mail"] = "nouvelle.adresse@exemple.fr"
+    new = customers.iloc[100:130].copy()
+    new[ID] = [f"N{i:04d}" for i in range(30)]
+    new["Nom"] = NEW_SURNAMES
+    new["Prénom"] = NEW_FIRST_NAMES
+    new["E-mail"] = [f"{p.lower()}.{n.lower()}@{n.lower()}-conseil.fr" for p, n in zip(NEW_FIRST_NAMES,
+                                                                                      NEW_SURNAMES, strict=True)]
+    new["Téléphone"] = [f"05{i * 7919:08d}" for i in range(30)]
+    new["Société"] = [f"{n} Conseil" for n in NEW_SURNAMES]
+    original = customers.iloc[200]
+    twin = original.copy()
+    twin[ID] = "D0001"
+    twin["Prénom"] = original["Prénom"].upper()  # the same person typed again
+    write_export(pd.concat([changed, new, twin.to_frame().T]), config_file.parent / "exports" / "customers.csv")
+
+    second = refresh.run_file(store, config_file)
+    assert second.summary["rows_imported"]["customers"] == {"rows_added": 31, "rows_updated": 1,
+                                                            "rows_unchanged": len(customers) - 1}
+    assert "orders" not in second.summary["rows_imported"]  # the orders file did not change
+    assert store.query_value(f'SELECT "E-mail" FROM {ds.clean_table} WHERE "{ID}" = ?', [moved_id]) == \
+        "nouvelle.adresse@exemple.fr"
+    rows = dict(store.query_rows(f'SELECT "{ID}", _row FROM {ds.clean_table} WHERE "{ID}" IN (?, ?)',
+                                 [original[ID], "D0001"]))
+    twin_group = group_of(store, ds, [rows[original[ID]], rows["D0001"]])
+    assert twin_group[0] is not None and twin_group[0] == twin_group[1]          # merged unattended
+    assert second.summary["merges"] >= 1
+    # Pairs to review wait for a person: every merged customer is held together by sure pairs alone.
+    queue = dedupe.pairs_table(store, "customers", status="review", undecided_only=True)
+    assert second.summary["pairs_to_review"] == len(queue) > 0
+    sure = dedupe.pairs_table(store, "customers", status="sure")
+    groups = store.query_df(f"SELECT row, group_id FROM ({ACTIVE_MEMBERS.format(id=int(ds.id))})")
+    assert groups.groupby("group_id")["row"].apply(set).map(
+        lambda rows: connected(rows, sure)).all()
+    # New customers have a segment with the saved run (not a re-fit): the run keeps its id and names.
+    run = segments.get_run(store, "base")
+    members = segments.assignments(store, "base").set_index("customer_id")["segment"]
+    new_rows = [r for (r,) in store.query_rows(f'SELECT _row FROM {ds.clean_table} WHERE "{ID}" LIKE \'N%\'')]
+    assert len(new_rows) == 30 and all(f"C{r}" in members.index for r in new_rows)
+    assert f"C{rows['D0001']}" not in members.index                             # the twin is not a customer
+    assert second.summary["assigned"] == {segments.names_of(store, run.name)[int(s)]: n
+                                          for s, n in segments.segment_sizes(store, run.name).items()}
+    # A second snapshot: 30 customers came in, nobody else moved or left.
+    snaps = snapshots.snapshots(store, "customers")
+    assert len(snaps) == 2
+    matrix = snapshots.migration(store, int(snaps["id"].iloc[0]), int(snaps["id"].iloc[1]))
+    assert matrix.loc[snapshots.NONE].sum() == 30
+    assert snapshots.NONE not in matrix.columns
+    moved = snapshots.movers(store, int(snaps["id"].iloc[0]), int(snaps["id"].iloc[1]))
+    assert len(moved) == 30 and set(moved["before"]) == {snapshots.NONE}
+    written = pd.read_csv(out, sep=";", encoding="utf-8-sig", dtype=str)
+    assert len(written) == len(audiences.select(store, chosen)) == second.summary["audiences"][0]["rows"]
+    assert second.summary["audiences"][0]["written"]
+
+    # 3. The same inputs again: every step is skipped and nothing in the store or the files changes.
+    before, stamp, data = contents(store), out.stat().st_mtime_ns, out.read_bytes()
+    third = refresh.run_file(store, config_file)
+    assert [s.status for s in third.steps] == ["unchanged"] * 6
+    assert contents(store) == before
+    assert (out.stat().st_mtime_ns, out.read_bytes()) == (stamp, data)
+    assert third.summary["merges"] == 0 and not third.summary["audiences"][0]["written"]
+    assert third.summary["audiences"][0]["rows"] == second.summary["audiences"][0]["rows"]
+    log = refresh.history(store)
+    assert log["status"].tolist() == ["ok", "ok", "ok"]
+    assert log["changed"].iloc[0] == "nothing changed"
+    assert log["changed"].iloc[1].startswith("customers: 31 new, 1 updated")
+
+
+def test_a_broken_input_file_leaves_the_store_unchanged(project):
+    store, config_file, _customers = project
+    refresh.run_file(store, config_file)
+    before = contents(store)
+    for broken in (b"", b"PK\x03\x04\x14\x00\x06\x00truncated workbook"):
+        (config_file.parent / "exports" / "customers.csv").write_bytes(broken)
+        with pytest.raises(RefreshError, match=r"^step 'import customers' failed: .+ The store is as it was"):
+            refresh.run_file(store, config_file)
+        assert contents(store) == before
+    log = refresh.history(store)
+    assert log["status"].tolist()[:2] == ["failed", "failed"]
+    assert log["failed_step"].iloc[0] == "import customers"
+    steps = refresh.steps_of(store, int(log["id"].iloc[0]))
+    assert steps["status"].tolist() == ["failed"]  # nothing ran after the failed step
+
+
+def test_a_failing_step_is_rolled_back_and_earlier_steps_are_kept(project, monkeypatch):
+    store, config_file, customers = project
+    refresh.run_file(store, config_file)
+    segments.rename_segment(store, "base", 0, "Loyal")        # the segments step has something to do
+    extra = customers.iloc[:5].copy()
+    extra[ID] = [f"X{i}" for i in range(5)]
+    extra["E-mail"] = [f"x{i}@autre-domaine-{i}.fr" for i in range(5)]
+    write_export(pd.concat([customers, extra]), config_file.parent / "exports" / "customers.csv")
+    assigned_at = segments.get_run(store, "base").assigned_at
+    members = contents(store)["segment_members"]
+
+    def fail(*_args, **_kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(snapshots, "take", fail)  # after the new members were written
+    with pytest.raises(RefreshError, match=r"step 'segments base' failed: RuntimeError: disk full"):
+        refresh.run_file(store, config_file)
+    assert store.dataset("customers").row_count == len(customers) + 5                 # the import was kept
+    assert segments.get_run(store, "base").assigned_at == assigned_at                   # the step was not
+    assert contents(store)["segment_members"] == members
+    steps = refresh.steps_of(store, int(refresh.history(store)["id"].iloc[0]))
+    assert steps.set_index("step")["status"].to_dict() == {
+        "import customers": "done", "import orders": "unchanged", "deduplicate customers": "done",
+        "RFM customers": "done", "segments base": "failed"}
+    monkeypatch.undo()
+    again = refresh.run_file(store, config_file)                                          # fixed, run again
+    assert {s.step: s.status for s in again.steps}["segments base"] == "done"
+    assert segments.names_of(store, "base")[0] == "Loyal"
+
+
+def test_refit_carries_segment_names_and_audiences_follow(project):
+    store, config_file, _customers = project
+    config = pipeline.load(config_file)
+    data = pipeline.to_dict(config)
+    data["segments"]["mode"] = "refit"
+    config_file.write_text(pipeline.to_toml(pipeline.from_dict(data)), encoding="utf-8")
+    result = refresh.run_file(store, config_file)
+    current = segments.get_run(store, dataset="customers")
+    assert current.name != "base" and result.summary["run"] == current.name
+    # Same data, same features, same k: the same segments, under the same names.
+    assert sorted(segments.names_of(store, current.name).values()) == ["Segment A", "Segment B", "Segment C"]
+    matrix = segments.compare_runs(store, "base", current.name)
+    base_names, new_names = segments.names_of(store, "base"), segments.names_of(store, current.name)
+    for s, name in base_names.items():
+        same = {v: k for k, v in new_names.items()}[name]
+        assert matrix.loc[str(s), str(same)] == matrix.loc[str(s)].sum()
+    written = pd.read_csv(config_file.parent / "audiences" / "a-and-b.csv", sep=";", encoding="utf-8-sig")
+    old = audiences.select(store, audiences.get_audience(store, "A and B"))
+    assert len(written) == result.summary["audiences"][0]["rows"]
+    assert sorted(written[ID]) == sorted(old[ID])  # segments A and B, found by name in the new run
+
+
+def test_cli_refresh_json_and_error_exit(project, capsys):
+    store, config_file, _customers = project
+    db = str(store.path)
+    store.close()
+    code = main(["refresh", "--config", str(config_file), "--db", db, "--json"])
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    assert code == 0 and result["status"] == "ok"
+    assert set(result) >= {"rows_imported", "merges", "assigned", "audiences", "pairs_to_review", "steps"}
+    (config_file.parent / "exports" / "orders.csv").write_bytes(b"")
+    code = main(["refresh", "--config", str(config_file), "--db", db, "--json"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert err.strip().splitlines()[-1].startswith("error: step 'import orders' failed: ")
+    failed = json.loads(out)
+    assert failed["status"] == "failed" and failed["failed_step"] == "import orders"
+    code = main(["refresh", "--config", str(config_file.parent / "missing.toml"), "--db", db])
+    _out, err = capsys.readouterr()
+    assert code == 2 and err.startswith("error: Cannot read the config file")
+
+
+def test_roles_edited_in_the_file_are_applied(project):
+    store, config_file, _customers = project
+    data = pipeline.to_dict(pipeline.load(config_file))
+    assert data["sources"][0]["roles"]["Taille"] == "category"
+    data["sources"][0]["roles"]["Taille"] = "text"
+    config_file.write_text(pipeline.to_toml(pipeline.from_dict(data)), encoding="utf-8")
+    result = refresh.run_file(store, config_file)
+    assert result.steps[0].status == "done"
+    assert store.dataset("customers").roles["Taille"] == "text"
+    assert refresh.run_file(store, config_file).steps[0].status == "unchanged"
+
+
+def test_cli_config_command(project, capsys):
+    store, config_file, _customers = project
+    db = str(store.path)
+    store.close()
+    out = config_file.parent / "nightly.toml"
+    code = main(["config", "--out", str(out), "--db", db, "--segments", "refit", "--k", "4", "--no-auto-merge",
+                 "--source", "customers=in/crm.csv", "--audience-file", "A and B=out/ab.xlsx", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0 and result == {"config": str(out), "sources": ["customers", "orders"], "dedupe": True,
+                                    "rfm": True, "scores": [], "segments": "base", "audiences": ["A and B"]}
+    config = pipeline.load(out)
+    assert (config.sources[0].file, config.sources[1].file) == ("in/crm.csv", "orders.csv")  # the last file read
+    assert (config.segments.mode, config.segments.k, config.dedupe.auto_merge) == ("refit", 4, False)
+    assert config.audiences[0].out == "out/ab.xlsx" and config.audiences[0].format == "xlsx"

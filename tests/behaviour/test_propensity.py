@@ -1,0 +1,78 @@
+"""Propensity scores: a known signal is found, no signal is said, leakage is flagged, scores reach audiences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from segmentation.activate import audiences
+from segmentation.behaviour import propensity
+from segmentation.behaviour.propensity import PropensityModel
+from segmentation.core.errors import ColumnError
+from segmentation.ingest.importer import ImportSettings, import_file
+from segmentation.segment.features import FeatureSettings
+
+
+def generated(n: int = 2000, signal: bool = True, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"usage": rng.gamma(2, 3, n), "tickets": rng.poisson(2, n).astype(float),
+                          "value": rng.lognormal(8, 1, n)})
+    logit = (0.5 * frame["usage"] - 0.8 * frame["tickets"] - 1) if signal else np.zeros(n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return frame, y
+
+
+def test_a_known_signal_is_found():
+    frame, y = generated()
+    model = PropensityModel(FeatureSettings(numeric=("usage", "tickets", "value"))).fit(frame, y)
+    ev = model.evaluation_
+    assert np.mean(ev.auc[ev.chosen]) >= 0.8 and len(ev.auc[ev.chosen]) == 5
+    assert set(ev.importance["feature"].head(2)) == {"usage", "tickets"}     # value is noise
+    assert ev.lift["lift"].iloc[0] > 1.5 and ev.top_decile_precision > ev.base_rate
+    assert not ev.warnings
+    p = model.predict_proba(frame)[:, 1]
+    assert p.min() >= 0 and p.max() <= 1 and abs(p.mean() - y.mean()) < 0.05   # calibrated on average
+    assert propensity.drivers(ev)[0].startswith(ev.importance["feature"].iloc[0])
+
+
+def test_no_signal_is_said():
+    frame, y = generated(signal=False)
+    ev = PropensityModel(FeatureSettings(numeric=("usage", "tickets", "value"))).fit(frame, y).evaluation_
+    assert abs(np.mean(ev.auc[ev.chosen]) - 0.5) < 0.06
+    assert any("say little about this target" in w for w in ev.warnings)
+
+
+def test_leakage_and_too_few_positives_are_flagged():
+    frame, y = generated()
+    frame["cancelled_on"] = y * 100 + np.random.default_rng(1).random(len(y))   # written after the fact
+    ev = PropensityModel(FeatureSettings(numeric=("usage", "tickets", "cancelled_on"))).fit(frame, y).evaluation_
+    assert any("'cancelled_on' alone predicts the target almost perfectly" in w for w in ev.warnings)
+    few = np.zeros(len(y), dtype=int)
+    few[:12] = 1
+    ev = PropensityModel(FeatureSettings(numeric=("usage",))).fit(frame, few).evaluation_
+    assert any("Only 12 customers" in w for w in ev.warnings)
+    with pytest.raises(ColumnError, match="needs both yes and no"):
+        PropensityModel(FeatureSettings(numeric=("usage",))).fit(frame, np.zeros(len(y)))
+
+
+def test_scores_are_stored_and_usable_in_audiences(store):
+    frame, y = generated(600)
+    text = "id;usage;tickets;churned\n" + "".join(
+        f"K{i};{u:.3f};{t:.0f};{'oui' if c else 'non'}\n"
+        for i, (u, t, c) in enumerate(zip(frame["usage"], frame["tickets"], y, strict=True)))
+    ds = import_file(store, text.encode(), "crm.csv",
+                     ImportSettings(roles={"usage": "measure", "tickets": "measure", "churned": "category"}))
+    result = propensity.score(store, ds.name, propensity.ScoreSettings(target="churned", name="churn"))
+    assert result["column"] == "score_churn" and result["auc_mean"] >= 0.75
+    assert result["chosen"] in ("logistic regression", "gradient boosting")
+    assert set(result["top_features"]) <= {"usage", "tickets"}
+    top = audiences.select(store, audiences.AudienceSpec(channel=None, columns=("id", "score_churn"), groups=(
+        (audiences.Condition("score_churn", "ge", 0.8),),)))
+    assert len(top) > 0 and (top["score_churn"] >= 0.8).all()
+    top20 = audiences.count(store, audiences.AudienceSpec(channel=None, groups=(
+        (audiences.Condition("score_churn top %", "le", 20),),)))
+    assert top20.final == 120                                      # the 20% most likely of 600
+    saved = propensity.get_model(store, "churn", ds.name)
+    assert saved["top_decile_precision"] > saved["base_rate"]
+    assert saved["auc_mean"] == result["auc_mean"] and len(saved["lift"]["decile"]) == 10
