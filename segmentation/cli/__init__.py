@@ -1,0 +1,83 @@
+"""Command-line interface: ``python -m segmentation [--db PATH] COMMAND ... [--json]``.
+
+Each command is a few lines over the facade (:mod:`segmentation.workspace`), one module per stage.
+With ``--json`` a command prints exactly one JSON object on standard output;
+logs go to standard error; errors print one ``error: ...`` line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from .. import __version__
+from ..core.errors import SegmentStudioError
+from ..workspace import open_workspace
+from . import activate, automate, dedupe, ingest, segment
+from .base import COMMANDS, _Parser
+
+STAGES = (ingest, dedupe, activate, segment, automate)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    common = _Parser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print one JSON object on standard output")
+    common.add_argument("--db", default=argparse.SUPPRESS,
+                        help="working store file (default: $SEGMENT_STUDIO_DB or workspace.duckdb)")
+    parser = _Parser(prog="python -m segmentation", parents=[common],
+                                     description="Segment Studio: clean CRM exports into customer segments.")
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    for stage in STAGES:
+        stage.add_parsers(sub, common)
+    return parser
+
+
+def _print_human(result: dict) -> None:
+    for key, value in result.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            print(f"{key}:")
+            for item in value:
+                print("  " + ", ".join(f"{k}={v}" for k, v in item.items()))
+        elif isinstance(value, dict):
+            print(f"{key}:")
+            for k, v in value.items():
+                print(f"  {k}: {v}")
+        else:
+            print(f"{key}: {value}")
+
+
+def _config_store(args: argparse.Namespace) -> str | None:
+    """The store a refresh config names (``store = ...``, relative to the file), unless --db says otherwise."""
+    if args.command != "refresh":
+        return None
+    from ..automate import config as pipeline
+
+    config = pipeline.load(args.config)
+    return str(config.path(config.store)) if config.store else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit status (0 ok, 2 error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
+    try:
+        ws = open_workspace(getattr(args, "db", None) or _config_store(args))
+        try:
+            result = COMMANDS[args.command](ws, args)
+        finally:
+            ws.close()
+    except SegmentStudioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, default=str))
+    else:
+        _print_human(result)
+    return 0
+

@@ -1,0 +1,86 @@
+"""The activate commands of the CLI (each a few lines over the facade)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+
+from ..activate.export import write_file
+from ..core.errors import ColumnError
+from ..workspace import Workspace
+from .base import command
+
+
+@command("export")
+def cmd_export(ws: Workspace, args: argparse.Namespace) -> dict:
+    store = ws.store  # transitional: to move onto the facade
+    from ..segment import runs as segments
+
+    audience_options = (args.segments, args.filter, args.columns, args.channel, args.include_no_consent,
+                        args.holdout, args.audience, args.save_as)
+    if not any(audience_options):  # every customer, with the segment of a run
+        frame = segments.with_segments(store, args.dataset, args.run)
+        file_format = write_file(frame, args.out)
+        return {"rows": len(frame), "columns": list(frame.columns), "out": str(Path(args.out)),
+                "format": file_format}
+    from ..activate import audiences
+
+    spec = _audience_spec(store, args, segments, audiences)
+    if args.save_as:
+        audiences.save_audience(store, args.save_as, spec)
+    return audiences.export(store, spec, args.out, audience=args.audience or args.save_as)
+
+
+def _audience_spec(store, args: argparse.Namespace, segments, audiences):
+    """The audience the export options describe (a saved one, with the options given on top)."""
+    spec = audiences.get_audience(store, args.audience) if args.audience else audiences.AudienceSpec(
+        dataset=args.dataset, run=args.run)
+    changes: dict = {}
+    if args.segments:
+        run = segments.get_run(store, args.run or spec.run, args.dataset or spec.dataset)
+        by_name = {name.casefold(): k for k, name in segments.names_of(store, run.name).items()}
+        chosen = []
+        for item in (x.strip() for x in args.segments.split(",") if x.strip()):
+            if item.isdigit():
+                chosen.append(int(item))
+            elif item.casefold() in by_name:
+                chosen.append(by_name[item.casefold()])
+            else:
+                raise ColumnError(f"Run {run.name!r} has no segment {item!r}; its segments are "
+                                  f"{segments.names_of(store, run.name)}")
+        changes.update(run=run.name, segments=tuple(chosen))
+    if args.filter:
+        changes["groups"] = ((*(spec.groups[0] if spec.groups else ()),
+                              *(audiences.parse_filter(f) for f in args.filter)),)
+    if args.columns:
+        changes["columns"] = tuple(c.strip() for c in args.columns.split(",") if c.strip())
+    if args.channel:
+        changes["channel"] = None if args.channel == "none" else args.channel
+    if args.include_no_consent:
+        changes["include_no_consent"] = True
+    if args.holdout is not None:
+        changes.update(holdout=args.holdout / 100, seed=args.seed)
+    return replace(spec, **changes)
+
+
+def add_parsers(sub, common) -> None:
+    """The sub-commands of this stage."""
+    p = sub.add_parser("export", parents=[common], help="write customers to CSV or Excel")
+    p.add_argument("--dataset")
+    p.add_argument("--out", required=True)
+    p.add_argument("--run", help="segment run whose segment column to add (default: the current run)")
+    p.add_argument("--segments", help="audience: segments of the run, by number or name, comma-separated")
+    p.add_argument("--filter", action="append", metavar="EXPR",
+                   help="audience: column=value, column!=value, column>=number, column<=number, column~text "
+                        "(repeatable, all must hold; a|b for one of)")
+    p.add_argument("--columns", help="audience: columns to export (default: id, names, contact point, segment)")
+    p.add_argument("--channel", choices=["email", "phone", "none"],
+                   help="audience: customers need this contact point and consent for it (default email)")
+    p.add_argument("--include-no-consent", action="store_true",
+                   help="audience: keep customers without consent or who opted out (recorded in the export log)")
+    p.add_argument("--holdout", type=float, metavar="PCT", help="audience: percentage kept aside as control group")
+    p.add_argument("--seed", type=int, default=0, help="seed of the holdout draw")
+    p.add_argument("--audience", help="export a saved audience (on today's data)")
+    p.add_argument("--save-as", help="save this audience's definition under a name")
+
