@@ -132,7 +132,3 @@ def pick_dataset(names: list[str], key: str, label: str = "Dataset") -> str:
     st.session_state.dataset = choice
     return choice
 
-
-def store():
-    """Transitional: the raw store, for pages not yet moved onto the facade (to be removed)."""
-    return workspace().store

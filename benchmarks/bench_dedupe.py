@@ -190,8 +190,9 @@ def _error_samples(store, dataset: str, groups, truth, samples: int) -> dict:
     import pandas as pd
 
     from segmentation.dedupe.review import pairs_table
+    from segmentation.ingest.repository import DatasetsRepository
 
-    ds = store.dataset(dataset)
+    ds = DatasetsRepository(store).dataset(dataset)
     idc = ds.columns_with_role("id")[0]
     rows = store.query_df(f'SELECT * FROM {ds.clean_table}').set_index(idc)
     shown = [c for c in rows.columns if not c.startswith("_")]

@@ -2,8 +2,8 @@
 
 The store is set up as a marketer would (import, a segment run of k = 5, an audience saved) from the generated
 export ``benchmarks/data/customers_<N>_utf8.csv`` (written by ``bench_import.py``/``bench_dedupe.py``, or
-here when missing); the pipeline is saved with :func:`segmentation.automate.config.from_store` and run three times
-with :func:`segmentation.automate.runner.run_file`:
+here when missing); the pipeline is saved with ``workspace.refresh.config_from_store`` and run three times
+with ``workspace.refresh.run_file``:
 
 - **first**: the same file the store was built from (nothing new; segments assigned and snapshotted, the audience
   written);
@@ -34,12 +34,7 @@ def measure(customers: int) -> dict:
     sys.path.insert(0, str(ROOT))
     import pandas as pd
 
-    from segmentation.activate import audiences
-    from segmentation.automate import config as pipeline
-    from segmentation.automate import runner as refresh
-    from segmentation.core.store import Store
-    from segmentation.ingest.importer import ImportSettings, import_path
-    from segmentation.segment import runs as segments
+    from segmentation import AudienceSpec, ImportSettings, open_workspace
 
     source = customers_file(customers)
     with tempfile.TemporaryDirectory() as tmp:
@@ -47,19 +42,19 @@ def measure(customers: int) -> dict:
         export = tmp / "exports" / "customers.csv"
         export.parent.mkdir()
         export.write_bytes(source.read_bytes())
-        store = Store(tmp / "bench.duckdb")
+        ws = open_workspace(tmp / "bench.duckdb")
         start = time.perf_counter()
-        ds = import_path(store, export, ImportSettings(name="customers"))
+        ds = ws.ingest.import_path(export, ImportSettings(name="customers"))
         import_s = time.perf_counter() - start
-        segments.run_segments(store, ds.name, segments.default_features(store, ds.name), 5, name="base")
-        audiences.save_audience(store, "Segment 0", audiences.AudienceSpec(dataset=ds.name, segments=(0,)))
-        config = pipeline.save(pipeline.from_store(store, ds.name, files={ds.name: "exports/customers.csv"}),
-                               tmp / "pipeline.toml")
-        out: dict = {"customers": customers, "records": ds.row_count, "import_s": import_s}
+        ds.segments.run(ds.segments.default_features(), 5, name="base")
+        ds.audiences.save("Segment 0", AudienceSpec(dataset=ds.name, segments=(0,)))
+        config = ws.refresh.save_config(
+            ws.refresh.config_from_store(ds.name, files={ds.name: "exports/customers.csv"}), tmp / "pipeline.toml")
+        out: dict = {"customers": customers, "records": ds.info.row_count, "import_s": import_s}
 
         def timed(label: str) -> None:
             start = time.perf_counter()
-            result = refresh.run_file(store, config)
+            result = ws.refresh.run_file(config)
             out[f"{label}_s"] = time.perf_counter() - start
             out[f"{label}_steps"] = {s.step: [s.status, round(s.seconds, 2)] for s in result.steps}
             out[f"{label}_rows"] = result.summary["rows_imported"].get(ds.name)
@@ -75,7 +70,7 @@ def measure(customers: int) -> dict:
         pd.concat([frame, new]).to_csv(export, sep=";", index=False)
         timed("changed")
         timed("again")
-        store.close()
+        ws.close()
     out["peak_mb"] = peak_mb()
     return out
 

@@ -3,24 +3,19 @@
 import streamlit as st
 
 import app_state
-from segmentation.activate import audiences
-from segmentation.activate.audiences import OPERATORS, AudienceSpec, Condition
-from segmentation.core.errors import SegmentStudioError
-from segmentation.ingest.readers import read_file
-from segmentation.segment import runs as segments
+from segmentation import OPERATORS, AudienceSpec, Condition, SegmentStudioError
 
-store = app_state.store()
 st.title("Audiences")
 
-customers = [d.name for d in store.datasets("customers")]
+customers = app_state.workspace().names("customers")
 if not customers:
     st.info("Import a customers file first (page Import).")
     st.stop()
-dataset = app_state.pick_dataset(customers, key="audience_dataset")
-ds = store.dataset(dataset)
+ds = app_state.dataset(app_state.pick_dataset(customers, key="audience_dataset"))
+audiences = ds.audiences
 app_state.show_flash()
 
-runs = segments.runs(store, ds.name)
+runs = app_state.cached(ds.segments, "runs")
 run_names = list(runs["name"])
 current = list(runs.loc[runs["current"], "name"])
 run = None
@@ -31,14 +26,15 @@ else:
     st.caption("No segment run on this dataset yet: the audience takes from every customer.")
 chosen: list[int] = []
 if run is not None:
-    names = segments.names_of(store, run)
+    names = app_state.cached(ds.segments, "names", run)
     chosen = st.multiselect("Segments (empty: all)", list(names), format_func=lambda k: f"{k} · {names[k]}",
                             key="audience_segments")
 
 st.subheader("Conditions")
 st.caption("Conditions of one group must all hold; a customer matching any group is in.")
 a1, a2, a3, a4 = st.columns([3, 2, 3, 1])
-column = a1.selectbox("Column", [*ds.columns, *audiences.attribute_kinds(store, ds)], key="cond_column")
+kinds = app_state.cached(audiences, "attribute_kinds")
+column = a1.selectbox("Column", [*ds.columns, *kinds], key="cond_column")
 op = a2.selectbox("Operator", list(OPERATORS), format_func=OPERATORS.get, key="cond_op")
 value = a3.text_input("Value (one of: separate with commas; dates: YYYY-MM-DD)", key="cond_value",
                       disabled=op in ("empty", "not_empty"))
@@ -67,8 +63,7 @@ upload = c2.file_uploader("Suppression list (CSV of e-mails or record ids)", typ
                           key="suppression_file")
 if upload is not None and st.session_state.audience_suppression.get("file") != upload.file_id:
     try:
-        table = read_file(upload.getvalue(), upload.name).table.to_pandas()
-        list_id = audiences.save_suppression(store, upload.name, audiences.suppression_values(table))
+        list_id = audiences.save_suppression_file(upload.name, upload.getvalue())
     except SegmentStudioError as exc:
         st.error(str(exc))
     else:
@@ -80,10 +75,10 @@ base = AudienceSpec(dataset=ds.name, run=run, segments=tuple(chosen),
                     include_no_consent=include, suppression=suppression)
 st.subheader("Columns and holdout")
 h1, h2, h3 = st.columns([4, 2, 1])
-available = [*ds.columns, "segment_name", *audiences.attribute_kinds(store, ds)]
-columns = h1.multiselect("Columns in the file", available, default=audiences.default_columns(store, base),
+available = [*ds.columns, "segment_name", *kinds]
+columns = h1.multiselect("Columns in the file", available, default=audiences.default_columns(base),
                          key=f"audience_columns_{ds.id}_{channel}")
-personal = audiences.personal_columns(store, base, columns)
+personal = audiences.personal_columns(base, columns)
 h1.caption("Personal data leaving the tool: " + (", ".join(f"**{c}**" for c in personal) if personal else "none"))
 holdout = h2.slider("Holdout (control group)", 0, 50, 0, format="%d%%", key="audience_holdout")
 seed = h3.number_input("Seed", 0, 10_000, 0, key="audience_seed")
@@ -91,8 +86,8 @@ spec = AudienceSpec(**{**base.__dict__, "columns": tuple(columns), "holdout": ho
 
 try:
     with st.spinner("Counting…"):  # the first count after merges builds the golden records once
-        figures = audiences.count(store, spec)
-        preview = audiences.select(store, spec, limit=20)
+        figures = app_state.cached(audiences, "count", spec)
+        preview = app_state.cached(audiences, "select", spec, limit=20)
 except SegmentStudioError as exc:
     st.error(str(exc))
     st.stop()
@@ -117,23 +112,23 @@ file_format = d1.radio("Format", ["csv-excel", "csv", "xlsx"], horizontal=True, 
 name = d2.text_input("Audience name", key="audience_name", placeholder="e.g. IDF SMEs, engaged")
 extension = "xlsx" if file_format == "xlsx" else "csv"
 d1.download_button(f"Download {figures.final:,} customers", key="audience_download",
-                   data=lambda: audiences.render(store, spec, file_format, audience=name or None),
+                   data=lambda: audiences.render(spec, file_format, audience=name or None),
                    file_name=f"{name or 'audience'}.{extension}", type="primary")
 if d2.button("Save audience", key="save_audience", disabled=not name.strip()):
     try:
-        audiences.save_audience(store, name, spec)
+        audiences.save(name, spec)
     except SegmentStudioError as exc:
         st.error(str(exc))
     else:
         st.session_state.flash = f"Audience **{name.strip()}** saved."
         st.rerun()
 
-saved = audiences.saved_audiences(store)
+saved = app_state.cached(audiences, "saved")
 if not saved.empty:
     st.subheader("Saved audiences")
     st.dataframe(saved[["name", "saved_at"]], hide_index=True, key="saved_audiences")
     picked = st.multiselect("Overlap between", saved["name"], default=list(saved["name"])[:3], key="overlap_pick")
     if len(picked) >= 2:
-        st.dataframe(audiences.overlap(store, picked), key="overlap")
+        st.dataframe(app_state.cached(audiences, "overlap", tuple(picked)), key="overlap")
 with st.expander("Export log"):
-    st.dataframe(audiences.export_log(store), hide_index=True)
+    st.dataframe(app_state.cached(audiences, "export_log"), hide_index=True)

@@ -7,19 +7,17 @@ import streamlit as st
 
 import app_state
 from pages import charts
-from segmentation.activate.export import to_csv_bytes
-from segmentation.behaviour import propensity, rfm
-from segmentation.core.errors import SegmentStudioError
+from segmentation import RFMSettings, ScoreSettings, SegmentStudioError, to_csv_bytes
 
-store = app_state.store()
 st.title("Behaviour and prediction")
 
-customers = [d.name for d in store.datasets("customers")]
+ws = app_state.workspace()
+customers = ws.names("customers")
 if not customers:
     st.info("Import a customers file first (page Import).")
     st.stop()
-dataset = app_state.pick_dataset(customers, key="rfm_dataset")
-orders = [d.name for d in store.datasets("transactions")]
+behaviour = app_state.dataset(app_state.pick_dataset(customers, key="rfm_dataset")).behaviour
+orders = ws.names("transactions")
 
 
 def rfm_section() -> None:
@@ -34,36 +32,36 @@ def rfm_section() -> None:
     if st.button("Compute RFM", type="primary", key="rfm_compute"):
         with st.spinner("Computing RFM in DuckDB…"):
             try:
-                rfm.compute(store, dataset, orders_name,
-                            rfm.RFMSettings(as_of=as_of.isoformat(), window_days=int(window)))
+                behaviour.rfm(app_state.dataset(orders_name, "transactions"),
+                              RFMSettings(as_of=as_of.isoformat(), window_days=int(window)))
             except SegmentStudioError as exc:
                 st.error(str(exc))
-    info = rfm.last(store, dataset)
+    info = app_state.cached(behaviour, "last_rfm")
     if info is None:
         st.caption("No RFM yet for this dataset.")
         return
     m = st.columns(3)
-    m[0].metric("Customers with orders", f"{info['customers_with_orders']:,}")
-    m[1].metric("Orders of unknown customers", f"{info['unknown_customer_orders']:,}")
-    m[2].metric("As of", info["as_of"])
-    st.caption(f"Orders linked by their column **{info['link_column']}**; orders of merged records count for the "
-               f"golden record. Computed {info['computed_at']:%Y-%m-%d %H:%M}: compute again after new merges or "
+    m[0].metric("Customers with orders", f"{info.customers_with_orders:,}")
+    m[1].metric("Orders of unknown customers", f"{info.unknown_customer_orders:,}")
+    m[2].metric("As of", info.as_of)
+    st.caption(f"Orders linked by their column **{info.link_column}**; orders of merged records count for the "
+               f"golden record. Computed {info.computed_at:%Y-%m-%d %H:%M}: compute again after new merges or "
                "orders.")
     left, right = st.columns(2)
-    left.plotly_chart(charts.rfm_grid(rfm.grid(store, dataset)), key="rfm_grid")
-    right.plotly_chart(charts.sizes_chart(dict(info["groups"])), key="rfm_groups")
-    st.dataframe(rfm.groups_table(), hide_index=True, key="rfm_rules")
+    left.plotly_chart(charts.rfm_grid(app_state.cached(behaviour, "grid")), key="rfm_grid")
+    right.plotly_chart(charts.sizes_chart(dict(info.groups)), key="rfm_groups")
+    st.dataframe(behaviour.groups_table(), hide_index=True, key="rfm_rules")
     st.caption("RFM measures and groups are attributes of the customers now: pick them as features on *Segment*, "
                "read them on *Profile*, filter on them on *Audiences*.")
-    if info["unknown_customer_orders"]:
-        st.download_button(f"Download the {info['unknown_customer_orders']:,} orders of unknown customers (CSV)",
-                           lambda: to_csv_bytes(rfm.unknown_orders(store, dataset)), "unknown customers orders.csv",
+    if info.unknown_customer_orders:
+        st.download_button(f"Download the {info.unknown_customer_orders:,} orders of unknown customers (CSV)",
+                           lambda: to_csv_bytes(behaviour.unknown_orders()), "unknown customers orders.csv",
                            "text/csv", key="rfm_unknown")
 
 
 def propensity_section() -> None:
     st.header("Propensity scores")
-    targets = propensity.candidate_targets(store, dataset)
+    targets = app_state.cached(behaviour, "candidate_targets")
     if not targets:
         st.info("No yes/no column to predict (such as churned or converted), and no RFM to derive one from.")
         return
@@ -77,30 +75,29 @@ def propensity_section() -> None:
     if st.button("Train and score", type="primary", key="score_train"):
         with st.spinner("Cross-validating two models…"):
             try:
-                propensity.score(store, dataset, propensity.ScoreSettings(target=target, name=name,
-                                                                          within_days=within))
+                behaviour.score(ScoreSettings(target=target, name=name, within_days=within))
             except SegmentStudioError as exc:
                 st.error(str(exc))
-    saved = propensity.models(store, dataset)
+    saved = app_state.cached(behaviour, "models")
     if not saved:
         return
     model = saved[0]
-    for warning in model["warnings"]:
+    for warning in model.warnings:
         st.warning(warning)
     k = st.columns(4)
-    k[0].metric("ROC AUC (cross-validated)", f"{model['auc_mean']:.2f} ± {model['auc_std']:.2f}")
-    k[1].metric("Top-decile precision", f"{model['top_decile_precision']:.0%}",
-                help=f"Share of the 10% highest scores that had the target, against {model['base_rate']:.0%} "
+    k[0].metric("ROC AUC (cross-validated)", f"{model.auc_mean:.2f} ± {model.auc_std:.2f}")
+    k[1].metric("Top-decile precision", f"{model.top_decile_precision:.0%}",
+                help=f"Share of the 10% highest scores that had the target, against {model.base_rate:.0%} "
                      "of all customers.")
-    k[2].metric("Chosen model", model["chosen"])
-    k[3].metric("Score column", model["column"])
-    top = pd.DataFrame(model["importance"]).head(5)
+    k[2].metric("Chosen model", model.chosen)
+    k[3].metric("Score column", model.column)
+    top = pd.DataFrame(model.importance).head(5)
     st.caption("What drives it: " + ", ".join(f"**{f}**" for f in top["feature"])
-               + f". On *Audiences*, filter on **{model['column']}** (a probability) or on **{model['column']} top %** "
+               + f". On *Audiences*, filter on **{model.column}** (a probability) or on **{model.column} top %** "
                "(at most 20: the 20% most likely).")
     c1, c2 = st.columns(2)
-    c1.plotly_chart(charts.lift_chart(model["lift"]), key="lift")
-    c2.plotly_chart(charts.calibration_chart(model["calibration"]), key="calibration")
+    c1.plotly_chart(charts.lift_chart(model.lift), key="lift")
+    c2.plotly_chart(charts.calibration_chart(model.calibration), key="calibration")
 
 
 rfm_section()

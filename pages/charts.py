@@ -6,8 +6,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from segmentation.ingest.quality import QualityReport
-from segmentation.ingest.roles import ROLES
+from segmentation import ROLES, QualityReport
 
 
 def missing_chart(report: QualityReport) -> go.Figure:

@@ -1,37 +1,23 @@
-"""Import: upload CRM exports, check the guessed column roles, see the data-quality report."""
+"""Import: upload CRM exports, check the guessed column roles, see the data-quality report.
 
-import json
+Every call goes through the facade (``workspace.ingest`` and ``handle.ingest``); reads are cached with
+:func:`app_state.cached`, keyed on the store's write version.
+"""
 
 import pandas as pd
 import streamlit as st
 
 import app_state
 from pages import charts
-from segmentation.activate.export import to_csv_bytes
-from segmentation.core.errors import SegmentStudioError
-from segmentation.ingest.importer import KINDS, ImportSettings, import_upload, preview_file, set_roles
-from segmentation.ingest.quality import QualitySettings, issue_rows, quality_report
-from segmentation.ingest.roles import ROLES
+from segmentation import KINDS, ROLES, ImportSettings, QualitySettings, SegmentStudioError
 
-store = app_state.store()
+ws = app_state.workspace()
 ROLE_LABELS = list(ROLES.values())
 ROLE_KEYS = {label: key for key, label in ROLES.items()}
 
 st.title("Import customers")
 st.write("Upload CRM exports (CSV, TSV or Excel). Encoding and delimiter are detected; "
          "check the column roles, then import.")
-
-
-@st.cache_data(show_spinner="Reading the file…", max_entries=16)
-def cached_preview(upload_id: int, sheet: str | None):
-    file_name, data = store.upload(upload_id)
-    return preview_file(data, file_name, ImportSettings(sheet=sheet))
-
-
-@st.cache_data(show_spinner="Checking data quality…", max_entries=8)
-def cached_report(dataset: str, dataset_id: int, roles: str, stale_months: int):
-    # dataset_id and roles are part of the key: a new import or new roles mean a new report.
-    return quality_report(store, dataset, QualitySettings(stale_months=stale_months))
 
 
 def role_editor(columns: list[str], roles: dict[str, str], key: str, examples: list | None = None) -> dict:
@@ -54,12 +40,12 @@ def upload_section(files) -> None:
     upload_id = st.session_state.active_upload
     file_name = pending[upload_id]
     try:
-        preview = cached_preview(upload_id, None)
+        preview = app_state.cached(ws.ingest, "preview", upload_id, None)
         sheet = None
         if len(preview.sheets) > 1:
             sheet = st.selectbox("Sheet", preview.sheets, index=preview.sheets.index(preview.sheet))
             if sheet != preview.sheet:
-                preview = cached_preview(upload_id, sheet)
+                preview = app_state.cached(ws.ingest, "preview", upload_id, sheet)
     except SegmentStudioError as exc:
         st.error(str(exc))
         return
@@ -80,7 +66,7 @@ def upload_section(files) -> None:
     st.subheader("Column roles")
     roles = role_editor(preview.columns, preview.roles, f"roles_{upload_id}_{sheet}",
                         [next(iter(preview.frame[c].dropna()), "") for c in preview.columns])
-    existing = [d.name for d in store.datasets("customers")]
+    existing = ws.names("customers")
     target = None
     if existing:
         target = st.selectbox("Import into", [None, *existing], key=f"append_{upload_id}",
@@ -96,23 +82,23 @@ def upload_section(files) -> None:
                    "the new records against its customers: merges and review decisions already made are kept.")
     if st.button("Import", type="primary", key="import"):
         try:
-            ds = import_upload(store, upload_id, ImportSettings(name=name, sheet=sheet, kind=kind, roles=roles,
-                                                                append_to=target),
-                               progress=app_state.progress_bar(), file_name=file_name)
+            handle = ws.ingest.import_upload(
+                upload_id, ImportSettings(name=name, sheet=sheet, kind=kind, roles=roles, append_to=target),
+                progress=app_state.progress_bar(), file_name=file_name)
         except SegmentStudioError as exc:
             st.error(str(exc))
             return
-        st.session_state.dataset = ds.name
-        st.session_state.imported[f"{upload_id}/{sheet}"] = ds.name
-        if target is None:
-            st.success(f"Imported **{ds.row_count:,}** rows into dataset **{ds.name}**"
-                       + (f"; {ds.rejected_rows:,} rows could not be read (see the report)."
-                          if ds.rejected_rows else "."))
+        done = handle.ingest.import_result()
+        st.session_state.dataset = done.dataset
+        st.session_state.imported[f"{upload_id}/{sheet}"] = done.dataset
+        if not done.appended:
+            st.success(f"Imported **{done.rows:,}** rows into dataset **{done.dataset}**"
+                       + (f"; {done.rejected_rows:,} rows could not be read (see the report)."
+                          if done.rejected_rows else "."))
         else:
-            added = ds.last_import
-            st.success(f"Added to **{ds.name}**: {added['rows_added']:,} new records, "
-                       f"{added['rows_updated']:,} records updated, {added['rows_unchanged']:,} rows already there "
-                       f"as they were; {ds.row_count:,} records in all.")
+            st.success(f"Added to **{done.dataset}**: {done.rows_added:,} new records, "
+                       f"{done.rows_updated:,} records updated, {done.rows_unchanged:,} rows already there "
+                       f"as they were; {done.rows:,} records in all.")
 
 
 files = st.file_uploader("CRM exports", type=["csv", "tsv", "txt", "xlsx", "xls"],
@@ -120,12 +106,12 @@ files = st.file_uploader("CRM exports", type=["csv", "tsv", "txt", "xlsx", "xls"
 for f in files or []:
     if f.file_id not in st.session_state.uploads:
         # Keep the bytes in the store once: the uploader's buffer does not survive every rerun.
-        st.session_state.uploads[f.file_id] = store.save_upload(f.name, f.getvalue())
+        st.session_state.uploads[f.file_id] = ws.ingest.save_upload(f.name, f.getvalue())
         st.session_state.active_upload = st.session_state.uploads[f.file_id]
 if files:
     upload_section(files)
 
-datasets = store.datasets()
+datasets = ws.datasets()
 if not datasets:
     st.info("No dataset yet: upload a file above.")
     st.stop()
@@ -136,7 +122,8 @@ if st.session_state.dataset not in names:
     customers = [d.name for d in datasets if d.kind == "customers"]
     st.session_state.dataset = (customers or names)[0]
 current = app_state.pick_dataset(names, key="import_dataset")
-ds = next(d for d in datasets if d.name == current)
+handle = next(d for d in datasets if d.name == current)
+ds = handle.info
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Rows", f"{ds.row_count:,}")
 c2.metric("Columns", len(ds.columns))
@@ -146,7 +133,7 @@ st.caption(f"From `{ds.source_file}` · imported {ds.imported_at:%Y-%m-%d %H:%M}
            f"encoding {ds.encoding or '-'} · delimiter {ds.delimiter!r}" if ds.delimiter
            else f"From `{ds.source_file}` · imported {ds.imported_at:%Y-%m-%d %H:%M}")
 
-batches = store.import_batches(ds.id)
+batches = app_state.cached(handle.ingest, "batches")
 if not batches.empty:
     with st.expander(f"Later exports added ({len(batches)})"):
         st.dataframe(batches, hide_index=True)
@@ -155,7 +142,7 @@ with st.expander("Change column roles"):
     changed = role_editor(ds.columns, ds.roles, f"ds_roles_{ds.id}")
     if st.button("Apply roles and normalise again", key="apply_roles"):
         try:
-            set_roles(store, ds.name, changed, progress=app_state.progress_bar())
+            handle.ingest.set_roles(changed, progress=app_state.progress_bar())
         except SegmentStudioError as exc:
             st.error(str(exc))
         else:
@@ -164,7 +151,7 @@ with st.expander("Change column roles"):
 st.subheader("Data quality")
 stale_months = st.number_input("Stale after (months without activity)", 1, 120, 12, key="stale_months")
 settings = QualitySettings(stale_months=int(stale_months))
-report = cached_report(ds.name, ds.id, json.dumps(ds.roles, sort_keys=True), int(stale_months))
+report = app_state.cached(handle.ingest, "quality", settings)
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Exact duplicate records", f"{report.exact_duplicates:,}")
 m2.metric("Shared emails/phones", f"{sum(report.duplicate_keys.values()):,}")
@@ -186,7 +173,8 @@ else:
     st.dataframe(issues.drop(columns=["key"]), hide_index=True)
     labels = dict(zip(issues["key"], issues["Issue"], strict=True))
     key = st.selectbox("Rows concerned by", list(labels), format_func=labels.get, key="issue")
-    rows = issue_rows(store, key, ds.name, settings)
+    rows = app_state.cached(handle.ingest, "issue_rows", key, settings)
     st.dataframe(rows.head(200), hide_index=True, height=200)
-    st.download_button(f"Download these {len(rows):,} rows (CSV)", to_csv_bytes(rows),
+    st.download_button(f"Download these {len(rows):,} rows (CSV)",
+                       app_state.cached(handle.ingest, "issue_rows_csv", key, settings),
                        file_name=f"{ds.name} - {labels[key]}.csv", mime="text/csv", key="issue_download")

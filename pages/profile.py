@@ -4,15 +4,16 @@ import streamlit as st
 
 import app_state
 from pages import charts
-from segmentation.activate.export import to_csv_bytes, to_xlsx_bytes
-from segmentation.core.errors import SegmentStudioError
-from segmentation.segment import runs as segments
-from segmentation.segment.profiling import ProfileSettings
+from segmentation import ProfileSettings, SegmentStudioError, to_csv_bytes, to_xlsx_bytes
 
-store = app_state.store()
 st.title("Segment profiles")
 
-saved = segments.runs(store)
+customers = app_state.workspace().names("customers")
+if not customers:
+    st.info("Import a customers file first (page Import).")
+    st.stop()
+segments = app_state.dataset(app_state.pick_dataset(customers, key="profile_dataset")).segments
+saved = app_state.cached(segments, "runs")
 if saved.empty:
     st.info("Run a segmentation first (page Segment).")
     st.stop()
@@ -21,24 +22,13 @@ default = current.iloc[0] if len(current) else saved["name"].iloc[0]
 if st.session_state.profile_run not in set(saved["name"]):
     st.session_state.profile_run = default
 run_name = st.selectbox("Run", saved["name"], key="profile_run")
-run = segments.get_run(store, run_name)
+run = app_state.cached(segments, "get_run", run_name)
 app_state.show_flash()
-
-
-@st.cache_data(show_spinner="Profiling the segments…", max_entries=8)
-def cached_profile(name: str, run_id: int, assigned_at, min_share: float, version: int):
-    # run id and assignment time are the key: a re-assignment means a new profile; version: renames.
-    return segments.profile_run(store, name, settings=ProfileSettings(min_share=min_share))
-
-
-@st.cache_data(show_spinner="Sampling customers…", max_entries=8)
-def cached_sample(name: str, run_id: int, assigned_at):
-    return segments.segment_sample(store, name)
-
 
 min_share = st.sidebar.slider("Flag segments smaller than", 0.01, 0.2, 0.05, 0.01, format="%.2f",
                               key="profile_min_share")
-profile = cached_profile(run.name, run.id, run.assigned_at, min_share, st.session_state.names_version)
+profile_settings = ProfileSettings(min_share=min_share)
+profile = app_state.cached(segments, "profile", run.name, profile_settings)
 names = profile.names
 
 for hint in profile.hints:
@@ -72,7 +62,7 @@ st.dataframe(rules, hide_index=True, key="rules_table", column_config={
     "precision": st.column_config.NumberColumn(format="percent"),
     "coverage": st.column_config.NumberColumn(format="percent")})
 
-sample = cached_sample(run.name, run.id, run.assigned_at)
+sample = app_state.cached(segments, "sample", run.name)
 left, right = st.columns(2)
 feature = left.selectbox("Distribution of", list(run.settings.numeric) or list(run.settings.columns),
                          key="profile_box")
@@ -86,15 +76,14 @@ segment = n1.selectbox("Segment", list(names), format_func=lambda k: f"{k} · {n
 new_name = n2.text_input("New name", key="rename_name", placeholder=names[segment])
 if st.button("Rename segment", key="rename_button", disabled=not new_name.strip()):
     try:
-        segments.rename_segment(store, run.name, int(segment), new_name)
+        segments.rename_segment(run.name, int(segment), new_name)
     except SegmentStudioError as exc:
         st.error(str(exc))
     else:
-        st.session_state.names_version += 1
         st.session_state.flash = f"Segment {segment} is now **{new_name.strip()}**: audiences and exports use it."
         st.rerun()
 
-table = segments.profile_table(profile)
+table = segments.profile_table(profile=profile)  # from the profile shown, names included
 d1, d2 = st.columns(2)
 d1.download_button("Download the profile (CSV)", to_csv_bytes(table), f"{run.name} profile.csv", "text/csv",
                    key="profile_csv")

@@ -6,45 +6,41 @@ import streamlit as st
 
 import app_state
 from pages import charts
-from segmentation.activate.export import to_csv_bytes
-from segmentation.automate import config as pipeline
-from segmentation.automate import runner as refresh
-from segmentation.core.errors import SegmentStudioError
-from segmentation.dedupe import review as dedupe
-from segmentation.segment import snapshots
+from segmentation import SegmentStudioError, to_csv_bytes
 
-store = app_state.store()
+ws = app_state.workspace()
+refresh = ws.refresh
 app_state.show_flash()
 st.title("Refresh")
 st.caption("Run the pipeline you built here unattended, from a scheduler: new exports are imported, sure "
            "duplicates merged, customers scored and assigned a segment, audience files written. Pairs to review "
            "always wait for you.")
 
-customers = [d.name for d in store.datasets("customers")]
+customers = ws.names("customers")
 if not customers:
     st.info("Import a customers file first (page Import).")
     st.stop()
-dataset = app_state.pick_dataset(customers, key="refresh_dataset")
-default_file = str(store.path.resolve().parent / "pipeline.toml")
+ds = app_state.dataset(app_state.pick_dataset(customers, key="refresh_dataset"))
+default_file = str(ws.path.resolve().parent / "pipeline.toml")
 
 
 def save_section() -> None:
     st.header("Save the pipeline")
     try:
-        current = pipeline.from_store(store, dataset)
+        current = app_state.cached(refresh, "config_from_store", ds.name)
     except SegmentStudioError as exc:
         st.error(str(exc))
         return
     config_file = st.text_input("Config file", default_file, key="refresh_config_file",
                                 help="Paths below are relative to this file's folder.")
     st.markdown("**Where each refresh finds the new exports**")
-    files = {s.dataset: st.text_input(f"{s.dataset} ({s.kind})", f"exports/{Path(s.file).name}",
-                                      key=f"refresh_src_{i}_{pipeline.slug(s.dataset)}")
+    files = {s.dataset: st.text_input(f"{s.dataset} ({s.settings.kind})", f"exports/{Path(s.file).name}",
+                                      key=f"refresh_src_{i}_{refresh.slug(s.dataset)}")
              for i, s in enumerate(current.sources)}
     outputs = {}
     if current.audiences:
         st.markdown("**Audience files each refresh writes** (.csv or .xlsx)")
-        outputs = {a.name: st.text_input(a.name, a.out, key=f"refresh_out_{i}_{pipeline.slug(a.name)}",
+        outputs = {a.name: st.text_input(a.name, a.out, key=f"refresh_out_{i}_{refresh.slug(a.name)}",
                                          help="A name ending in .xlsx writes an Excel file.")
                    for i, a in enumerate(current.audiences)}
     else:
@@ -58,18 +54,18 @@ def save_section() -> None:
     auto_merge = c3.checkbox("Merge sure duplicates unattended", True, key="refresh_auto_merge",
                              disabled=current.dedupe is None)
     try:
-        config = pipeline.with_choices(current, files=files, outputs=outputs, segment_mode=mode,
-                                       auto_merge=auto_merge, segment_k=int(k) if k else None)
+        config = refresh.with_choices(current, files=files, outputs=outputs, segment_mode=mode,
+                                      auto_merge=auto_merge, segment_k=int(k) if k else None)
     except SegmentStudioError as exc:
         st.error(str(exc))
         return
-    text = pipeline.to_toml(config, Path(config_file).name)
+    text = refresh.to_toml(config, Path(config_file).name)
     with st.expander("The config file", expanded=False):
         st.code(text, language="toml")
     b1, b2 = st.columns(2)
     if b1.button("Save config file", type="primary", key="refresh_save"):
         try:
-            path = pipeline.save(config, config_file)
+            path = refresh.save_config(config, config_file)
         except OSError as exc:
             st.error(f"Cannot write {config_file!r}: {exc.strerror}. Choose another folder.")
         else:
@@ -84,28 +80,27 @@ def run_section() -> None:
     path = st.text_input("Config file to run", default_file, key="refresh_run_file")
     if st.button("Run refresh", key="refresh_run"):
         try:
-            result = refresh.run_file(store, path, progress=app_state.progress_bar())
+            result = refresh.run_file(path, progress=app_state.progress_bar())
         except SegmentStudioError as exc:
             st.error(str(exc))
         else:
             st.success(f"Refresh {result.id} done: {refresh.changes(result.summary)}.")
-        st.cache_data.clear()  # pages show today's data
 
 
 def history_section() -> None:
     st.header("Last refreshes")
-    log = refresh.history(store)
+    log = refresh.history()  # not cached: the refresh log does not move the write version
     if log.empty:
         st.caption("No refresh yet.")
         return
     st.dataframe(log[["id", "started_at", "seconds", "status", "changed", "failed_step", "error", "config_file"]],
                  hide_index=True, key="refresh_log")
     chosen = st.selectbox("Steps of refresh", log["id"], key="refresh_steps_of")
-    st.dataframe(refresh.steps_of(store, int(chosen)), hide_index=True, key="refresh_steps")
+    st.dataframe(refresh.steps_of(int(chosen)), hide_index=True, key="refresh_steps")
 
 
 def review_section() -> None:
-    waiting = dedupe.waiting_for_review(store, dataset)
+    waiting = app_state.cached(ds.dedupe, "waiting_for_review")
     st.metric("Pairs waiting for review", f"{waiting:,}")
     if waiting:
         st.page_link("pages/deduplicate.py", label="Review them on Deduplicate", icon="🧬")
@@ -113,14 +108,16 @@ def review_section() -> None:
 
 def history_of_segments() -> None:
     st.header("How segments moved")
-    table = snapshots.snapshots(store, dataset)
+    segments = ds.segments
+    table = app_state.cached(segments, "snapshots")
     if table.empty:
         st.caption("No snapshot yet: each refresh takes one when segment membership changed.")
     else:
-        st.plotly_chart(charts.snapshot_sizes_chart(snapshots.sizes(store, dataset)), key="snapshot_sizes")
+        st.plotly_chart(charts.snapshot_sizes_chart(app_state.cached(segments, "snapshot_sizes")),
+                        key="snapshot_sizes")
     if st.button("Take a snapshot now", key="snapshot_take"):
         try:
-            taken = snapshots.take(store, dataset=dataset)
+            taken = segments.take_snapshot()
         except SegmentStudioError as exc:
             st.error(str(exc))
         else:
@@ -134,12 +131,12 @@ def history_of_segments() -> None:
     ids = list(label)
     before = a.selectbox("From snapshot", ids, index=len(ids) - 2, format_func=label.get, key="snap_before")
     after = b.selectbox("To snapshot", ids, index=len(ids) - 1, format_func=label.get, key="snap_after")
-    matrix = snapshots.migration(store, before, after)
+    matrix = app_state.cached(segments, "migration", before, after)
     st.plotly_chart(charts.migration_heatmap(matrix), key="snapshot_migration")
     c, d = st.columns(2)
     source = c.selectbox("Who moved from", ["(any)", *matrix.index], key="snap_from")
     target = d.selectbox("to", ["(any)", *matrix.columns], key="snap_to")
-    moved = snapshots.movers(store, before, after, None if source == "(any)" else source,
+    moved = app_state.cached(segments, "movers", before, after, None if source == "(any)" else source,
                              None if target == "(any)" else target)
     st.caption(f"{len(moved):,} customers moved.")
     st.download_button("Download them (CSV)", lambda: to_csv_bytes(moved), "moved customers.csv", "text/csv",

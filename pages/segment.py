@@ -5,33 +5,20 @@ import streamlit as st
 
 import app_state
 from pages import charts
-from segmentation.core.errors import SegmentStudioError
-from segmentation.segment import runs as segments
-from segmentation.segment.features import CATEGORICAL_WEIGHT, FeatureSettings, describe_steps
+from segmentation import CATEGORICAL_WEIGHT, FeatureSettings, SegmentStudioError, describe_steps
 
-store = app_state.store()
 st.title("Segment customers")
 
-customers = [d.name for d in store.datasets("customers")]
+customers = app_state.workspace().names("customers")
 if not customers:
     st.info("Import a customers file first (page Import).")
     st.stop()
 dataset = app_state.pick_dataset(customers, key="segment_dataset")
-ds = store.dataset(dataset)
+ds = app_state.dataset(dataset)
+segments = ds.segments
 app_state.show_flash()
 
-
-@st.cache_data(show_spinner="Looking at the columns…", max_entries=8)
-def cached_candidates(name: str, dataset_id: int, rows: int) -> pd.DataFrame:
-    return segments.candidates(store, name)
-
-
-@st.cache_data(show_spinner="Sampling customers…", max_entries=8)
-def cached_sample(name: str, dataset_id: int, rows: int, settings: FeatureSettings) -> pd.DataFrame:
-    return segments.feature_sample(store, name, settings)
-
-
-table = cached_candidates(ds.name, ds.id, ds.row_count)
+table = app_state.cached(segments, "candidates")
 default = table[table["default"]]
 numeric_options = list(table.loc[table["kind"] == "numeric", "feature"])
 category_options = list(table.loc[table["kind"] == "categorical", "feature"])
@@ -60,17 +47,17 @@ settings = FeatureSettings(numeric=tuple(numeric), categorical=tuple(categorical
                            categorical_weight=cat_weight,
                            weights={f: float(w) for f, w in zip(weights["Feature"], weights["Weight"], strict=True)
                                     if pd.notna(w) and float(w) != 1.0})
-st.plotly_chart(charts.feature_histograms(cached_sample(ds.name, ds.id, ds.row_count, settings)),
+st.plotly_chart(charts.feature_histograms(app_state.cached(segments, "feature_sample", settings)),
                 key="feature_hist")
 
 st.subheader("How many segments?")
 k_min, k_max = st.slider("Try k from … to …", 2, 20, (2, 10), key="seg_k_range")
 if st.button(f"Score k = {k_min}…{k_max}", type="primary", key="scan"):
     try:
-        segments.scan(store, ds.name, settings, k_min, k_max, progress=app_state.progress_bar())
+        segments.scan(settings, k_min, k_max, progress=app_state.progress_bar())
     except SegmentStudioError as exc:
         st.error(str(exc))
-found = segments.last_scan(store, ds.name)
+found = app_state.cached(segments, "last_scan")
 recommended = None
 if found is not None:
     same = (found.settings.columns == settings.columns)
@@ -85,8 +72,7 @@ k = r1.number_input("Number of segments (k)", 2, 30, value=recommended or 5, key
 name = r2.text_input("Run name", placeholder=f"{ds.name} · k={k}", key="seg_run_name")
 if st.button(f"Run K-means with {k} segments", key="run"):
     try:
-        run = segments.run_segments(store, ds.name, settings, int(k), name=name or None,
-                                    progress=app_state.progress_bar())
+        run = segments.run(settings, int(k), name=name or None, progress=app_state.progress_bar())
     except SegmentStudioError as exc:
         st.error(str(exc))
     else:
@@ -94,37 +80,38 @@ if st.button(f"Run K-means with {k} segments", key="run"):
         st.rerun()
 
 st.subheader("Saved runs")
-saved = segments.runs(store, ds.name)
+saved = app_state.cached(segments, "runs")
 if saved.empty:
     st.caption("No run yet.")
     st.stop()
 st.dataframe(saved.drop(columns=["settings", "dataset"]), hide_index=True, key="runs_table")
-current = segments.get_run(store, dataset=ds.name)
-st.plotly_chart(charts.sizes_chart(segments.segment_sizes(store, current.name)), key="sizes")
-st.caption(f"Current run: **{current.name}** · silhouette {current.scores.get('silhouette', float('nan')):.2f}")
+current = app_state.cached(segments, "current_run")
+if current is not None:
+    st.plotly_chart(charts.sizes_chart(app_state.cached(segments, "sizes", current.name)), key="sizes")
+    st.caption(f"Current run: **{current.name}** · silhouette {current.scores.get('silhouette', float('nan')):.2f}")
 picked = st.selectbox("Run", saved["name"], key="seg_run_pick")
 a1, a2, a3 = st.columns(3)
 if a1.button("Make current", key="make_current"):
-    segments.set_current(store, picked)
+    segments.set_current(picked)
     st.rerun()
 new_name = a2.text_input("New name", key="seg_new_name", label_visibility="collapsed", placeholder="New name")
 if a2.button("Rename", key="rename") and new_name:
     try:
-        segments.rename_run(store, picked, new_name)
+        segments.rename_run(picked, new_name)
     except SegmentStudioError as exc:
         st.error(str(exc))
     else:
         st.rerun()
 if a3.button("Delete this run", key="delete_run"):
-    segments.delete_run(store, picked)
+    segments.delete_run(picked)
     st.rerun()
 if a1.button("Assign customers again (new and changed ones)", key="assign"):
-    result = segments.assign(store, picked, progress=app_state.progress_bar())
-    st.session_state.flash = f"{result['assigned']:,} customers assigned with run **{result['run']}**."
+    result = segments.assign(picked, progress=app_state.progress_bar())
+    st.session_state.flash = f"{result.assigned:,} customers assigned with run **{result.run}**."
     st.rerun()
 if len(saved) > 1:
     with st.expander("Compare two runs"):
         x, y = st.columns(2)
         run_a = x.selectbox("Run A", saved["name"], index=1, key="cmp_a")
         run_b = y.selectbox("Run B", saved["name"], index=0, key="cmp_b")
-        st.dataframe(segments.compare_runs(store, run_a, run_b), key="migration")
+        st.dataframe(app_state.cached(segments, "compare_runs", run_a, run_b), key="migration")

@@ -32,19 +32,50 @@ from .core.errors import (
 from .workspace import DatasetHandle, Workspace, open_workspace
 
 # -- ingest: settings and vocabulary the Import page offers
-from .ingest.importer import KINDS, ImportSettings
-from .ingest.quality import QualityReport, QualitySettings
-from .ingest.roles import ROLES
+from .core.vocabulary import KINDS, ROLE_KIND, ROLES, SINGLE_ROLES
+from .ingest.importer import ImportSettings, Preview
+from .ingest.normalize import NormalizeOptions
+from .ingest.quality import Issue, QualityReport, QualitySettings
+from .ingest.stage import DatasetSummary, ImportResult
 
 # -- dedupe and customers
 from .dedupe.matching import MatchSettings
-from .customers.golden import RULES
+from .dedupe.review import DedupeSummary, MergeResult, UnmergeResult
+from .customers.golden import RULES, Survivorship
 
 # -- segment and behaviour
-from .segment.features import CATEGORICAL_WEIGHT, FeatureSettings
-from .segment.profiling import ProfileSettings
+from .segment.features import CATEGORICAL_WEIGHT, FeatureSettings, describe_steps
+from .segment.profiling import Profile, ProfileSettings
+from .segment.runs import AssignResult, Run, Scan
+from .segment.snapshots import NONE as NOT_A_CUSTOMER
+from .behaviour.rfm import RFMResult, RFMSettings
+from .behaviour.propensity import ScoreResult, ScoreSettings
 
 # -- activate (audiences and exports)
-from .activate.audiences import OPERATORS, AudienceSpec, Condition
+from .activate.audiences import (
+    CHANNELS,
+    OPERATORS,
+    AudienceCount,
+    AudienceSpec,
+    Condition,
+    ExportResult,
+    ExportSettings,
+    parse_filter,
+    suppression_values,
+)
+from .activate.export import to_csv_bytes, to_xlsx_bytes, write_file
 
 # -- automate (refresh)
+from .automate.config import (
+    AUDIENCE_FORMATS,
+    SEGMENT_MODES,
+    AudienceOutput,
+    DedupeConfig,
+    PipelineConfig,
+    RFMConfig,
+    ScoreConfig,
+    SegmentConfig,
+    SourceConfig,
+)
+from .automate.config import load as load_config
+from .automate.runner import RefreshResult, StepResult

@@ -3,8 +3,12 @@
 An audience is data (:class:`AudienceSpec`): which run and segments, groups
 of conditions (AND within a group, OR between groups), the channel, the
 columns that leave the tool, a holdout share. Everything is counted and
-selected in DuckDB, so counts stay live on a million customers; this module
-builds the SQL and :class:`segmentation.core.store.Store` runs it.
+selected in DuckDB, so counts stay live on a million customers. This module
+holds the definitions and BUILDS the SQL (text and parameters, such as
+:func:`condition_sql`); :mod:`segmentation.activate.repository`, the stage's
+only SQL executor, runs it and keeps saved audiences, suppression lists and
+the export log. The customers come from the customers stage, the segments of a
+run from the segment stage.
 """
 
 from __future__ import annotations
@@ -13,18 +17,19 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
-from ..core.errors import ColumnError, NotFoundError
+from ..core.errors import ColumnError, DataError, MissingColumnsError, NotFoundError, SettingError
 from ..core.store import Dataset, Store, quote
-from ..customers import attributes
-from ..customers.identity import golden_table
-from ..dedupe.review import has_merges
+from ..core.vocabulary import yes_no, yes_no_sql
+from ..customers import repository as customers
+from ..ingest.repository import DatasetsRepository
 from ..ingest.roles import ROLE_KIND
+from ..segment import runs as segments
 from .export import encode, write_file
+from .repository import AudiencesRepository
 
 OPERATORS = {
     "eq": "is", "ne": "is not", "in": "is one of", "not_in": "is not one of", "ge": "at least", "le": "at most",
@@ -116,8 +121,49 @@ class AudienceCount:
     final: int
     holdout: int
 
+    def to_dict(self) -> dict:
+        """The figures as plain data (the CLI's JSON)."""
+        return asdict(self)
 
-# ------------------------------------------------------------------ SQL building
+
+@dataclass(frozen=True)
+class ExportSettings:
+    """How an audience file is written.
+
+    Parameters
+    ----------
+    format : {"csv-excel", "csv", "xlsx"}
+        CSV for French Excel (BOM, ``;``, decimal comma), plain CSV, or Excel.
+    holdout_file : bool
+        Write the holdout (control group) to ``<name> (holdout).<ext>`` beside the file, which then holds
+        only the customers to contact (else a ``holdout`` column flags them).
+    """
+
+    format: str = "csv-excel"
+    holdout_file: bool = False
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote (``to_dict``: the CLI's JSON)."""
+
+    rows: int
+    excluded_no_consent: int
+    holdout_rows: int
+    out: str
+    columns: list[str]
+    holdout_out: str | None = None
+
+    def to_dict(self) -> dict:
+        data = {"rows": self.rows, "excluded_no_consent": self.excluded_no_consent,
+                "holdout_rows": self.holdout_rows, "out": self.out}
+        if self.holdout_out is not None:
+            data["holdout_out"] = self.holdout_out
+        data["columns"] = list(self.columns)
+        return data
+
+
+# ------------------------------------------------------------------ SQL building (text and parameters)
 
 def _kind(ds: Dataset, column: str) -> str:
     return ROLE_KIND.get(ds.roles.get(column, "text"), "text")
@@ -130,9 +176,9 @@ def condition_sql(ds: Dataset, cond: Condition, extra: dict[str, str] | None = N
     """
     extra = extra or {}
     if cond.column not in ds.columns and cond.column != "segment_name" and cond.column not in extra:
-        raise ColumnError(f"Missing columns [{cond.column!r}]; found {ds.columns}")
+        raise MissingColumnsError([cond.column], ds.columns)
     if cond.op not in OPERATORS:
-        raise ColumnError(f"Unknown operator {cond.op!r}; expected one of {list(OPERATORS)}")
+        raise SettingError("operator", cond.op, f"one of {list(OPERATORS)}")
     col = quote(cond.column)
     kind = "text" if cond.column == "segment_name" else extra.get(cond.column) or _kind(ds, cond.column)
     if cond.op == "empty":
@@ -155,9 +201,9 @@ def condition_sql(ds: Dataset, cond: Condition, extra: dict[str, str] | None = N
     values = list(cond.value) if isinstance(cond.value, list | tuple) else [cond.value]
     text = [str(v).strip().casefold() for v in values]
     target = f"lower(trim(CAST({col} AS VARCHAR)))"
-    if kind == "boolean":  # "oui"/"yes"/"true" all mean true
+    if kind == "boolean":  # "oui"/"yes"/"true"/"1" all mean true: the one yes/no vocabulary
         target = f"CAST({col} AS VARCHAR)"
-        text = ["true" if v in ("true", "oui", "yes", "1", "vrai", "y") else "false" for v in text]
+        text = ["true" if yes_no(v) is True else "false" for v in text]
     placeholders = ", ".join("?" * len(text))
     if cond.op in ("eq", "in"):
         return f"({target} IN ({placeholders}))", text
@@ -168,59 +214,56 @@ def _number(cond: Condition) -> float:
     try:
         return float(str(cond.value).replace("\u202f", "").replace(" ", "").replace(",", "."))
     except ValueError:
-        raise ColumnError(f"{cond.label!r}: {cond.value!r} is not a number.") from None
+        raise SettingError(repr(cond.label), cond.value, "a number") from None
 
 
-def _customers_sql(store: Store, ds: Dataset) -> str:
-    if has_merges(store, ds.name):
-        sql = f"SELECT * EXCLUDE (source_rows) FROM {golden_table(store, ds)}"
-    else:
-        sql = f"SELECT 'C' || _row AS customer_id, * EXCLUDE (_row) FROM {ds.clean_table}"
-    extra = attributes.kinds(store, ds)
-    return attributes.join_sql(store, ds, list(extra), sql) if extra else sql
+def customers_sql(store: Store, ds: Dataset) -> str:
+    """SQL of the dataset's customers (``customer_id`` and every column, computed attributes joined on).
+
+    Who is a customer is the customers stage's to say (its golden records once merges exist); this only
+    joins the computed attributes on.
+    """
+    sql = customers.customers_relation(store, ds)
+    extra = customers.kinds(store, ds)
+    return customers.join_sql(store, ds, list(extra), sql) if extra else sql
 
 
 def attribute_kinds(store: Store, ds: Dataset) -> dict[str, str]:
     """Computed attributes a condition or a column can name (RFM, propensity scores), with their kind."""
-    return attributes.kinds(store, ds)
+    return customers.kinds(store, ds)
 
 
 def _run_of(store: Store, spec: AudienceSpec, ds: Dataset):
-    from ..segment import runs as segments
-
     try:
-        return segments.get_run(store, spec.run, ds.name)
+        return segments.find_run(store, spec.run or None, ds)
     except NotFoundError:
         if spec.run or spec.segments:
             raise
         return None
 
 
-def _base_sql(store: Store, spec: AudienceSpec) -> tuple[str, list, Dataset, object]:
-    """Customers (with ``segment`` and ``segment_name``) in the chosen segments, and the run."""
-    ds = store.dataset(spec.dataset or None)
+def _base_sql(store: Store, spec: AudienceSpec, ds: Dataset) -> tuple[str, list]:
+    """Customers (with ``segment`` and ``segment_name``) in the chosen segments."""
     run = _run_of(store, spec, ds)
     params: list = []
     if run is not None:
-        from ..segment import runs as segments
-
-        names = segments.names_of(store, run.name)
+        names = segments.names_for(store, run)
         names_sql = "SELECT * FROM (VALUES " + ", ".join(f"({int(k)}, ?)" for k in names) + ") n(segment, name)"
-        sql = (f"SELECT c.*, m.segment, n.name AS segment_name FROM ({_customers_sql(store, ds)}) c "
-               f"LEFT JOIN (SELECT customer_id, segment FROM segment_members WHERE run_id = ?) m USING (customer_id) "
+        sql = (f"SELECT c.*, m.segment, n.name AS segment_name FROM ({customers_sql(store, ds)}) c "
+               f"LEFT JOIN ({segments.members_sql(run)}) m USING (customer_id) "
                f"LEFT JOIN ({names_sql}) n ON n.segment = m.segment")
-        params = [run.id, *names.values()]
+        params = list(names.values())
     else:
         sql = (f"SELECT c.*, NULL::INTEGER AS segment, NULL::VARCHAR AS segment_name "
-               f"FROM ({_customers_sql(store, ds)}) c")
+               f"FROM ({customers_sql(store, ds)}) c")
     if spec.segments:
         if run is None:
-            raise ColumnError("Segments were chosen but the dataset has no segment run.")
+            raise DataError("Segments were chosen but the dataset has no segment run.")
         bad = [s for s in spec.segments if not 0 <= int(s) < run.k]
         if bad:
-            raise ColumnError(f"Run {run.name!r} has segments 0..{run.k - 1}; got {bad}.")
+            raise SettingError("segments", bad, f"segments of run {run.name!r}: 0..{run.k - 1}")
         sql = f"SELECT * FROM ({sql}) WHERE segment IN ({', '.join(str(int(s)) for s in spec.segments)})"
-    return sql, params, ds, run
+    return sql, params
 
 
 def _contact_sql(ds: Dataset, spec: AudienceSpec) -> tuple[str, str]:
@@ -228,17 +271,24 @@ def _contact_sql(ds: Dataset, spec: AudienceSpec) -> tuple[str, str]:
     if spec.channel is None:
         return "true", "true"
     if spec.channel not in CHANNELS:
-        raise ColumnError(f"Channel must be one of {list(CHANNELS)}, got {spec.channel!r}.")
+        raise SettingError("channel", spec.channel, f"one of {list(CHANNELS)} or none")
     point = ds.columns_with_role(spec.channel)
     if not point:
         raise ColumnError(f"The dataset has no {spec.channel} column: pick another channel, or none.")
     has = f"({quote(point[0])} IS NOT NULL)"
     allowed = ["true"]
     for col in ds.columns_with_role("consent"):
-        allowed.append(f"coalesce({quote(col)}, false)")
+        allowed.append(f"coalesce({_yes_no(quote(col))}, false)")
     for col in ds.columns_with_role("opt_out"):
-        allowed.append(f"NOT coalesce({quote(col)}, false)")
+        allowed.append(f"NOT coalesce({_yes_no(quote(col), opt_out=True)}, false)")
     return has, "(" + " AND ".join(allowed) + ")"
+
+
+def _yes_no(col: str, opt_out: bool = False) -> str:
+    """SQL of a consent or opt-out column as TRUE, FALSE or NULL: normalised (BOOLEAN) columns as they are,
+    any other as the one yes/no vocabulary reads its words (``typeof`` is decided once, when DuckDB binds)."""
+    return (f"(CASE WHEN typeof({col}) = 'BOOLEAN' THEN TRY_CAST({col} AS BOOLEAN) "
+            f"ELSE {yes_no_sql(f'CAST({col} AS VARCHAR)', opt_out=opt_out)} END)")
 
 
 def _suppressed_sql(ds: Dataset, spec: AudienceSpec) -> tuple[str, list]:
@@ -273,8 +323,6 @@ def _where(ds: Dataset, spec: AudienceSpec, extra: dict[str, str]) -> tuple[list
     return per, ("(" + " OR ".join(groups) + ")") if groups else "true", params
 
 
-# ------------------------------------------------------------------ counting and selecting
-
 @dataclass
 class _Query:
     """The pieces of SQL an audience is counted and selected with (built once per call)."""
@@ -297,8 +345,8 @@ class _Query:
         return "true" if self.include_no_consent else self.allowed
 
 
-def _query(store: Store, spec: AudienceSpec) -> _Query:
-    base, params, ds, _run = _base_sql(store, spec)
+def _query(store: Store, spec: AudienceSpec, ds: Dataset) -> _Query:
+    base, params = _base_sql(store, spec, ds)
     kinds = attribute_kinds(store, ds)
     per, matching, match_params = _where(ds, spec, kinds)
     has, allowed = _contact_sql(ds, spec)
@@ -307,10 +355,8 @@ def _query(store: Store, spec: AudienceSpec) -> _Query:
                   spec.include_no_consent)
 
 
-def count(store: Store, spec: AudienceSpec) -> AudienceCount:
-    """Live figures of an audience, in one DuckDB query: in segments, matching, excluded by each rule, by
-    missing contact point, by consent and by suppression, final size and holdout."""
-    q = _query(store, spec)
+def count_sql(q: _Query, spec: AudienceSpec) -> tuple[str, list]:
+    """One query for every figure of :class:`AudienceCount` (see :func:`count`)."""
     final = f"{q.matching} AND {q.has} AND {q.consent_ok} AND NOT {q.suppressed}"
     selects = ["count(*)", f"count_if({q.matching})"]
     selects += [f"count_if(NOT coalesce({sql}, false))" for _label, sql, _p in q.per]
@@ -318,18 +364,12 @@ def count(store: Store, spec: AudienceSpec) -> AudienceCount:
                 "0" if spec.include_no_consent else f"count_if({q.matching} AND {q.has} AND NOT {q.allowed})",
                 f"count_if({q.matching} AND {q.has} AND {q.consent_ok} AND {q.suppressed})",
                 f"count_if({final})", f"count_if({final} AND {_holdout_sql(spec)})"]
-    row = store.query_rows(f"SELECT {', '.join(selects)} FROM ({q.base})",
-                           _ordered_params(q.match_params, q.per, q.sup_params, spec) + q.params)[0]
-    n_rules = len(q.per)
-    return AudienceCount(
-        in_segments=int(row[0]), matching=int(row[1]),
-        excluded_by_rule={label: int(v) for (label, _s, _p), v in zip(q.per, row[2:2 + n_rules], strict=True)},
-        excluded_no_contact=int(row[2 + n_rules]), excluded_no_consent=int(row[3 + n_rules]),
-        excluded_suppressed=int(row[4 + n_rules]), final=int(row[5 + n_rules]), holdout=int(row[6 + n_rules]))
+    return (f"SELECT {', '.join(selects)} FROM ({q.base})",
+            _ordered_params(q.match_params, q.per, q.sup_params, spec) + q.params)
 
 
 def _ordered_params(match_params: list, per: list, sup_params: list, spec: AudienceSpec) -> list:
-    """Parameters in the order :func:`count` writes its expressions."""
+    """Parameters in the order :func:`count_sql` writes its expressions."""
     out = list(match_params)                       # count_if(matching)
     for _label, _sql, p in per:                    # each rule
         out += p
@@ -342,37 +382,64 @@ def _ordered_params(match_params: list, per: list, sup_params: list, spec: Audie
     return out
 
 
-def default_columns(store: Store, spec: AudienceSpec) -> list[str]:
-    """Data minimisation: the record id, names, the channel's contact point and the segment name."""
-    ds = store.dataset(spec.dataset or None)
-    cols = ds.columns_with_role("id", "first_name", "last_name", "full_name", "company")
-    if spec.channel:
-        cols += ds.columns_with_role(spec.channel)[:1]
-    return [*cols, "segment_name"]
-
-
-def personal_columns(store: Store, spec: AudienceSpec, columns: list[str]) -> list[str]:
-    """Of ``columns``, those holding personal data (names, e-mail, phone, address, birth date, identifiers)."""
-    ds = store.dataset(spec.dataset or None)
-    return [c for c in columns if ds.roles.get(c) in PERSONAL_ROLES]
-
-
-def select(store: Store, spec: AudienceSpec, limit: int | None = None) -> pd.DataFrame:
-    """The audience's rows: the chosen columns (default :func:`default_columns`), and a ``holdout`` flag
-    when the spec keeps a holdout."""
-    q = _query(store, spec)
-    columns = list(spec.columns) or default_columns(store, spec)
+def select_sql(q: _Query, spec: AudienceSpec, columns: list[str], limit: int | None = None) -> tuple[str, list]:
+    """The audience's rows: ``columns`` and a ``holdout`` flag when the spec keeps a holdout."""
     known = {*q.ds.columns, "segment", "segment_name", "customer_id", *q.kinds}
     missing = [c for c in columns if c not in known]
     if missing:
-        raise ColumnError(f"Missing columns {missing}; found {q.ds.columns}")
+        raise MissingColumnsError(missing, q.ds.columns)
     cols = ", ".join(quote(c) for c in columns)
     flag = f", {_holdout_sql(spec)} AS holdout" if spec.holdout > 0 else ""
     sql = (f"SELECT {cols}{flag} FROM ({q.base}) "
            f"WHERE {q.matching} AND {q.has} AND {q.consent_ok} AND NOT {q.suppressed} ORDER BY customer_id")
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    return store.query_df(sql, q.params + q.match_params + q.sup_params)
+    return sql, q.params + q.match_params + q.sup_params
+
+
+# ------------------------------------------------------------------ counting and selecting (run by the repository)
+
+def _dataset(store: Store, spec: AudienceSpec, ds: Dataset | None) -> Dataset:
+    """The audience's dataset: the one a caller resolved already (a handle's), else the spec's."""
+    return ds if ds is not None else DatasetsRepository(store).dataset(spec.dataset or None)
+
+
+def count(store: Store, spec: AudienceSpec, ds: Dataset | None = None) -> AudienceCount:
+    """Live figures of an audience, in one DuckDB query: in segments, matching, excluded by each rule, by
+    missing contact point, by consent and by suppression, final size and holdout."""
+    ds = _dataset(store, spec, ds)
+    q = _query(store, spec, ds)
+    row = AudiencesRepository(store).figures(*count_sql(q, spec))
+    n_rules = len(q.per)
+    return AudienceCount(
+        in_segments=int(row[0]), matching=int(row[1]),
+        excluded_by_rule={label: int(v) for (label, _s, _p), v in zip(q.per, row[2:2 + n_rules], strict=True)},
+        excluded_no_contact=int(row[2 + n_rules]), excluded_no_consent=int(row[3 + n_rules]),
+        excluded_suppressed=int(row[4 + n_rules]), final=int(row[5 + n_rules]), holdout=int(row[6 + n_rules]))
+
+
+def default_columns(store: Store, spec: AudienceSpec, ds: Dataset | None = None) -> list[str]:
+    """Data minimisation: the record id, names, the channel's contact point and the segment name."""
+    ds = _dataset(store, spec, ds)
+    cols = ds.columns_with_role("id", "first_name", "last_name", "full_name", "company")
+    if spec.channel:
+        cols += ds.columns_with_role(spec.channel)[:1]
+    return [*cols, "segment_name"]
+
+
+def personal_columns(store: Store, spec: AudienceSpec, columns: list[str], ds: Dataset | None = None) -> list[str]:
+    """Of ``columns``, those holding personal data (names, e-mail, phone, address, birth date, identifiers)."""
+    ds = _dataset(store, spec, ds)
+    return [c for c in columns if ds.roles.get(c) in PERSONAL_ROLES]
+
+
+def select(store: Store, spec: AudienceSpec, limit: int | None = None, ds: Dataset | None = None) -> pd.DataFrame:
+    """The audience's rows: the chosen columns (default :func:`default_columns`), and a ``holdout`` flag
+    when the spec keeps a holdout."""
+    ds = _dataset(store, spec, ds)
+    q = _query(store, spec, ds)
+    columns = list(spec.columns) or default_columns(store, spec, ds)
+    return AudiencesRepository(store).frame(*select_sql(q, spec, columns, limit))
 
 
 # ------------------------------------------------------------------ suppression, saved audiences, exports
@@ -381,14 +448,8 @@ def save_suppression(store: Store, name: str, values: list[str]) -> int:
     """Keep a suppression list (e-mails or record ids, compared trimmed and lower-case); returns its id."""
     cleaned = sorted({str(v).strip().lower() for v in values if str(v).strip()})
     if not cleaned:
-        raise ColumnError("The suppression file holds no e-mail or id.")
-    with store.transaction() as tx:
-        list_id = tx.next_id("suppression_lists")
-        tx.execute("INSERT INTO suppression_lists VALUES (?, ?, ?, ?)", [list_id, name, datetime.now(), len(cleaned)])
-        tx.register("_values", pd.DataFrame({"value": cleaned}))
-        tx.execute("INSERT INTO suppression_values SELECT ?, value FROM _values", [list_id])
-        tx.unregister("_values")
-    return list_id
+        raise DataError("The suppression file holds no e-mail or id.")
+    return AudiencesRepository(store).save_suppression(name, cleaned)
 
 
 def suppression_values(frame: pd.DataFrame) -> list[str]:
@@ -398,29 +459,33 @@ def suppression_values(frame: pd.DataFrame) -> list[str]:
     return [str(v) for v in frame[column].dropna()]
 
 
-def save_audience(store: Store, name: str, spec: AudienceSpec) -> None:
-    """Keep an audience's definition under a name (replacing one of that name)."""
+def save_audience(store: Store, name: str, spec: AudienceSpec, ds: Dataset | None = None) -> None:
+    """Keep an audience's definition under a name (replacing one of that name), with its dataset."""
     name = name.strip()
     if not name:
-        raise ColumnError("An audience needs a name.")
-    count(store, spec)  # refuse a definition that does not run
-    with store.transaction() as tx:
-        tx.execute("DELETE FROM audiences WHERE lower(name) = lower(?)", [name])
-        tx.execute("INSERT INTO audiences VALUES (?, ?, ?)", [name, datetime.now(), spec.to_json()])
+        raise SettingError("audience name", name, "some text")
+    ds = _dataset(store, spec, ds)
+    count(store, spec, ds)  # refuse a definition that does not run
+    AudiencesRepository(store).save_audience(ds.id, name, spec.to_json())
 
 
 def get_audience(store: Store, name: str) -> AudienceSpec:
     """A saved audience's definition."""
-    found = store.query_value("SELECT spec FROM audiences WHERE lower(name) = lower(?)", [name])
+    repo = AudiencesRepository(store)
+    found = repo.audience_spec(name)
     if found is None:
-        known = [r[0] for r in store.query_rows("SELECT name FROM audiences ORDER BY name")]
-        raise NotFoundError(f"No saved audience named {name!r}; the store has {known}.")
+        raise NotFoundError(f"No saved audience named {name!r}; the store has {repo.audience_names()}.")
     return AudienceSpec.from_json(found)
 
 
-def saved_audiences(store: Store) -> pd.DataFrame:
-    """Saved audiences: name, when, definition."""
-    return store.query_df("SELECT name, saved_at, CAST(spec AS VARCHAR) AS spec FROM audiences ORDER BY name")
+def saved_audiences(store: Store, dataset: str | None = None) -> pd.DataFrame:
+    """Saved audiences: name, when, definition (of every dataset, or those of ``dataset``, whose definition
+    names it or no dataset)."""
+    frame = AudiencesRepository(store).saved()
+    if dataset is None:
+        return frame
+    keep = frame["spec"].map(lambda s: AudienceSpec.from_json(s).dataset in (None, dataset)).astype(bool)
+    return frame[keep].reset_index(drop=True)
 
 
 def overlap(store: Store, names: list[str]) -> pd.DataFrame:
@@ -435,16 +500,17 @@ def overlap(store: Store, names: list[str]) -> pd.DataFrame:
 def log_export(store: Store, audience: str | None, spec: AudienceSpec, rows: int, columns: list[str],
                file_name: str) -> None:
     """Record an export: when, which audience, how many rows, which columns, and the consent choice."""
-    with store.transaction() as tx:
-        tx.execute("INSERT INTO export_log VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   [datetime.now(), audience, rows, json.dumps(columns, ensure_ascii=False), file_name,
-                    spec.include_no_consent, spec.to_json()])
+    AudiencesRepository(store).log_export(audience, spec.to_json(), spec.include_no_consent, rows, columns, file_name)
 
 
 def export_log(store: Store) -> pd.DataFrame:
     """Every export, newest first."""
-    return store.query_df("SELECT exported_at, audience, rows, CAST(columns AS VARCHAR) AS columns, file_name, "
-                          "include_no_consent FROM export_log ORDER BY exported_at DESC")
+    return AudiencesRepository(store).export_log()
+
+
+def last_export_rows(store: Store, audience: str, file_name: str) -> int | None:
+    """Rows of the last export of ``audience`` to a file named ``file_name`` (None: never exported there)."""
+    return AudiencesRepository(store).last_export_rows(audience, file_name)
 
 
 def parse_filter(text: str) -> Condition:
@@ -464,7 +530,7 @@ def parse_filter(text: str) -> Condition:
 
 
 def export(store: Store, spec: AudienceSpec, out: str | Path, *, excel_french: bool = False,
-           holdout_file: bool = False, audience: str | None = None) -> dict:
+           holdout_file: bool = False, audience: str | None = None, ds: Dataset | None = None) -> ExportResult:
     """Write an audience to ``out`` (CSV or XLSX by extension), formula-safe, and log the export.
 
     The holdout is a ``holdout`` column, or with ``holdout_file`` a second file ``<name> (holdout).<ext>``
@@ -472,22 +538,24 @@ def export(store: Store, spec: AudienceSpec, out: str | Path, *, excel_french: b
 
     Returns
     -------
-    dict
+    ExportResult
         ``rows``, ``excluded_no_consent``, ``holdout_rows``, ``columns``, ``out`` (and ``holdout_out``).
     """
     out = Path(out)
-    frame = select(store, spec)
-    figures = count(store, spec)
+    ds = _dataset(store, spec, ds)
+    frame = select(store, spec, ds=ds)
+    figures = count(store, spec, ds)
     files = holdout_files(frame, out, holdout_file)
-    result = {"rows": len(files[out]), "excluded_no_consent": figures.excluded_no_consent,
-              "holdout_rows": int(frame["holdout"].sum()) if "holdout" in frame else 0, "out": str(out)}
+    holdout_out = None
     for path, part in files.items():
         write_file(part, path, excel_french=excel_french)
         if path != out:
-            result["holdout_out"] = str(path)
-    result["columns"] = list(files[out].columns)
-    log_export(store, audience, spec, len(files[out]), result["columns"], out.name)
-    return result
+            holdout_out = str(path)
+    columns = list(files[out].columns)
+    log_export(store, audience, spec, len(files[out]), columns, out.name)
+    return ExportResult(rows=len(files[out]), excluded_no_consent=figures.excluded_no_consent,
+                        holdout_rows=int(frame["holdout"].sum()) if "holdout" in frame else 0, out=str(out),
+                        columns=columns, holdout_out=holdout_out)
 
 
 def holdout_files(frame: pd.DataFrame, out: Path, holdout_file: bool) -> dict[Path, pd.DataFrame]:
@@ -499,9 +567,10 @@ def holdout_files(frame: pd.DataFrame, out: Path, holdout_file: bool) -> dict[Pa
             out.with_name(f"{out.stem} (holdout){out.suffix}"): frame[frame["holdout"]].drop(columns=["holdout"])}
 
 
-def render(store: Store, spec: AudienceSpec, file_format: str = "csv-excel", audience: str | None = None) -> bytes:
+def render(store: Store, spec: AudienceSpec, file_format: str = "csv-excel", audience: str | None = None,
+           ds: Dataset | None = None) -> bytes:
     """An audience as file bytes for a download (``csv-excel``: BOM and ``;``; ``csv``; ``xlsx``), logged."""
-    frame = select(store, spec)
+    frame = select(store, spec, ds=ds)
     data = encode(frame, file_format, "Audience")
     log_export(store, audience, spec, len(frame), list(frame.columns),
                f"{audience or 'audience'}.{'xlsx' if file_format == 'xlsx' else 'csv'}")
@@ -509,11 +578,12 @@ def render(store: Store, spec: AudienceSpec, file_format: str = "csv-excel", aud
 
 
 def spec_digest(spec: AudienceSpec) -> str:
-    """A short fingerprint of a definition (cache keys)."""
+    """A short fingerprint of a definition."""
     return hashlib.sha1(spec.to_json().encode()).hexdigest()[:12]
 
 
-__all__ = ["CHANNELS", "OPERATORS", "AudienceCount", "AudienceSpec", "Condition", "condition_sql", "count",
-           "default_columns", "export", "export_log", "get_audience", "holdout_files", "log_export", "overlap",
+__all__ = ["CHANNELS", "OPERATORS", "AudienceCount", "AudienceSpec", "Condition", "ExportResult", "ExportSettings",
+           "attribute_kinds", "condition_sql", "count", "count_sql", "customers_sql", "default_columns", "export",
+           "export_log", "get_audience", "holdout_files", "last_export_rows", "log_export", "overlap",
            "parse_filter", "personal_columns", "render", "save_audience", "save_suppression", "saved_audiences",
-           "select", "spec_digest", "suppression_values"]
+           "select", "select_sql", "spec_digest", "suppression_values"]

@@ -17,6 +17,9 @@ tell a signed number typed as text from ``-2+3`` without evaluating it.
 The XLSX file is written directly as SpreadsheetML, column by column with
 pandas string operations: openpyxl's write-only mode spends about 17 µs per
 cell in its XML serialiser here, i.e. 35 s for 100,000 rows of 18 columns.
+
+Pure: frames in, bytes or files out; nothing here knows the store (the activate stage's SQL runs in
+:mod:`segmentation.activate.repository`).
 """
 
 from __future__ import annotations

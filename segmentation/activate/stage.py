@@ -1,9 +1,112 @@
-"""The activate stage as a dataset handle carries it (``handle.activate``)."""
+"""The activate stage as a dataset handle carries it (``handle.audiences``).
+
+Thin methods over :mod:`segmentation.activate.audiences` (definitions and SQL text) with the handle's
+dataset resolved once; :mod:`segmentation.activate.repository` is the stage's only SQL executor.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+
+from ..core.errors import NotFoundError, SettingError
 from ..core.stage import Stage
+from ..ingest.readers import read_file
+from . import audiences
+from .audiences import AudienceCount, AudienceSpec, ExportResult
+from .repository import AudiencesRepository
 
 
 class AudiencesStage(Stage):
-    """The activate operations of one dataset."""
+    """Audiences of one customers dataset: live counts, lists, saved definitions, exports and their log."""
+
+    @property
+    def repository(self) -> AudiencesRepository:
+        return AudiencesRepository(self.store)
+
+    def _own(self, spec: AudienceSpec) -> AudienceSpec:
+        """The spec on this handle's dataset (a spec naming another dataset is refused)."""
+        if spec.dataset is None:
+            return replace(spec, dataset=self.handle.name)
+        if spec.dataset.casefold() != self.handle.name.casefold():
+            raise SettingError("dataset", spec.dataset, f"this handle's dataset, {self.handle.name!r}")
+        return spec
+
+    def attribute_kinds(self) -> dict[str, str]:
+        """Computed attributes (RFM, scores) a condition or a column can name, with their kind."""
+        return audiences.attribute_kinds(self.store, self.dataset)
+
+    def count(self, spec: AudienceSpec) -> AudienceCount:
+        """Live figures: in segments, matching, excluded by each rule, by contact, consent, suppression."""
+        return audiences.count(self.store, self._own(spec), self.dataset)
+
+    def select(self, spec: AudienceSpec, limit: int | None = None) -> pd.DataFrame:
+        """The audience's rows (its columns, a ``holdout`` flag when it keeps a holdout)."""
+        return audiences.select(self.store, self._own(spec), limit, ds=self.dataset)
+
+    def default_columns(self, spec: AudienceSpec) -> list[str]:
+        """The columns a list carries by default: record id, names, the contact point, segment name."""
+        return audiences.default_columns(self.store, self._own(spec), self.dataset)
+
+    def personal_columns(self, spec: AudienceSpec, columns: list[str] | tuple[str, ...]) -> list[str]:
+        """Of ``columns``, those holding personal data."""
+        return audiences.personal_columns(self.store, self._own(spec), list(columns), self.dataset)
+
+    def save(self, name: str, spec: AudienceSpec) -> str:
+        """Keep the definition under ``name`` with this dataset (replacing one of that name); returns the name."""
+        audiences.save_audience(self.store, name, self._own(spec), self.dataset)
+        return name.strip()
+
+    def get(self, name: str) -> AudienceSpec:
+        """A saved definition, by name (case-insensitive), whichever dataset it was saved with."""
+        return audiences.get_audience(self.store, name)
+
+    def saved(self) -> pd.DataFrame:
+        """This dataset's saved audiences: ``name``, ``saved_at``, ``spec``."""
+        return audiences.saved_audiences(self.store, self.handle.name)
+
+    def overlap(self, names: list[str] | tuple[str, ...]) -> pd.DataFrame:
+        """Customers in both of every two saved audiences (the diagonal: each one's size)."""
+        return audiences.overlap(self.store, list(names))
+
+    def export(self, spec: AudienceSpec, out: str | Path, *, excel_french: bool = False,
+               holdout_file: bool = False, audience: str | None = None) -> ExportResult:
+        """Write the audience to ``out`` (CSV or XLSX by extension), formula-safe, and log the export."""
+        return audiences.export(self.store, self._own(spec), out, excel_french=excel_french,
+                                holdout_file=holdout_file, audience=audience, ds=self.dataset)
+
+    def render(self, spec: AudienceSpec, file_format: str = "csv-excel", audience: str | None = None) -> bytes:
+        """The audience as file bytes for a download (``csv-excel``, ``csv`` or ``xlsx``), logged."""
+        return audiences.render(self.store, self._own(spec), file_format, audience, ds=self.dataset)
+
+    def save_suppression(self, name: str, values: list[str]) -> int:
+        """Keep a suppression list (e-mails or record ids); returns its id for :attr:`AudienceSpec.suppression`."""
+        return audiences.save_suppression(self.store, name, values)
+
+    def save_suppression_file(self, file_name: str, data: bytes) -> int:
+        """Read an uploaded suppression file (CSV, TXT or XLSX) and keep its e-mails (else its first column)."""
+        table = read_file(data, file_name).table.to_pandas()
+        return self.save_suppression(file_name, audiences.suppression_values(table))
+
+    def segments_by_name(self, items: list[str] | tuple[str, ...],
+                         run: str | None = None) -> tuple[str, tuple[int, ...]]:
+        """The run (default: the current one) and the segments that ``items`` name, by number or by name."""
+        segments = self.handle.segments
+        chosen_run = segments.get_run(run)
+        names = segments.names(chosen_run)
+        by_name = {name.casefold(): k for k, name in names.items()}
+        chosen = []
+        for item in (str(x).strip() for x in items if str(x).strip()):
+            if item.isdigit():
+                chosen.append(int(item))
+            elif item.casefold() in by_name:
+                chosen.append(by_name[item.casefold()])
+            else:
+                raise NotFoundError(f"Run {chosen_run.name!r} has no segment {item!r}; its segments are {names}")
+        return chosen_run.name, tuple(chosen)
+
+    def export_log(self) -> pd.DataFrame:
+        """Every export, newest first."""
+        return audiences.export_log(self.store)

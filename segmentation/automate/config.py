@@ -1,27 +1,37 @@
 """A pipeline as data: what an unattended refresh does, saved as a TOML file.
 
-The page and the CLI build a :class:`PipelineConfig` from the store (what a
-marketer set up in the browser), save it with :func:`to_toml`, and
-:mod:`segmentation.refresh` runs what :func:`load` reads back. File paths in
-the file are relative to the file's folder, so a project folder can move.
+Settings are defined once, by the engine: each section of the file holds
+(or embeds) the engine's own settings dataclass (:class:`ImportSettings`,
+:class:`MatchSettings`, :class:`RFMSettings`, :class:`ScoreSettings`,
+:class:`ExportSettings`), with only what a refresh adds of its own beside it
+(a source's file, an audience's output file, the segments mode). A generic
+reader and writer (:func:`to_dict`, :func:`from_dict`) turns those dataclasses
+into TOML tables and back, with clear messages for unknown, missing or
+wrongly typed settings. File paths in the file are relative to the file's
+folder, so a project folder can move.
+
+Pure: nothing here touches the store. :class:`segmentation.automate.stage.RefreshStage`
+builds a config from what a marketer set up (``config_from_store``) and runs it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import re
 import tomllib
-from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import tomli_w
 
-from ..core.errors import ConfigError, NotFoundError
-from ..core.store import Store
-from ..ingest.importer import KINDS
-from ..segment.features import FeatureSettings
+from ..activate.audiences import ExportSettings
+from ..behaviour.propensity import ScoreSettings
+from ..behaviour.rfm import RFMSettings
+from ..core.errors import ConfigError
+from ..dedupe.matching import MatchSettings
+from ..ingest.importer import KINDS, ImportSettings
 
 VERSION = 1
 SEGMENT_MODES = ("assign", "refit")
@@ -39,25 +49,17 @@ class SourceConfig:
         export is added to it (a repeated record id updates that record).
     file : str
         The export's path (relative to the config file's folder).
-    kind : {"customers", "transactions"}
-        What the rows are.
-    sheet : str, optional
-        Excel sheet (default: the first non-empty one).
-    roles : dict of str to str
-        Column -> role, as set on the Import page.
-    default_region : str
-        Region of phone numbers without a country prefix.
-    date_order : {"auto", "dmy", "mdy"}
-        Day/month order of ambiguous dates.
+    settings : ImportSettings
+        How the file is read (its fields are keys of the ``[[sources]]`` table:
+        ``kind``, ``sheet``, ``roles``, ``default_region``, ``date_order``...);
+        the dataset's name and what it is appended to come from ``dataset``.
     """
 
     dataset: str
     file: str
-    kind: str = "customers"
-    sheet: str | None = None
-    roles: dict[str, str] = field(default_factory=dict)
-    default_region: str = "FR"
-    date_order: str = "auto"
+    settings: ImportSettings = field(default_factory=ImportSettings)
+
+    EMBEDDED: ClassVar[dict[str, tuple[str, ...]]] = {"settings": ("name", "append_to")}
 
 
 @dataclass(frozen=True)
@@ -68,19 +70,20 @@ class DedupeConfig:
     ----------
     dataset : str
         Customers dataset.
-    upper, lower : float
-        Sure-match and review thresholds (match probability).
+    settings : MatchSettings
+        Thresholds and matching options (``upper``, ``lower``...: keys of the ``[dedupe]`` table).
     auto_merge : bool
         Merge sure matches; pairs to review always wait for a person.
-    match_columns : list of str
+    match_columns : tuple of str
         Columns compared (empty: every column whose role has a comparison).
     """
 
     dataset: str
-    upper: float = 0.9
-    lower: float = 0.3
+    settings: MatchSettings = field(default_factory=MatchSettings)
     auto_merge: bool = True
     match_columns: tuple[str, ...] = ()
+
+    EMBEDDED: ClassVar[dict[str, tuple[str, ...]]] = {"settings": ("columns",)}
 
 
 @dataclass(frozen=True)
@@ -108,25 +111,28 @@ class SegmentConfig:
 
 @dataclass(frozen=True)
 class RFMConfig:
-    """RFM from an orders dataset on every refresh (see :class:`segmentation.behaviour.rfm.RFMSettings`)."""
+    """RFM from an orders dataset on every refresh (``settings``: ``as_of``, ``window_days``, ``link_column``)."""
 
     customers: str
     orders: str
-    window_days: int = 365
-    link_column: str | None = None
-    as_of: str | None = None
+    settings: RFMSettings = field(default_factory=RFMSettings)
+
+    EMBEDDED: ClassVar[dict[str, tuple[str, ...]]] = {"settings": ()}
 
 
 @dataclass(frozen=True)
 class ScoreConfig:
-    """A propensity model re-trained on every refresh (see :class:`segmentation.behaviour.propensity.ScoreSettings`)."""
+    """A propensity model re-trained on every refresh (``settings``: target, name, features, folds...)."""
 
     dataset: str
-    target: str
-    name: str | None = None
-    folds: int = 5
-    within_days: int | None = None
-    features: FeatureSettings | None = None
+    settings: ScoreSettings
+
+    EMBEDDED: ClassVar[dict[str, tuple[str, ...]]] = {"settings": ()}
+
+    @property
+    def name(self) -> str:
+        """The model's name (its target's when not named)."""
+        return self.settings.name or self.settings.target
 
 
 @dataclass(frozen=True)
@@ -139,17 +145,15 @@ class AudienceOutput:
         The saved audience (its definition is edited on the Audiences page).
     out : str
         File to write, ``.csv`` or ``.xlsx`` (relative to the config file's folder).
-    format : {"csv-excel", "csv", "xlsx"}
-        CSV for French Excel (BOM, ``;``, decimal comma), plain CSV, or Excel;
-        ``xlsx`` needs an ``.xlsx`` file name.
-    holdout_file : bool
-        Write the holdout (control group) to ``<name> (holdout).<ext>`` beside it.
+    settings : ExportSettings
+        ``format`` (``xlsx`` needs an ``.xlsx`` file name) and ``holdout_file``.
     """
 
     name: str
     out: str
-    format: str = "csv-excel"
-    holdout_file: bool = False
+    settings: ExportSettings = field(default_factory=ExportSettings)
+
+    EMBEDDED: ClassVar[dict[str, tuple[str, ...]]] = {"settings": ()}
 
 
 @dataclass(frozen=True)
@@ -175,22 +179,128 @@ class PipelineConfig:
         return path if path.is_absolute() else self.base_dir / path
 
 
-# ------------------------------------------------------------------ reading and writing
+SECTIONS: dict[str, type] = {"sources": SourceConfig, "dedupe": DedupeConfig, "rfm": RFMConfig,
+                             "scores": ScoreConfig, "segments": SegmentConfig, "audiences": AudienceOutput}
+MANY = ("sources", "scores", "audiences")
 
-def _drop_none(value: Any) -> Any:
-    """TOML has no null: leave unset options out (reading gives them their defaults back)."""
+
+# ------------------------------------------------------------------ dataclasses <-> TOML tables
+
+@dataclass(frozen=True)
+class _Key:
+    """One key of a section's table: its name, type, whether it must be given, and the embedded field it fills."""
+
+    name: str
+    hint: Any
+    required: bool
+    embedded: str | None = None
+
+
+def _required(f) -> bool:
+    return f.default is MISSING and f.default_factory is MISSING
+
+
+def keys(cls: type) -> list[_Key]:
+    """The keys a table of ``cls`` may hold, in file order: an embedded settings dataclass's fields take its place."""
+    hints = typing.get_type_hints(cls)
+    embedded = getattr(cls, "EMBEDDED", {})
+    out = []
+    for f in fields(cls):
+        if f.name in embedded:
+            inner = hints[f.name]
+            inner_hints = typing.get_type_hints(inner)
+            out += [_Key(g.name, inner_hints[g.name], _required(f) and _required(g), f.name)
+                    for g in fields(inner) if g.name not in embedded[f.name]]
+        else:
+            out.append(_Key(f.name, hints[f.name], _required(f)))
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """A value as TOML holds it (tuples as lists, dataclasses as tables); TOML has no null: None is left out."""
+    if is_dataclass(value):
+        return dump(value)
     if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+        return {k: _plain(v) for k, v in value.items() if v is not None}
     if isinstance(value, list | tuple):
-        return [_drop_none(v) for v in value]
+        return [_plain(v) for v in value]
     return value
+
+
+def dump(obj: Any) -> dict:
+    """A (section) dataclass as a TOML table: embedded settings flattened in place, unset options left out."""
+    out = {}
+    for key in keys(type(obj)):
+        value = getattr(getattr(obj, key.embedded), key.name) if key.embedded else getattr(obj, key.name)
+        if value is not None:
+            out[key.name] = _plain(value)
+    return out
+
+
+_NOUNS = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
+
+
+def _value(value: Any, hint: Any, where: str) -> Any:
+    """A TOML value checked against (and converted to) a field's type."""
+    if value is None:
+        return None
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        hint = options[0] if len(options) == 1 else Any
+    origin = typing.get_origin(hint) or hint
+    if is_dataclass(origin):
+        return build(origin, value, where)
+    if origin in (tuple, list, dict):
+        container = dict if origin is dict else list
+        if not isinstance(value, container):
+            raise ConfigError(f"{where} must be a {'table' if origin is dict else 'list'}; found {value!r}.")
+        return dict(value) if origin is dict else tuple(value)
+    if origin is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if origin in _NOUNS:
+        ok = isinstance(value, origin) and (origin is bool or not isinstance(value, bool))
+        if origin is float or not ok:
+            raise ConfigError(f"{where} must be {_NOUNS[origin]}; found {value!r}.")
+    return value
+
+
+def build(cls: type, data: Any, where: str):
+    """A (section) dataclass from a TOML table, with a clear message for unknown or missing keys and wrong types."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"[{where}] must be a table of settings; found {data!r}.")
+    known = keys(cls)
+    names = [k.name for k in known]
+    unknown = [k for k in data if k not in names]
+    if unknown:
+        raise ConfigError(f"Unknown settings {unknown} in [{where}]; expected some of {names}.")
+    missing = [k.name for k in known if k.required and k.name not in data]
+    if missing:
+        raise ConfigError(f"[{where}] needs {missing}.")
+    own: dict[str, Any] = {}
+    inner: dict[str, dict[str, Any]] = {}
+    for key in known:
+        if key.name in data:
+            value = _value(data[key.name], key.hint, f"{where}.{key.name}")
+            (inner.setdefault(key.embedded, {}) if key.embedded else own)[key.name] = value
+    hints = typing.get_type_hints(cls)
+    for name in getattr(cls, "EMBEDDED", {}):
+        if name in inner or _required(next(f for f in fields(cls) if f.name == name)):
+            own[name] = hints[name](**inner.get(name, {}))
+    return cls(**own)
 
 
 def to_dict(config: PipelineConfig) -> dict:
     """The config as plain data (what the TOML file holds)."""
-    data = asdict(config)
-    data.pop("base_dir")
-    return _drop_none({"version": VERSION, **data})
+    data: dict[str, Any] = {"version": VERSION}
+    if config.store is not None:
+        data["store"] = config.store
+    for key in SECTIONS:
+        value = getattr(config, key)
+        if key in MANY:
+            data[key] = [dump(item) for item in value]
+        elif value is not None:
+            data[key] = dump(value)
+    return data
 
 
 HEADER = """\
@@ -206,7 +316,7 @@ def to_toml(config: PipelineConfig, name: str = "pipeline.toml") -> str:
     """The config as TOML text, with a short header saying what runs it; sections in the order steps run."""
     data = to_dict(config)
     parts = [HEADER.format(name=name), tomli_w.dumps({k: data[k] for k in ("version", "store") if k in data})]
-    for key in ("sources", "dedupe", "rfm", "scores", "segments", "audiences"):
+    for key in SECTIONS:
         value = data.get(key)
         if isinstance(value, list):  # one [[key]] table per item, never an inline array
             parts += [tomli_w.dumps({key: [item]}) if any(isinstance(v, dict) for v in item.values())
@@ -224,51 +334,18 @@ def save(config: PipelineConfig, path: str | Path) -> Path:
     return path
 
 
-def _value(value: Any, wanted: str, where: str) -> Any:
-    """A TOML value checked against a dataclass field's type (its annotation, as text)."""
-    if value is None:
-        return None
-    base = wanted.split(" | ")[0].split("[")[0]
-    if base in ("tuple", "dict"):
-        container = list if base == "tuple" else dict
-        if not isinstance(value, container):
-            raise ConfigError(f"{where} must be a {'list' if base == 'tuple' else 'table'}; found {value!r}.")
-        return tuple(value) if base == "tuple" else dict(value)
-    if base == "float" and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    ok = {"bool": lambda v: isinstance(v, bool), "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-          "str": lambda v: isinstance(v, str)}.get(base, lambda v: True)
-    if base == "float" or not ok(value):
-        noun = {"bool": "true or false", "int": "a whole number", "float": "a number", "str": "text"}[base]
-        raise ConfigError(f"{where} must be {noun}; found {value!r}.")
-    return value
-
-
-def _build(cls, data: Any, where: str):
-    """One dataclass from a TOML table, with a clear message for unknown or missing keys and wrong types."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"[{where}] must be a table of settings; found {data!r}.")
-    known = {f.name: f for f in fields(cls)}
-    unknown = [k for k in data if k not in known]
-    if unknown:
-        raise ConfigError(f"Unknown settings {unknown} in [{where}]; expected some of {list(known)}.")
-    missing = [f.name for f in known.values() if f.name not in data
-               and f.default is MISSING and f.default_factory is MISSING]
-    if missing:
-        raise ConfigError(f"[{where}] needs {missing}.")
-    return cls(**{k: _value(v, str(known[k].type), f"{where}.{k}") for k, v in data.items()})
-
-
-def _check(config: PipelineConfig) -> PipelineConfig:
+def check(config: PipelineConfig) -> PipelineConfig:
+    """The config if what it says can run together (kinds, thresholds, modes, distinct output files)."""
     for s in config.sources:
-        if s.kind not in KINDS:
-            raise ConfigError(f"sources.kind of {s.dataset!r} is {s.kind!r}; expected one of {list(KINDS)}.")
+        if s.settings.kind not in KINDS:
+            raise ConfigError(f"sources.kind of {s.dataset!r} is {s.settings.kind!r}; expected one of {list(KINDS)}.")
     names = [s.dataset.casefold() for s in config.sources]
     if len(set(names)) != len(names):
         raise ConfigError(f"Two [[sources]] fill the same dataset: {[s.dataset for s in config.sources]}.")
-    if config.dedupe and not 0 <= config.dedupe.lower <= config.dedupe.upper <= 1:
-        raise ConfigError(f"dedupe thresholds must be 0 ≤ lower ≤ upper ≤ 1; found lower {config.dedupe.lower}, "
-                          f"upper {config.dedupe.upper}.")
+    if config.dedupe:
+        lower, upper = config.dedupe.settings.lower, config.dedupe.settings.upper
+        if not 0 <= lower <= upper <= 1:
+            raise ConfigError(f"dedupe thresholds must be 0 ≤ lower ≤ upper ≤ 1; found lower {lower}, upper {upper}.")
     if config.segments and config.segments.mode not in SEGMENT_MODES:
         raise ConfigError(f"segments.mode is {config.segments.mode!r}; expected one of {list(SEGMENT_MODES)}.")
     if config.segments and config.segments.k is not None and config.segments.k < 2:
@@ -277,13 +354,13 @@ def _check(config: PipelineConfig) -> PipelineConfig:
     if len(set(outs)) != len(outs):
         raise ConfigError(f"Two [[audiences]] write the same file: {[a.out for a in config.audiences]}.")
     for a in config.audiences:
-        suffix = Path(a.out).suffix.lower()
-        if a.format not in AUDIENCE_FORMATS:
-            raise ConfigError(f"audiences.format of {a.name!r} is {a.format!r}; expected one of "
+        suffix, file_format = Path(a.out).suffix.lower(), a.settings.format
+        if file_format not in AUDIENCE_FORMATS:
+            raise ConfigError(f"audiences.format of {a.name!r} is {file_format!r}; expected one of "
                               f"{list(AUDIENCE_FORMATS)}.")
-        if suffix not in (".csv", ".xlsx") or (suffix == ".xlsx") != (a.format == "xlsx"):
-            raise ConfigError(f"audiences.out of {a.name!r} is {a.out!r}: format {a.format!r} needs a file name "
-                              f"ending in {'.xlsx' if a.format == 'xlsx' else '.csv'}.")
+        if suffix not in (".csv", ".xlsx") or (suffix == ".xlsx") != (file_format == "xlsx"):
+            raise ConfigError(f"audiences.out of {a.name!r} is {a.out!r}: format {file_format!r} needs a file name "
+                              f"ending in {'.xlsx' if file_format == 'xlsx' else '.csv'}.")
     return config
 
 
@@ -291,39 +368,26 @@ def from_dict(data: dict, base_dir: str | Path = ".") -> PipelineConfig:
     """A config from plain data (a parsed TOML file), checked."""
     if not isinstance(data, dict):
         raise ConfigError("A pipeline config is a TOML file of tables.")
-    known = {"version", "store", "sources", "dedupe", "rfm", "scores", "segments", "audiences"}
+    known = {"version", "store", *SECTIONS}
     unknown = [k for k in data if k not in known]
     if unknown:
         raise ConfigError(f"Unknown sections {unknown}; a pipeline config has {sorted(known)}.")
     version = data.get("version", VERSION)
     if version != VERSION:
         raise ConfigError(f"This config has version {version!r}; this Segment Studio reads version {VERSION}.")
-
-    def many(key: str) -> list:
-        items = data.get(key, [])
-        if not isinstance(items, list):
-            raise ConfigError(f"{key} must be a list of tables ([[{key}]]); found {items!r}.")
-        return items
-
-    scores = []
-    for i, item in enumerate(many("scores")):
-        item = dict(item) if isinstance(item, dict) else item
-        features = item.pop("features", None) if isinstance(item, dict) else None
-        score = _build(ScoreConfig, item, f"scores[{i}]")
-        if features is not None:
-            score = replace(score, features=_build(FeatureSettings, features, f"scores[{i}].features"))
-        scores.append(score)
     store = data.get("store")
     if store is not None and not isinstance(store, str):
         raise ConfigError(f"store must be a file path; found {store!r}.")
-    return _check(PipelineConfig(
-        sources=tuple(_build(SourceConfig, s, f"sources[{i}]") for i, s in enumerate(many("sources"))),
-        dedupe=_build(DedupeConfig, data["dedupe"], "dedupe") if "dedupe" in data else None,
-        rfm=_build(RFMConfig, data["rfm"], "rfm") if "rfm" in data else None,
-        scores=tuple(scores),
-        segments=_build(SegmentConfig, data["segments"], "segments") if "segments" in data else None,
-        audiences=tuple(_build(AudienceOutput, a, f"audiences[{i}]") for i, a in enumerate(many("audiences"))),
-        store=store, base_dir=Path(base_dir)))
+    sections: dict[str, Any] = {}
+    for key, cls in SECTIONS.items():
+        if key in MANY:
+            items = data.get(key, [])
+            if not isinstance(items, list):
+                raise ConfigError(f"{key} must be a list of tables ([[{key}]]); found {items!r}.")
+            sections[key] = tuple(build(cls, item, f"{key}[{i}]") for i, item in enumerate(items))
+        elif key in data:
+            sections[key] = build(cls, data[key], key)
+    return check(PipelineConfig(**sections, store=store, base_dir=Path(base_dir)))
 
 
 def loads(text: str, base_dir: str | Path = ".") -> PipelineConfig:
@@ -347,7 +411,7 @@ def load(path: str | Path) -> PipelineConfig:
     return loads(text, path.resolve().parent)
 
 
-# ------------------------------------------------------------------ from what the user set up
+# ------------------------------------------------------------------ the user's choices
 
 def slug(name: str) -> str:
     """A file-name-safe form of a name (``"Loyal · FR"`` -> ``"loyal-fr"``)."""
@@ -355,104 +419,29 @@ def slug(name: str) -> str:
     return text or "audience"
 
 
-def from_store(store: Store, dataset: str | None = None, files: dict[str, str] | None = None,
-               outputs: dict[str, str] | None = None, segment_mode: str = "assign",
-               auto_merge: bool = True, segment_k: int | None = None) -> PipelineConfig:
-    """The pipeline a user set up for a customers dataset, as a config.
-
-    Parameters
-    ----------
-    store : Store
-        The working store.
-    dataset : str, optional
-        Customers dataset (default: the most recent).
-    files : dict, optional
-        Dataset name -> export path read on each refresh (default: the file
-        name it was last imported from, beside the config file).
-    outputs : dict, optional
-        Saved audience name -> file to write (default ``audiences/<name>.csv``).
-    segment_mode : {"assign", "refit"}
-        What the refresh does with the current segment run.
-    auto_merge : bool
-        Whether sure matches are merged unattended.
-    segment_k : int, optional
-        Segments of a re-fit (default: the run's k).
-
-    Returns
-    -------
-    PipelineConfig
-        Sources (the customers and, when RFM was computed, the orders), the
-        deduplication thresholds last used, RFM and score settings, the
-        current segment run and every saved audience of the dataset.
-    """
-    from ..activate.audiences import AudienceSpec
-    from ..behaviour import rfm
-    from ..segment import runs as segments
-
-    ds = store.dataset(dataset or None)
-
-    def source(d) -> SourceConfig:
-        batches = store.import_batches(d.id)
-        last_file = str(batches["file_name"].iloc[-1]) if len(batches) else d.source_file
-        return SourceConfig(dataset=d.name, file=last_file or f"{d.name}.csv", kind=d.kind,
-                            sheet=d.sheet, roles=dict(d.roles),
-                            default_region=d.options.get("default_region", "FR"),
-                            date_order=d.options.get("date_order", "auto"))
-
-    sources = [source(ds)]
-    match = store.query_value("SELECT settings FROM match_runs WHERE dataset_id = ?", [ds.id])
-    dedupe = None
-    if match is not None:
-        settings = json.loads(match)
-        dedupe = DedupeConfig(dataset=ds.name, upper=float(settings["upper"]), lower=float(settings["lower"]))
-    rfm_config = None
-    last = rfm.last(store, ds.name)
-    if last:
-        orders = store.dataset_by_id(last["orders_id"])
-        sources.append(source(orders))
-        rfm_config = RFMConfig(customers=ds.name, orders=orders.name,
-                               window_days=int(last["settings"].get("window_days", 365)),
-                               link_column=last["settings"].get("link_column"))
-    scores = []
-    for name, settings in store.query_rows("SELECT name, settings FROM score_models WHERE dataset_id = ? "
-                                           "ORDER BY trained_at", [ds.id]):
-        saved = json.loads(settings)
-        features = _build(FeatureSettings, saved["features"], "features") if saved.get("features") else None
-        scores.append(ScoreConfig(dataset=ds.name, target=saved["target"], name=name,
-                                  folds=int(saved.get("folds", 5)), within_days=saved.get("within_days"),
-                                  features=features))
-    segment_config = None
-    with contextlib.suppress(NotFoundError):  # no segment run yet: no segments step
-        segment_config = SegmentConfig(dataset=ds.name, run=segments.get_run(store, dataset=ds.name).name)
-    audiences = tuple(AudienceOutput(name=name, out=f"audiences/{slug(name)}.csv")
-                      for name, spec in store.query_rows("SELECT name, CAST(spec AS VARCHAR) FROM audiences "
-                                                         "ORDER BY name")
-                      if AudienceSpec.from_json(spec).dataset in (None, ds.name))
-    config = PipelineConfig(sources=tuple(sources), dedupe=dedupe, rfm=rfm_config, scores=tuple(scores),
-                            segments=segment_config, audiences=audiences)
-    return with_choices(config, files=files, outputs=outputs, segment_mode=segment_mode, auto_merge=auto_merge,
-                        segment_k=segment_k)
-
-
 def with_choices(config: PipelineConfig, files: dict[str, str] | None = None, outputs: dict[str, str] | None = None,
                  segment_mode: str = "assign", auto_merge: bool = True,
                  segment_k: int | None = None) -> PipelineConfig:
-    """A config with the user's choices applied (see :func:`from_store` for what they mean), checked.
+    """A config with the user's choices applied, checked.
 
-    An audience file whose name ends in ``.xlsx`` is written as Excel, any other as CSV for French Excel.
+    ``files``: dataset name -> export path read on each refresh; ``outputs``: saved audience name -> file to
+    write (one ending in ``.xlsx`` is written as Excel, any other as CSV for French Excel); ``segment_mode``:
+    ``assign`` or ``refit``; ``auto_merge``: whether sure matches are merged unattended; ``segment_k``: segments
+    of a re-fit (default: the run's).
     """
     files, outputs = files or {}, outputs or {}
     sources = tuple(replace(s, file=files.get(s.dataset, s.file)) for s in config.sources)
     audiences = []
     for a in config.audiences:
         out = outputs.get(a.name, a.out)
-        audiences.append(replace(a, out=out, format="xlsx" if out.lower().endswith(".xlsx") else "csv-excel"))
+        audiences.append(replace(a, out=out, settings=replace(
+            a.settings, format="xlsx" if out.lower().endswith(".xlsx") else "csv-excel")))
     segment_config = config.segments and replace(config.segments, mode=segment_mode,
                                                  k=segment_k if segment_mode == "refit" else None)
-    return _check(replace(config, sources=sources, audiences=tuple(audiences), segments=segment_config,
-                          dedupe=config.dedupe and replace(config.dedupe, auto_merge=auto_merge)))
+    return check(replace(config, sources=sources, audiences=tuple(audiences), segments=segment_config,
+                         dedupe=config.dedupe and replace(config.dedupe, auto_merge=auto_merge)))
 
 
 __all__ = ["AUDIENCE_FORMATS", "SEGMENT_MODES", "AudienceOutput", "DedupeConfig", "PipelineConfig", "RFMConfig",
-           "ScoreConfig", "SegmentConfig", "SourceConfig", "from_dict", "from_store", "load", "loads", "save", "slug",
-           "to_dict", "to_toml", "with_choices"]
+           "ScoreConfig", "SegmentConfig", "SourceConfig", "build", "check", "dump", "from_dict", "keys", "load",
+           "loads", "save", "slug", "to_dict", "to_toml", "with_choices"]

@@ -3,8 +3,12 @@
 Two scikit-learn pipelines with the segmentation's preprocessing, a logistic
 regression and gradient-boosted trees, are compared by stratified k-fold
 ROC AUC; the better one is calibrated and scores every customer. The model
-follows the estimator API; :mod:`segmentation.segments`-style store helpers
-keep it and its scores (``scores_<dataset id>``), which audiences can filter on.
+follows the estimator API and knows nothing of the store; the functions
+below read the customers' features through the segment stage and keep the
+model and its scores (``scores_<dataset id>``, which audiences can filter on)
+through :class:`segmentation.behaviour.repository.BehaviourRepository`, the
+stage's only SQL executor. Yes/no targets are read with the one vocabulary
+(:func:`segmentation.core.vocabulary.yes_no_series`).
 """
 
 from __future__ import annotations
@@ -26,13 +30,18 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ..core.errors import ColumnError, NotFoundError
-from ..core.store import Store, quote
+from ..core.errors import DataError, NotFoundError
+from ..core.store import Dataset, Store
+from ..core.vocabulary import yes_no_series
+from ..customers import repository as customers_repo
+from ..customers.attributes import kinds as attribute_kinds
+from ..ingest.repository import DatasetsRepository
 from ..segment.features import FeatureSettings, build_preprocessor, source_column
+from ..segment.runs import dataset_default_features, features_of
+from .repository import BehaviourRepository
 
 MIN_POSITIVES = 30          # fewer positive customers than this: no trustworthy model
 LEAKAGE_AUC = 0.98          # one feature alone predicting the target this well looks like leakage
-TRUE_WORDS = ("true", "1", "yes", "oui", "y", "o", "vrai", "x")
 
 
 @dataclass
@@ -83,7 +92,7 @@ class PropensityModel(BaseEstimator, ClassifierMixin):
         y = np.asarray(y).astype(int)
         positives, n = int(y.sum()), len(y)
         if positives < 2 or positives > n - 2:
-            raise ColumnError(f"The target needs both yes and no customers; it has {positives:,} yes of {n:,}.")
+            raise DataError(f"The target needs both yes and no customers; it has {positives:,} yes of {n:,}.")
         warnings = []
         if positives < MIN_POSITIVES or positives / n < 0.01:
             warnings.append(f"Only {positives:,} customers ({positives / n:.1%}) have the target: scores will be "
@@ -162,13 +171,124 @@ class ScoreSettings:
     within_days: int | None = None  # a days-ago target (RFM recency): yes when at most this many days
 
 
+@dataclass
+class ScoreResult:
+    """A trained propensity model: its name, cross-validated quality, drivers, warnings and score column.
+
+    ``lift``, ``calibration``, ``importance`` and ``auc`` (per fold) are
+    kept with the model for the charts; :meth:`to_dict` leaves them out.
+    """
+
+    model: str
+    auc_mean: float
+    auc_std: float
+    chosen: str
+    top_features: list[str]
+    warnings: list[str]
+    column: str
+    top_decile_precision: float
+    base_rate: float
+    lift: dict = field(default_factory=dict, compare=False)
+    calibration: dict = field(default_factory=dict, compare=False)
+    importance: dict = field(default_factory=dict, compare=False)
+    auc: dict = field(default_factory=dict, compare=False)
+    trained_at: datetime | None = field(default=None, compare=False)
+    settings: ScoreSettings | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict:
+        """``model``, ``auc_mean``, ``auc_std``, ``chosen``, ``top_features``, ``warnings``, ``column``,
+        ``top_decile_precision``, ``base_rate`` (the CLI's JSON)."""
+        return {"model": self.model, "auc_mean": self.auc_mean, "auc_std": self.auc_std, "chosen": self.chosen,
+                "top_features": list(self.top_features), "warnings": list(self.warnings), "column": self.column,
+                "top_decile_precision": self.top_decile_precision, "base_rate": self.base_rate}
+
+    def report(self) -> dict:
+        """Everything kept with the model (the JSON of ``score_models.report``)."""
+        return {**self.to_dict(), "lift": self.lift, "calibration": self.calibration,
+                "importance": self.importance, "auc": self.auc}
+
+
 def target_values(frame: pd.Series) -> pd.Series:
-    """A yes/no column as 0/1 (missing counts as no)."""
+    """A yes/no column as 0/1 (missing or unknown counts as no), read with the one yes/no vocabulary."""
     if frame.dtype == bool:
         return frame.astype(int)
-    text = frame.astype(str).str.strip().str.lower()
-    return text.isin(TRUE_WORDS).astype(int)
+    return yes_no_series(frame).fillna(False).astype(int)
 
+
+def score_dataset(store: Store, ds: Dataset, settings: ScoreSettings) -> ScoreResult:
+    """Train, evaluate and keep a propensity model for the customers of ``ds``; store every customer's
+    calibrated score (column ``score_<name>``) and rank (``score_<name> top %``)."""
+    features = settings.features or dataset_default_features(store, ds)
+    features = FeatureSettings(**{**asdict(features), "numeric": tuple(f for f in features.numeric
+                                                                         if source_column(f) != settings.target),
+                                  "categorical": tuple(f for f in features.categorical if f != settings.target)})
+    frame = features_of(store, ds, features)
+    target = customers_repo.customer_table(store, ds, [settings.target]).set_index("customer_id")[settings.target]
+    target = target.reindex(frame.index)
+    if settings.within_days is not None:  # "bought in the last N days"
+        days = pd.to_numeric(target, errors="coerce").astype(float)  # no orders: NaN, so "no"
+        y = (days <= settings.within_days).astype(int)
+    else:
+        y = target_values(target)
+    model = PropensityModel(features, folds=settings.folds).fit(frame, y)
+    name = (settings.name or settings.target).strip()
+    probabilities = model.predict_proba(frame)[:, 1]
+    ev = model.evaluation_
+    auc = ev.auc[ev.chosen]
+    result = ScoreResult(
+        model=name, auc_mean=round(float(np.mean(auc)), 4), auc_std=round(float(np.std(auc)), 4), chosen=ev.chosen,
+        top_features=[f for f in ev.importance["feature"].head(5)], warnings=ev.warnings, column=f"score_{name}",
+        top_decile_precision=round(ev.top_decile_precision, 4), base_rate=round(ev.base_rate, 4),
+        lift=ev.lift.to_dict(orient="list"), calibration=ev.calibration.to_dict(orient="list"),
+        importance=ev.importance.to_dict(orient="list"), auc=ev.auc, settings=settings)
+    # "Top 20% most likely" is a filter on the rank: 1 for the most likely customer, 100 for the least.
+    top = np.ceil(pd.Series(probabilities).rank(ascending=False, method="max").to_numpy() / len(frame) * 100)
+    scores = pd.DataFrame({"customer_id": frame.index.astype(str), "score": probabilities, "top": top})
+    BehaviourRepository(store).write_scores(ds.id, name, result.column, scores,
+                                            json.dumps(asdict(settings), default=str), json.dumps(result.report()),
+                                            pickle.dumps(model))
+    return result
+
+
+def targets_of(store: Store, ds: Dataset) -> list[str]:
+    """Columns a propensity model can predict: yes/no columns (two values) and, once computed, RFM recency."""
+    repo = BehaviourRepository(store)
+    found = [col for col in ds.columns
+             if ds.roles.get(col) not in ("id", "email", "phone", "first_name", "last_name", "full_name", "address")
+             and repo.distinct_values(ds, col) == 2]
+    if "RFM recency (days)" in attribute_kinds(store, ds):
+        found.append("RFM recency (days)")
+    return found
+
+
+def models_of(store: Store, ds: Dataset) -> list[ScoreResult]:
+    """Saved propensity models of a dataset with their evaluation, newest first."""
+    out = []
+    for _name, at, settings, report in BehaviourRepository(store).models(ds.id):
+        saved = json.loads(report)
+        fields = {k: v for k, v in saved.items() if k in ScoreResult.__dataclass_fields__}
+        out.append(ScoreResult(**fields, trained_at=at, settings=_settings_from(json.loads(settings))))
+    return out
+
+
+def _settings_from(saved: dict) -> ScoreSettings:
+    """The :class:`ScoreSettings` a model was trained with, from its JSON."""
+    values = {k: v for k, v in saved.items() if k in ScoreSettings.__dataclass_fields__}
+    if values.get("features"):
+        values["features"] = FeatureSettings(**{k: tuple(v) if isinstance(v, list) else v
+                                                for k, v in values["features"].items()})
+    return ScoreSettings(**values)
+
+
+def model_of(store: Store, ds: Dataset, name: str) -> ScoreResult:
+    """One saved model's report."""
+    found = [m for m in models_of(store, ds) if m.model == name]
+    if not found:
+        raise NotFoundError(f"No propensity model named {name!r}.")
+    return found[0]
+
+
+# ------------------------------------------------------------------ by name (older callers)
 
 def score(store: Store, dataset: str | None, settings: ScoreSettings) -> dict:
     """Train, evaluate and keep a propensity model; store every customer's calibrated score.
@@ -178,79 +298,18 @@ def score(store: Store, dataset: str | None, settings: ScoreSettings) -> dict:
     dict
         ``model``, ``auc_mean``, ``auc_std``, ``chosen``, ``top_features``, ``warnings``, ``column``.
     """
-    from ..segment import runs as segments
-
-    ds = store.dataset(dataset or None)
-    features = settings.features or segments.default_features(store, ds.name)
-    features = FeatureSettings(**{**asdict(features), "numeric": tuple(f for f in features.numeric
-                                                                         if source_column(f) != settings.target),
-                                  "categorical": tuple(f for f in features.categorical if f != settings.target)})
-    frame = segments.customer_features(store, ds.name, features)
-    from ..customers.identity import customer_table
-
-    target = customer_table(store, ds.name, [settings.target]).set_index("customer_id")[settings.target]
-    target = target.reindex(frame.index)
-    if settings.within_days is not None:  # "bought in the last N days"
-        days = pd.to_numeric(target, errors="coerce").astype(float)  # no orders: NaN, so "no"
-        y = (days <= settings.within_days).astype(int)
-    else:
-        y = target_values(target)
-    model = PropensityModel(features, folds=settings.folds).fit(frame, y)
-    name = (settings.name or settings.target).strip()
-    column = f"score_{name}"
-    probabilities = model.predict_proba(frame)[:, 1]
-    ev = model.evaluation_
-    auc = ev.auc[ev.chosen]
-    result = {"model": name, "auc_mean": round(float(np.mean(auc)), 4), "auc_std": round(float(np.std(auc)), 4),
-              "chosen": ev.chosen, "top_features": [f for f in ev.importance["feature"].head(5)],
-              "warnings": ev.warnings, "column": column,
-              "top_decile_precision": round(ev.top_decile_precision, 4), "base_rate": round(ev.base_rate, 4)}
-    # "Top 20% most likely" is a filter on the rank: 1 for the most likely customer, 100 for the least.
-    top = np.ceil(pd.Series(probabilities).rank(ascending=False, method="max").to_numpy() / len(frame) * 100)
-    scores = pd.DataFrame({"customer_id": frame.index.astype(str), "score": probabilities, "top": top})
-    with store.transaction() as tx:
-        tx.execute(f"CREATE TABLE IF NOT EXISTS scores_{int(ds.id)} (customer_id VARCHAR PRIMARY KEY)")
-        tx.execute(f"ALTER TABLE scores_{int(ds.id)} ADD COLUMN IF NOT EXISTS {quote(column)} DOUBLE")
-        tx.execute(f"ALTER TABLE scores_{int(ds.id)} ADD COLUMN IF NOT EXISTS {quote(column + ' top %')} DOUBLE")
-        tx.register("_scores", scores)
-        tx.execute(f"INSERT INTO scores_{int(ds.id)} (customer_id) SELECT customer_id FROM _scores "
-                   f"ON CONFLICT DO NOTHING")
-        tx.execute(f"UPDATE scores_{int(ds.id)} SET {quote(column)} = s.score, {quote(column + ' top %')} = s.top "
-                   f"FROM _scores s "
-                   f"WHERE scores_{int(ds.id)}.customer_id = s.customer_id")
-        tx.unregister("_scores")
-        tx.execute("INSERT OR REPLACE INTO score_models VALUES (?, ?, ?, ?, ?, ?)",
-                   [ds.id, name, datetime.now(), json.dumps(asdict(settings), default=str),
-                    json.dumps({**result, "lift": ev.lift.to_dict(orient="list"),
-                                "calibration": ev.calibration.to_dict(orient="list"),
-                                "importance": ev.importance.to_dict(orient="list"), "auc": ev.auc}),
-                    pickle.dumps(model)])
-    return result
+    return score_dataset(store, DatasetsRepository(store).dataset(dataset or None), settings).to_dict()
 
 
 def candidate_targets(store: Store, dataset: str | None = None) -> list[str]:
-    """Columns a propensity model can predict: yes/no columns (two values) and, once computed, RFM recency."""
-    from ..customers.attributes import kinds
-
-    ds = store.dataset(dataset or None)
-    found = []
-    for col in ds.columns:
-        if ds.roles.get(col) in ("id", "email", "phone", "first_name", "last_name", "full_name", "address"):
-            continue
-        distinct = store.query_value(f"SELECT count(DISTINCT {quote(col)}) FROM {ds.clean_table}")
-        if distinct == 2:
-            found.append(col)
-    if "RFM recency (days)" in kinds(store, ds):
-        found.append("RFM recency (days)")
-    return found
+    """Columns a propensity model can predict (see :func:`targets_of`)."""
+    return targets_of(store, DatasetsRepository(store).dataset(dataset or None))
 
 
 def models(store: Store, dataset: str | None = None) -> list[dict]:
     """Saved propensity models of a dataset with their evaluation."""
-    ds = store.dataset(dataset or None)
-    rows = store.query_rows("SELECT name, trained_at, report FROM score_models WHERE dataset_id = ? "
-                            "ORDER BY trained_at DESC", [ds.id])
-    return [{"name": n, "trained_at": at, **json.loads(report)} for n, at, report in rows]
+    return [{"name": m.model, "trained_at": m.trained_at, **m.report()}
+            for m in models_of(store, DatasetsRepository(store).dataset(dataset or None))]
 
 
 def get_model(store: Store, name: str, dataset: str | None = None) -> dict:
@@ -261,6 +320,5 @@ def get_model(store: Store, name: str, dataset: str | None = None) -> dict:
     return found[0]
 
 
-__all__ = ["Evaluation", "PropensityModel", "ScoreSettings", "candidate_targets", "drivers", "get_model", "models",
-           "score",
-           "target_values"]
+__all__ = ["Evaluation", "PropensityModel", "ScoreResult", "ScoreSettings", "candidate_targets", "drivers",
+           "get_model", "model_of", "models", "models_of", "score", "score_dataset", "target_values", "targets_of"]

@@ -1,22 +1,28 @@
 """RFM from an orders file: recency, frequency, monetary per customer, quintile scores, named groups.
 
 Orders are linked to customers by record id; after merges, the orders of
-merged records belong to the golden record (its ``customer_id``). The whole
-computation is one DuckDB statement built here; the result is a table per
+merged records belong to the golden record (its ``customer_id``, as the
+customers stage defines it: :func:`segmentation.customers.identity.record_customers_sql`).
+The whole computation is one DuckDB statement built here as text
+(:func:`rfm_sql`); :class:`segmentation.behaviour.repository.BehaviourRepository`,
+the stage's only SQL executor, runs it and keeps the result as a table per
 customers dataset (``rfm_<id>``) that later steps read as customer attributes.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
 import pandas as pd
 
-from ..core.errors import ColumnError, NotFoundError
+from ..core import schema
+from ..core.errors import ColumnError, MissingColumnsError, NotFoundError, SettingError
 from ..core.store import Dataset, Store, quote
-from ..dedupe.review import ACTIVE_MEMBERS
+from ..customers.identity import record_customers_sql
+from ..ingest.repository import DatasetsRepository
+from .repository import BehaviourRepository
 
 #: The named groups, first matching rule wins (R, F, M are quintile scores 1-5, 5 best).
 GROUPS: list[tuple[str, str, str]] = [
@@ -29,12 +35,7 @@ GROUPS: list[tuple[str, str, str]] = [
     ("Hibernating", "r = 2", "few orders, a while ago"),
     ("Lost", "true", "few orders, long ago"),
 ]
-COLUMNS = {  # table column -> the attribute name customers see
-    "recency_days": "RFM recency (days)", "frequency": "RFM frequency", "monetary": "RFM monetary",
-    "average_order": "RFM average order", "tenure_days": "RFM tenure (days)", "favourite_category":
-    "RFM favourite category", "r": "R score", "f": "F score", "m": "M score", "rfm_group": "RFM group",
-    "orders": "RFM orders (all time)",
-}
+COLUMNS = schema.RFM_COLUMNS  # table column -> the attribute name customers see
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,32 @@ class RFMSettings:
     link_column: str | None = None
 
 
-NUMERIC = ("recency_days", "frequency", "monetary", "average_order", "tenure_days", "r", "f", "m", "orders")
+@dataclass
+class RFMResult:
+    """What an RFM computation found: customers with orders, orders of unknown customers, customers per group.
+
+    ``orders_id``, ``computed_at`` and ``settings`` say which orders, when and
+    how (for :meth:`segmentation.behaviour.stage.BehaviourStage.last_rfm`).
+    """
+
+    customers_with_orders: int
+    unknown_customer_orders: int
+    groups: dict[str, int]
+    link_column: str
+    as_of: str
+    orders_id: int | None = field(default=None, compare=False)
+    computed_at: datetime | None = field(default=None, compare=False)
+    settings: RFMSettings | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict:
+        """``customers_with_orders``, ``unknown_customer_orders``, ``groups``, ``link_column``, ``as_of``
+        (the CLI's JSON)."""
+        return {"customers_with_orders": self.customers_with_orders,
+                "unknown_customer_orders": self.unknown_customer_orders, "groups": dict(self.groups),
+                "link_column": self.link_column, "as_of": self.as_of}
+
+
+NUMERIC = schema.RFM_NUMERIC
 
 
 def groups_table() -> pd.DataFrame:
@@ -70,18 +96,24 @@ def _one(ds: Dataset, *roles: str) -> str | None:
     return found[0] if found else None
 
 
+def link_share_sql(customers: Dataset, orders: Dataset, column: str) -> str:
+    """SQL of the share of (at most 5,000) values of an orders column that are a customer's record id."""
+    idc = _one(customers, "id")
+    return (f"SELECT avg(CAST(lower(trim(CAST(o.{quote(column)} AS VARCHAR))) IN (SELECT lower(trim(CAST("
+            f"{quote(idc)} AS VARCHAR))) FROM {customers.clean_table}) AS DOUBLE)) FROM (SELECT {quote(column)} "
+            f"FROM {orders.clean_table} WHERE {quote(column)} IS NOT NULL LIMIT 5000) o")
+
+
 def link_column(store: Store, customers: Dataset, orders: Dataset) -> str:
     """The orders column whose values are most often a customer's record id."""
     idc = _one(customers, "id")
     if idc is None:
         raise ColumnError(f"Dataset {customers.name!r} has no record id column to link orders to.")
     candidates = [c for c in orders.columns if orders.roles.get(c) in ("id", "text", "category", "exact")]
+    repo = BehaviourRepository(store)
     best, share = None, 0.0
     for col in candidates:
-        hit = store.query_value(
-            f"SELECT avg(CAST(lower(trim(CAST(o.{quote(col)} AS VARCHAR))) IN (SELECT lower(trim(CAST({quote(idc)} "
-            f"AS VARCHAR))) FROM {customers.clean_table}) AS DOUBLE)) FROM (SELECT {quote(col)} FROM "
-            f"{orders.clean_table} WHERE {quote(col)} IS NOT NULL LIMIT 5000) o")
+        hit = repo.share(link_share_sql(customers, orders, col))
         if hit is not None and hit > share:
             best, share = col, float(hit)
     if best is None or share < 0.5:
@@ -102,9 +134,9 @@ def rfm_sql(customers: Dataset, orders: Dataset, link: str, settings: RFMSetting
     category = next((c for c in orders.columns_with_role("category") if c != link), None)
     as_of = settings.as_of or date.today().isoformat()
     fav = f"mode(o.{quote(category)})" if category else "NULL"
-    ids = (f"SELECT trim(CAST(t.{quote(idc)} AS VARCHAR)) AS rid, min('C' || coalesce(m.anchor, t._row)) "
-           f"AS customer_id FROM {customers.clean_table} t LEFT JOIN (SELECT row, min(row) OVER (PARTITION BY "
-           f"group_id) AS anchor FROM ({ACTIVE_MEMBERS.format(id=int(customers.id))})) m ON m.row = t._row "
+    # Each record id -> the customer its record belongs to after merges (the customers stage's definition).
+    ids = (f"SELECT trim(CAST(t.{quote(idc)} AS VARCHAR)) AS rid, min(c.customer_id) AS customer_id "
+           f"FROM {customers.clean_table} t JOIN ({record_customers_sql(customers, 'r')}) c ON c._row = t._row "
            f"WHERE t.{quote(idc)} IS NOT NULL GROUP BY 1")
     # "_customer", not "customer_id": an orders file often has a column of that name.
     linked = (f"SELECT i.customer_id AS _customer, o.* FROM {orders.clean_table} o LEFT JOIN ({ids}) i "
@@ -128,6 +160,83 @@ def rfm_sql(customers: Dataset, orders: Dataset, link: str, settings: RFMSetting
     return table, unknown, params
 
 
+def orders_up_to_sql(orders: Dataset) -> str:
+    """SQL counting the orders up to the reference date (one parameter: ``as_of``)."""
+    return f"SELECT count(*) FROM {orders.clean_table} WHERE {quote(_when(orders))} <= CAST(? AS DATE)"
+
+
+def _settings_from(saved: dict) -> RFMSettings:
+    return RFMSettings(**{k: v for k, v in saved.items() if k in RFMSettings.__dataclass_fields__})
+
+
+def compute_rfm(store: Store, cust: Dataset, ords: Dataset, settings: RFMSettings = RFMSettings()) -> RFMResult:
+    """Compute RFM for the customers of ``cust`` from the orders of ``ords`` and keep it as ``rfm_<id>``."""
+    if ords.kind != "transactions":
+        raise _kind_error(ords)
+    link = settings.link_column or link_column(store, cust, ords)
+    if link not in ords.columns:
+        raise MissingColumnsError([link], ords.columns)
+    settings = RFMSettings(**{**asdict(settings), "as_of": settings.as_of or date.today().isoformat(),
+                              "link_column": link})
+    table, _unknown, params = rfm_sql(cust, ords, link, settings)
+
+    def summarise(groups: dict[str, int], unknown: int) -> dict:
+        return RFMResult(sum(groups.values()), unknown, {name: int(groups.get(name, 0)) for name, _r, _m in GROUPS},
+                         link, settings.as_of).to_dict()
+
+    stats = BehaviourRepository(store).write_rfm(cust.id, ords.id, table, params, orders_up_to_sql(ords),
+                                                 [settings.as_of], json.dumps(asdict(settings)), summarise)
+    return RFMResult(**stats, orders_id=ords.id, settings=settings)
+
+
+def _kind_error(ords: Dataset) -> SettingError:
+    error = SettingError("orders", ords.name, "a dataset of kind 'transactions'")
+    error.args = (f"Dataset {ords.name!r} holds customers, not orders: import the orders file with kind "
+                  "'transactions'.",)
+    return error
+
+
+def last_rfm(store: Store, cust: Dataset) -> RFMResult | None:
+    """Settings and figures of the last RFM computation of a customers dataset, if any."""
+    row = BehaviourRepository(store).rfm_run(cust.id)
+    if row is None:
+        return None
+    orders_id, at, settings, stats = row
+    return RFMResult(**json.loads(stats), orders_id=orders_id, computed_at=at,
+                     settings=_settings_from(json.loads(settings)))
+
+
+def _computed(store: Store, cust: Dataset) -> RFMResult:
+    info = last_rfm(store, cust)
+    if info is None:
+        raise NotFoundError(f"No RFM for {cust.name!r} yet: compute it from an orders file first.")
+    return info
+
+
+def rfm_rows(store: Store, cust: Dataset) -> pd.DataFrame:
+    """Per customer with orders: recency, frequency, monetary, average order, tenure, favourite category,
+    R, F, M scores and RFM group."""
+    _computed(store, cust)
+    return BehaviourRepository(store).rfm_rows(cust.id)
+
+
+def unknown_orders_of(store: Store, cust: Dataset, ords: Dataset | None = None) -> pd.DataFrame:
+    """Orders whose customer id matches no customer (to download and fix); ``ords``: the orders RFM used."""
+    info = _computed(store, cust)
+    if ords is None or ords.id != info.orders_id:
+        ords = DatasetsRepository(store).dataset_by_id(info.orders_id)
+    _table, unknown, _params = rfm_sql(cust, ords, info.link_column, info.settings)
+    return BehaviourRepository(store).rows(unknown, [info.as_of])
+
+
+def grid_of(store: Store, cust: Dataset) -> pd.DataFrame:
+    """The R × F grid: customers and total value per cell."""
+    _computed(store, cust)
+    return BehaviourRepository(store).rfm_grid(cust.id)
+
+
+# ------------------------------------------------------------------ by name (older callers)
+
 def compute(store: Store, customers: str | None = None, orders: str | None = None,
             settings: RFMSettings = RFMSettings()) -> dict:
     """Compute RFM for a customers dataset from an orders dataset and keep it as ``rfm_<id>``.
@@ -138,81 +247,53 @@ def compute(store: Store, customers: str | None = None, orders: str | None = Non
         ``customers_with_orders``, ``unknown_customer_orders``, ``groups`` (name -> customers),
         ``link_column``, ``as_of``.
     """
-    cust = store.dataset(customers or None)
-    ords = store.dataset(orders or None, kind="transactions")
-    if ords.kind != "transactions":
-        raise ColumnError(f"Dataset {ords.name!r} holds customers, not orders: import the orders file with kind "
-                          "'transactions'.")
-    link = settings.link_column or link_column(store, cust, ords)
-    if link not in ords.columns:
-        raise ColumnError(f"Missing columns [{link!r}]; found {ords.columns}")
-    settings = RFMSettings(**{**asdict(settings), "as_of": settings.as_of or date.today().isoformat(),
-                              "link_column": link})
-    table, _unknown, params = rfm_sql(cust, ords, link, settings)
-    with store.transaction() as tx:
-        tx.execute(f"CREATE OR REPLACE TABLE rfm_{int(cust.id)} AS {table}", params)
-        n_unknown = tx.fetchone(  # orders up to as_of that no customer took
-            f"SELECT (SELECT count(*) FROM {ords.clean_table} WHERE {quote(_when(ords))} <= CAST(? AS DATE)) "
-            f"- (SELECT coalesce(sum(orders), 0) FROM rfm_{int(cust.id)})", [settings.as_of])[0]
-        groups = dict(tx.execute(f"SELECT rfm_group, count(*) FROM rfm_{int(cust.id)} GROUP BY 1"))
-        n = sum(groups.values())
-        stats = {"customers_with_orders": n, "unknown_customer_orders": int(n_unknown),
-                 "groups": {name: int(groups.get(name, 0)) for name, _r, _m in GROUPS},
-                 "link_column": link, "as_of": settings.as_of}
-        tx.execute("INSERT OR REPLACE INTO rfm_runs VALUES (?, ?, ?, ?, ?)",
-                   [cust.id, ords.id, datetime.now(), json.dumps(asdict(settings)), json.dumps(stats)])
-    return stats
+    datasets = DatasetsRepository(store)
+    cust, ords = datasets.dataset(customers or None), datasets.dataset(orders or None, kind="transactions")
+    return compute_rfm(store, cust, ords, settings).to_dict()
 
 
 def last(store: Store, customers: str | None = None) -> dict | None:
     """Settings and figures of the last RFM computation of a customers dataset, if any."""
-    cust = store.dataset(customers or None)
-    row = store.query_rows("SELECT orders_id, computed_at, settings, stats FROM rfm_runs WHERE dataset_id = ?",
-                           [cust.id])
-    if not row:
+    info = last_rfm(store, DatasetsRepository(store).dataset(customers or None))
+    if info is None:
         return None
-    orders_id, at, settings, stats = row[0]
-    return {"orders_id": orders_id, "computed_at": at, "settings": json.loads(settings), **json.loads(stats)}
+    return {"orders_id": info.orders_id, "computed_at": info.computed_at, "settings": asdict(info.settings),
+            **info.to_dict()}
 
 
 def rfm_table(store: Store, customers: str | None = None) -> pd.DataFrame:
-    """Per customer with orders: recency, frequency, monetary, average order, tenure, favourite category,
-    R, F, M scores and RFM group."""
-    cust = store.dataset(customers or None)
-    if last(store, cust.name) is None:
-        raise NotFoundError(f"No RFM for {cust.name!r} yet: compute it from an orders file first.")
-    return store.query_df(f"SELECT * FROM rfm_{int(cust.id)} ORDER BY customer_id")
+    """Per customer with orders: RFM measures, scores and group (see :func:`rfm_rows`)."""
+    return rfm_rows(store, DatasetsRepository(store).dataset(customers or None))
 
 
 def unknown_orders(store: Store, customers: str | None = None) -> pd.DataFrame:
     """Orders whose customer id matches no customer (to download and fix)."""
-    info = last(store, customers)
-    if info is None:
-        raise NotFoundError("No RFM computed yet.")
-    cust = store.dataset(customers or None)
-    ords = store.dataset_by_id(info["orders_id"])
-    _table, unknown, _params = rfm_sql(cust, ords, info["link_column"], RFMSettings(**info["settings"]))
-    return store.query_df(unknown, [info["as_of"]])
+    return unknown_orders_of(store, DatasetsRepository(store).dataset(customers or None))
 
 
 def grid(store: Store, customers: str | None = None) -> pd.DataFrame:
     """The R × F grid: customers and total value per cell."""
-    cust = store.dataset(customers or None)
-    rfm_table(store, cust.name)  # raises if none
-    return store.query_df(f"SELECT r, f, count(*) AS customers, sum(monetary) AS value FROM rfm_{int(cust.id)} "
-                          "GROUP BY ALL ORDER BY r, f")
+    return grid_of(store, DatasetsRepository(store).dataset(customers or None))
 
 
 __all__ = [
     "COLUMNS",
     "GROUPS",
+    "RFMResult",
     "RFMSettings",
     "compute",
+    "compute_rfm",
     "grid",
+    "grid_of",
     "groups_table",
     "last",
+    "last_rfm",
     "link_column",
+    "link_share_sql",
+    "orders_up_to_sql",
+    "rfm_rows",
     "rfm_sql",
     "rfm_table",
     "unknown_orders",
+    "unknown_orders_of",
 ]

@@ -11,10 +11,9 @@ import argparse
 import json
 import logging
 import sys
+from pathlib import Path
 
-from .. import __version__
-from ..core.errors import SegmentStudioError
-from ..workspace import open_workspace
+from .. import SegmentStudioError, __version__, load_config, open_workspace
 from . import activate, automate, dedupe, ingest, segment
 from .base import COMMANDS, _Parser
 
@@ -27,8 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help="print one JSON object on standard output")
     common.add_argument("--db", default=argparse.SUPPRESS,
                         help="working store file (default: $SEGMENT_STUDIO_DB or workspace.duckdb)")
-    parser = _Parser(prog="python -m segmentation", parents=[common],
-                                     description="Segment Studio: clean CRM exports into customer segments.")
+    # "segment-studio" once installed, "python -m segmentation" from a checkout.
+    prog = "segment-studio" if Path(sys.argv[0]).name.startswith("segment-studio") else "python -m segmentation"
+    parser = _Parser(prog=prog, parents=[common],
+                     description="Segment Studio: clean CRM exports into customer segments.")
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -55,9 +56,7 @@ def _config_store(args: argparse.Namespace) -> str | None:
     """The store a refresh config names (``store = ...``, relative to the file), unless --db says otherwise."""
     if args.command != "refresh":
         return None
-    from ..automate import config as pipeline
-
-    config = pipeline.load(args.config)
+    config = load_config(args.config)
     return str(config.path(config.store)) if config.store else None
 
 

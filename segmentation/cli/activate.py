@@ -6,53 +6,38 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from ..activate.export import write_file
-from ..core.errors import ColumnError
-from ..workspace import Workspace
+from .. import AudienceSpec, Workspace, parse_filter, write_file
 from .base import command
 
 
 @command("export")
 def cmd_export(ws: Workspace, args: argparse.Namespace) -> dict:
-    store = ws.store  # transitional: to move onto the facade
-    from ..segment import runs as segments
-
     audience_options = (args.segments, args.filter, args.columns, args.channel, args.include_no_consent,
                         args.holdout, args.audience, args.save_as)
     if not any(audience_options):  # every customer, with the segment of a run
-        frame = segments.with_segments(store, args.dataset, args.run)
+        handle = ws.dataset(args.dataset)
+        if args.run and not args.dataset:
+            handle = handle.segments.dataset_of_run(args.run)
+        frame = handle.segments.with_segments(args.run)
         file_format = write_file(frame, args.out)
         return {"rows": len(frame), "columns": list(frame.columns), "out": str(Path(args.out)),
                 "format": file_format}
-    from ..activate import audiences
-
-    spec = _audience_spec(store, args, segments, audiences)
+    saved = ws.dataset(args.dataset).audiences.get(args.audience) if args.audience else None
+    audiences = ws.dataset(args.dataset or (saved.dataset if saved else None)).audiences
+    spec = _audience_spec(audiences, saved or AudienceSpec(dataset=audiences.handle.name, run=args.run), args)
     if args.save_as:
-        audiences.save_audience(store, args.save_as, spec)
-    return audiences.export(store, spec, args.out, audience=args.audience or args.save_as)
+        audiences.save(args.save_as, spec)
+    return audiences.export(spec, args.out, audience=args.audience or args.save_as).to_dict()
 
 
-def _audience_spec(store, args: argparse.Namespace, segments, audiences):
+def _audience_spec(audiences, spec: AudienceSpec, args: argparse.Namespace) -> AudienceSpec:
     """The audience the export options describe (a saved one, with the options given on top)."""
-    spec = audiences.get_audience(store, args.audience) if args.audience else audiences.AudienceSpec(
-        dataset=args.dataset, run=args.run)
     changes: dict = {}
     if args.segments:
-        run = segments.get_run(store, args.run or spec.run, args.dataset or spec.dataset)
-        by_name = {name.casefold(): k for k, name in segments.names_of(store, run.name).items()}
-        chosen = []
-        for item in (x.strip() for x in args.segments.split(",") if x.strip()):
-            if item.isdigit():
-                chosen.append(int(item))
-            elif item.casefold() in by_name:
-                chosen.append(by_name[item.casefold()])
-            else:
-                raise ColumnError(f"Run {run.name!r} has no segment {item!r}; its segments are "
-                                  f"{segments.names_of(store, run.name)}")
-        changes.update(run=run.name, segments=tuple(chosen))
+        run, chosen = audiences.segments_by_name(args.segments.split(","), args.run or spec.run)
+        changes.update(run=run, segments=chosen)
     if args.filter:
-        changes["groups"] = ((*(spec.groups[0] if spec.groups else ()),
-                              *(audiences.parse_filter(f) for f in args.filter)),)
+        changes["groups"] = ((*(spec.groups[0] if spec.groups else ()), *(parse_filter(f) for f in args.filter)),)
     if args.columns:
         changes["columns"] = tuple(c.strip() for c in args.columns.split(",") if c.strip())
     if args.channel:
@@ -83,4 +68,3 @@ def add_parsers(sub, common) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the holdout draw")
     p.add_argument("--audience", help="export a saved audience (on today's data)")
     p.add_argument("--save-as", help="save this audience's definition under a name")
-

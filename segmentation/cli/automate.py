@@ -5,38 +5,30 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..activate.export import write_file
-from ..core.errors import ColumnError
-from ..workspace import Workspace
+from .. import RefreshError, SettingError, Workspace, write_file
 from .base import command
 from .base import progress as _progress
 
 
 @command("refresh")
 def cmd_refresh(ws: Workspace, args: argparse.Namespace) -> dict:
-    store = ws.store  # transitional: to move onto the facade
-    from ..automate import runner as refresh
-    from ..core.errors import RefreshError
-
     try:
-        result = refresh.run_file(store, args.config, progress=_progress)
+        result = ws.refresh.run_file(args.config, progress=_progress)
     except RefreshError as exc:
         if args.json:  # a scheduler gets the figures of the steps that ran too
             print(json.dumps({"refresh": exc.refresh_id, "status": "failed", "failed_step": exc.step,
                               "error": str(exc), **exc.summary}, ensure_ascii=False, default=str))
         raise
-    return {"refresh": result.id, "status": result.status, **result.summary}
+    return result.to_dict()
 
 
 @command("config")
 def cmd_config(ws: Workspace, args: argparse.Namespace) -> dict:
-    store = ws.store  # transitional: to move onto the facade
-    from ..automate import config as pipeline
-
-    config = pipeline.from_store(store, args.dataset, files=_pairs_option(args.source, "--source"),
-                                 outputs=_pairs_option(args.audience_file, "--audience-file"),
-                                 segment_mode=args.segments, auto_merge=not args.no_auto_merge, segment_k=args.k)
-    path = pipeline.save(config, args.out)
+    config = ws.refresh.config_from_store(args.dataset, files=_pairs_option(args.source, "--source"),
+                                          outputs=_pairs_option(args.audience_file, "--audience-file"),
+                                          segment_mode=args.segments, auto_merge=not args.no_auto_merge,
+                                          segment_k=args.k)
+    path = ws.refresh.save_config(config, args.out)
     return {"config": str(path), "sources": [s.dataset for s in config.sources],
             "dedupe": config.dedupe is not None, "rfm": config.rfm is not None,
             "scores": [s.name for s in config.scores],
@@ -50,18 +42,15 @@ def _pairs_option(items: list[str] | None, option: str) -> dict[str, str]:
     for item in items or []:
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
-            raise ColumnError(f"{option} takes NAME=PATH; found {item!r}.")
+            raise SettingError(option, item, "NAME=PATH")
         out[name.strip()] = value.strip()
     return out
 
 
 @command("snapshots")
 def cmd_snapshots(ws: Workspace, args: argparse.Namespace) -> dict:
-    store = ws.store  # transitional: to move onto the facade
-    from ..segment import snapshots
-
-    table = snapshots.snapshots(store, args.dataset)
-    sizes = snapshots.sizes(store, args.dataset)
+    segments = ws.dataset(args.dataset).segments
+    table, sizes = segments.snapshots(), segments.snapshot_sizes()
     return {"snapshots": [{"id": int(r.id), "taken_at": r.taken_at.isoformat(timespec="seconds"), "run": r.run,
                            "customers": int(r.customers),
                            "sizes": {n: int(c) for n, c in sizes.loc[sizes["snapshot"] == r.id,
@@ -71,14 +60,12 @@ def cmd_snapshots(ws: Workspace, args: argparse.Namespace) -> dict:
 
 @command("migration")
 def cmd_migration(ws: Workspace, args: argparse.Namespace) -> dict:
-    store = ws.store  # transitional: to move onto the facade
-    from ..segment import snapshots
-
-    table = snapshots.migration(store, args.before, args.after)
+    segments = ws.dataset().segments  # snapshots are named by id: any dataset's stage reads them
+    table = segments.migration(args.before, args.after)
     out = {"before": args.before, "after": args.after,
            "matrix": {str(a): {str(b): int(n) for b, n in row.items()} for a, row in table.iterrows()}}
     if args.movers_out:
-        movers = snapshots.movers(store, args.before, args.after, args.from_segment, args.to_segment)
+        movers = segments.movers(args.before, args.after, args.from_segment, args.to_segment)
         write_file(movers, args.movers_out)
         out.update(movers=len(movers), movers_out=args.movers_out)
     return out

@@ -1,45 +1,33 @@
-"""The dedupe commands of the CLI (each a few lines over the facade)."""
+"""The dedupe commands of the CLI (each a few lines over the facade: ``ws.dataset(...).dedupe``)."""
 
 from __future__ import annotations
 
 import argparse
 
-from ..activate.export import write_file
-from ..dedupe.review import find_pairs, merge, pairs_table, rows_for_ids, unmerge
-from ..ingest.importer import read_pairs_file
-from ..workspace import Workspace
-from .base import command, log
+from .. import Workspace
+from .base import command, progress
 
 
 @command("dedupe")
 def cmd_dedupe(ws: Workspace, args: argparse.Namespace) -> dict:
-    store = ws.store  # transitional: to move onto the facade
+    dedupe = ws.dataset(args.dataset).dedupe
     columns = [c.strip() for c in args.match_columns.split(",")] if args.match_columns else None
-    summary = find_pairs(store, args.dataset, match_columns=columns,
-                         progress=lambda f, m: log.info("%3.0f%% %s", 100 * f, m))
+    summary = dedupe.find(match_columns=columns, progress=progress)
     if args.pairs_out:
-        pairs = pairs_table(store, args.dataset)[["left_id", "right_id", "score"]]
-        write_file(pairs, args.pairs_out)
-    return {"records": summary.records, "pairs_compared": summary.pairs_compared,
-            "candidate_pairs": summary.candidate_pairs, "sure_matches": summary.sure_matches,
-            "to_review": summary.to_review, "blocks_capped": summary.blocks_capped}
+        dedupe.export_pairs(args.pairs_out)
+    return summary.to_dict()
 
 
 @command("merge")
 def cmd_merge(ws: Workspace, args: argparse.Namespace) -> dict:
-    store = ws.store  # transitional: to move onto the facade
-    pairs = None
-    if args.pairs:
-        listed = read_pairs_file(args.pairs)
-        pairs = rows_for_ids(store, listed, args.dataset)
-    result = merge(store, args.dataset, above=args.above, pairs=pairs, source="cli")
-    return result
+    dedupe = ws.dataset(args.dataset).dedupe
+    pairs = dedupe.pairs_from_file(args.pairs) if args.pairs else None
+    return dedupe.merge(above=args.above, pairs=pairs, source="cli").to_dict()
 
 
 @command("unmerge")
 def cmd_unmerge(ws: Workspace, args: argparse.Namespace) -> dict:
-    store = ws.store  # transitional: to move onto the facade
-    return unmerge(store, args.dataset, group=args.group, everything=args.all)
+    return ws.dataset(args.dataset).dedupe.unmerge(group=args.group, everything=args.all).to_dict()
 
 
 def add_parsers(sub, common) -> None:
@@ -60,4 +48,3 @@ def add_parsers(sub, common) -> None:
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--all", action="store_true")
     which.add_argument("--group", type=int)
-

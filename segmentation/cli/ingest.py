@@ -4,37 +4,25 @@ from __future__ import annotations
 
 import argparse
 
-from ..ingest.importer import KINDS, ImportSettings, import_path
-from ..ingest.quality import QualitySettings, quality_report
-from ..workspace import Workspace
-from .base import command, log
+from .. import KINDS, ImportSettings, QualitySettings, Workspace
+from .base import command, progress
 
 
 @command("import")
 def cmd_import(ws: Workspace, args: argparse.Namespace) -> dict:
-    store = ws.store  # transitional: to move onto the facade
     settings = ImportSettings(name=args.name, sheet=args.sheet, kind=args.kind, id_column=args.id_column,
                               default_region=args.region, append_to=args.append_to)
-    ds = import_path(store, args.file, settings, progress=lambda f, m: log.info("%3.0f%% %s", 100 * f, m))
-    out = {"dataset": ds.name, "rows": ds.row_count, "columns": ds.columns, "encoding": ds.encoding,
-           "delimiter": ds.delimiter, "rejected_rows": ds.rejected_rows}
-    if args.append_to:
-        out.update({k: v for k, v in ds.last_import.items() if k != "batch"})
-    return out
+    return ws.ingest.import_path(args.file, settings, progress=progress).ingest.import_result().to_dict()
 
 
 @command("datasets")
 def cmd_datasets(ws: Workspace, args: argparse.Namespace) -> dict:
-    store = ws.store  # transitional: to move onto the facade
-    return {"datasets": [{"name": d.name, "kind": d.kind, "rows": d.row_count,
-                          "imported_at": d.imported_at.isoformat(timespec="seconds")}
-                         for d in store.datasets()]}
+    return {"datasets": [d.to_dict() for d in ws.ingest.summaries()]}
 
 
 @command("quality")
 def cmd_quality(ws: Workspace, args: argparse.Namespace) -> dict:
-    store = ws.store  # transitional: to move onto the facade
-    return quality_report(store, args.dataset, QualitySettings(stale_months=args.stale_months)).to_dict()
+    return ws.dataset(args.dataset).ingest.quality(QualitySettings(stale_months=args.stale_months)).to_dict()
 
 
 def add_parsers(sub, common) -> None:
@@ -54,4 +42,3 @@ def add_parsers(sub, common) -> None:
     p = sub.add_parser("quality", parents=[common], help="data-quality report of a dataset")
     p.add_argument("--dataset")
     p.add_argument("--stale-months", type=int, default=12)
-

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from ..core.errors import ColumnError
-from ..workspace import Workspace
+from .. import ColumnError, FeatureSettings, RFMSettings, ScoreSettings, Workspace
 from .base import command
 from .base import progress as _progress
 
 
-def _features(store, args: argparse.Namespace):
+def _features(segments, args: argparse.Namespace) -> FeatureSettings:
     """``--features`` split into numeric and categorical by the dataset's candidates; else the defaults."""
-    from ..segment import runs as segments
-    from ..segment.features import FeatureSettings
-
     if not args.features:
-        return segments.default_features(store, args.dataset)
+        return segments.default_features()
     wanted = [f.strip() for f in args.features.split(",") if f.strip()]
-    table = segments.candidates(store, args.dataset).set_index("feature")
+    table = segments.candidates().set_index("feature")
     unknown = [f for f in wanted if f not in table.index]
     if unknown:
         raise ColumnError(f"Unknown features {unknown}; the dataset offers {list(table.index)}")
@@ -26,61 +22,53 @@ def _features(store, args: argparse.Namespace):
                            categorical=tuple(f for f in wanted if table.loc[f, "kind"] == "categorical"))
 
 
+def _segments(ws: Workspace, args: argparse.Namespace):
+    """The segment stage of the dataset ``--run`` belongs to (any dataset), else of ``--dataset`` or the newest."""
+    segments = ws.dataset(getattr(args, "dataset", None)).segments
+    return segments.dataset_of_run(args.run).segments if args.run else segments
+
+
 @command("elbow")
 def cmd_elbow(ws: Workspace, args: argparse.Namespace) -> dict:
-    store = ws.store  # transitional: to move onto the facade
-    from ..segment import runs as segments
-
-    scan = segments.scan(store, args.dataset, _features(store, args), args.k_min, args.k_max, progress=_progress)
+    segments = ws.dataset(args.dataset).segments
+    scan = segments.scan(_features(segments, args), args.k_min, args.k_max, progress=_progress)
     scores = scan.scores_.astype(object).where(scan.scores_.notna(), None)
-    return {"k": scores["k"].tolist(), "inertia": scores["inertia"].tolist(),
-            "silhouette": scores["silhouette"].tolist(), "calinski_harabasz": scores["calinski_harabasz"].tolist(),
-            "davies_bouldin": scores["davies_bouldin"].tolist(), "smallest_share": scores["smallest_share"].tolist(),
-            "stability": scores["stability"].tolist(), "knee": scan.knee_, "recommended_k": scan.recommended_k_,
-            "reason": scan.reason_}
+    return {**{c: scores[c].tolist() for c in ("k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin",
+                                                "smallest_share", "stability")},
+            "knee": scan.knee_, "recommended_k": scan.recommended_k_, "reason": scan.reason_}
 
 
 @command("segment")
 def cmd_segment(ws: Workspace, args: argparse.Namespace) -> dict:
-    store = ws.store  # transitional: to move onto the facade
-    from ..segment import runs as segments
-
-    run = segments.run_segments(store, args.dataset, _features(store, args), args.k, name=args.name,
-                                progress=_progress)
-    return {"run": run.name, "k": run.k, "sizes": segments.segment_sizes(store, run.name),
-            "features": run.settings.columns}
+    segments = ws.dataset(args.dataset).segments
+    run = segments.run(_features(segments, args), args.k, name=args.name, progress=_progress)
+    return {"run": run.name, "k": run.k, "sizes": segments.sizes(run), "features": run.settings.columns}
 
 
 @command("assign")
 def cmd_assign(ws: Workspace, args: argparse.Namespace) -> dict:
-    store = ws.store  # transitional: to move onto the facade
-    from ..segment import runs as segments
-
-    return segments.assign(store, args.run, args.dataset, progress=_progress)
+    owner = _segments(ws, args)
+    customers = ws.dataset(args.dataset).segments if args.dataset else owner  # a run may assign another dataset
+    return customers.assign(owner.get_run(args.run), progress=_progress).to_dict()
 
 
 @command("runs")
 def cmd_runs(ws: Workspace, args: argparse.Namespace) -> dict:
-    store = ws.store  # transitional: to move onto the facade
-    from ..segment import runs as segments
-
-    table = segments.runs(store, args.dataset)
+    handles = [ws.dataset(args.dataset)] if args.dataset else ws.datasets("customers")
+    found = sorted((r for h in handles for r in h.segments.runs().itertuples()), key=lambda r: r.created_at,
+                   reverse=True)  # newest first across datasets
     return {"runs": [{"name": r.name, "dataset": r.dataset, "k": int(r.k), "customers": int(r.customers),
                       "current": bool(r.current), "created_at": r.created_at.isoformat(timespec="seconds")}
-                     for r in table.itertuples()]}
+                     for r in found]}
 
 
 @command("profile")
 def cmd_profile(ws: Workspace, args: argparse.Namespace) -> dict:
-    store = ws.store  # transitional: to move onto the facade
-    from ..segment import runs as segments
-
-    run = segments.get_run(store, args.run)
-    profile = segments.profile_run(store, run.name)
-    rules = profile.rules.set_index("segment")
-    sizes = profile.sizes.set_index("segment")
-    reach = profile.reach.set_index("segment")
-    numeric = profile.numeric
+    segments = _segments(ws, args)
+    run = segments.get_run(args.run)
+    profile = segments.profile(run)
+    rules, sizes = profile.rules.set_index("segment"), profile.sizes.set_index("segment")
+    reach, numeric = profile.reach.set_index("segment"), profile.numeric
     out = []
     for s in range(run.k):
         feats = numeric[numeric["segment"] == s]
@@ -102,32 +90,24 @@ def _num(value) -> float | None:
 
 @command("rename")
 def cmd_rename(ws: Workspace, args: argparse.Namespace) -> dict:
-    store = ws.store  # transitional: to move onto the facade
-    from ..segment import runs as segments
-
-    run = segments.get_run(store, args.run)
-    segments.names_of(store, run.name)  # the other segments keep their suggested names
-    names = segments.rename_segment(store, run.name, args.segment, args.name)
+    segments = _segments(ws, args)
+    run = segments.get_run(args.run)
+    names = segments.rename_segment(run, args.segment, args.name)
     return {"run": run.name, "names": {str(k): v for k, v in names.items()}}
 
 
 @command("rfm")
 def cmd_rfm(ws: Workspace, args: argparse.Namespace) -> dict:
-    store = ws.store  # transitional: to move onto the facade
-    from ..behaviour import rfm
-
-    settings = rfm.RFMSettings(as_of=args.as_of, window_days=args.window_days, link_column=args.link_column)
-    return rfm.compute(store, args.dataset, args.orders, settings)
+    settings = RFMSettings(as_of=args.as_of, window_days=args.window_days, link_column=args.link_column)
+    orders = ws.dataset(args.orders) if args.orders else None  # None: the newest transactions dataset
+    return ws.dataset(args.dataset).behaviour.rfm(orders, settings).to_dict()
 
 
 @command("score")
 def cmd_score(ws: Workspace, args: argparse.Namespace) -> dict:
-    store = ws.store  # transitional: to move onto the facade
-    from ..behaviour import propensity
-
-    features = _features(store, args) if args.features else None
-    return propensity.score(store, args.dataset, propensity.ScoreSettings(target=args.target, name=args.name,
-                                                                          features=features))
+    handle = ws.dataset(args.dataset)
+    features = _features(handle.segments, args) if args.features else None
+    return handle.behaviour.score(ScoreSettings(target=args.target, name=args.name, features=features)).to_dict()
 
 
 def add_parsers(sub, common) -> None:

@@ -1,9 +1,12 @@
-"""The DuckDB working store: the one module that talks to DuckDB.
+"""The DuckDB working store: the connection, transactions, the write version, and no domain SQL.
 
 One database file holds everything a user has done: uploads, imported
 datasets (raw rows exactly as read, normalised rows, rejected rows) and,
-later, merges, segment runs and audiences. Other modules build SQL strings
-or work on frames and hand them to a :class:`Store`.
+later, merges, segment runs and audiences. The schema (migrations, table
+names) is :mod:`segmentation.core.schema`; each stage's ``repository.py`` is
+the only module of that stage that executes SQL, through a :class:`Store`
+(its reads) and its :class:`Transaction` objects (its writes). Other modules
+build SQL text or work on frames.
 
 Concurrency: one connection per process (DuckDB lets a single process open a
 file for writing); each call takes its own cursor, and writes are serialised
@@ -16,8 +19,6 @@ fails leaves the store exactly as it was before the step.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import threading
 from collections.abc import Iterator
@@ -30,7 +31,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from .errors import NotFoundError, StoreError
+from . import schema
+from .errors import StoreError
 
 DEFAULT_DB = "workspace.duckdb"
 ENV_DB = "SEGMENT_STUDIO_DB"
@@ -46,97 +48,6 @@ def resolve_path(db: str | os.PathLike | None = None) -> Path:
     return Path(db or os.environ.get(ENV_DB) or DEFAULT_DB)
 
 
-# Each entry moves the schema one version up; never edit a released entry.
-MIGRATIONS: list[list[str]] = [
-    [
-        "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
-        "CREATE SEQUENCE dataset_ids START 1",
-        """CREATE TABLE uploads (
-            id INTEGER PRIMARY KEY, sha256 VARCHAR UNIQUE NOT NULL, file_name VARCHAR NOT NULL,
-            size BIGINT NOT NULL, uploaded_at TIMESTAMP NOT NULL, data BLOB NOT NULL)""",
-        """CREATE TABLE datasets (
-            id INTEGER PRIMARY KEY, name VARCHAR UNIQUE NOT NULL, source_file VARCHAR,
-            kind VARCHAR NOT NULL, imported_at TIMESTAMP NOT NULL, row_count BIGINT NOT NULL,
-            rejected_rows BIGINT NOT NULL DEFAULT 0, file_format VARCHAR, encoding VARCHAR,
-            delimiter VARCHAR, sheet VARCHAR, columns JSON NOT NULL, roles JSON NOT NULL,
-            options JSON NOT NULL, warnings JSON, upload_id INTEGER)""",
-        # Room for later steps: each later step adds its tables in a migration of its own.
-    ],
-    [  # 2: deduplication — candidate pairs, decisions (an audit log), reversible merge groups.
-        """CREATE TABLE match_runs (dataset_id INTEGER PRIMARY KEY, run_at TIMESTAMP NOT NULL,
-            settings JSON NOT NULL, stats JSON NOT NULL)""",
-        """CREATE TABLE match_pairs (dataset_id INTEGER NOT NULL, left_row BIGINT NOT NULL,
-            right_row BIGINT NOT NULL, score DOUBLE NOT NULL, status VARCHAR NOT NULL, levels JSON,
-            PRIMARY KEY (dataset_id, left_row, right_row))""",
-        """CREATE TABLE decisions (dataset_id INTEGER NOT NULL, left_row BIGINT NOT NULL,
-            right_row BIGINT NOT NULL, decision VARCHAR NOT NULL, score DOUBLE, decided_at TIMESTAMP NOT NULL,
-            source VARCHAR NOT NULL)""",
-        "CREATE SEQUENCE merge_group_ids START 1",
-        """CREATE TABLE merge_groups (id INTEGER PRIMARY KEY, dataset_id INTEGER NOT NULL,
-            created_at TIMESTAMP NOT NULL, undone_at TIMESTAMP, source VARCHAR NOT NULL)""",
-        "CREATE TABLE merge_members (group_id INTEGER NOT NULL, row BIGINT NOT NULL)",
-        """CREATE TABLE survivorship (dataset_id INTEGER NOT NULL, "column" VARCHAR NOT NULL,
-            rule VARCHAR NOT NULL, PRIMARY KEY (dataset_id, "column"))""",
-    ],
-    [  # 3: later exports of the same CRM added to a dataset (incremental matching).
-        """CREATE TABLE import_batches (dataset_id INTEGER NOT NULL, batch INTEGER NOT NULL,
-            file_name VARCHAR, imported_at TIMESTAMP NOT NULL, rows_read BIGINT NOT NULL,
-            rows_added BIGINT NOT NULL, rows_updated BIGINT NOT NULL, upload_id INTEGER,
-            PRIMARY KEY (dataset_id, batch))""",
-    ],
-    [  # 4: segment runs: settings, scores, the fitted pipeline (pickled), each customer's segment.
-        "CREATE SEQUENCE segment_run_ids START 1",
-        """CREATE TABLE segment_runs (id INTEGER PRIMARY KEY, dataset_id INTEGER NOT NULL, name VARCHAR UNIQUE NOT NULL,
-            created_at TIMESTAMP NOT NULL, k INTEGER NOT NULL, settings JSON NOT NULL, scores JSON NOT NULL,
-            steps JSON NOT NULL, model BLOB NOT NULL, is_current BOOLEAN NOT NULL, customers BIGINT NOT NULL,
-            assigned_at TIMESTAMP NOT NULL)""",
-        """CREATE TABLE segment_members (run_id INTEGER NOT NULL, customer_id VARCHAR NOT NULL,
-            segment INTEGER NOT NULL)""",
-        """CREATE TABLE segment_names (run_id INTEGER NOT NULL, segment INTEGER NOT NULL, name VARCHAR NOT NULL,
-            PRIMARY KEY (run_id, segment))""",
-        """CREATE TABLE segment_scans (dataset_id INTEGER PRIMARY KEY, scanned_at TIMESTAMP NOT NULL,
-            settings JSON NOT NULL, k_min INTEGER NOT NULL, k_max INTEGER NOT NULL, scores JSON NOT NULL,
-            knee INTEGER, recommended_k INTEGER NOT NULL, reason VARCHAR NOT NULL, steps JSON NOT NULL)""",
-    ],
-    [  # 5: pairs within a chain (A~B~C, A and C clearly different) are never merged without a person.
-        "ALTER TABLE match_pairs ADD COLUMN in_chain BOOLEAN DEFAULT false",
-    ],
-    [  # 6: audiences: saved definitions, suppression lists, the log of every export.
-        "CREATE TABLE audiences (name VARCHAR PRIMARY KEY, saved_at TIMESTAMP NOT NULL, spec JSON NOT NULL)",
-        """CREATE TABLE suppression_lists (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL,
-            uploaded_at TIMESTAMP NOT NULL, size BIGINT NOT NULL)""",
-        "CREATE TABLE suppression_values (list_id INTEGER NOT NULL, value VARCHAR NOT NULL)",
-        """CREATE TABLE export_log (exported_at TIMESTAMP NOT NULL, audience VARCHAR, rows BIGINT NOT NULL,
-            columns JSON NOT NULL, file_name VARCHAR, include_no_consent BOOLEAN NOT NULL, spec JSON NOT NULL)""",
-    ],
-    [  # 7: RFM computed from an orders dataset (the per-customer table is rfm_<customers dataset id>).
-        """CREATE TABLE rfm_runs (dataset_id INTEGER PRIMARY KEY, orders_id INTEGER NOT NULL,
-            computed_at TIMESTAMP NOT NULL, settings JSON NOT NULL, stats JSON NOT NULL)""",
-    ],
-    [  # 8: propensity models (scores per customer are columns of scores_<customers dataset id>).
-        """CREATE TABLE score_models (dataset_id INTEGER NOT NULL, name VARCHAR NOT NULL, trained_at TIMESTAMP NOT NULL,
-            settings JSON NOT NULL, report JSON NOT NULL, model BLOB NOT NULL, PRIMARY KEY (dataset_id, name))""",
-    ],
-    [  # 9: unattended refreshes (a log of runs and their steps) and snapshots of segment membership.
-        "CREATE SEQUENCE refresh_ids START 1",
-        """CREATE TABLE refreshes (id INTEGER PRIMARY KEY, started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP,
-            config_file VARCHAR, status VARCHAR NOT NULL, failed_step VARCHAR, error VARCHAR, summary JSON)""",
-        """CREATE TABLE refresh_steps (refresh_id INTEGER NOT NULL, position INTEGER NOT NULL, step VARCHAR NOT NULL,
-            status VARCHAR NOT NULL, seconds DOUBLE, state VARCHAR, detail JSON, error VARCHAR,
-            PRIMARY KEY (refresh_id, position))""",
-        "CREATE SEQUENCE snapshot_ids START 1",
-        """CREATE TABLE segment_snapshots (id INTEGER PRIMARY KEY, dataset_id INTEGER NOT NULL, run_id INTEGER NOT NULL,
-            run_name VARCHAR NOT NULL, taken_at TIMESTAMP NOT NULL, refresh_id INTEGER, customers BIGINT NOT NULL,
-            names JSON NOT NULL)""",
-        """CREATE TABLE snapshot_members (snapshot_id INTEGER NOT NULL, customer_id VARCHAR NOT NULL,
-            segment INTEGER NOT NULL)""",
-    ],
-]
-MIGRATIONS.append([  # 10: the write version, overall ('*') and per dataset ('<id>'); caches key on it.
-    "CREATE TABLE write_versions (scope VARCHAR PRIMARY KEY, version BIGINT NOT NULL)",
-    "INSERT INTO write_versions VALUES ('*', 1)",
-])
-SCHEMA_VERSION = len(MIGRATIONS)
 _READ_ONLY_SQL = ("SELECT", "WITH", "FROM", "DESCRIBE", "SHOW", "PRAGMA", "EXPLAIN")
 
 
@@ -166,32 +77,21 @@ class Dataset:
     @property
     def raw_table(self) -> str:
         """Table of raw rows exactly as read (all VARCHAR) plus ``_row``."""
-        return f"raw_{self.id}"
+        return schema.dataset_table("raw", self.id)
 
     @property
     def clean_table(self) -> str:
         """Table of normalised rows (typed) plus ``_row``."""
-        return f"clean_{self.id}"
+        return schema.dataset_table("clean", self.id)
 
     @property
     def rejects_table(self) -> str:
         """Table of rows that could not be read: ``line``, ``reason``, ``raw``."""
-        return f"rejects_{self.id}"
+        return schema.dataset_table("rejects", self.id)
 
     def columns_with_role(self, *roles: str) -> list[str]:
         """Columns whose role is one of ``roles``, in file order."""
         return [c for c in self.columns if self.roles.get(c) in roles]
-
-
-_DATASET_COLUMNS = ("id, name, source_file, kind, imported_at, row_count, rejected_rows, file_format, "
-                    "encoding, delimiter, sheet, columns, roles, options, warnings")
-
-
-def _dataset_from_row(row: tuple) -> Dataset:
-    values = list(row)
-    for i in (11, 12, 13, 14):
-        values[i] = json.loads(values[i]) if values[i] is not None else ([] if i == 14 else {})
-    return Dataset(*values)
 
 
 class _Writes:
@@ -329,8 +229,8 @@ class Store:
                 yield cur
                 if writes.wrote and writes.versioned:
                     scopes = ["*", *(str(i) for i in sorted(writes.datasets))]
-                    cur.execute("INSERT INTO write_versions SELECT s, 1 FROM unnest(?::VARCHAR[]) t(s) "
-                                "ON CONFLICT (scope) DO UPDATE SET version = write_versions.version + 1",
+                    cur.execute(f"INSERT INTO {schema.WRITE_VERSIONS} SELECT s, 1 FROM unnest(?::VARCHAR[]) t(s) "
+                                f"ON CONFLICT (scope) DO UPDATE SET version = {schema.WRITE_VERSIONS}.version + 1",
                                 [scopes]).fetchall()
             except BaseException:
                 cur.execute("ROLLBACK").fetchall()
@@ -386,7 +286,7 @@ class Store:
         rebuilt summary keys on it.
         """
         scope = "*" if dataset_id is None else str(int(dataset_id))
-        return int(self.query_value("SELECT version FROM write_versions WHERE scope = ?", [scope]) or 0)
+        return int(self.query_value(f"SELECT version FROM {schema.WRITE_VERSIONS} WHERE scope = ?", [scope]) or 0)
 
     @contextmanager
     def pending(self, *dataset_ids: int) -> Iterator[None]:
@@ -421,143 +321,41 @@ class Store:
     def schema_version(self) -> int:
         """Schema version of the open file (0 for a new file)."""
         exists = self.query_value(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'")
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [schema.META])
         if not exists:
             return 0
-        value = self.query_value("SELECT value FROM meta WHERE key = 'schema_version'")
+        value = self.query_value(f"SELECT value FROM {schema.META} WHERE key = 'schema_version'")
         return int(value or 0)
 
     def migrate(self) -> None:
-        """Bring the file's schema up to :data:`SCHEMA_VERSION`, one migration per transaction."""
-        current = self.schema_version()
-        if current > SCHEMA_VERSION:
+        """Bring the file's schema up to :data:`schema.SCHEMA_VERSION`, one migration per transaction."""
+        current, latest = self.schema_version(), len(schema.MIGRATIONS)
+        if current > latest:
             raise StoreError(f"The store '{self.path}' has schema version {current}, newer than this "
-                             f"Segment Studio ({SCHEMA_VERSION}): update the app.")
-        for version in range(current + 1, SCHEMA_VERSION + 1):
+                             f"Segment Studio ({latest}): update the app.")
+        for version in range(current + 1, latest + 1):
             with self.transaction(versioned=False) as tx:  # write_versions itself comes with a migration
-                for statement in MIGRATIONS[version - 1]:
+                for statement in schema.MIGRATIONS[version - 1]:
                     tx.execute(statement)
-                tx.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)])
-
-    # -- uploads ----------------------------------------------------------
-    def save_upload(self, file_name: str, data: bytes) -> int:
-        """Keep an uploaded file's bytes once (by content hash); returns its id."""
-        digest = hashlib.sha256(data).hexdigest()
-        with self.transaction() as tx:
-            found = tx.fetchone("SELECT id FROM uploads WHERE sha256 = ?", [digest])
-            if found:
-                return int(found[0])
-            upload_id = tx.next_id("uploads")
-            tx.execute("INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?)",
-                       [upload_id, digest, file_name, len(data), datetime.now(), data])
-            return upload_id
-
-    def upload(self, upload_id: int) -> tuple[str, bytes]:
-        """File name and bytes of a saved upload."""
-        rows = self.query_rows("SELECT file_name, data FROM uploads WHERE id = ?", [upload_id])
-        if not rows:
-            raise NotFoundError(f"Upload {upload_id} is not in the store; upload the file again.")
-        return rows[0][0], bytes(rows[0][1])
-
-    # -- datasets ---------------------------------------------------------
-    def datasets(self, kind: str | None = None) -> list[Dataset]:
-        """Every dataset, newest first, optionally of one kind."""
-        sql = f"SELECT {_DATASET_COLUMNS} FROM datasets"
-        params: list = []
-        if kind:
-            sql += " WHERE kind = ?"
-            params.append(kind)
-        return [_dataset_from_row(r) for r in self.query_rows(sql + " ORDER BY imported_at DESC, id DESC", params)]
-
-    def dataset_by_id(self, dataset_id: int) -> Dataset:
-        """A dataset by its id (runs and RFM refer to datasets by id)."""
-        rows = self.query_rows(f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE id = ?", [dataset_id])
-        if not rows:
-            raise NotFoundError(f"Dataset {dataset_id} is no longer in the store.")
-        return _dataset_from_row(rows[0])
-
-    def dataset(self, name: str | None = None, kind: str = "customers") -> Dataset:
-        """A dataset by name, or the most recent one of ``kind`` when ``name`` is None."""
-        if name is None:
-            found = self.datasets(kind)
-            if not found:
-                raise NotFoundError(f"No {kind} dataset in the store yet: import a file first.")
-            return found[0]
-        rows = self.query_rows(f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE name = ?", [name])
-        if not rows:
-            names = [d.name for d in self.datasets()]
-            raise NotFoundError(f"No dataset named {name!r}; the store has {names}.")
-        return _dataset_from_row(rows[0])
-
-    def unique_dataset_name(self, wanted: str) -> str:
-        """``wanted``, or ``wanted (2)``, ``(3)``... if a dataset has that name."""
-        return self.unique_name("datasets", wanted)
-
-    def unique_name(self, table: str, wanted: str) -> str:
-        """``wanted``, or ``wanted (2)``, ``(3)``... if a row of ``table`` (a store table) has that name."""
-        taken = {r[0].lower() for r in self.query_rows(f"SELECT name FROM {table}")}
-        name, n = wanted, 1
-        while name.lower() in taken:
-            n += 1
-            name = f"{wanted} ({n})"
-        return name
-
-    def insert_dataset(self, tx: Transaction, ds: Dataset, upload_id: int | None) -> None:
-        """Record a dataset's description (inside the caller's transaction)."""
-        tx.execute(
-            f"INSERT INTO datasets ({_DATASET_COLUMNS}, upload_id) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [ds.id, ds.name, ds.source_file, ds.kind, ds.imported_at, ds.row_count, ds.rejected_rows,
-             ds.file_format, ds.encoding, ds.delimiter, ds.sheet, json.dumps(ds.columns),
-             json.dumps(ds.roles), json.dumps(ds.options), json.dumps(ds.warnings), upload_id])
-
-    def update_roles(self, tx: Transaction, dataset_id: int, roles: dict[str, str], options: dict) -> None:
-        """Save changed column roles and options (inside the caller's transaction)."""
-        tx.execute("UPDATE datasets SET roles = ?, options = ? WHERE id = ?",
-                   [json.dumps(roles), json.dumps(options), dataset_id])
-
-    def update_counts(self, tx: Transaction, ds: Dataset) -> None:
-        """Save a dataset's row and rejected-row counts and warnings after rows were added."""
-        tx.execute("UPDATE datasets SET row_count = ?, rejected_rows = ?, warnings = ? WHERE id = ?",
-                   [ds.row_count, ds.rejected_rows, json.dumps(ds.warnings), ds.id])
-
-    def import_batches(self, dataset_id: int) -> pd.DataFrame:
-        """The files added to a dataset after its first import, in order."""
-        return self.query_df("SELECT batch, file_name, imported_at, rows_read, rows_added, rows_updated "
-                             "FROM import_batches WHERE dataset_id = ? ORDER BY batch", [dataset_id])
+                tx.execute(f"INSERT OR REPLACE INTO {schema.META} VALUES ('schema_version', ?)", [str(version)])
 
     def drop_orphan_tables(self) -> list[str]:
-        """Drop dataset tables left without a dataset row (an import stopped half way)."""
+        """Drop dataset tables left without a dataset row (an import stopped half way).
+
+        The tables of a dataset held by :meth:`pending` (an import still
+        writing them) are never orphans. Chosen and dropped under the write
+        lock, in one transaction.
+        """
         if self.in_atomic:  # the atomic block's rollback removes them, and its transaction may be aborted
             return []
-        with self.transaction() as tx:  # chosen and dropped under the write lock, in one transaction
-            known = {r[0] for r in tx.execute("SELECT id FROM datasets")} | set(self._pending)
+        with self.transaction() as tx:
+            known = {r[0] for r in tx.execute(f"SELECT id FROM {schema.DATASETS}")} | set(self._pending)
             orphans = [name for (name,) in tx.execute(
-                "SELECT table_name FROM information_schema.tables WHERE regexp_matches(table_name, "
-                "'^(raw|clean|rejects|rfm|scores|golden)_[0-9]+$')") if int(name.rsplit("_", 1)[1]) not in known]
+                "SELECT table_name FROM information_schema.tables WHERE regexp_matches(table_name, ?)",
+                [schema.DATASET_TABLE_PATTERN]) if int(name.rsplit("_", 1)[1]) not in known]
             for name in orphans:
                 tx.execute(f"DROP TABLE IF EXISTS {name}")
         return orphans
-
-    def delete_dataset(self, name: str) -> None:
-        """Remove a dataset and its tables."""
-        ds = self.dataset(name)
-        with self.transaction() as tx:
-            for table in (ds.raw_table, ds.clean_table, ds.rejects_table, f"rfm_{int(ds.id)}", f"scores_{int(ds.id)}",
-                          f"golden_{int(ds.id)}"):
-                tx.execute(f"DROP TABLE IF EXISTS {table}")
-            tx.execute("DELETE FROM merge_members WHERE group_id IN (SELECT id FROM merge_groups "
-                       "WHERE dataset_id = ?)", [ds.id])
-            tx.execute("DELETE FROM snapshot_members WHERE snapshot_id IN (SELECT id FROM segment_snapshots "
-                       "WHERE dataset_id = ?)", [ds.id])
-            for table in ("segment_members", "segment_names"):
-                tx.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT id FROM segment_runs "
-                           "WHERE dataset_id = ?)", [ds.id])
-            for table in ("merge_groups", "match_runs", "match_pairs", "decisions", "survivorship",
-                          "import_batches", "segment_runs", "segment_scans", "rfm_runs", "score_models",
-                          "segment_snapshots"):
-                tx.execute(f"DELETE FROM {table} WHERE dataset_id = ?", [ds.id])
-            tx.execute("DELETE FROM datasets WHERE id = ?", [ds.id])
 
     def table_exists(self, table: str) -> bool:
         """Whether a table of that name exists."""
@@ -572,3 +370,17 @@ class Store:
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return self.query_df(sql)
+
+
+def unique_name(tx: Transaction, table: str, wanted: str) -> str:
+    """``wanted``, or ``wanted (2)``, ``(3)``... if a row of ``table`` (a store table) has that name.
+
+    Read through ``tx``: inside the transaction that then writes the name, no
+    other writer can take it in between.
+    """
+    taken = {r[0].lower() for r in tx.execute(f"SELECT name FROM {table}")}
+    name, n = wanted, 1
+    while name.lower() in taken:
+        n += 1
+        name = f"{wanted} ({n})"
+    return name

@@ -3,8 +3,9 @@
 Each column of a merge group takes one surviving value by a rule the user
 can change (most recent, most complete, most frequent, longest, min, max,
 sum); emails and phones are never lost: every distinct value of a group is
-kept in a list column beside the surviving one. The SQL is built here and
-run by the store.
+kept in a list column beside the surviving one. The SQL is built here (text
+only) and run by :mod:`segmentation.customers.repository`, the customers
+stage's only SQL executor.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pandas as pd
 
 from ..core.store import Dataset, quote
 from ..ingest.roles import ROLE_KIND
+from .identity import anchors_sql, customer_id_sql, members_sql
 
 RULES = {
     "most_recent": "Most recent",
@@ -96,14 +98,14 @@ def _aggregate(ds: Dataset, column: str, rule: str) -> str:
     return complete
 
 
-def golden_sql(ds: Dataset, members_sql: str, survivorship: Survivorship = Survivorship()) -> str:
+def golden_sql(ds: Dataset, members: str, survivorship: Survivorship = Survivorship()) -> str:
     """SQL that yields one row per customer of ``ds``.
 
     Parameters
     ----------
     ds : Dataset
         The customers dataset.
-    members_sql : str
+    members : str
         A query of ``(row, group_id)`` for records in active merge groups.
     survivorship : Survivorship
         Rules per column.
@@ -128,8 +130,13 @@ def golden_sql(ds: Dataset, members_sql: str, survivorship: Survivorship = Survi
     selects.append(f"string_agg({source}, ';' ORDER BY c._row) AS source_ids")
     selects.append("list(c._row ORDER BY c._row) AS source_rows")
     return (
-        f"WITH m AS (SELECT row, min(row) OVER (PARTITION BY group_id) AS anchor FROM ({members_sql})), "
-        f"c AS (SELECT t.*, ({filled}) AS _filled, 'C' || coalesce(m.anchor, t._row) AS customer_id "
+        f"WITH m AS ({anchors_sql(members)}), "
+        f"c AS (SELECT t.*, ({filled}) AS _filled, {customer_id_sql('coalesce(m.anchor, t._row)')} AS customer_id "
         f"FROM {ds.clean_table} t LEFT JOIN m ON m.row = t._row) "
         f"SELECT {', '.join(selects)} FROM c GROUP BY c.customer_id ORDER BY min(c._row)"
     )
+
+
+def golden_rows_sql(ds: Dataset, survivorship: Survivorship = Survivorship()) -> str:
+    """One golden record per customer after the dataset's merges (:func:`golden_sql` on its merge groups)."""
+    return golden_sql(ds, members_sql(ds), survivorship)

@@ -38,7 +38,8 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from ..core.errors import ColumnError
+from ..core.errors import ColumnError, MissingColumnsError
+from ..ingest.roles import guess_roles
 from .comparisons import (
     GENERIC_LOCALS,
     Comparison,
@@ -359,11 +360,10 @@ class Matcher:
     def _prepare(self, frame: pd.DataFrame) -> dict:
         roles = self.settings.columns or self.roles
         if roles is None:
-            from ..ingest.roles import guess_roles
             roles = guess_roles(list(frame.columns), frame.head(2000).astype(object))
         missing = [c for c in roles if c not in frame.columns]
         if missing:
-            raise ColumnError(f"Cannot compare {missing}: the data has no such column; it has {list(frame.columns)}.")
+            raise MissingColumnsError(missing, list(frame.columns), where="the data to compare")
         comparisons = default_comparisons(roles)
         if not comparisons:
             raise ColumnError("No column has a role that can be compared (name, e-mail, phone, company, "

@@ -5,6 +5,8 @@ to the whole column (emails, dates, amounts, booleans, text), or a Python
 mapper applied once per *distinct* raw value (phones, categories), whose
 result the store joins back. The raw value is always kept beside the
 normalised one, so an invalid value becomes NULL here and is still visible.
+Yes/no words are those of :mod:`segmentation.core.vocabulary`. Pure: this
+module builds SQL text and maps frames; the ingest repository executes.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 import pandas as pd
 import phonenumbers
 
-from .roles import ROLE_KIND
+from ..core.vocabulary import ROLE_KIND, is_flag_column, yes_no_sql
 
 
 @dataclass(frozen=True)
@@ -62,15 +64,6 @@ class ColumnPlan:
 EMAIL_PATTERN = (r"[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@"
                  r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,}")
 
-_TRUE = ("oui", "yes", "y", "o", "1", "true", "vrai", "x", "ok", "opt-in", "optin", "opted in",
-         "subscribed", "abonne", "inscrit", "consent", "consenti", "accepte")
-_FALSE = ("non", "no", "n", "0", "false", "faux", "opt-out", "optout", "opted out",
-          "unsubscribed", "desabonne", "desinscrit", "refuse", "none")
-# In an opt-out column these words mean "opted out", i.e. True.
-_OPT_OUT_WORDS = ("opt-out", "optout", "opted out", "unsubscribed", "desabonne", "desinscrit", "refuse")
-_OPT_IN_WORDS = ("opt-in", "optin", "opted in", "subscribed", "abonne", "inscrit", "consent", "consenti",
-                 "accepte")
-
 _DAY_FIRST_REGIONS = {"FR", "BE", "CH", "LU", "GB", "IE", "ES", "IT", "DE", "NL", "PT", "AU", "NZ"}
 
 _DMY = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
@@ -79,10 +72,6 @@ _DMY = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
 def sql_string(value: str) -> str:
     """Quote ``value`` as a SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
-
-
-def _sql_list(values: tuple[str, ...]) -> str:
-    return "(" + ", ".join(sql_string(v) for v in values) + ")"
 
 
 def text_sql() -> str:
@@ -117,20 +106,16 @@ def postcode_sql(default_region: str) -> str:
     return base
 
 
-def boolean_sql(opt_out: bool = False) -> str:
+def boolean_sql(opt_out: bool = False, blank_is_no: bool = False) -> str:
     """Yes/no words in French and English to a boolean; anything else is NULL.
 
-    In an opt-out column, "opt-out" and "unsubscribed" mean True; in a
-    consent column they mean False.
+    The words are :data:`segmentation.core.vocabulary.YES_WORDS` and
+    :data:`~segmentation.core.vocabulary.NO_WORDS`. In an opt-out column,
+    "opt-out" and "unsubscribed" mean True; in a consent column they mean
+    False. With ``blank_is_no`` (a flag column: ``x`` and empty cells) an
+    empty cell is False.
     """
-    folded = "lower(strip_accents(trim({v})))"
-    true_words = tuple(w for w in _TRUE if not (opt_out and w in _OPT_IN_WORDS))
-    false_words = tuple(w for w in _FALSE if not (opt_out and w in _OPT_OUT_WORDS))
-    if opt_out:
-        true_words += _OPT_OUT_WORDS
-        false_words += _OPT_IN_WORDS
-    return (f"CASE WHEN {folded} IN {_sql_list(true_words)} THEN true "
-            f"WHEN {folded} IN {_sql_list(false_words)} THEN false END")
+    return yes_no_sql("{v}", opt_out=opt_out, blank_is_no=blank_is_no)
 
 
 def number_sql() -> str:
@@ -295,7 +280,8 @@ def plan_column(column: str, role: str, sample: pd.Series, options: NormalizeOpt
     role : str
         A key of :data:`segmentation.ingest.roles.ROLES`.
     sample : pandas.Series
-        Raw values of the column (used to decide date order).
+        Raw values of the column (used to decide date order, and whether a
+        yes/no column is a flag whose empty cells mean no).
     options : NormalizeOptions
         Region and date-order settings.
     """
@@ -319,8 +305,9 @@ def plan_column(column: str, role: str, sample: pd.Series, options: NormalizeOpt
     if kind == "number":
         return ColumnPlan(column, role, kind, "DOUBLE", number_sql(), note="amounts to numbers")
     if kind == "boolean":
-        return ColumnPlan(column, role, kind, "BOOLEAN", boolean_sql(opt_out=role == "opt_out"),
-                          note="yes/no words to true/false")
+        flag = is_flag_column(sample)
+        return ColumnPlan(column, role, kind, "BOOLEAN", boolean_sql(opt_out=role == "opt_out", blank_is_no=flag),
+                          note="a flag: marked = true, empty = false" if flag else "yes/no words to true/false")
     if kind == "category":
         return ColumnPlan(column, role, kind, "VARCHAR", "{m}", map_categories,
                           note="spellings folded; most frequent shown")

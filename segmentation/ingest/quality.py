@@ -2,7 +2,10 @@
 
 Every figure is one SQL aggregate over the raw and normalised tables, so the
 report stays fast on a million rows; every issue has a key with which
-:func:`issue_rows` returns the rows concerned, for download.
+:func:`issue_rows` returns the rows concerned, for download. This module
+builds the SQL text (the ``*_sql`` functions); the ingest repository
+(:class:`~segmentation.ingest.repository.DatasetsRepository`), the stage's
+only SQL executor, runs it.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ from datetime import date
 
 import pandas as pd
 
-from ..core.errors import NotFoundError
+from ..core.errors import ColumnError, NotFoundError
 from ..core.store import Dataset, Store, quote
+from ..core.vocabulary import ROLE_KIND
 from .normalize import invalid_counts_hint
-from .roles import ROLE_KIND
+from .repository import DatasetsRepository
 
 
 @dataclass(frozen=True)
@@ -92,11 +96,15 @@ def _blank(col: str) -> str:
     return f"(r.{col} IS NULL OR trim(r.{col}) = '')"
 
 
-def _condition(store: Store, ds: Dataset, key: str, settings: QualitySettings) -> str:
-    """SQL condition (over raw ``r`` and clean ``c``) selecting the rows of one issue."""
+def _condition(ds: Dataset, key: str, settings: QualitySettings,
+               fences: tuple[float, float] | None = None) -> str:
+    """SQL condition (over raw ``r`` and clean ``c``) selecting the rows of one issue.
+
+    ``fences`` are the outlier fences of the key's column (see :func:`fences_sql`), for ``outlier:`` keys.
+    """
     kind, _, column = key.partition(":")
     if column and column not in ds.columns:
-        raise NotFoundError(f"No column {column!r} in dataset {ds.name!r}; found {ds.columns}")
+        raise ColumnError(f"No column {column!r} in dataset {ds.name!r}; found {ds.columns}")
     q = quote(column)
     if kind == "missing":
         return _blank(q)
@@ -106,7 +114,7 @@ def _condition(store: Store, ds: Dataset, key: str, settings: QualitySettings) -
         return (f"c.{q} IN (SELECT {q} FROM {ds.clean_table} WHERE {q} IS NOT NULL "
                 f"GROUP BY 1 HAVING count(*) > 1)")
     if kind == "outlier":
-        low, high = _fences(store, ds, column, settings)
+        low, high = fences if fences is not None else (float("-inf"), float("inf"))
         return f"(c.{q} < {low!r} OR c.{q} > {high!r})"
     if kind == "stale":
         return (f"c.{q} < DATE '{settings.reference_date().isoformat()}' "
@@ -117,17 +125,21 @@ def _condition(store: Store, ds: Dataset, key: str, settings: QualitySettings) -
     raise NotFoundError(f"Unknown quality issue {key!r}.")
 
 
-def _fences(store: Store, ds: Dataset, column: str, settings: QualitySettings) -> tuple[float, float]:
-    """Tukey's fences: quartiles widened by ``outlier_iqr`` inter-quartile ranges.
+def fences_sql(ds: Dataset, column: str) -> str:
+    """The minimum and quartiles of a numeric column, plain and on ``ln(1 + x)`` (see :func:`fences`)."""
+    q = quote(column)
+    return (f"SELECT min({q}), quantile_cont({q}, 0.25), quantile_cont({q}, 0.75), "
+            f"quantile_cont(ln(1 + greatest({q}, 0)), 0.25), quantile_cont(ln(1 + greatest({q}, 0)), 0.75) "
+            f"FROM {ds.clean_table}")
+
+
+def fences(row: tuple, settings: QualitySettings) -> tuple[float, float]:
+    """Tukey's fences from a :func:`fences_sql` row: quartiles widened by ``outlier_iqr`` inter-quartile ranges.
 
     Amounts and counts (never negative) are skewed, so their fences are
     taken on ``ln(1 + x)``: otherwise every large customer is an "outlier".
     """
-    q = quote(column)
-    low_value, q1, q3, lq1, lq3 = store.query_rows(
-        f"SELECT min({q}), quantile_cont({q}, 0.25), quantile_cont({q}, 0.75), "
-        f"quantile_cont(ln(1 + greatest({q}, 0)), 0.25), quantile_cont(ln(1 + greatest({q}, 0)), 0.75) "
-        f"FROM {ds.clean_table}")[0]
+    low_value, q1, q3, lq1, lq3 = row
     if q1 is None:
         return float("-inf"), float("inf")
     k = settings.outlier_iqr
@@ -138,6 +150,61 @@ def _fences(store: Store, ds: Dataset, column: str, settings: QualitySettings) -
 
 def _numeric_columns(ds: Dataset) -> list[str]:
     return [c for c in ds.columns if ROLE_KIND.get(ds.roles.get(c, ""), "text") == "number"]
+
+
+def column_counts_sql(ds: Dataset, raw: str) -> str:
+    """Rows, then per column: missing raw values, invalid values (raw but no normalised value), distinct values.
+
+    ``raw`` is the SQL text of the current raw rows (:meth:`DatasetsRepository.raw_source`).
+    """
+    aggs = []
+    for col in ds.columns:
+        q = quote(col)
+        aggs.append(f"count_if({_blank(q)})")
+        aggs.append(f"count_if(NOT {_blank(q)} AND c.{q} IS NULL)")
+        aggs.append(f"approx_count_distinct(c.{q})")
+    return f"SELECT count(*), {', '.join(aggs)} FROM {raw} r JOIN {ds.clean_table} c USING (_row)"
+
+
+def outliers_sql(ds: Dataset, column: str) -> str:
+    """Values of a column outside its fences (parameters: low, high)."""
+    q = quote(column)
+    return f"SELECT count_if({q} < ? OR {q} > ?) FROM {ds.clean_table}"
+
+
+def exact_duplicates_sql(ds: Dataset) -> str:
+    """Records equal to another one on every column."""
+    all_cols = ", ".join(quote(c) for c in ds.columns)
+    return (f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {ds.clean_table} "
+            f"GROUP BY {all_cols} HAVING count(*) > 1)")
+
+
+def duplicate_key_sql(ds: Dataset, column: str) -> str:
+    """Records sharing their (normalised) value of ``column`` with another record."""
+    q = quote(column)
+    return (f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {ds.clean_table} "
+            f"WHERE {q} IS NOT NULL GROUP BY {q} HAVING count(*) > 1)")
+
+
+def correlation_sql(ds: Dataset, pairs: list[tuple[str, str]]) -> str:
+    """Pearson correlation of each pair of numeric columns."""
+    return "SELECT " + ", ".join(f"corr({quote(a)}, {quote(b)})" for a, b in pairs) + f" FROM {ds.clean_table}"
+
+
+def issue_rows_sql(ds: Dataset, key: str, condition: str, raw: str) -> str:
+    """The raw rows (``row`` and the columns) that ``condition`` selects, for the issue ``key``.
+
+    ``raw`` is the SQL text of the current raw rows (:meth:`DatasetsRepository.raw_source`).
+    """
+    cols = ", ".join(f"r.{quote(c)}" for c in ds.columns)
+    if key == "rejected":
+        return f"SELECT line, reason, raw FROM {ds.rejects_table} ORDER BY line"
+    if key == "exact_duplicates":
+        inner = (f"SELECT r._row AS row, {cols}, {condition} AS hit FROM {raw} r "
+                 f"JOIN {ds.clean_table} c USING (_row)")
+        return f"SELECT * EXCLUDE (hit) FROM ({inner}) WHERE hit ORDER BY row"
+    return (f"SELECT r._row AS row, {cols} FROM {raw} r JOIN {ds.clean_table} c USING (_row) "
+            f"WHERE {condition} ORDER BY r._row")
 
 
 def quality_report(store: Store, dataset: str | None = None,
@@ -153,19 +220,15 @@ def quality_report(store: Store, dataset: str | None = None,
     settings : QualitySettings
         Staleness and outlier thresholds.
     """
-    ds = store.dataset(dataset or None)
-    return _report(store, ds, settings)
+    repo = DatasetsRepository(store)
+    return report(repo, repo.dataset(dataset or None), settings)
 
 
-def _report(store: Store, ds: Dataset, settings: QualitySettings) -> QualityReport:
-    src = f"{ds.raw_table} r JOIN {ds.clean_table} c USING (_row)"
-    aggs = []
-    for col in ds.columns:
-        q = quote(col)
-        aggs.append(f"count_if({_blank(q)})")
-        aggs.append(f"count_if(NOT {_blank(q)} AND c.{q} IS NULL)")
-        aggs.append(f"approx_count_distinct(c.{q})")
-    row = store.query_rows(f"SELECT count(*), {', '.join(aggs)} FROM {src}")[0]
+def report(repo: DatasetsRepository, ds: Dataset, settings: QualitySettings = QualitySettings()) -> QualityReport:
+    """The data-quality report of the dataset ``ds`` (its SQL run by ``repo``)."""
+    numeric = _numeric_columns(ds)
+    row, *fence_rows = repo.first_rows([(column_counts_sql(ds, repo.raw_source(ds)), None),
+                                        *((fences_sql(ds, col), None) for col in numeric)])
     n = int(row[0])
     records = []
     for i, col in enumerate(ds.columns):
@@ -180,47 +243,39 @@ def _report(store: Store, ds: Dataset, settings: QualitySettings) -> QualityRepo
                         "distinct": distinct, "checked": checked})
     columns = pd.DataFrame(records)
 
-    outliers = []
-    numeric = _numeric_columns(ds)
-    for col in numeric:
-        low, high = _fences(store, ds, col, settings)
-        q = quote(col)
-        count = store.query_value(f"SELECT count_if({q} < ? OR {q} > ?) FROM {ds.clean_table}", [low, high])
-        outliers.append({"column": col, "count": int(count or 0), "low": low, "high": high})
-    outlier_frame = pd.DataFrame(outliers, columns=["column", "count", "low", "high"])
-
-    all_cols = ", ".join(quote(c) for c in ds.columns)
-    exact = int(store.query_value(
-        f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {ds.clean_table} "
-        f"GROUP BY {all_cols} HAVING count(*) > 1)") or 0)
-
-    dup_keys = {}
-    for col in ds.columns_with_role("email", "phone"):
-        q = quote(col)
-        dup_keys[col] = int(store.query_value(
-            f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {ds.clean_table} "
-            f"WHERE {q} IS NOT NULL GROUP BY {q} HAVING count(*) > 1)") or 0)
-
+    limits = [fences(r, settings) for r in fence_rows]
+    dup_cols = ds.columns_with_role("email", "phone")
     stale_cols = ds.columns_with_role("last_activity_date")
-    stale = None
+    pairs = [(a, b) for i, a in enumerate(numeric) for b in numeric[i:]] if len(numeric) >= 2 else []
+    queries: list[tuple[str, list | None]] = [(outliers_sql(ds, col), [low, high])
+                                              for col, (low, high) in zip(numeric, limits, strict=True)]
+    queries.append((exact_duplicates_sql(ds), None))
+    queries += [(duplicate_key_sql(ds, col), None) for col in dup_cols]
     if stale_cols:
-        cond = _condition(store, ds, f"stale:{stale_cols[0]}", settings)
-        stale = int(store.query_value(f"SELECT count_if({cond}) FROM {ds.clean_table} c") or 0)
+        cond = _condition(ds, f"stale:{stale_cols[0]}", settings)
+        queries.append((f"SELECT count_if({cond}) FROM {ds.clean_table} c", None))
+    if pairs:
+        queries.append((correlation_sql(ds, pairs), None))
+    answers = iter(repo.first_rows(queries))
 
+    outlier_frame = pd.DataFrame(
+        [{"column": col, "count": int(next(answers)[0] or 0), "low": low, "high": high}
+         for col, (low, high) in zip(numeric, limits, strict=True)],
+        columns=["column", "count", "low", "high"])
+    exact = int(next(answers)[0] or 0)
+    dup_keys = {col: int(next(answers)[0] or 0) for col in dup_cols}
+    stale = int(next(answers)[0] or 0) if stale_cols else None
     corr = pd.DataFrame(index=numeric, columns=numeric, dtype=float)
-    if len(numeric) >= 2:
-        pairs = [(a, b) for i, a in enumerate(numeric) for b in numeric[i:]]
-        values = store.query_rows("SELECT " + ", ".join(
-            f"corr({quote(a)}, {quote(b)})" for a, b in pairs) + f" FROM {ds.clean_table}")[0]
-        for (a, b), v in zip(pairs, values, strict=True):
+    if pairs:
+        for (a, b), v in zip(pairs, next(answers), strict=True):
             corr.loc[a, b] = corr.loc[b, a] = v
 
-    report = QualityReport(
+    result = QualityReport(
         dataset=ds.name, rows=n, rejected_rows=ds.rejected_rows, columns=columns, outliers=outlier_frame,
         exact_duplicates=exact, duplicate_keys=dup_keys, stale_profiles=stale,
         stale_column=stale_cols[0] if stale_cols else None, correlation=corr)
-    report.issues = _issues(report)
-    return report
+    result.issues = _issues(result)
+    return result
 
 
 def _issues(report: QualityReport) -> list[Issue]:
@@ -248,7 +303,14 @@ def _issues(report: QualityReport) -> list[Issue]:
 
 def issue_rows(store: Store, key: str, dataset: str | None = None,
                settings: QualitySettings = QualitySettings()) -> pd.DataFrame:
-    """The rows concerned by one issue of the report, with their raw values.
+    """The rows concerned by one issue of the report, with their raw values (see :func:`rows_of`)."""
+    repo = DatasetsRepository(store)
+    return rows_of(repo, repo.dataset(dataset or None), key, settings)
+
+
+def rows_of(repo: DatasetsRepository, ds: Dataset, key: str,
+            settings: QualitySettings = QualitySettings()) -> pd.DataFrame:
+    """The rows concerned by one issue of the report of ``ds``, with their raw values.
 
     Parameters
     ----------
@@ -260,17 +322,20 @@ def issue_rows(store: Store, key: str, dataset: str | None = None,
     pandas.DataFrame
         ``row`` (1-based position in the file's records) and the raw columns;
         for ``"rejected"``, ``line``, ``reason`` and ``raw``.
+
+    Raises
+    ------
+    ColumnError
+        The key names a column the dataset does not have.
+    NotFoundError
+        The key is not one of an issue.
     """
-    ds = store.dataset(dataset or None)
     if key == "rejected":
-        return store.query_df(f"SELECT line, reason, raw FROM {ds.rejects_table} ORDER BY line")
-    cond = _condition(store, ds, key, settings)
-    cols = ", ".join(f"r.{quote(c)}" for c in ds.columns)
-    if key == "exact_duplicates":
-        inner = (f"SELECT r._row, {cols}, {cond} AS hit FROM {ds.raw_table} r "
-                 f"JOIN {ds.clean_table} c USING (_row)")
-        return store.query_df(f"SELECT * EXCLUDE (hit) FROM ({inner}) WHERE hit ORDER BY _row").rename(
-            columns={"_row": "row"})
-    return store.query_df(
-        f"SELECT r._row AS row, {cols} FROM {ds.raw_table} r JOIN {ds.clean_table} c USING (_row) "
-        f"WHERE {cond} ORDER BY r._row")
+        return repo.frame(issue_rows_sql(ds, key, "", ds.raw_table))
+    limits = None
+    if key.startswith("outlier:"):
+        column = key.partition(":")[2]
+        if column not in ds.columns:
+            raise ColumnError(f"No column {column!r} in dataset {ds.name!r}; found {ds.columns}")
+        limits = fences(repo.first_rows([(fences_sql(ds, column), None)])[0], settings)
+    return repo.frame(issue_rows_sql(ds, key, _condition(ds, key, settings, limits), repo.raw_source(ds)))

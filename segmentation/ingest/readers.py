@@ -6,8 +6,8 @@ cells exactly as in the file (no trimming) and empty cells as null;
 normalisation happens later. Rows whose number of fields differs from the
 header's are set aside in ``ReadResult.rejected`` instead of being guessed.
 
-This module must not import Streamlit or DuckDB: the store module alone talks
-to DuckDB, and it receives the Arrow table built here.
+This module must not import Streamlit or DuckDB (pure): the ingest
+repository, the stage's only SQL executor, receives the Arrow table built here.
 """
 
 from __future__ import annotations

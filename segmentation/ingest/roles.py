@@ -2,7 +2,9 @@
 
 A role says how a column is normalised (:data:`ROLE_KIND`) and what it is
 used for: matching duplicates (names, email, phone, company...), describing
-customers (measures, categories) or filtering them (consent, opt-out).
+customers (measures, categories) or filtering them (consent, opt-out). The
+roles, their kinds and the yes/no words are the one vocabulary of
+:mod:`segmentation.core.vocabulary` (re-exported here). Pure: no SQL.
 
 :func:`guess_roles` reads the header (French or English, with any case,
 accents or punctuation) and a sample of raw values. Header evidence wins
@@ -20,64 +22,17 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..core.errors import ColumnError
-
-ROLES: dict[str, str] = {
-    "ignore": "Ignore",
-    "id": "Record id",
-    "exact": "Other identifier (matched exactly)",
-    "first_name": "First name",
-    "last_name": "Last name",
-    "full_name": "Full name",
-    "email": "Email",
-    "phone": "Phone",
-    "company": "Company",
-    "address": "Address",
-    "postcode": "Postcode",
-    "city": "City",
-    "region": "Region",
-    "country": "Country",
-    "created_date": "Created date",
-    "last_activity_date": "Last activity date",
-    "birth_date": "Birth date",
-    "date": "Other date",
-    "measure": "Numeric measure",
-    "category": "Category",
-    "consent": "Consent (yes = may contact)",
-    "opt_out": "Opt-out (yes = do not contact)",
-    "text": "Free text",
-}
-
-ROLE_KIND: dict[str, str] = {
-    "ignore": "text",
-    "id": "id",
-    "exact": "id",
-    "first_name": "text",
-    "last_name": "text",
-    "full_name": "text",
-    "email": "email",
-    "phone": "phone",
-    "company": "text",
-    "address": "text",
-    "postcode": "postcode",
-    "city": "category",
-    "region": "category",
-    "country": "category",
-    "created_date": "date",
-    "last_activity_date": "date",
-    "birth_date": "date",
-    "date": "date",
-    "measure": "number",
-    "category": "category",
-    "consent": "boolean",
-    "opt_out": "boolean",
-    "text": "text",
-}
-
-#: Roles that at most one column may have (a second email column is just text).
-SINGLE_ROLES: frozenset[str] = frozenset({
-    "id", "first_name", "last_name", "full_name", "email", "company",
-    "created_date", "last_activity_date", "birth_date",
-})
+from ..core.vocabulary import (
+    NO_WORDS,
+    OPT_IN_WORDS,
+    OPT_OUT_WORDS,
+    ROLE_KIND,
+    ROLES,
+    SINGLE_ROLES,
+    YES_WORDS,
+    fold_word,
+    looks_yes_no,
+)
 
 # --------------------------------------------------------------------------
 # Header vocabulary
@@ -195,11 +150,8 @@ _CATEGORY_MAX_DISTINCT = 50
 _CATEGORY_MAX_SHARE = 0.2
 
 _NULL_WORDS = ("", "-", "--", "?", "n/a", "#n/a", "na", "null", "nan", "none", "nc", "n.c.", "n/c", "nd", "n.d.")
-_TRUE_WORDS = ("oui", "yes", "y", "o", "1", "1.0", "true", "vrai", "x", "ok", "si")
-_FALSE_WORDS = ("non", "no", "n", "0", "0.0", "false", "faux")
-_OPT_WORDS = ("opt-in", "optin", "opt in", "opted in", "opt-out", "optout", "opt out", "opted out",
-              "subscribed", "unsubscribed", "abonne", "desabonne", "inscrit", "desinscrit")
-_BOOLEAN_WORDS = frozenset(_TRUE_WORDS + _FALSE_WORDS + _OPT_WORDS)
+_BOOLEAN_WORDS = YES_WORDS | NO_WORDS  # the one vocabulary: segmentation.core.vocabulary
+_OPT_WORDS = OPT_IN_WORDS | OPT_OUT_WORDS
 
 _EMAIL = r"(?:mailto:)?[^\s@<>,;]+@[^\s@<>,;]+"
 _DATE = (
@@ -246,6 +198,7 @@ class _Profile:
     boolean_distinct: int = 0
     opt_words: bool = False
     short_code: float = 0.0
+    yes_no: bool = False  # every value a yes/no word, or a flag column (x and empty cells)
 
     @property
     def few_distinct(self) -> bool:
@@ -271,8 +224,7 @@ def _profile(values: pd.Series) -> _Profile:
     def share(mask: pd.Series) -> float:
         return float(weights[mask.fillna(False).to_numpy(dtype=bool)].sum() / n)
 
-    folded = (distinct.str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii").str.lower()
-              .str.replace(r"\s+", " ", regex=True))
+    folded = distinct.map(fold_word)
     is_bool = folded.isin(_BOOLEAN_WORDS)
     is_date = distinct.str.fullmatch(_DATE, case=False)
     digits = distinct.str.count(r"\d")
@@ -298,11 +250,13 @@ def _profile(values: pd.Series) -> _Profile:
         boolean_distinct=int(folded[is_bool].nunique()),
         opt_words=bool(folded.isin(_OPT_WORDS).any()),
         short_code=share(distinct.str.fullmatch(_SHORT_CODE)),
+        yes_no=looks_yes_no(values),
     )
 
 
 def _is_boolean(p: _Profile) -> bool:
-    return p.boolean >= 0.9 and p.boolean_distinct <= 4
+    """Yes/no values (:func:`~segmentation.core.vocabulary.looks_yes_no`), or nearly all of them (a few typos)."""
+    return p.yes_no or (p.boolean >= 0.9 and p.boolean_distinct <= 4)
 
 
 def _value_role(p: _Profile, first_column: bool) -> str | None:

@@ -1,23 +1,151 @@
-"""The ingest stage as a dataset handle carries it (``handle.ingest``)."""
+"""The ingest stage on the facade: ``workspace.ingest`` (uploads, imports, datasets) and ``handle.ingest``.
+
+Thin methods over :mod:`segmentation.ingest.importer` and
+:mod:`segmentation.ingest.quality`; every SQL statement of the stage runs in
+:mod:`segmentation.ingest.repository`, the stage's only SQL executor.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+import pandas as pd
+
+from ..activate.export import to_csv_bytes
 from ..core.stage import Stage
 from ..core.store import Dataset
-from .importer import ImportSettings, import_path
+from . import importer, quality
+from .importer import ImportSettings, Preview
+from .normalize import NormalizeOptions
+from .quality import QualityReport, QualitySettings
 from .repository import DatasetsRepository
+
+if TYPE_CHECKING:  # the workspace imports this module; the stage only needs its shape
+    from ..workspace import DatasetHandle, Workspace
+
+Progress = Callable[[float, str], None]
+
+
+def _no_progress(_fraction: float, _message: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did; :meth:`to_dict` is the JSON of the CLI's ``import`` command.
+
+    The ``rows_*`` figures are set when the file was added to an existing
+    dataset (a later export): rows read, new records, updated records and
+    rows already there as they were; ``batch`` is None when nothing was new.
+    """
+
+    dataset: str
+    rows: int
+    columns: list[str]
+    encoding: str | None
+    delimiter: str | None
+    rejected_rows: int
+    rows_read: int | None = None
+    rows_added: int | None = None
+    rows_updated: int | None = None
+    rows_unchanged: int | None = None
+    batch: int | None = None
+
+    @classmethod
+    def of(cls, ds: Dataset) -> ImportResult:
+        """The result of the import that returned ``ds``."""
+        added = ds.last_import or {}
+        return cls(dataset=ds.name, rows=ds.row_count, columns=list(ds.columns), encoding=ds.encoding,
+                   delimiter=ds.delimiter, rejected_rows=ds.rejected_rows, rows_read=added.get("rows_read"),
+                   rows_added=added.get("rows_added"), rows_updated=added.get("rows_updated"),
+                   rows_unchanged=added.get("rows_unchanged"), batch=added.get("batch"))
+
+    @property
+    def appended(self) -> bool:
+        """Whether the file was added to an existing dataset."""
+        return self.rows_read is not None
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready figures (the later-export figures only for a later export)."""
+        out = {"dataset": self.dataset, "rows": self.rows, "columns": self.columns, "encoding": self.encoding,
+               "delimiter": self.delimiter, "rejected_rows": self.rejected_rows}
+        if self.appended:
+            out.update({"rows_read": self.rows_read, "rows_added": self.rows_added,
+                        "rows_updated": self.rows_updated, "rows_unchanged": self.rows_unchanged})
+        return out
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    """One line of the list of datasets; :meth:`to_dict` is the CLI's ``datasets`` JSON."""
+
+    name: str
+    kind: str
+    rows: int
+    imported_at: str
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "rows": self.rows, "imported_at": self.imported_at}
 
 
 class IngestStage(Stage):
-    """The ingest operations of one dataset."""
+    """The ingest operations of one dataset: roles, the quality report, rejected rows, later exports."""
+
+    @cached_property
+    def repository(self) -> DatasetsRepository:
+        return DatasetsRepository(self.store)
+
+    def import_result(self) -> ImportResult:
+        """The dataset's import figures; on a handle an import returned, with what that file added."""
+        return ImportResult.of(self.dataset)
+
+    def summary(self) -> DatasetSummary:
+        """Name, kind, rows and import time."""
+        ds = self.dataset
+        return DatasetSummary(ds.name, ds.kind, ds.row_count, ds.imported_at.isoformat(timespec="seconds"))
+
+    def set_roles(self, roles: dict[str, str], options: NormalizeOptions | None = None,
+                  progress: Progress | None = None) -> DatasetHandle:
+        """Give columns other roles (and options) and normalise the dataset again; returns the handle reloaded."""
+        importer.set_roles(self.store, self.dataset.name, roles, options, progress or _no_progress)
+        return self.handle.reload()
+
+    def quality(self, settings: QualitySettings | None = None) -> QualityReport:
+        """The data-quality report (missing, invalid, outliers, duplicates, stale profiles, correlations)."""
+        return quality.report(self.repository, self.dataset, settings or QualitySettings())
+
+    def issue_rows(self, key: str, settings: QualitySettings | None = None) -> pd.DataFrame:
+        """The rows behind one issue of :meth:`quality` (an :class:`~segmentation.ingest.quality.Issue` key)."""
+        return quality.rows_of(self.repository, self.dataset, key, settings or QualitySettings())
+
+    def issue_rows_csv(self, key: str, settings: QualitySettings | None = None) -> bytes:
+        """:meth:`issue_rows` as a CSV file (formula cells neutralised), for download."""
+        return to_csv_bytes(self.issue_rows(key, settings))
+
+    def rejected_rows(self) -> pd.DataFrame:
+        """Rows that could not be read: ``line``, ``reason``, ``raw``."""
+        return self.repository.rejected_rows(self.dataset)
+
+    def batches(self) -> pd.DataFrame:
+        """The later exports added to this dataset, in order."""
+        return self.repository.import_batches(self.handle.id)
+
+    def append(self, data: bytes, file_name: str, progress: Progress | None = None,
+               upload_id: int | None = None) -> DatasetHandle:
+        """Add a later export of the same CRM (same record id = updated record); see :meth:`import_result`."""
+        ds = importer.import_file(self.store, data, file_name, ImportSettings(append_to=self.dataset.name),
+                                  progress or _no_progress, upload_id=upload_id)
+        return self.handle.workspace.ingest.handle_of(ds)
 
 
 class WorkspaceIngest:
-    """Imports and datasets as a whole (``workspace.ingest``)."""
+    """Uploads, imports of new files and datasets as a whole (``workspace.ingest``)."""
 
-    def __init__(self, workspace):
+    def __init__(self, workspace: Workspace):
         self.workspace = workspace
         self.store = workspace.store
 
@@ -26,7 +154,51 @@ class WorkspaceIngest:
         """The ingest stage's tables (uploads, datasets, import batches)."""
         return DatasetsRepository(self.store)
 
-    def import_path(self, path, settings: ImportSettings | None = None, progress=None) -> Dataset:
+    def handle_of(self, ds: Dataset) -> DatasetHandle:
+        """A handle on the dataset an import returned, read again, with what the import did."""
+        handle = self.workspace.dataset_by_id(ds.id)
+        handle.info.last_import = ds.last_import
+        return handle
+
+    # -- uploads ------------------------------------------------------------
+    def save_upload(self, file_name: str, data: bytes) -> int:
+        """Keep an uploaded file's bytes in the store once (by content); returns the upload's id."""
+        return self.repository.save_upload(file_name, data)
+
+    def upload(self, upload_id: int) -> tuple[str, bytes]:
+        """File name and bytes of a saved upload."""
+        return self.repository.upload(upload_id)
+
+    def preview(self, upload_id: int, sheet: str | None = None) -> Preview:
+        """The first rows of a saved upload and the guessed roles, before importing it."""
+        file_name, data = self.repository.upload(upload_id)
+        return importer.preview_file(data, file_name, ImportSettings(sheet=sheet))
+
+    # -- imports ------------------------------------------------------------
+    def import_upload(self, upload_id: int, settings: ImportSettings | None = None,
+                      progress: Progress | None = None, file_name: str | None = None) -> DatasetHandle:
+        """Import a saved upload as a new dataset (or into ``settings.append_to``)."""
+        return self.handle_of(importer.import_upload(self.store, upload_id, settings or ImportSettings(),
+                                                     progress or _no_progress,
+                                                     file_name=file_name))
+
+    def import_path(self, path: str | Path, settings: ImportSettings | None = None,
+                    progress: Progress | None = None) -> DatasetHandle:
         """Import a file from disk as a new dataset (or into ``settings.append_to``)."""
-        kwargs = {"progress": progress} if progress else {}
-        return import_path(self.store, path, settings or ImportSettings(), **kwargs)
+        return self.handle_of(importer.import_path(self.store, path, settings or ImportSettings(),
+                                                   progress or _no_progress))
+
+    def import_bytes(self, data: bytes, file_name: str, settings: ImportSettings | None = None,
+                     progress: Progress | None = None) -> DatasetHandle:
+        """Import a file's bytes as a new dataset (or into ``settings.append_to``)."""
+        return self.handle_of(importer.import_file(self.store, data, file_name, settings or ImportSettings(),
+                                                   progress or _no_progress))
+
+    # -- datasets -----------------------------------------------------------
+    def summaries(self, kind: str | None = None) -> list[DatasetSummary]:
+        """Every dataset, newest first: name, kind, rows, import time."""
+        return [h.ingest.summary() for h in self.workspace.datasets(kind)]
+
+    def delete(self, name: str) -> None:
+        """Remove a dataset, its tables and everything every stage kept about it."""
+        self.repository.delete(self.repository.dataset(name).id)

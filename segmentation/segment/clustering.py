@@ -4,7 +4,9 @@ Large files are handled by fitting K-means on a sample and assigning every
 customer to the nearest centre (then computing inertia and the other scores
 on everyone): on a million customers this stays within a fraction of a
 percent of full-data K-means' inertia for a fraction of its time (see
-``benchmarks/bench_segment.py``).
+``benchmarks/bench_segment.py``). Pure: frames and arrays in, fitted
+estimators out; :mod:`segmentation.segment.runs` reads the customers and the
+stage's repository (its only SQL executor) keeps the runs.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from ..core.errors import ColumnError
+from ..core.errors import DataError, SettingError
 from .features import FeatureSettings, build_preprocessor
 
 Progress = Callable[[float, str], None]
@@ -100,7 +102,7 @@ class SegmentModel(BaseEstimator, ClusterMixin):
 
     def fit(self, X: pd.DataFrame, y=None) -> SegmentModel:
         if not 1 <= self.k <= len(X):
-            raise ColumnError(f"Cannot make {self.k} segments of {len(X):,} customers.")
+            raise DataError(f"Cannot make {self.k} segments of {len(X):,} customers.")
         prep, steps = build_preprocessor(X, self.settings or FeatureSettings())
         xt = np.asarray(prep.fit_transform(X), dtype=float)
         km = _fit_kmeans(xt[_sample(len(xt), self.fit_size, self.random_state)], self.k, self.n_init,
@@ -170,11 +172,12 @@ class KScan(BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y=None, progress: Progress = _no_progress) -> KScan:
         if self.k_min < 2 or self.k_max < self.k_min:
-            raise ColumnError(f"The range of k must start at 2 or more and not be empty; got "
-                              f"{self.k_min}..{self.k_max}.")
+            error = SettingError("k range", f"{self.k_min}..{self.k_max}", "from 2 or more, not empty")
+            error.args = (f"The range of k must start at 2 or more and not be empty; got {self.k_min}..{self.k_max}.",)
+            raise error
         n = len(X)
         if n <= self.k_min:
-            raise ColumnError(f"{n:,} customers are too few to try {self.k_min} segments or more.")
+            raise DataError(f"{n:,} customers are too few to try {self.k_min} segments or more.")
         progress(0.02, "Preparing features")
         prep, self.steps_ = build_preprocessor(X, self.settings or FeatureSettings())
         xt = np.asarray(prep.fit_transform(X), dtype=float)

@@ -4,7 +4,9 @@ Numeric measures are used as they are; dates become "days ago" (tenure,
 recency); categories are one-hot encoded with a weight. The preprocessing a
 careful analyst does is one scikit-learn ``ColumnTransformer``: missing
 values imputed (median, most frequent), skewed money and count columns
-log-transformed, scaling (standard or robust), feature weights.
+log-transformed, scaling (standard or robust), feature weights. Pure: it
+takes a dataset's description and frames, and knows nothing of the store (the
+stage's only SQL executor is :mod:`segmentation.segment.repository`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, RobustScaler, StandardScaler
 
-from ..core.errors import ColumnError
+from ..core.errors import DataError, MissingColumnsError, SettingError
 from ..core.store import Dataset
 
 DAYS_AGO = " (days ago)"
@@ -120,7 +122,7 @@ def feature_frame(customers: pd.DataFrame, settings: FeatureSettings) -> pd.Data
     for feature in settings.columns:
         col = source_column(feature)
         if col not in customers.columns:
-            raise ColumnError(f"Missing columns [{col!r}]; found {list(customers.columns)}")
+            raise MissingColumnsError([col], list(customers.columns))
         values = customers[col]
         if feature.endswith(DAYS_AGO):
             values = (reference - pd.to_datetime(values, errors="coerce")).dt.days.astype(float)
@@ -165,13 +167,15 @@ def build_preprocessor(frame: pd.DataFrame, settings: FeatureSettings) -> tuple[
         ``scaling``, ``categorical_weight``, ``weights``.
     """
     if not settings.columns:
-        raise ColumnError("Pick at least one feature to segment on.")
+        error = SettingError("features", (), "at least one feature")
+        error.args = ("Pick at least one feature to segment on.",)
+        raise error
     if settings.scaling not in ("standard", "robust"):
-        raise ColumnError(f"Scaling must be 'standard' or 'robust', got {settings.scaling!r}.")
+        raise SettingError("scaling", settings.scaling, "'standard' or 'robust'")
     numeric, categorical = list(settings.numeric), list(settings.categorical)
     empty = [c for c in settings.columns if frame[c].isna().all()]
     if empty:
-        raise ColumnError(f"Features {empty} have no value at all: leave them out.")
+        raise DataError(f"Features {empty} have no value at all: leave them out.")
     log = skewed(frame, numeric) if settings.log is None else [c for c in settings.log if c in numeric]
     weights = np.array([float(settings.weights.get(c, 1.0)) for c in numeric])
     parts = []

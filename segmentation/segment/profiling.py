@@ -1,10 +1,12 @@
 """Segment profiles a marketer understands: sizes, index against the whole base, rules in words, names.
 
 Pure pandas and scikit-learn on a frame of customers (original, unscaled
-columns) and their segment labels; :mod:`segmentation.segments` reads them
-from the store. The rules come from a shallow surrogate decision tree fitted
-to the labels, one rule (a leaf's path) per segment, with its precision and
-coverage, and the tree's overall agreement so nobody over-trusts it.
+columns) and their segment labels; it knows nothing of the store
+(:mod:`segmentation.segment.runs` reads the customers; the stage's only SQL
+executor is :mod:`segmentation.segment.repository`). The rules come from a
+shallow surrogate decision tree fitted to the labels, one rule (a leaf's
+path) per segment, with its precision and coverage, and the tree's overall
+agreement so nobody over-trusts it.
 """
 
 from __future__ import annotations

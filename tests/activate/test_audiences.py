@@ -10,7 +10,8 @@ import pytest
 
 from segmentation.activate import audiences as A
 from segmentation.activate.audiences import AudienceSpec, Condition
-from segmentation.core.errors import ColumnError, NotFoundError
+from segmentation.core.errors import ColumnError, DataError, NotFoundError
+from segmentation.dedupe import review as dedupe
 from segmentation.ingest.importer import ImportSettings, import_file
 from segmentation.segment import runs as segments
 from segmentation.segment.features import FeatureSettings
@@ -94,7 +95,7 @@ def test_suppression_list(store, ds):
     list_id = A.save_suppression(store, "ids", ["a6", "A2"])
     assert ids(store, AudienceSpec(channel="email", suppression=list_id)) == ["A1"]
     assert A.count(store, AudienceSpec(channel="email", suppression=list_id)).excluded_suppressed == 2
-    with pytest.raises(ColumnError, match="holds no e-mail"):
+    with pytest.raises(DataError, match="holds no e-mail"):
         A.save_suppression(store, "empty", ["", " "])
 
 
@@ -122,7 +123,9 @@ def test_segments_by_name_minimal_columns_and_safe_files(store, ds, tmp_path):
     spec = AudienceSpec(channel=None, columns=("id", "Prénom", "E-mail"))
     out = tmp_path / "list.xlsx"
     result = A.export(store, spec, out, audience="All")
-    assert result["rows"] == 6 and result["columns"] == ["id", "Prénom", "E-mail"]
+    assert result.rows == 6 and result.columns == ["id", "Prénom", "E-mail"]
+    assert result.to_dict() == {"rows": 6, "excluded_no_consent": 0, "holdout_rows": 0, "out": str(out),
+                                "columns": ["id", "Prénom", "E-mail"]}
     cells = [c for row in openpyxl.load_workbook(out).active.iter_rows() for c in row]
     assert not [c.value for c in cells if c.data_type == "f"]            # no cell holds a formula
     assert "'=1+1" in [c.value for c in cells]
@@ -158,8 +161,6 @@ def test_cli_filters(text, cond):
 
 
 def test_counts_follow_merges_and_undo(store, ds):
-    from segmentation.dedupe import review as dedupe
-
     everyone = AudienceSpec(channel=None)
     assert A.count(store, everyone).final == 6
     dedupe.merge(store, ds.name, pairs=[(1, 3)])                      # A1 and A3: one customer
@@ -171,3 +172,14 @@ def test_counts_follow_merges_and_undo(store, ds):
     assert total.loc[total["id"] == "A1", "Valeur contrat"].item() == 35000
     dedupe.unmerge(store, ds.name, everything=True)
     assert A.count(store, everyone).final == 6
+
+
+def test_consent_sql_reads_booleans_and_yes_no_words(store):
+    words = ["oui", "NON", "1.0", "0", "x", "opt-out", "unsubscribed", "", None, "maybe"]
+    text = store.query_rows(f"SELECT {A._yes_no('c')}, {A._yes_no('c', opt_out=True)} FROM "
+                            "(SELECT unnest(?::VARCHAR[]) AS c, generate_subscripts(?::VARCHAR[], 1) AS i) "
+                            "ORDER BY i", [words, words])
+    assert text == [(True, True), (False, False), (True, True), (False, False), (True, True), (False, True),
+                    (False, True), (None, None), (None, None), (None, None)]
+    typed = store.query_rows(f"SELECT {A._yes_no('c')} FROM (SELECT unnest([true, false, NULL]) AS c)")
+    assert typed == [(True,), (False,), (None,)]

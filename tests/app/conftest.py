@@ -19,6 +19,7 @@ from streamlit.testing.v1.util import patch_config_options
 import app_state
 from segmentation import open_workspace
 from segmentation.core.store import Store
+from segmentation.ingest.repository import DatasetsRepository
 from tests.conftest import ROOT, SAMPLE
 
 APP = str(ROOT / "app.py")
@@ -110,6 +111,6 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 
 def dataset_summary(s: Store) -> list[tuple[str, int, str]]:
-    return [(d.name, d.row_count, d.kind) for d in s.datasets()]
+    return [(d.name, d.row_count, d.kind) for d in DatasetsRepository(s).datasets()]
 
 

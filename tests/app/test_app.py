@@ -20,6 +20,7 @@ from segmentation.automate import config as pipeline
 from segmentation.automate import runner as refresh
 from segmentation.behaviour import propensity, rfm
 from segmentation.dedupe import review as dedupe
+from segmentation.ingest.repository import DatasetsRepository
 from segmentation.segment import runs as segments
 from segmentation.segment import snapshots
 from tests.app.conftest import app_store, dataset_summary, metrics, run_app, sample_customer_count, sample_customers
@@ -35,8 +36,8 @@ def test_first_start_seeds_empty_store_and_shows_sample(empty_db, opened_stores)
     s = app_store(opened_stores)
     assert s.path == empty_db
     expected = sample_customer_count()
-    assert {d.name: d.row_count for d in s.datasets()}["sample customers"] == expected
-    assert {d.name for d in s.datasets()} == {"sample customers", "sample orders"}
+    assert {d.name: d.row_count for d in DatasetsRepository(s).datasets()}["sample customers"] == expected
+    assert {d.name for d in DatasetsRepository(s).datasets()} == {"sample customers", "sample orders"}
 
     assert at.title[0].value == "Import customers"
     assert at.selectbox(key="import_dataset").value == "sample customers"
@@ -53,7 +54,7 @@ def test_first_start_seeds_empty_store_and_shows_sample(empty_db, opened_stores)
 def test_second_start_does_not_seed_again(seeded_db, opened_stores):
     run_app()
     s = app_store(opened_stores)
-    assert sorted(d.name for d in s.datasets()) == ["sample customers", "sample orders"]
+    assert sorted(d.name for d in DatasetsRepository(s).datasets()) == ["sample customers", "sample orders"]
 
 
 # --- (b) upload and import -----------------------------------------------------
@@ -92,7 +93,7 @@ def test_upload_french_csv_preview_and_import(seeded_db, opened_stores, french_c
     assert shown["Columns"] == "12"
     assert shown["Kind"] == "customers"
 
-    ds = s.dataset("clients_fr")
+    ds = DatasetsRepository(s).dataset("clients_fr")
     assert (ds.row_count, ds.encoding, ds.delimiter, ds.source_file) == (4, "cp1252", ";", "clients_fr.csv")
     assert ds.roles["E-mail"] == "email"
     assert dataset_summary(s) == [("clients_fr", 4, "customers"), *before]
@@ -254,7 +255,7 @@ def test_split_one_group(seeded_db, opened_stores):
 def test_later_export_added_to_the_sample(seeded_db, opened_stores):
     at = run_app()
     s = app_store(opened_stores)
-    rows = s.dataset("sample customers").row_count
+    rows = DatasetsRepository(s).dataset("sample customers").row_count
     later = sample_customers().iloc[:12].copy()
     later["ID client"] = [*later["ID client"][:10], "NEW-1", "NEW-2"]  # ten repeated (one changed), two new
     later.loc[later.index[0], "Ville"] = "Lyon"
@@ -268,7 +269,7 @@ def test_later_export_added_to_the_sample(seeded_db, opened_stores):
     assert [m.value for m in at.success] == [
         f"Added to **sample customers**: 2 new records, 1 records updated, 9 rows already there as they were; "
         f"{rows + 2:,} records in all."]
-    ds = s.dataset("sample customers")
+    ds = DatasetsRepository(s).dataset("sample customers")
     assert ds.row_count == rows + 2
     assert s.query_value(f'SELECT "Ville" FROM {ds.clean_table} WHERE "ID client" = ?',
                          [later["ID client"].iloc[0]]) == "Lyon"
@@ -289,7 +290,7 @@ def test_segment_pick_features_score_k_run_and_manage(seeded_db, opened_stores):
     at = open_segment()
     assert at.title[0].value == "Segment customers"
     s = app_store(opened_stores)
-    ds = s.dataset("sample customers")
+    ds = DatasetsRepository(s).dataset("sample customers")
     numeric = at.multiselect(key=f"seg_numeric_{ds.id}")
     assert "Valeur contrat" in numeric.value and "Nom" not in numeric.options   # sensible defaults, no names
     assert at.caption[-1].value == "No run yet."
@@ -365,7 +366,7 @@ def test_audience_from_a_segment_and_a_region(seeded_db, opened_stores):
                                 name="Q1")
     at.switch_page("pages/audiences.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.selectbox(key=f"audience_run_{s.dataset('sample customers').id}").value == "Q1"
+    assert at.selectbox(key=f"audience_run_{DatasetsRepository(s).dataset('sample customers').id}").value == "Q1"
     at.multiselect(key="audience_segments").set_value([0]).run()
     at.selectbox(key="cond_column").set_value("Région").run()
     at.selectbox(key="cond_op").set_value("eq").run()
@@ -417,7 +418,7 @@ def test_rfm_page_computes_groups_from_the_sample_orders(seeded_db, opened_store
     assert sum(info["groups"].values()) == info["customers_with_orders"] > 4000
     # The measures are customer attributes now: offered as features on the Segment page.
     at.switch_page("pages/segment.py").run()
-    options = at.multiselect(key=f"seg_numeric_{s.dataset('sample customers').id}").options
+    options = at.multiselect(key=f"seg_numeric_{DatasetsRepository(s).dataset('sample customers').id}").options
     assert {"RFM recency (days)", "RFM monetary"} <= set(options)
 
 

@@ -300,7 +300,7 @@ def test_review_one_pair_and_merge(browser, app_server):
 
         click_and_wait(page, page.locator(".st-key-accept").get_by_role("button", name="✅ Same customer: merge"))
         after = metrics.filter(has_text="Customers after merges").get_by_test_id("stMetricValue")
-        expect(after).to_have_text(f"{before - 1:,}", timeout=EXPECT_TIMEOUT)  # through the merge's st.rerun()
+        expect(after).to_have_text(f"{before - 1:,}", timeout=EXPECT_TIMEOUT)  # after the click's rerun
         wait_idle(page)
         assert metric_value(page, "Customers after merges") == before - 1
         # The merged pair is decided now: it left the queue.
@@ -325,6 +325,68 @@ def test_review_one_pair_and_merge(browser, app_server):
     finally:
         screenshot(page, "browser-dedupe")
         page.context.close()
+
+
+def test_two_reviewers_accept_the_same_pair_at_once(browser, app_server):
+    """Two browser sessions press "Same customer" on the same pair together: one merge, and counts that agree."""
+    dataset = "sample customers"
+    pages = [open_app(browser, app_server), open_app(browser, app_server)]
+    try:
+        for page in pages:
+            go_to(page, "Deduplicate", "Deduplicate customers")
+            pick_dataset(page, "dedupe_dataset", dataset)
+        first, second = pages
+        if first.get_by_text("to compare the records.").count():  # no matching run yet in this store
+            click_and_wait(first, first.locator(".st-key-find").get_by_role("button", name="Find duplicates"),
+                           timeout=MATCH_TIMEOUT)
+            second.reload()
+            wait_idle(second)
+            go_to(second, "Deduplicate", "Deduplicate customers")
+            pick_dataset(second, "dedupe_dataset", dataset)
+        captions = []
+        for page in pages:  # the sure matches: the queue that has pairs in it on the sample
+            show = page.locator(".st-key-review_status")
+            click_and_wait(page, show.get_by_text("Sure matches", exact=True))
+            expect(show.get_by_role("radio", name="Sure matches")).to_be_checked(timeout=EXPECT_TIMEOUT)
+            captions.append(shown(page.get_by_text(re.compile(r"^Pair 1 of [\d,]+ · score"))).inner_text().strip())
+        assert captions[0] == captions[1], captions
+        match = re.fullmatch(r"Pair 1 of ([\d,]+) · score ([\d.]+) · (\S+) ↔ (\S+)", captions[0])
+        assert match, captions[0]
+        queued, left_id, right_id = int(match.group(1).replace(",", "")), match.group(3), match.group(4)
+        before = metric_value(first, "Customers after merges")
+        assert metric_value(second, "Customers after merges") == before
+
+        buttons = [p.locator(".st-key-accept").get_by_role("button", name="✅ Same customer: merge") for p in pages]
+        for button in buttons:
+            shown(button)
+        for button in buttons:  # both clicks before either script run is waited for
+            button.click()
+        for page in pages:
+            wait_idle(page)
+
+        # One merge of that pair, whichever session came second: the counts agree on both pages.
+        for page in pages:
+            after = page.get_by_test_id("stMetric").filter(has_text="Customers after merges")
+            expect(after.get_by_test_id("stMetricValue")).to_have_text(f"{before - 1:,}", timeout=EXPECT_TIMEOUT)
+            left = f"Pair 1 of {queued - 1:,} · score" if queued > 1 else "Nothing left to review here."
+            shown(page.get_by_text(re.compile("^" + re.escape(left))))
+            merged = page.get_by_test_id("stDataFrame").filter(has_text="record_ids")
+            merged.scroll_into_view_if_needed()
+            for text in (left_id, right_id):
+                expect(merged).to_contain_text(text, timeout=EXPECT_TIMEOUT)
+            text = merged.text_content() or ""
+            assert text.count(left_id) == 1 and text.count(right_id) == 1, text  # each record in one group
+            assert not page.get_by_test_id("stException").count()
+        # A fresh session reads the store again: the same figure.
+        second.reload()
+        wait_idle(second)
+        go_to(second, "Deduplicate", "Deduplicate customers")
+        pick_dataset(second, "dedupe_dataset", dataset)
+        assert metric_value(second, "Customers after merges") == before - 1
+    finally:
+        screenshot(pages[0], "browser-dedupe-two-reviewers")
+        for page in pages:
+            page.context.close()
 
 
 def test_score_k_see_elbow_and_run_segments(browser, app_server):
@@ -367,6 +429,7 @@ def test_open_profile_and_rename_a_segment(browser, app_server):
     page = open_app(browser, app_server)
     try:
         go_to(page, "Profile", "Segment profiles")
+        pick_dataset(page, "profile_dataset", "sample customers")
         shown(page.get_by_role("heading", name="Rules in plain words"))
         shown(page.get_by_text(re.compile(r"A decision tree of depth 3 agrees with the segments for \d+%")))
         shown(page.locator(".st-key-index_heatmap"))

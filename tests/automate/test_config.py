@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from segmentation.activate.audiences import ExportSettings
 from segmentation.automate import config as pipeline
 from segmentation.automate.config import (
     AudienceOutput,
@@ -14,19 +15,25 @@ from segmentation.automate.config import (
     SegmentConfig,
     SourceConfig,
 )
+from segmentation.behaviour.propensity import ScoreSettings
+from segmentation.behaviour.rfm import RFMSettings
 from segmentation.core.errors import ConfigError
+from segmentation.dedupe.matching import MatchSettings
+from segmentation.ingest.importer import ImportSettings
 from segmentation.segment.features import FeatureSettings
 
 FULL = PipelineConfig(
-    sources=(SourceConfig("customers", "exports/crm.csv", roles={"ID client": "id", 'Nom"; DROP': "last_name"}),
-             SourceConfig("orders", "exports/orders.xlsx", kind="transactions", sheet="Feuil1")),
-    dedupe=DedupeConfig("customers", upper=0.95, lower=0.4, match_columns=("Nom", "E-mail")),
-    rfm=RFMConfig("customers", "orders", window_days=180, link_column="customer_id"),
-    scores=(ScoreConfig("customers", "Churn", name="churn", within_days=None,
-                        features=FeatureSettings(numeric=("Valeur contrat",), categorical=("Région",),
-                                                 weights={"Valeur contrat": 2.0})),),
+    sources=(SourceConfig("customers", "exports/crm.csv",
+                          ImportSettings(roles={"ID client": "id", 'Nom"; DROP': "last_name"})),
+             SourceConfig("orders", "exports/orders.xlsx", ImportSettings(kind="transactions", sheet="Feuil1"))),
+    dedupe=DedupeConfig("customers", MatchSettings(upper=0.95, lower=0.4), match_columns=("Nom", "E-mail")),
+    rfm=RFMConfig("customers", "orders", RFMSettings(window_days=180, link_column="customer_id")),
+    scores=(ScoreConfig("customers", ScoreSettings(
+        "Churn", name="churn", within_days=None,
+        features=FeatureSettings(numeric=("Valeur contrat",), categorical=("Région",),
+                                 weights={"Valeur contrat": 2.0}))),),
     segments=SegmentConfig("customers", "Base · k=5", mode="refit", k=6),
-    audiences=(AudienceOutput("Loyal · FR", "out/loyal.xlsx", format="xlsx", holdout_file=True),),
+    audiences=(AudienceOutput("Loyal · FR", "out/loyal.xlsx", ExportSettings(format="xlsx", holdout_file=True)),),
     store="work.duckdb")
 
 
@@ -79,3 +86,94 @@ def test_slug():
     assert pipeline.slug("Loyal · FR") == "loyal-fr"
     assert pipeline.slug("Fidèles 2026!") == "fidèles-2026"
     assert pipeline.slug("···") == "audience"
+
+
+OLD_FILE = """\
+# Segment Studio pipeline, as the version before settings were defined once wrote it.
+version = 1
+
+[[sources]]
+dataset = "customers"
+file = "exports/crm.csv"
+kind = "customers"
+default_region = "FR"
+date_order = "dmy"
+
+[sources.roles]
+"ID client" = "id"
+
+[dedupe]
+dataset = "customers"
+upper = 0.95
+lower = 0.4
+auto_merge = false
+match_columns = ["Nom"]
+
+[rfm]
+customers = "customers"
+orders = "orders"
+window_days = 180
+
+[[scores]]
+dataset = "customers"
+target = "Churn"
+folds = 3
+
+[scores.features]
+numeric = ["Valeur contrat"]
+scaling = "robust"
+
+[segments]
+dataset = "customers"
+run = "base"
+
+[[audiences]]
+name = "Loyal"
+out = "out/loyal.csv"
+format = "csv"
+holdout_file = true
+"""
+
+
+def test_a_file_written_before_still_loads_into_the_engine_settings(tmp_path):
+    config = pipeline.loads(OLD_FILE, tmp_path)
+    assert config == PipelineConfig(
+        sources=(SourceConfig("customers", "exports/crm.csv", ImportSettings(roles={"ID client": "id"},
+                                                                             date_order="dmy")),),
+        dedupe=DedupeConfig("customers", MatchSettings(upper=0.95, lower=0.4), auto_merge=False,
+                            match_columns=("Nom",)),
+        rfm=RFMConfig("customers", "orders", RFMSettings(window_days=180)),
+        scores=(ScoreConfig("customers", ScoreSettings("Churn", folds=3, features=FeatureSettings(
+            numeric=("Valeur contrat",), scaling="robust"))),),
+        segments=SegmentConfig("customers", "base"),
+        audiences=(AudienceOutput("Loyal", "out/loyal.csv", ExportSettings(format="csv", holdout_file=True)),),
+        base_dir=tmp_path)
+    assert config.scores[0].name == "Churn"          # a model is named after its target unless named
+
+
+def test_the_file_keys_are_the_engine_fields():
+    # The embedded settings' fields take the place of the field that holds them, minus what the config sets.
+    assert [k.name for k in pipeline.keys(SourceConfig)] == [
+        "dataset", "file", "sheet", "kind", "id_column", "roles", "default_region", "date_order", "max_bytes"]
+    assert [k.name for k in pipeline.keys(DedupeConfig)] == [
+        "dataset", "upper", "lower", "max_block_size", "workers", "u_pairs", "em_iterations", "chunk_pairs", "seed",
+        "auto_merge", "match_columns"]
+    assert [k.name for k in pipeline.keys(ScoreConfig)] == ["dataset", "target", "name", "features", "folds",
+                                                             "within_days"]
+    assert [k.name for k in pipeline.keys(ScoreConfig) if k.required] == ["dataset", "target"]
+    assert pipeline.dump(FULL.audiences[0]) == {"name": "Loyal · FR", "out": "out/loyal.xlsx", "format": "xlsx",
+                                                "holdout_file": True}
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[[scores]]\ndataset = 'c'\ntarget = 't'\n[scores.features]\nnumerics = ['a']\n",
+     r"Unknown settings \['numerics'\] in \[scores\[0\].features\]; expected some of \['numeric', 'categorical'"),
+    ("[[scores]]\ndataset = 'c'\n", r"\[scores\[0\]\] needs \['target'\]"),
+    ("[[scores]]\ndataset = 'c'\ntarget = 't'\nfolds = 2.5\n", r"scores\[0\].folds must be a whole number; found 2.5"),
+    ("[[sources]]\ndataset = 'a'\nfile = 'a.csv'\nroles = 'id'\n", r"sources\[0\].roles must be a table; found 'id'"),
+    ("[[sources]]\ndataset = 'a'\nfile = 'a.csv'\nname = 'b'\n", r"Unknown settings \['name'\] in \[sources\[0\]\]"),
+    ("[dedupe]\ndataset = 'c'\nseed = true\n", r"dedupe.seed must be a whole number; found True"),
+])
+def test_wrong_engine_settings_say_what_is_wrong(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        pipeline.loads(text, tmp_path)

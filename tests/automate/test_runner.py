@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from segmentation import open_workspace
 from segmentation.activate import audiences
 from segmentation.activate.audiences import AudienceSpec
 from segmentation.automate import config as pipeline
-from segmentation.automate import runner as refresh
 from segmentation.behaviour import rfm
 from segmentation.cli import main
 from segmentation.core.errors import RefreshError
@@ -20,6 +20,7 @@ from segmentation.core.store import Store
 from segmentation.dedupe import review as dedupe
 from segmentation.dedupe.review import ACTIVE_MEMBERS
 from segmentation.ingest.importer import ImportSettings, import_path
+from segmentation.ingest.repository import DatasetsRepository
 from segmentation.segment import runs as segments
 from segmentation.segment import snapshots
 from segmentation.segment.features import FeatureSettings
@@ -81,7 +82,8 @@ def project(tmp_path):
     customers = read_export(SAMPLE / "customers.csv")
     write_export(customers, exports / "customers.csv")
     (exports / "orders.csv").write_bytes((SAMPLE / "orders.csv").read_bytes())
-    store = Store(tmp_path / "work.duckdb")
+    ws = open_workspace(tmp_path / "work.duckdb")
+    store = ws.store
     import_path(store, exports / "customers.csv", ImportSettings(name="customers"))
     import_path(store, exports / "orders.csv", ImportSettings(name="orders", kind="transactions"))
     dedupe.find_pairs(store, "customers")
@@ -93,20 +95,21 @@ def project(tmp_path):
         segments.rename_segment(store, run.name, s, f"Segment {'ABC'[s]}")
     spec = AudienceSpec(dataset="customers", segments=(0, 1), channel="email")
     audiences.save_audience(store, "A and B", spec)
-    config = pipeline.from_store(store, "customers", files={"customers": "exports/customers.csv",
-                                                            "orders": "exports/orders.csv"})
-    config_file = pipeline.save(config, tmp_path / "pipeline.toml")
-    yield store, config_file, customers
-    store.close()
+    config = ws.refresh.config_from_store("customers", files={"customers": "exports/customers.csv",
+                                                              "orders": "exports/orders.csv"})
+    config_file = ws.refresh.save_config(config, tmp_path / "pipeline.toml")
+    yield ws, config_file, customers
+    ws.close()
 
 
 def test_refresh_sample_then_changed_copy_then_again(project):
-    store, config_file, customers = project
-    ds = store.dataset("customers")
+    ws, config_file, customers = project
+    store = ws.store
+    ds = DatasetsRepository(store).dataset("customers")
     out = config_file.parent / "audiences" / "a-and-b.csv"
 
     # 1. The same files the store was built from: nothing to add, segments snapshotted, the audience written.
-    first = refresh.run_file(store, config_file)
+    first = ws.refresh.run_file(config_file)
     assert first.summary["rows_imported"]["customers"] == {"rows_added": 0, "rows_updated": 0,
                                                            "rows_unchanged": len(customers)}
     assert first.summary["merges"] == 0
@@ -135,7 +138,7 @@ def test_refresh_sample_then_changed_copy_then_again(project):
     twin["Prénom"] = original["Prénom"].upper()  # the same person typed again
     write_export(pd.concat([changed, new, twin.to_frame().T]), config_file.parent / "exports" / "customers.csv")
 
-    second = refresh.run_file(store, config_file)
+    second = ws.refresh.run_file(config_file)
     assert second.summary["rows_imported"]["customers"] == {"rows_added": 31, "rows_updated": 1,
                                                             "rows_unchanged": len(customers) - 1}
     assert "orders" not in second.summary["rows_imported"]  # the orders file did not change
@@ -175,37 +178,41 @@ def test_refresh_sample_then_changed_copy_then_again(project):
 
     # 3. The same inputs again: every step is skipped and nothing in the store or the files changes.
     before, stamp, data = contents(store), out.stat().st_mtime_ns, out.read_bytes()
-    third = refresh.run_file(store, config_file)
+    version, customers_version = store.version(), ws.dataset("customers").version
+    third = ws.refresh.run_file(config_file)
     assert [s.status for s in third.steps] == ["unchanged"] * 6
     assert contents(store) == before
+    assert (store.version(), ws.dataset("customers").version) == (version, customers_version)
     assert (out.stat().st_mtime_ns, out.read_bytes()) == (stamp, data)
     assert third.summary["merges"] == 0 and not third.summary["audiences"][0]["written"]
     assert third.summary["audiences"][0]["rows"] == second.summary["audiences"][0]["rows"]
-    log = refresh.history(store)
+    log = ws.refresh.history()
     assert log["status"].tolist() == ["ok", "ok", "ok"]
     assert log["changed"].iloc[0] == "nothing changed"
     assert log["changed"].iloc[1].startswith("customers: 31 new, 1 updated")
 
 
 def test_a_broken_input_file_leaves_the_store_unchanged(project):
-    store, config_file, _customers = project
-    refresh.run_file(store, config_file)
+    ws, config_file, _customers = project
+    store = ws.store
+    ws.refresh.run_file(config_file)
     before = contents(store)
     for broken in (b"", b"PK\x03\x04\x14\x00\x06\x00truncated workbook"):
         (config_file.parent / "exports" / "customers.csv").write_bytes(broken)
         with pytest.raises(RefreshError, match=r"^step 'import customers' failed: .+ The store is as it was"):
-            refresh.run_file(store, config_file)
+            ws.refresh.run_file(config_file)
         assert contents(store) == before
-    log = refresh.history(store)
+    log = ws.refresh.history()
     assert log["status"].tolist()[:2] == ["failed", "failed"]
     assert log["failed_step"].iloc[0] == "import customers"
-    steps = refresh.steps_of(store, int(log["id"].iloc[0]))
+    steps = ws.refresh.steps_of(int(log["id"].iloc[0]))
     assert steps["status"].tolist() == ["failed"]  # nothing ran after the failed step
 
 
 def test_a_failing_step_is_rolled_back_and_earlier_steps_are_kept(project, monkeypatch):
-    store, config_file, customers = project
-    refresh.run_file(store, config_file)
+    ws, config_file, customers = project
+    store = ws.store
+    ws.refresh.run_file(config_file)
     segments.rename_segment(store, "base", 0, "Loyal")        # the segments step has something to do
     extra = customers.iloc[:5].copy()
     extra[ID] = [f"X{i}" for i in range(5)]
@@ -217,29 +224,30 @@ def test_a_failing_step_is_rolled_back_and_earlier_steps_are_kept(project, monke
     def fail(*_args, **_kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(snapshots, "take", fail)  # after the new members were written
+    monkeypatch.setattr(snapshots, "take_of", fail)  # after the new members were written
     with pytest.raises(RefreshError, match=r"step 'segments base' failed: RuntimeError: disk full"):
-        refresh.run_file(store, config_file)
-    assert store.dataset("customers").row_count == len(customers) + 5                 # the import was kept
+        ws.refresh.run_file(config_file)
+    assert DatasetsRepository(store).dataset("customers").row_count == len(customers) + 5  # the import was kept
     assert segments.get_run(store, "base").assigned_at == assigned_at                   # the step was not
     assert contents(store)["segment_members"] == members
-    steps = refresh.steps_of(store, int(refresh.history(store)["id"].iloc[0]))
+    steps = ws.refresh.steps_of(int(ws.refresh.history()["id"].iloc[0]))
     assert steps.set_index("step")["status"].to_dict() == {
         "import customers": "done", "import orders": "unchanged", "deduplicate customers": "done",
         "RFM customers": "done", "segments base": "failed"}
     monkeypatch.undo()
-    again = refresh.run_file(store, config_file)                                          # fixed, run again
+    again = ws.refresh.run_file(config_file)                                          # fixed, run again
     assert {s.step: s.status for s in again.steps}["segments base"] == "done"
     assert segments.names_of(store, "base")[0] == "Loyal"
 
 
 def test_refit_carries_segment_names_and_audiences_follow(project):
-    store, config_file, _customers = project
+    ws, config_file, _customers = project
+    store = ws.store
     config = pipeline.load(config_file)
     data = pipeline.to_dict(config)
     data["segments"]["mode"] = "refit"
     config_file.write_text(pipeline.to_toml(pipeline.from_dict(data)), encoding="utf-8")
-    result = refresh.run_file(store, config_file)
+    result = ws.refresh.run_file(config_file)
     current = segments.get_run(store, dataset="customers")
     assert current.name != "base" and result.summary["run"] == current.name
     # Same data, same features, same k: the same segments, under the same names.
@@ -256,9 +264,10 @@ def test_refit_carries_segment_names_and_audiences_follow(project):
 
 
 def test_cli_refresh_json_and_error_exit(project, capsys):
-    store, config_file, _customers = project
+    ws, config_file, _customers = project
+    store = ws.store
     db = str(store.path)
-    store.close()
+    ws.close()
     code = main(["refresh", "--config", str(config_file), "--db", db, "--json"])
     out, err = capsys.readouterr()
     result = json.loads(out)
@@ -277,21 +286,23 @@ def test_cli_refresh_json_and_error_exit(project, capsys):
 
 
 def test_roles_edited_in_the_file_are_applied(project):
-    store, config_file, _customers = project
+    ws, config_file, _customers = project
+    store = ws.store
     data = pipeline.to_dict(pipeline.load(config_file))
     assert data["sources"][0]["roles"]["Taille"] == "category"
     data["sources"][0]["roles"]["Taille"] = "text"
     config_file.write_text(pipeline.to_toml(pipeline.from_dict(data)), encoding="utf-8")
-    result = refresh.run_file(store, config_file)
+    result = ws.refresh.run_file(config_file)
     assert result.steps[0].status == "done"
-    assert store.dataset("customers").roles["Taille"] == "text"
-    assert refresh.run_file(store, config_file).steps[0].status == "unchanged"
+    assert DatasetsRepository(store).dataset("customers").roles["Taille"] == "text"
+    assert ws.refresh.run_file(config_file).steps[0].status == "unchanged"
 
 
 def test_cli_config_command(project, capsys):
-    store, config_file, _customers = project
+    ws, config_file, _customers = project
+    store = ws.store
     db = str(store.path)
-    store.close()
+    ws.close()
     out = config_file.parent / "nightly.toml"
     code = main(["config", "--out", str(out), "--db", db, "--segments", "refit", "--k", "4", "--no-auto-merge",
                  "--source", "customers=in/crm.csv", "--audience-file", "A and B=out/ab.xlsx", "--json"])
@@ -301,4 +312,27 @@ def test_cli_config_command(project, capsys):
     config = pipeline.load(out)
     assert (config.sources[0].file, config.sources[1].file) == ("in/crm.csv", "orders.csv")  # the last file read
     assert (config.segments.mode, config.segments.k, config.dedupe.auto_merge) == ("refit", 4, False)
-    assert config.audiences[0].out == "out/ab.xlsx" and config.audiences[0].format == "xlsx"
+    assert config.audiences[0].out == "out/ab.xlsx" and config.audiences[0].settings.format == "xlsx"
+
+
+def test_steps_key_on_the_write_versions_of_their_inputs(project):
+    ws, config_file, _customers = project
+    store = ws.store
+    out = config_file.parent / "audiences" / "a-and-b.csv"
+    ws.refresh.run_file(config_file)
+    # A write elsewhere (another dataset imported) is no input of any step: everything stays unchanged.
+    ws.ingest.import_bytes(b"id;email\nZ1;z@z.fr\n", "other.csv", ImportSettings(name="other"))
+    again = ws.refresh.run_file(config_file)
+    assert [s.status for s in again.steps] == ["unchanged"] * 6
+    # A segment renamed on the page moves the customers dataset's version: the audience file is written again.
+    version = ws.dataset("customers").version
+    ws.dataset("customers").segments.rename_segment("base", 0, "Fidèles")
+    assert ws.dataset("customers").version > version
+    renamed = ws.refresh.run_file(config_file)
+    statuses = {s.step: s.status for s in renamed.steps}
+    assert statuses["import orders"] == "unchanged" and statuses["audience A and B"] == "done"
+    assert "Fidèles" in set(pd.read_csv(out, sep=";", encoding="utf-8-sig", dtype=str)["segment_name"])
+    # ...and the refresh after it settles again, leaving every version where it was.
+    version, total = ws.dataset("customers").version, store.version()
+    assert [s.status for s in ws.refresh.run_file(config_file).steps] == ["unchanged"] * 6
+    assert (ws.dataset("customers").version, store.version()) == (version, total)

@@ -9,7 +9,7 @@ import pytest
 from segmentation.activate import audiences
 from segmentation.behaviour import propensity
 from segmentation.behaviour.propensity import PropensityModel
-from segmentation.core.errors import ColumnError
+from segmentation.core.errors import DataError
 from segmentation.ingest.importer import ImportSettings, import_file
 from segmentation.segment.features import FeatureSettings
 
@@ -52,7 +52,7 @@ def test_leakage_and_too_few_positives_are_flagged():
     few[:12] = 1
     ev = PropensityModel(FeatureSettings(numeric=("usage",))).fit(frame, few).evaluation_
     assert any("Only 12 customers" in w for w in ev.warnings)
-    with pytest.raises(ColumnError, match="needs both yes and no"):
+    with pytest.raises(DataError, match="needs both yes and no"):
         PropensityModel(FeatureSettings(numeric=("usage",))).fit(frame, np.zeros(len(y)))
 
 
@@ -76,3 +76,6 @@ def test_scores_are_stored_and_usable_in_audiences(store):
     saved = propensity.get_model(store, "churn", ds.name)
     assert saved["top_decile_precision"] > saved["base_rate"]
     assert saved["auc_mean"] == result["auc_mean"] and len(saved["lift"]["decile"]) == 10
+    (model,) = propensity.models_of(store, ds)                          # what the facade hands out
+    assert model.to_dict() == result and model.settings == propensity.ScoreSettings(target="churned", name="churn")
+    assert model.lift["decile"] == list(range(1, 11)) and model.trained_at is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from segmentation.behaviour import rfm
-from segmentation.core.errors import ColumnError
+from segmentation.core.errors import MissingColumnsError, SettingError
 from segmentation.dedupe import review as dedupe
 from segmentation.ingest.importer import ImportSettings, import_file
 
@@ -58,9 +58,9 @@ def test_orders_of_merged_records_go_to_the_golden_record(stores):
 
 
 def test_bad_inputs(stores):
-    with pytest.raises(ColumnError, match="holds customers, not orders"):
+    with pytest.raises(SettingError, match="holds customers, not orders"):
         rfm.compute(stores, "customers", "customers")
-    with pytest.raises(ColumnError, match=r"Missing columns \['nope'\]"):
+    with pytest.raises(MissingColumnsError, match=r"Missing columns \['nope'\]"):
         rfm.compute(stores, "customers", "orders", rfm.RFMSettings(link_column="nope"))
 
 

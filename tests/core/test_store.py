@@ -6,9 +6,12 @@ import threading
 
 import pytest
 
-from segmentation.core import store as store_module
-from segmentation.core.errors import NotFoundError, StoreError
-from segmentation.core.store import SCHEMA_VERSION, Store, quote, resolve_path
+from segmentation.core import schema
+from segmentation.core.errors import DatasetNotFoundError, NotFoundError, StoreError
+from segmentation.core.schema import SCHEMA_VERSION
+from segmentation.core.store import Store, quote, resolve_path
+from segmentation.ingest.importer import import_file
+from segmentation.ingest.repository import DatasetsRepository
 
 
 def test_path_resolution_order(monkeypatch, tmp_path):
@@ -21,15 +24,14 @@ def test_path_resolution_order(monkeypatch, tmp_path):
 
 def test_new_store_is_at_current_schema_version(store):
     assert store.schema_version() == SCHEMA_VERSION
-    assert store.datasets() == []
+    assert DatasetsRepository(store).datasets() == []
 
 
 def test_migration_runs_only_new_steps(tmp_path, monkeypatch):
     path = tmp_path / "m.duckdb"
     Store(path).close()
-    extra = [*store_module.MIGRATIONS, ["CREATE TABLE later_step (x INTEGER)"]]
-    monkeypatch.setattr(store_module, "MIGRATIONS", extra)
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", len(extra))
+    extra = [*schema.MIGRATIONS, ["CREATE TABLE later_step (x INTEGER)"]]
+    monkeypatch.setattr(schema, "MIGRATIONS", extra)
     s = Store(path)
     assert s.schema_version() == len(extra)
     assert s.table_exists("later_step")
@@ -64,20 +66,27 @@ def test_quote_makes_sql_in_names_harmless(store):
 
 
 def test_uploads_kept_once_by_content(store):
-    first = store.save_upload("a.csv", b"x,y\n1,2\n")
-    again = store.save_upload("b.csv", b"x,y\n1,2\n")
-    other = store.save_upload("c.csv", b"x,y\n3,4\n")
+    repo = DatasetsRepository(store)
+    first = repo.save_upload("a.csv", b"x,y\n1,2\n")
+    again = repo.save_upload("b.csv", b"x,y\n1,2\n")
+    other = repo.save_upload("c.csv", b"x,y\n3,4\n")
     assert first == again != other
-    assert store.upload(first) == ("a.csv", b"x,y\n1,2\n")
+    assert repo.upload(first) == ("a.csv", b"x,y\n1,2\n")
     with pytest.raises(NotFoundError):
-        store.upload(999)
+        repo.upload(999)
 
 
-def test_missing_dataset_message_lists_names(store):
-    with pytest.raises(NotFoundError, match="import a file first"):
-        store.dataset()
-    with pytest.raises(NotFoundError, match="'nope'"):
-        store.dataset("nope")
+def test_missing_dataset_message_lists_names(store, french_csv):
+    repo = DatasetsRepository(store)
+    with pytest.raises(DatasetNotFoundError, match="import a file first"):
+        repo.dataset()
+    import_file(store, french_csv, "crm.csv")
+    with pytest.raises(DatasetNotFoundError, match=r"No dataset named 'nope'; the store has \['crm'\]") as caught:
+        repo.dataset("nope")
+    assert (caught.value.name, caught.value.available) == ("nope", ["crm"])
+    with pytest.raises(DatasetNotFoundError, match="Dataset 99 is no longer in the store"):
+        repo.dataset_by_id(99)
+    assert DatasetsRepository(store).dataset("crm") == repo.dataset("crm")  # the store's transitional lookups delegate
 
 
 def test_concurrent_writes_are_serialised(store):
@@ -99,17 +108,15 @@ def test_concurrent_writes_are_serialised(store):
 
 
 def test_atomic_block_keeps_all_or_nothing(store, french_csv):
-    from segmentation.ingest.importer import import_file
-
     tables = store.query_rows("SELECT table_name FROM information_schema.tables ORDER BY 1")
     with pytest.raises(RuntimeError, match="later step"), store.atomic():
         ds = import_file(store, french_csv, "crm.csv")                # two transactions of its own, joined
-        assert store.dataset(ds.name).row_count == 4                   # reads see the block's writes
+        assert DatasetsRepository(store).dataset(ds.name).row_count == 4  # reads see the block's writes
         raise RuntimeError("later step")
-    assert store.datasets() == []
+    assert DatasetsRepository(store).datasets() == []
     assert store.query_rows("SELECT table_name FROM information_schema.tables ORDER BY 1") == tables
     with store.atomic():
         import_file(store, french_csv, "crm.csv")
-    assert [d.name for d in store.datasets()] == ["crm"]
+    assert [d.name for d in DatasetsRepository(store).datasets()] == ["crm"]
     with pytest.raises(StoreError, match="cannot be nested"), store.atomic(), store.atomic():
         pass

@@ -8,7 +8,7 @@ import pytest
 
 from segmentation.core.errors import ColumnError
 from segmentation.core.store import Store
-from segmentation.customers.identity import customer_rows
+from segmentation.customers.repository import customer_rows
 from segmentation.dedupe.matching import (
     Matcher,
     MatchSettings,
@@ -21,6 +21,7 @@ from segmentation.dedupe.matching import (
     group_pairs,
 )
 from segmentation.ingest.importer import import_path
+from segmentation.ingest.repository import DatasetsRepository
 from tests.conftest import SAMPLE
 
 COLUMNS = ["first_name", "last_name", "company", "email", "phone", "postcode", "city"]
@@ -73,7 +74,7 @@ def sample(tmp_path_factory):
     """The sample export, normalised through the importer, indexed by its record id; its roles and truth."""
     store = Store(tmp_path_factory.mktemp("sample") / "s.duckdb")
     ds = import_path(store, SAMPLE / "customers.csv")
-    frame = customer_rows(store, ds.name)
+    frame = customer_rows(store, DatasetsRepository(store).dataset(ds.name))
     store.close()
     truth = pd.read_csv(SAMPLE / "truth.csv").set_index("record_id")["customer_key"]
     return frame.set_index("ID client", drop=False), dict(ds.roles), truth

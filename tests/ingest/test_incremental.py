@@ -7,10 +7,11 @@ import io
 import pandas as pd
 import pytest
 
-from segmentation.core.errors import ColumnError
+from segmentation.core.errors import MissingColumnsError
 from segmentation.dedupe import review as dedupe
 from segmentation.dedupe.matching import MatchSettings, evaluate
 from segmentation.ingest.importer import ImportSettings, import_file
+from segmentation.ingest.repository import DatasetsRepository
 from tests.conftest import SAMPLE
 
 ID = "ID client"
@@ -53,7 +54,7 @@ def test_later_export_keeps_customer_ids_and_decisions(store, export):
     ds = import_file(store, csv_bytes(pd.concat([again, later])), "february.csv",
                      ImportSettings(append_to=ds.name))
     assert ds.row_count == len(frame)  # repeated records updated in place, not added
-    batches = store.import_batches(ds.id)
+    batches = DatasetsRepository(store).import_batches(ds.id)
     # Only the changed record counts as updated; the 199 repeated as they were add nothing.
     assert batches[["batch", "rows_read", "rows_added", "rows_updated"]].values.tolist() == [[2, 1680, 1480, 1]]
     assert ds.last_import == {"rows_read": 1680, "rows_added": 1480, "rows_updated": 1, "rows_unchanged": 199,
@@ -95,7 +96,7 @@ def test_the_same_export_twice_adds_nothing(store, export):
     again = import_file(store, csv_bytes(frame.iloc[:300]), "january again.csv", ImportSettings(append_to=ds.name))
     assert again.last_import == {"rows_read": 300, "rows_added": 0, "rows_updated": 0, "rows_unchanged": 300,
                                  "batch": None}
-    assert store.import_batches(ds.id).empty
+    assert DatasetsRepository(store).import_batches(ds.id).empty
     assert store.query_rows("SELECT table_name, estimated_size FROM duckdb_tables() ORDER BY 1") == tables
     # Without a record id, a row already stored (same values everywhere) is not added again either.
     no_id = frame.iloc[:20].drop(columns=[ID])
@@ -109,10 +110,11 @@ def test_later_export_must_have_the_columns(store, export):
     frame, _truth = export
     ds = import_file(store, csv_bytes(frame.iloc[:50]), "january.csv")
     tables = store.query_value("SELECT count(*) FROM information_schema.tables")
-    with pytest.raises(ColumnError, match=r"Missing columns \['E-mail'\] that dataset 'january' has"):
+    with pytest.raises(MissingColumnsError,
+                       match=r"Missing columns \['E-mail'\] in feb.csv; found \[.*\]. Dataset 'january' has them"):
         import_file(store, csv_bytes(frame.iloc[50:60].drop(columns=["E-mail"])), "feb.csv",
                     ImportSettings(append_to=ds.name))
-    assert store.dataset(ds.name).row_count == 50
+    assert DatasetsRepository(store).dataset(ds.name).row_count == 50
     assert store.query_value("SELECT count(*) FROM information_schema.tables") == tables
     assert store.query_value(f"SELECT count(*) FROM {ds.raw_table}") == 50
 
@@ -125,3 +127,15 @@ def test_headers_match_whatever_their_case_and_extra_columns_are_left_out(store,
     assert ds.row_count == 60
     assert ds.columns == list(frame.columns)
     assert any("['Extra'] are not in dataset 'january'" in w for w in ds.warnings)
+
+
+def test_rows_that_cannot_be_read_in_a_later_export_are_kept(store):
+    ds = import_file(store, b"id;name\nA1;Ann\nA2;Bob\n", "january.csv")
+    # A store written before the rejects' types were explicit: the first file had none, so they were NULL.
+    with store.transaction(ds.id) as tx:
+        tx.execute(f"CREATE OR REPLACE TABLE {ds.rejects_table} AS SELECT 1::BIGINT AS line, NULL AS reason, "
+                   "NULL AS raw WHERE false")
+    ds = import_file(store, b"id;name\nA3;Cy\nA4;Di;extra\n", "feb.csv", ImportSettings(append_to=ds.name))
+    assert (ds.row_count, ds.rejected_rows) == (3, 1)
+    assert store.query_rows(f"SELECT line, reason, raw FROM {ds.rejects_table}") == [
+        (3, "feb.csv: expected 2 fields, found 3", "A4;Di;extra")]

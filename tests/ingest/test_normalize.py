@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from segmentation.ingest import normalize as N
+from segmentation.ingest.importer import import_file
 
 
 def run(expr: str, values: list[str | None]) -> list:
@@ -119,3 +120,41 @@ def test_phone_sql_fast_path_matches_python():
     assert run(N.phone_sql("FR"), values) == [
         "+33123456789", "+33612345678", "+33612345678", "+33612345678", None, None]
     assert run(N.phone_sql("US"), ["01 23 45 67 89", "+33123456789"]) == [None, "+33123456789"]
+
+
+# --- consent columns as CRMs write them: guessed consent, normalised to booleans (never NULL for all) -----------
+
+CONSENT_SPELLINGS = {
+    "1.0/0.0": (["1.0", "0.0", "1.0", "0.0"], [True, False, True, False]),
+    "1/0": (["1", "0", "0", "1"], [True, False, False, True]),
+    "x/empty": (["x", "", "X", ""], [True, False, True, False]),
+    "TRUE/FALSE": (["TRUE", "FALSE", "true", "False"], [True, False, True, False]),
+    "Oui/Non": (["Oui", "Non", "oui", ""], [True, False, True, None]),  # two words: an empty cell is unknown
+    "Mailchimp": (["subscribed", "unsubscribed", "cleaned", "subscribed"], [True, False, False, True]),
+}
+
+
+@pytest.mark.parametrize("spelling", list(CONSENT_SPELLINGS))
+def test_consent_column_imported_as_booleans(store, spelling):
+    raw, expected = CONSENT_SPELLINGS[spelling]
+    lines = ["id;E-mail;Consentement"] + [f"C{i};c{i}@x.fr;{v}" for i, v in enumerate(raw)]
+    ds = import_file(store, ("\n".join(lines) + "\n").encode(), "consent.csv")
+    assert ds.roles["Consentement"] == "consent"
+    clean = store.query_rows(f'SELECT "Consentement" FROM {ds.clean_table} ORDER BY _row')
+    assert [r[0] for r in clean] == expected
+
+
+def test_opt_out_flag_column_imported_as_booleans(store):
+    data = b"id;Email Opt Out;Unsubscribed\nC1;x;unsubscribed\nC2;;subscribed\nC3;x;\n"
+    ds = import_file(store, data, "optout.csv")
+    assert (ds.roles["Email Opt Out"], ds.roles["Unsubscribed"]) == ("opt_out", "opt_out")
+    clean = store.query_rows(f'SELECT "Email Opt Out", "Unsubscribed" FROM {ds.clean_table} ORDER BY _row')
+    assert clean == [(True, True), (False, False), (True, None)]
+
+
+def test_boolean_plan_knows_a_flag_column():
+    opts = N.NormalizeOptions()
+    flag = N.plan_column("c", "consent", pd.Series(["x", None, "x"]), opts)
+    assert run(flag.expr, ["x", None, " ", "X", "non"]) == [True, False, False, True, False]
+    plain = N.plan_column("c", "consent", pd.Series(["oui", None, "non"]), opts)
+    assert run(plain.expr, ["oui", None, "non", "1.0", "0.0"]) == [True, None, False, True, False]

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from segmentation.core.errors import NotFoundError
+from segmentation.core.errors import ColumnError, NotFoundError
 from segmentation.ingest.importer import import_file
 from segmentation.ingest.quality import QualitySettings, issue_rows, quality_report
 
@@ -57,8 +57,10 @@ def test_issue_rows_name_the_rows(store, report):
     assert issue_rows(store, "exact_duplicates", "q", SETTINGS)["row"].tolist() == [5, 6]
     assert issue_rows(store, "duplicate_key:phone", "q", SETTINGS)["row"].tolist() == [1, 2]
     assert issue_rows(store, "outlier:amount", "q", SETTINGS)["row"].tolist() == [4]
-    with pytest.raises(NotFoundError):
+    with pytest.raises(ColumnError, match="No column 'nope' in dataset 'q'"):
         issue_rows(store, "missing:nope", "q", SETTINGS)
+    with pytest.raises(NotFoundError, match="Unknown quality issue 'odd:email'"):
+        issue_rows(store, "odd:email", "q", SETTINGS)
 
 
 def test_json_figures(report):

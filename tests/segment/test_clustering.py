@@ -10,7 +10,7 @@ import pytest
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import NotFittedError
 
-from segmentation.core.errors import ColumnError
+from segmentation.core.errors import DataError, MissingColumnsError, SettingError
 from segmentation.segment.clustering import KScan, SegmentModel, recommend_k
 from segmentation.segment.features import FeatureSettings, build_preprocessor, describe_steps, feature_frame
 
@@ -79,11 +79,17 @@ def test_model_fits_on_a_sample_assigns_everyone_and_round_trips():
 
 def test_bad_settings_say_what_is_wrong():
     frame = pd.DataFrame({"a": [1.0, 2, 3], "b": [np.nan] * 3})
-    with pytest.raises(ColumnError, match="Pick at least one feature"):
+    with pytest.raises(SettingError, match=r"^Pick at least one feature to segment on\.$"):
         build_preprocessor(frame, FeatureSettings())
-    with pytest.raises(ColumnError, match=r"Features \['b'\] have no value at all"):
+    with pytest.raises(SettingError, match=r"^scaling must be 'standard' or 'robust'; got 'minmax'\.$"):
+        build_preprocessor(frame, FeatureSettings(numeric=("a",), scaling="minmax"))
+    with pytest.raises(DataError, match=r"Features \['b'\] have no value at all"):
         build_preprocessor(frame, FeatureSettings(numeric=("a", "b")))
-    with pytest.raises(ColumnError, match=r"Missing columns \['c'\]"):
+    with pytest.raises(MissingColumnsError, match=r"Missing columns \['c'\]"):
         feature_frame(frame, FeatureSettings(numeric=("c",)))
-    with pytest.raises(ColumnError, match="too few"):
+    with pytest.raises(DataError, match="too few"):
         KScan(FeatureSettings(numeric=("a",))).fit(frame.iloc[:2])
+    with pytest.raises(SettingError, match=r"^The range of k must start at 2 or more and not be empty; got 1\.\.10\.$"):
+        KScan(FeatureSettings(numeric=("a",)), k_min=1).fit(frame)
+    with pytest.raises(DataError, match=r"^Cannot make 4 segments of 3 customers\.$"):
+        SegmentModel(FeatureSettings(numeric=("a",)), k=4).fit(frame)

@@ -1,0 +1,76 @@
+"""The automate stage's repository: the only code of the stage that runs SQL.
+
+It owns the refresh log, ``refreshes`` and ``refresh_steps``. The log is
+written with ``store.transaction(versioned=False)``: no cache depends on it,
+so logging a refresh that changed nothing leaves the store's write version
+where it was (and a refresh on unchanged inputs changes nothing at all).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+
+from ..core.store import Store
+
+
+class RefreshRepository:
+    """The refreshes of one store and their steps."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def start(self, config_file: str | None) -> int:
+        """Log a refresh as running; returns its id."""
+        with self.store.transaction(versioned=False) as tx:
+            refresh_id = tx.nextval("refresh_ids")
+            tx.execute("INSERT INTO refreshes (id, started_at, config_file, status) VALUES (?, ?, ?, 'running')",
+                       [refresh_id, datetime.now(), config_file])
+        return refresh_id
+
+    def log_step(self, refresh_id: int, position: int, step: str, status: str, seconds: float,
+                 state: str | None, detail_json: str, error: str | None) -> None:
+        """Log one step (again: a step whose files could not be moved into place after its commit fails after all).
+
+        Inside an atomic block (a step's work) the entry is part of the step's transaction.
+        """
+        with self.store.transaction(versioned=False) as tx:
+            tx.execute("INSERT OR REPLACE INTO refresh_steps VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       [refresh_id, position, step, status, round(seconds, 3), state, detail_json, error])
+
+    def set_states(self, refresh_id: int, states: dict[int, str]) -> None:
+        """Record, per step position, the state its inputs were left in when the refresh ended."""
+        if not states:
+            return
+        with self.store.transaction(versioned=False) as tx:
+            for position, state in states.items():
+                tx.execute("UPDATE refresh_steps SET state = ? WHERE refresh_id = ? AND position = ?",
+                           [state, refresh_id, position])
+
+    def finish(self, refresh_id: int, status: str, failed_step: str | None, error: str | None,
+               summary_json: str) -> None:
+        """Close a refresh's log entry."""
+        with self.store.transaction(versioned=False) as tx:
+            tx.execute("UPDATE refreshes SET finished_at = ?, status = ?, failed_step = ?, error = ?, summary = ? "
+                       "WHERE id = ?", [datetime.now(), status, failed_step, error, summary_json, refresh_id])
+
+    def last_state(self, step: str) -> str | None:
+        """The state a step's inputs were left in by its last successful (done or unchanged) run."""
+        return self.store.query_value("SELECT state FROM refresh_steps WHERE step = ? AND status IN "
+                                      "('done', 'unchanged') ORDER BY refresh_id DESC LIMIT 1", [step])
+
+    def history(self, limit: int = 20) -> pd.DataFrame:
+        """The last refreshes, newest first, with their summary as JSON text."""
+        return self.store.query_df(
+            "SELECT id, started_at, date_diff('millisecond', started_at, finished_at) / 1000.0 AS seconds, "
+            "status, failed_step, error, CAST(summary AS VARCHAR) AS summary, config_file FROM refreshes "
+            "ORDER BY id DESC LIMIT ?", [int(limit)])
+
+    def steps_of(self, refresh_id: int) -> pd.DataFrame:
+        """The steps of one refresh: ``step``, ``status``, ``seconds``, ``detail``, ``error``."""
+        return self.store.query_df("SELECT step, status, seconds, CAST(detail AS VARCHAR) AS detail, error "
+                                   "FROM refresh_steps WHERE refresh_id = ? ORDER BY position", [int(refresh_id)])
+
+
+__all__ = ["RefreshRepository"]

@@ -1,0 +1,130 @@
+"""SQL text of the ingest stage's imports: built here, executed by :mod:`segmentation.ingest.repository`.
+
+Pure: functions take a dataset description (and plans) and return SQL
+strings; nothing here touches the store. The repository is the ingest
+stage's only SQL executor.
+"""
+
+from __future__ import annotations
+
+from ..core.store import Dataset, quote
+from .normalize import ColumnPlan
+
+
+def current_versions_sql(ds: Dataset) -> str:
+    """Raw rows to normalise once later files were added to a dataset.
+
+    A later export of the same CRM repeats most records. A row whose record
+    id first came in an earlier file is a newer version of that record: the
+    last such row replaces it *under the record's first row number*, so
+    merges, decisions and customer ids made on the record stay valid. Rows
+    without an id, new ids, and repeated ids within one file are all kept.
+    Every version stays in the raw table.
+    """
+    ids = ds.columns_with_role("id")
+    if not ids:
+        return f"SELECT * FROM {ds.raw_table}"
+    key = f"coalesce(nullif(trim({quote(ids[0])}), ''), '#' || _row)"
+    return (
+        f"SELECT * EXCLUDE (_first, _first_batch, _last_batch, _last) "
+        f"REPLACE (CASE WHEN _batch > _first_batch THEN _first ELSE _row END AS _row) FROM ("
+        f"SELECT *, min(_row) OVER w AS _first, min(_batch) OVER w AS _first_batch, "
+        f"max(_batch) OVER w AS _last_batch, max(_row) OVER w AS _last FROM {ds.raw_table} "
+        f"WINDOW w AS (PARTITION BY {key})) "
+        f"WHERE CASE WHEN _last_batch = _first_batch THEN true "
+        f"WHEN _batch = _first_batch THEN _row <> _first ELSE _row = _last END"
+    )
+
+
+def fresh_rows_sql(ds: Dataset, incoming: str = "_incoming") -> str:
+    """Rows of ``incoming`` that are new or changed: a later export repeats most records as they were.
+
+    A row is left out when it equals, column for column, the latest version
+    of its record id (without an id column, or with an empty id: any stored
+    row), so adding the same export twice adds nothing.
+    """
+    cols = [quote(c) for c in ds.columns]
+    same = " AND ".join(f"i.{c} IS NOT DISTINCT FROM l.{c}" for c in cols)
+    ids = ds.columns_with_role("id")
+    if ids:
+        q = quote(ids[0])
+        latest = (f"SELECT {', '.join(cols)} FROM {ds.raw_table} "
+                  f"QUALIFY nullif(trim({q}), '') IS NULL "
+                  f"OR row_number() OVER (PARTITION BY trim({q}) ORDER BY _row DESC) = 1")
+    else:
+        latest = f"SELECT DISTINCT {', '.join(cols)} FROM {ds.raw_table}"
+    return f"SELECT i.* FROM {incoming} i ANTI JOIN ({latest}) l ON {same}"
+
+
+def has_batches_sql() -> str:
+    """Whether a raw table (parameter: its name) has the ``_batch`` column of later exports."""
+    return ("SELECT count(*) FROM information_schema.columns WHERE table_name = ? "
+            "AND column_name = '_batch'")
+
+
+def updated_records_sql(ds: Dataset) -> str:
+    """How many record ids of one batch (parameters: the batch, twice) were already in an earlier one."""
+    q = quote(ds.columns_with_role("id")[0])
+    return (f"SELECT count(DISTINCT trim({q})) FROM {ds.raw_table} WHERE _batch = ? AND trim({q}) IN "
+            f"(SELECT trim({q}) FROM {ds.raw_table} WHERE _batch < ?)")
+
+
+def distinct_values_sql(plan: ColumnPlan, source: str) -> str:
+    """Distinct raw values of a mapped column and their counts (``value``, ``n``)."""
+    col = f"r.{quote(plan.column)}"
+    return f"SELECT {col} AS value, count(*) AS n FROM {source} r WHERE {col} IS NOT NULL GROUP BY 1"
+
+
+def unfilled_values_sql(plan: ColumnPlan, source: str, clean_table: str) -> str:
+    """Distinct raw values that the SQL of a ``fill`` plan left NULL in the clean table."""
+    q = quote(plan.column)
+    return (f"SELECT r.{q} AS value, count(*) AS n FROM {source} r "
+            f"JOIN {clean_table} c USING (_row) WHERE c.{q} IS NULL AND r.{q} IS NOT NULL GROUP BY 1")
+
+
+def fill_sql(plan: ColumnPlan, source: str, clean_table: str, view: str) -> str:
+    """Write a ``fill`` plan's mapped values (the registered ``view``) into the clean table."""
+    q = quote(plan.column)
+    return (f"UPDATE {clean_table} SET {q} = CAST(m.norm AS {plan.sql_type}) "
+            f"FROM {source} r JOIN {view} m ON m.value = r.{q} "
+            f"WHERE {clean_table}._row = r._row AND m.norm IS NOT NULL")
+
+
+def clean_table_sql(ds: Dataset, plans: list[ColumnPlan], source: str, views: dict[int, str]) -> str:
+    """``CREATE TABLE clean_<id> AS ...``: every plan's expression over ``source``.
+
+    ``views`` maps a plan's position to the registered view of its mapped
+    values (plans with a mapper and no ``fill``), joined on the raw value.
+    """
+    selects, joins = ["r._row"], []
+    for i, plan in enumerate(plans):
+        col = f"r.{quote(plan.column)}"
+        mapped_value = "NULL"
+        if i in views:
+            joins.append(f"LEFT JOIN {views[i]} m{i} ON m{i}.value = {col}")
+            mapped_value = f"m{i}.norm"
+        expr = plan.expr.replace("{v}", col).replace("{m}", mapped_value)
+        selects.append(f"CAST({expr} AS {plan.sql_type}) AS {quote(plan.column)}")
+    return f"CREATE TABLE {ds.clean_table} AS SELECT {', '.join(selects)} FROM {source} r {' '.join(joins)}"
+
+
+def rejects_select_sql(source: str) -> str:
+    """The rows that could not be read, from a registered frame, typed (an empty frame must not make NULL columns)."""
+    return (f"SELECT CAST(line AS BIGINT) AS line, CAST(reason AS VARCHAR) AS reason, CAST(raw AS VARCHAR) AS raw "
+            f"FROM {source}")
+
+
+def untyped_rejects_sql() -> str:
+    """Columns of a rejects table (parameter: its name) that an empty first file left without a type."""
+    return ("SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "AND column_name IN ('reason', 'raw') AND data_type = '\"NULL\"'")
+
+
+# -- for other stages: the ingest tables as SQL text to compose (they need not name clean_<id> themselves).
+# The current raw rows: DatasetsRepository.raw_source(ds) (it checks for later exports at run time).
+
+def clean_rows_sql(ds: Dataset, columns: list[str] | None = None) -> str:
+    """``SELECT _row, <columns> FROM clean_<id>``: the normalised rows of a dataset (every column by default)."""
+    cols = ", ".join(["_row", *(quote(c) for c in (ds.columns if columns is None else columns))])
+    return f"SELECT {cols} FROM {ds.clean_table}"
+
