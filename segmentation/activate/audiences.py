@@ -518,8 +518,8 @@ def parse_filter(text: str) -> Condition:
     ``column~substring``; a value with spaces may be quoted; ``a|b`` means one of."""
     match = re.fullmatch(r"\s*(.+?)\s*(!=|>=|<=|=|~)\s*(.*?)\s*", text)
     if not match:
-        raise ColumnError(f"Cannot read filter {text!r}: expected column=value, column!=value, column>=number, "
-                          "column<=number or column~text.")
+        expected = "column=value, column!=value, column>=number, column<=number or column~text"
+        raise SettingError("filter", text, expected, f"Cannot read filter {text!r}: expected {expected}.")
     column, op, value = match.groups()
     column, value = column.strip("\"'"), value.strip("\"'")
     if op in ("=", "!="):

@@ -1,4 +1,4 @@
-"""Command-line interface: ``python -m segmentation [--db PATH] COMMAND ... [--json]``.
+"""Command-line interface: ``segment-studio`` / ``python -m segmentation [--db PATH] COMMAND ... [--json]``.
 
 Each command is a few lines over the facade (:mod:`segmentation.workspace`), one module per stage.
 With ``--json`` a command prints exactly one JSON object on standard output;

@@ -48,11 +48,13 @@ class SettingError(SegmentStudioError):
         What came in.
     expected : str
         What would have been accepted, in words.
+    message : str, optional
+        The whole message, where "<setting> must be <expected>; got <value>" reads badly.
     """
 
-    def __init__(self, setting: str, value, expected: str):
+    def __init__(self, setting: str, value, expected: str, message: str | None = None):
         self.setting, self.value, self.expected = setting, value, expected
-        super().__init__(f"{setting} must be {expected}; got {value!r}.")
+        super().__init__(message or f"{setting} must be {expected}; got {value!r}.")
 
 
 class DataError(SegmentStudioError):

@@ -30,6 +30,7 @@ import pandas as pd
 
 from ..core.errors import MissingColumnsError, NotFoundError, SettingError, check_choices
 from ..core.store import Dataset, Store, Transaction
+from ..customers import repository as customers_repository
 from ..customers.golden import RULES, Survivorship
 from ..ingest.repository import DatasetsRepository
 from . import repository
@@ -418,9 +419,6 @@ def golden_rows(store: Store, dataset: str | Dataset | None = None, survivorship
     ``survivorship`` defaults to the rules saved for the dataset. Kept for the
     stages not yet on ``handle.customers.golden_rows``.
     """
-    # Imported when called: customers.repository -> behaviour.rfm -> dedupe.review would be an import cycle.
-    from ..customers import repository as customers_repository
-
     return customers_repository.golden_rows(store, _resolve(store, dataset), survivorship, limit=limit)
 
 
