@@ -48,6 +48,54 @@ def resolve_path(db: str | os.PathLike | None = None) -> Path:
     return Path(db or os.environ.get(ENV_DB) or DEFAULT_DB)
 
 
+# Files a store path must never be: DuckDB 2.0 opens an existing CSV, TSV, Parquet or JSON file as an in-memory
+# database over it, so every write would vanish at exit.
+_DATA_SUFFIXES = frozenset((".csv", ".tsv", ".txt", ".tab", ".parquet", ".json", ".jsonl", ".ndjson", ".xlsx",
+                            ".xlsm", ".xls", ".ods", ".gz", ".zip"))
+
+
+def _looks_like(head: bytes) -> str:
+    """What the first bytes of a file that is not a DuckDB database suggest it is, in words."""
+    if head.startswith(b"PAR1"):
+        return "a Parquet file"
+    if head.startswith(b"PK\x03\x04"):
+        return "a zip archive (an Excel workbook?)"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "an old Excel (.xls) file"
+    if head.startswith(b"SQLite format 3"):
+        return "an SQLite database"
+    if head.lstrip()[:1] in (b"{", b"["):
+        return "a JSON file"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" not in head:  # UTF-16 with its BOM, or 8-bit text
+        return "a text file (CSV or similar)"
+    return "a binary file of another program"
+
+
+def check_store_path(path: Path) -> Path:
+    """``path`` if it can be the working store, else a :class:`StoreError` saying what it is.
+
+    An existing file must be a DuckDB database (its header says ``DUCK``); a
+    new file must not be named like a data file (``.csv``, ``.parquet``…), and
+    a new name without a suffix gets ``.duckdb``. Nothing is written either way.
+    """
+    if path.is_dir():
+        raise StoreError(f"'{path}' is a folder, not a store file: give --db a file name such as "
+                         f"'{path / DEFAULT_DB}'.")
+    if path.exists():
+        with open(path, "rb") as f:
+            head = f.read(64)
+        if head and head[8:12] != b"DUCK":
+            raise StoreError(f"'{path}' is not a Segment Studio store: it looks like {_looks_like(head)}. "
+                             "Give --db a .duckdb file (a new name creates one); the file was not touched.")
+        return path
+    if path.suffix.lower() in _DATA_SUFFIXES:
+        raise StoreError(f"'{path}' is named like a {path.suffix} data file, not a store: give --db a name "
+                         f"ending in .duckdb, such as '{path.with_suffix('.duckdb')}'.")
+    if not path.suffix:  # a new store gets the .duckdb name; any other suffix (.db, .store…) is the user's choice
+        return path.with_suffix(".duckdb")
+    return path
+
+
 _READ_ONLY_SQL = ("SELECT", "WITH", "FROM", "DESCRIBE", "SHOW", "PRAGMA", "EXPLAIN")
 
 
@@ -167,7 +215,7 @@ class Store:
     """
 
     def __init__(self, path: str | os.PathLike | None = None, read_only: bool = False):
-        self.path = resolve_path(path)
+        self.path = check_store_path(resolve_path(path))
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -157,6 +157,25 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
+def websocket_status(server: AppServer, host: str) -> str:
+    """The status line the app answers to a WebSocket handshake sent with this ``Host`` header."""
+    port = int(server.url.rsplit(":", 1)[1])
+    request = (f"GET /_stcore/stream HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+               "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+               f"Origin: http://{host}:{port}\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(request.encode())
+        return conn.recv(4096).decode("latin-1").split("\r\n", 1)[0]
+
+
+def test_the_app_answers_only_for_this_machine_names(app_server):
+    # DNS rebinding: a page of another site whose name resolves to 127.0.0.1 must not reach the app.
+    assert " 101 " in websocket_status(app_server, "127.0.0.1")
+    assert " 101 " in websocket_status(app_server, "localhost")
+    refused = websocket_status(app_server, "attacker.example")
+    assert refused.startswith("HTTP/1.1 ") and " 101 " not in refused, refused
+
+
 def test_upload_import_quality_report_and_download(browser, app_server, tmp_path):
     source = SAMPLE / "customers.csv"
     expected = pd.read_csv(source, sep=";", encoding="cp1252", dtype=str, keep_default_na=False)
