@@ -3,9 +3,20 @@
 import streamlit as st
 
 import app_state
+from pages.text import plain
+from segmentation import SegmentStudioError
 
 st.set_page_config(page_title="Segment Studio", page_icon="🎯", layout="wide")
 app_state.init()
+try:
+    app_state.workspace()
+except (SegmentStudioError, OSError) as exc:  # locked by another Segment Studio, damaged, not a store: why, what to do
+    st.title("Segment Studio")
+    st.error(plain(f"The working store cannot be opened. {exc}"))
+    st.info("What to do: if another Segment Studio uses this store (the app in another window or terminal, or a "
+            "`python -m segmentation` command still running, such as a scheduled refresh), close it and reload "
+            "this page. Otherwise start the app on another store: `streamlit run app.py -- --db other.duckdb`.")
+    st.stop()
 
 pages = st.navigation([
     st.Page("pages/import_data.py", title="Import", icon="📥", default=True),
@@ -17,5 +28,5 @@ pages = st.navigation([
     st.Page("pages/refresh.py", title="Refresh", icon="🔁"),
 ])
 with st.sidebar:
-    st.caption(f"Working store: `{app_state.workspace().path}`")
+    st.caption(f"Working store: {plain(str(app_state.workspace().path))}")
 pages.run()

@@ -3,6 +3,7 @@
 import streamlit as st
 
 import app_state
+from pages.text import plain
 from segmentation import OPERATORS, AudienceSpec, Condition, SegmentStudioError
 
 st.title("Audiences")
@@ -45,7 +46,7 @@ if st.button("Add condition", key="add_condition"):
     st.rerun()
 for i, cond in enumerate(st.session_state.audience_conditions):
     left, right = st.columns([8, 1])
-    left.write(f"Group {cond['group']}: **{Condition(cond['column'], cond['op'], cond['value']).label}**")
+    left.write(f"Group {cond['group']}: **{plain(Condition(cond['column'], cond['op'], cond['value']).label)}**")
     if right.button("Remove", key=f"remove_condition_{i}"):
         st.session_state.audience_conditions.pop(i)
         st.rerun()
@@ -65,7 +66,7 @@ if upload is not None and st.session_state.audience_suppression.get("file") != u
     try:
         list_id = audiences.save_suppression_file(upload.name, upload.getvalue())
     except SegmentStudioError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
     else:
         st.session_state.audience_suppression = {"file": upload.file_id, "id": list_id}
 suppression = st.session_state.audience_suppression.get("id") if upload is not None else None
@@ -79,7 +80,8 @@ available = [*ds.columns, "segment_name", *kinds]
 columns = h1.multiselect("Columns in the file", available, default=audiences.default_columns(base),
                          key=f"audience_columns_{ds.id}_{channel}")
 personal = audiences.personal_columns(base, columns)
-h1.caption("Personal data leaving the tool: " + (", ".join(f"**{c}**" for c in personal) if personal else "none"))
+h1.caption("Personal data leaving the tool: "
+           + (", ".join(f"**{plain(c)}**" for c in personal) if personal else "none"))
 holdout = h2.slider("Holdout (control group)", 0, 50, 0, format="%d%%", key="audience_holdout")
 seed = h3.number_input("Seed", 0, 10_000, 0, key="audience_seed")
 spec = AudienceSpec(**{**base.__dict__, "columns": tuple(columns), "holdout": holdout / 100, "seed": int(seed)})
@@ -89,7 +91,7 @@ try:
         figures = app_state.cached(audiences, "count", spec)
         preview = app_state.cached(audiences, "select", spec, limit=20)
 except SegmentStudioError as exc:
-    st.error(str(exc))
+    st.error(plain(str(exc)))
     st.stop()
 m = st.columns(5)
 m[0].metric("In the segments", f"{figures.in_segments:,}")
@@ -102,7 +104,7 @@ excluded = {**{f"fails: {k}": v for k, v in figures.excluded_by_rule.items()},
             f"no {channel}": figures.excluded_no_contact, "suppression list": figures.excluded_suppressed}
 if channel is None:
     excluded.pop("no None")
-st.caption(" · ".join(f"{label}: {n:,}" for label, n in excluded.items()))
+st.caption(" · ".join(f"{plain(label)}: {n:,}" for label, n in excluded.items()))
 st.dataframe(preview, hide_index=True, key="audience_preview")
 
 d1, d2 = st.columns(2)
@@ -118,9 +120,9 @@ if d2.button("Save audience", key="save_audience", disabled=not name.strip()):
     try:
         audiences.save(name, spec)
     except SegmentStudioError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
     else:
-        st.session_state.flash = f"Audience **{name.strip()}** saved."
+        st.session_state.flash = f"Audience **{plain(name.strip())}** saved."
         st.rerun()
 
 saved = app_state.cached(audiences, "saved")

@@ -7,6 +7,7 @@ import streamlit as st
 
 import app_state
 from pages import charts
+from pages.text import plain
 from segmentation import RFMSettings, ScoreSettings, SegmentStudioError, to_csv_bytes
 
 st.title("Behaviour and prediction")
@@ -35,7 +36,7 @@ def rfm_section() -> None:
                 behaviour.rfm(app_state.dataset(orders_name, "transactions"),
                               RFMSettings(as_of=as_of.isoformat(), window_days=int(window)))
             except SegmentStudioError as exc:
-                st.error(str(exc))
+                st.error(plain(str(exc)))
     info = app_state.cached(behaviour, "last_rfm")
     if info is None:
         st.caption("No RFM yet for this dataset.")
@@ -44,7 +45,7 @@ def rfm_section() -> None:
     m[0].metric("Customers with orders", f"{info.customers_with_orders:,}")
     m[1].metric("Orders of unknown customers", f"{info.unknown_customer_orders:,}")
     m[2].metric("As of", info.as_of)
-    st.caption(f"Orders linked by their column **{info.link_column}**; orders of merged records count for the "
+    st.caption(f"Orders linked by their column **{plain(info.link_column)}**; orders of merged records count for the "
                f"golden record. Computed {info.computed_at:%Y-%m-%d %H:%M}: compute again after new merges or "
                "orders.")
     left, right = st.columns(2)
@@ -77,13 +78,13 @@ def propensity_section() -> None:
             try:
                 behaviour.score(ScoreSettings(target=target, name=name, within_days=within))
             except SegmentStudioError as exc:
-                st.error(str(exc))
+                st.error(plain(str(exc)))
     saved = app_state.cached(behaviour, "models")
     if not saved:
         return
     model = saved[0]
     for warning in model.warnings:
-        st.warning(warning)
+        st.warning(plain(warning))
     k = st.columns(4)
     k[0].metric("ROC AUC (cross-validated)", f"{model.auc_mean:.2f} ± {model.auc_std:.2f}")
     k[1].metric("Top-decile precision", f"{model.top_decile_precision:.0%}",
@@ -92,8 +93,9 @@ def propensity_section() -> None:
     k[2].metric("Chosen model", model.chosen)
     k[3].metric("Score column", model.column)
     top = pd.DataFrame(model.importance).head(5)
-    st.caption("What drives it: " + ", ".join(f"**{f}**" for f in top["feature"])
-               + f". On *Audiences*, filter on **{model.column}** (a probability) or on **{model.column} top %** "
+    st.caption("What drives it: " + ", ".join(f"**{plain(f)}**" for f in top["feature"])
+               + f". On *Audiences*, filter on **{plain(model.column)}** (a probability) or on "
+                 f"**{plain(model.column)} top %** "
                "(at most 20: the 20% most likely).")
     c1, c2 = st.columns(2)
     c1.plotly_chart(charts.lift_chart(model.lift), key="lift")

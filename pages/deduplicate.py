@@ -8,6 +8,8 @@ import streamlit as st
 
 import app_state
 from pages import charts
+from pages.confirm import confirm_button
+from pages.text import plain
 from segmentation import RULES, MatchSettings, SegmentStudioError
 
 
@@ -19,13 +21,6 @@ def merge_pairs(stage, pairs: tuple, source: str = "review") -> None:
 
 def reject_pairs(stage, pairs: tuple) -> None:
     stage.decide(pairs, "no_match")
-
-
-def split_group(stage, group: int) -> None:
-    try:  # another session may have split it a moment ago
-        stage.unmerge(group=group)
-    except SegmentStudioError as exc:
-        st.error(str(exc))
 
 
 st.title("Deduplicate customers")
@@ -51,7 +46,7 @@ if st.button("Find duplicates", type="primary", key="find"):
         dedupe.find(MatchSettings(upper=upper, lower=min(lower, upper)), match_columns=compared or None,
                     progress=app_state.progress_bar())
     except SegmentStudioError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
 
 run = app_state.cached(dedupe, "last_run")
 if run is None:
@@ -67,7 +62,7 @@ m[3].metric("Pairs to review", f"{run.to_review:,}")
 m[4].metric("Customers after merges", f"{app_state.cached(dedupe, 'record_count'):,}")
 if run.blocks_capped:
     st.warning(f"{run.blocks_capped:,} very large blocks (a value shared by many records, such as a switchboard "
-               f"number) were split or skipped to keep matching fast. {run.note}")
+               f"number) were split or skipped to keep matching fast. {plain(run.note)}")
 
 pairs = app_state.cached(dedupe, "pairs")
 st.plotly_chart(charts.score_histogram(pairs, upper, lower), key="score_hist")
@@ -93,7 +88,7 @@ else:
     pair = queue.iloc[pos]
     left, right = int(pair["left_row"]), int(pair["right_row"])
     st.caption(f"Pair {pos + 1} of {len(queue):,} · score **{pair['score']:.2f}** · "
-               f"{pair['left_id']} ↔ {pair['right_id']}")
+               f"{plain(pair['left_id'])} ↔ {plain(pair['right_id'])}")
     side = app_state.cached(dedupe, "pair_records", left, right)
     records, evidence = st.columns([3, 2])
     records.dataframe(side.style.apply(lambda r: ["background-color: #fde2e1" if r["differs"] else ""] * len(r),
@@ -135,7 +130,13 @@ else:
     st.dataframe(groups, hide_index=True)
     g1, g2 = st.columns(2)
     group = g1.selectbox("Group", groups["group_id"], key="split_group")
-    g1.button("Split this group again", key="split", on_click=split_group, args=(dedupe, int(group)))
-    g2.button("Undo all merges", key="undo_all", on_click=dedupe.unmerge, kwargs={"everything": True})
+    # Both ask first (st.dialog); another session may have split the group a moment ago: the dialog says so.
+    confirm_button(g1, "Split this group again", "split", action=dedupe.unmerge, kwargs={"group": int(group)},
+                   question=f"Split merge group **{int(group)}** back into its records? Its golden record goes away.",
+                   yes="Yes, split it")
+    confirm_button(g2, "Undo all merges", "undo_all", action=dedupe.unmerge, kwargs={"everything": True},
+                   question=f"Undo **all {len(groups):,} merges** of dataset {plain(dataset)}? Every merged customer "
+                            "is split back into its records (the audit log keeps what happened).",
+                   yes="Yes, undo all merges")
 with st.expander("Audit log"):
     st.dataframe(app_state.cached(dedupe, "audit_log"), hide_index=True)

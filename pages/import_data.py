@@ -9,7 +9,9 @@ import streamlit as st
 
 import app_state
 from pages import charts
-from segmentation import KINDS, ROLES, ImportSettings, QualitySettings, SegmentStudioError
+from pages.confirm import confirm_button
+from pages.text import plain
+from segmentation import KINDS, ROLES, ImportSettings, InputFileError, QualitySettings, SegmentStudioError
 
 ws = app_state.workspace()
 ROLE_LABELS = list(ROLES.values())
@@ -18,6 +20,13 @@ ROLE_KEYS = {label: key for key, label in ROLES.items()}
 st.title("Import customers")
 st.write("Upload CRM exports (CSV, TSV or Excel). Encoding and delimiter are detected; "
          "check the column roles, then import.")
+# Uploads are kept only as long as needed: one refused is deleted at once, one left when the session moves
+# on (the file removed from the uploader) is deleted then, and one left by a closed tab when it is a day old.
+st.session_state.setdefault("refused_uploads", {})  # uploader file id -> why the file was refused
+app_state.show_flash()
+if not st.session_state.get("stale_uploads_checked"):
+    ws.ingest.discard_stale_uploads()
+    st.session_state.stale_uploads_checked = True
 
 
 def role_editor(columns: list[str], roles: dict[str, str], key: str, examples: list | None = None) -> dict:
@@ -47,20 +56,20 @@ def upload_section(files) -> None:
             if sheet != preview.sheet:
                 preview = app_state.cached(ws.ingest, "preview", upload_id, sheet)
     except SegmentStudioError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
-    facts = [f"Format **{preview.file_format.upper()}**"]
+    facts = [f"Format **{plain(preview.file_format.upper())}**"]
     if preview.encoding:
-        facts.append(f"encoding **{preview.encoding}**")
+        facts.append(f"encoding **{plain(preview.encoding)}**")
     if preview.delimiter:
-        facts.append(f"delimiter **{'tab' if preview.delimiter == chr(9) else preview.delimiter}**")
+        facts.append(f"delimiter **{'tab' if preview.delimiter == chr(9) else plain(preview.delimiter)}**")
     st.markdown(" · ".join(facts))
     for warning in preview.warnings:
-        st.warning(warning)
+        st.warning(plain(warning))
     st.dataframe(preview.frame, hide_index=True, height=240)
     imported = st.session_state.imported.get(f"{upload_id}/{sheet}")
     if imported:
-        st.success(f"Imported as dataset **{imported}**. Remove the file above, or upload another one.")
+        st.success(f"Imported as dataset **{plain(imported)}**. Remove the file above, or upload another one.")
         return
 
     st.subheader("Column roles")
@@ -71,45 +80,116 @@ def upload_section(files) -> None:
     if existing:
         target = st.selectbox("Import into", [None, *existing], key=f"append_{upload_id}",
                               format_func=lambda n: "A new dataset" if n is None else
-                              f"{n}: a later export of the same CRM (same record id = updated record)")
+                              f"{plain(n)}: a later export of the same CRM (same record id = updated record)")
     left, right = st.columns(2)
     if target is None:
         name = left.text_input("Dataset name", value=file_name.rsplit(".", 1)[0], key=f"name_{upload_id}")
         kind = right.selectbox("The rows are", KINDS, key=f"kind_{upload_id}")
     else:
         name, kind = None, "customers"
-        st.caption(f"The roles and normalisation of **{target}** apply. Run **Deduplicate** afterwards to match "
+        st.caption(f"The roles and normalisation of **{plain(target)}** apply. Run **Deduplicate** afterwards to match "
                    "the new records against its customers: merges and review decisions already made are kept.")
     if st.button("Import", type="primary", key="import"):
         try:
             handle = ws.ingest.import_upload(
                 upload_id, ImportSettings(name=name, sheet=sheet, kind=kind, roles=roles, append_to=target),
                 progress=app_state.progress_bar(), file_name=file_name)
+        except InputFileError as exc:  # the file itself is refused: its bytes are not kept
+            ws.ingest.discard_upload(upload_id)
+            file_id = next(k for k, v in st.session_state.uploads.items() if v == upload_id)
+            st.session_state.refused_uploads[file_id] = str(exc)
+            del st.session_state.uploads[file_id]
+            st.rerun()
         except SegmentStudioError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
             return
         done = handle.ingest.import_result()
         st.session_state.dataset = done.dataset
         st.session_state.imported[f"{upload_id}/{sheet}"] = done.dataset
         if not done.appended:
-            st.success(f"Imported **{done.rows:,}** rows into dataset **{done.dataset}**"
+            st.success(f"Imported **{done.rows:,}** rows into dataset **{plain(done.dataset)}**"
                        + (f"; {done.rejected_rows:,} rows could not be read (see the report)."
                           if done.rejected_rows else "."))
         else:
-            st.success(f"Added to **{done.dataset}**: {done.rows_added:,} new records, "
+            st.success(f"Added to **{plain(done.dataset)}**: {done.rows_added:,} new records, "
                        f"{done.rows_updated:,} records updated, {done.rows_unchanged:,} rows already there "
                        f"as they were; {done.rows:,} records in all.")
 
 
 files = st.file_uploader("CRM exports", type=["csv", "tsv", "txt", "xlsx", "xls"],
                          accept_multiple_files=True, key="uploader")
+present = {f.file_id for f in files or []}
+for file_id in [k for k in st.session_state.uploads if k not in present]:
+    # The session moved on (the file was removed from the uploader): an upload never imported is deleted.
+    ws.ingest.discard_upload(st.session_state.uploads.pop(file_id))
+for file_id in [k for k in st.session_state.refused_uploads if k not in present]:
+    del st.session_state.refused_uploads[file_id]
 for f in files or []:
+    if f.file_id in st.session_state.refused_uploads:
+        st.error(plain(st.session_state.refused_uploads[f.file_id]))
+        continue
     if f.file_id not in st.session_state.uploads:
         # Keep the bytes in the store once: the uploader's buffer does not survive every rerun.
-        st.session_state.uploads[f.file_id] = ws.ingest.save_upload(f.name, f.getvalue())
-        st.session_state.active_upload = st.session_state.uploads[f.file_id]
-if files:
-    upload_section(files)
+        upload_id = ws.ingest.save_upload(f.name, f.getvalue())
+        try:
+            app_state.cached(ws.ingest, "preview", upload_id, None)
+        except SegmentStudioError as exc:  # refused: its bytes are not kept
+            ws.ingest.discard_upload(upload_id)
+            st.session_state.refused_uploads[f.file_id] = str(exc)
+            st.error(plain(exc))
+            continue
+        st.session_state.uploads[f.file_id] = upload_id
+        st.session_state.active_upload = upload_id
+accepted = [f for f in files or [] if f.file_id in st.session_state.uploads]
+if accepted:
+    upload_section(accepted)
+
+
+
+def forget_person(by: str, who: str) -> None:
+    """The "Forget a person" action: erase them, and say what was removed (counts, never the person)."""
+    done = ws.ingest.forget(**{by: who})
+    removed = ", ".join(f"{n:,} {plain(table)}" for table, n in done.removed.items()) or "nothing was found"
+    extra = (f" Stored workbooks deleted (they held the person): {', '.join(plain(n) for n in done.uploads_deleted)}."
+             if done.uploads_deleted else "")
+    st.session_state.flash = (f"The person was forgotten: {removed}.{extra} Later imports of files that still "
+                              "hold them skip their rows.")
+
+
+stored = app_state.cached(ws.ingest, "uploads")
+sizes = app_state.cached(ws.ingest, "dataset_sizes")
+with st.expander(f"Stored files ({len(stored)}) and datasets ({len(sizes)})"):
+    st.caption("Uploaded files are kept in the store only while needed: a refused file not at all, a file "
+               "removed from the uploader before it was imported then, any file not imported after a day.")
+    st.dataframe(stored.rename(columns={"file_name": "File", "bytes": "Bytes", "uploaded_at": "Uploaded",
+                                        "used_by": "Imported as"}).drop(columns=["id"]),
+                 hide_index=True, key="stored_uploads")
+    if len(stored):
+        labels = dict(zip(stored["id"].tolist(), stored["file_name"].tolist(), strict=True))
+        chosen = st.selectbox("Stored file", list(labels), format_func=labels.get, key="delete_upload_pick")
+        confirm_button(st, "Delete this stored file", "delete_upload", yes="Yes, delete",
+                       question=f"Delete the stored copy of the file {plain(labels[chosen])}? "
+                                "Datasets imported from it stay.",
+                       action=ws.ingest.delete_upload, args=(int(chosen),),
+                       flash=f"Stored file {plain(labels[chosen])} deleted.")
+    st.dataframe(sizes.rename(columns={"name": "Dataset", "kind": "Kind", "rows": "Rows", "bytes": "Bytes"}),
+                 hide_index=True, key="dataset_sizes")
+    if len(sizes):
+        doomed = st.selectbox("Dataset", sizes["name"].tolist(), key="delete_dataset_pick")
+        confirm_button(st, "Delete this dataset", "delete_dataset", yes="Yes, delete",
+                       question=f"Delete dataset {plain(doomed)} and everything every step kept about it "
+                                "(matches, merges, segments, scores)? This cannot be undone.",
+                       action=ws.ingest.delete, args=(doomed,), flash=f"Dataset {plain(doomed)} deleted.")
+
+with st.expander("Forget a person (right to erasure)"):
+    st.caption("Removes the person from every dataset, match, merge, segment, score, snapshot, stored file "
+               "and export log, and keeps an audit line without their data. Later imports skip their rows.")
+    by = st.radio("Find them by", ["email", "id"], key="forget_by", horizontal=True,
+                  format_func={"email": "E-mail", "id": "Record id"}.get)
+    who = st.text_input("E-mail" if by == "email" else "Record id", key="forget_who").strip()
+    confirm_button(st, "Forget this person", "forget", yes="Yes, forget them", disabled=not who,
+                   question=f"Remove {plain(who)} from every table of the store? This cannot be undone.",
+                   action=forget_person, args=(by, who))
 
 datasets = ws.datasets()
 if not datasets:
@@ -129,9 +209,9 @@ c1.metric("Rows", f"{ds.row_count:,}")
 c2.metric("Columns", len(ds.columns))
 c3.metric("Unreadable rows", f"{ds.rejected_rows:,}")
 c4.metric("Kind", ds.kind)
-st.caption(f"From `{ds.source_file}` · imported {ds.imported_at:%Y-%m-%d %H:%M} · "
-           f"encoding {ds.encoding or '-'} · delimiter {ds.delimiter!r}" if ds.delimiter
-           else f"From `{ds.source_file}` · imported {ds.imported_at:%Y-%m-%d %H:%M}")
+st.caption(f"From {plain(ds.source_file)} · imported {ds.imported_at:%Y-%m-%d %H:%M} · "
+           f"encoding {plain(ds.encoding or '-')} · delimiter {plain(repr(ds.delimiter))}" if ds.delimiter
+           else f"From {plain(ds.source_file)} · imported {ds.imported_at:%Y-%m-%d %H:%M}")
 
 batches = app_state.cached(handle.ingest, "batches")
 if not batches.empty:

@@ -4,6 +4,7 @@ import streamlit as st
 
 import app_state
 from pages import charts
+from pages.text import plain
 from segmentation import ProfileSettings, SegmentStudioError, to_csv_bytes, to_xlsx_bytes
 
 st.title("Segment profiles")
@@ -32,7 +33,7 @@ profile = app_state.cached(segments, "profile", run.name, profile_settings)
 names = profile.names
 
 for hint in profile.hints:
-    st.warning(hint)
+    st.warning(plain(hint))
 sizes = profile.sizes.merge(profile.reach, on="segment")
 sizes.insert(1, "name", sizes["segment"].map(names))
 st.dataframe(sizes, hide_index=True, key="sizes_table", column_config={
@@ -62,13 +63,17 @@ st.dataframe(rules, hide_index=True, key="rules_table", column_config={
     "precision": st.column_config.NumberColumn(format="percent"),
     "coverage": st.column_config.NumberColumn(format="percent")})
 
-sample = app_state.cached(segments, "sample", run.name)
-left, right = st.columns(2)
-feature = left.selectbox("Distribution of", list(run.settings.numeric) or list(run.settings.columns),
-                         key="profile_box")
-if feature in run.settings.numeric:
-    left.plotly_chart(charts.box_by_segment(sample, feature, names), key="box")
-right.plotly_chart(charts.segment_map(sample, names), key="pca_map")
+try:  # the charts need the run's model; one saved by an earlier version (a pickle) is refused, not loaded
+    sample = app_state.cached(segments, "sample", run.name)
+except SegmentStudioError as exc:
+    st.error(plain(str(exc)))
+else:
+    left, right = st.columns(2)
+    feature = left.selectbox("Distribution of", list(run.settings.numeric) or list(run.settings.columns),
+                             key="profile_box")
+    if feature in run.settings.numeric:
+        left.plotly_chart(charts.box_by_segment(sample, feature, names), key="box")
+    right.plotly_chart(charts.segment_map(sample, names), key="pca_map")
 
 st.subheader("Names")
 n1, n2 = st.columns([1, 2])
@@ -78,9 +83,10 @@ if st.button("Rename segment", key="rename_button", disabled=not new_name.strip(
     try:
         segments.rename_segment(run.name, int(segment), new_name)
     except SegmentStudioError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
     else:
-        st.session_state.flash = f"Segment {segment} is now **{new_name.strip()}**: audiences and exports use it."
+        st.session_state.flash = (f"Segment {segment} is now **{plain(new_name.strip())}**: audiences and exports "
+                                  "use it.")
         st.rerun()
 
 table = segments.profile_table(profile=profile)  # from the profile shown, names included

@@ -6,10 +6,12 @@ import streamlit as st
 
 import app_state
 from pages import charts
+from pages.text import plain
 from segmentation import SegmentStudioError, to_csv_bytes
 
 ws = app_state.workspace()
 refresh = ws.refresh
+refresh.mark_interrupted()  # a refresh a stopped process left "running" (the log is not versioned: no cache moves)
 app_state.show_flash()
 st.title("Refresh")
 st.caption("Run the pipeline you built here unattended, from a scheduler: new exports are imported, sure "
@@ -29,18 +31,18 @@ def save_section() -> None:
     try:
         current = app_state.cached(refresh, "config_from_store", ds.name)
     except SegmentStudioError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
         return
     config_file = st.text_input("Config file", default_file, key="refresh_config_file",
                                 help="Paths below are relative to this file's folder.")
     st.markdown("**Where each refresh finds the new exports**")
-    files = {s.dataset: st.text_input(f"{s.dataset} ({s.settings.kind})", f"exports/{Path(s.file).name}",
+    files = {s.dataset: st.text_input(plain(f"{s.dataset} ({s.settings.kind})"), f"exports/{Path(s.file).name}",
                                       key=f"refresh_src_{i}_{refresh.slug(s.dataset)}")
              for i, s in enumerate(current.sources)}
     outputs = {}
     if current.audiences:
         st.markdown("**Audience files each refresh writes** (.csv or .xlsx)")
-        outputs = {a.name: st.text_input(a.name, a.out, key=f"refresh_out_{i}_{refresh.slug(a.name)}",
+        outputs = {a.name: st.text_input(plain(a.name), a.out, key=f"refresh_out_{i}_{refresh.slug(a.name)}",
                                          help="A name ending in .xlsx writes an Excel file.")
                    for i, a in enumerate(current.audiences)}
     else:
@@ -57,7 +59,7 @@ def save_section() -> None:
         config = refresh.with_choices(current, files=files, outputs=outputs, segment_mode=mode,
                                       auto_merge=auto_merge, segment_k=int(k) if k else None)
     except SegmentStudioError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
         return
     text = refresh.to_toml(config, Path(config_file).name)
     with st.expander("The config file", expanded=False):
@@ -66,11 +68,13 @@ def save_section() -> None:
     if b1.button("Save config file", type="primary", key="refresh_save"):
         try:
             path = refresh.save_config(config, config_file)
+        except SegmentStudioError as exc:
+            st.error(plain(str(exc)))
         except OSError as exc:
-            st.error(f"Cannot write {config_file!r}: {exc.strerror}. Choose another folder.")
+            st.error(plain(f"Cannot write {config_file!r}: {exc.strerror}. Choose another folder."))
         else:
-            st.success(f"Saved **{path}**. Schedule `python -m segmentation refresh --config \"{path}\"` "
-                       "(see the README).")
+            st.success(f"Saved **{plain(str(path))}**. Schedule it with the command "
+                       f"python -m segmentation refresh --config {plain(str(path))} (see the README).")
     b2.download_button("Download config file", text.encode("utf-8"), Path(config_file).name, "application/toml",
                        key="refresh_download")
 
@@ -82,9 +86,9 @@ def run_section() -> None:
         try:
             result = refresh.run_file(path, progress=app_state.progress_bar())
         except SegmentStudioError as exc:
-            st.error(str(exc))
+            st.error(plain(str(exc)))
         else:
-            st.success(f"Refresh {result.id} done: {refresh.changes(result.summary)}.")
+            st.success(plain(f"Refresh {result.id} done: {refresh.changes(result.summary)}."))
 
 
 def history_section() -> None:
@@ -119,7 +123,7 @@ def history_of_segments() -> None:
         try:
             taken = segments.take_snapshot()
         except SegmentStudioError as exc:
-            st.error(str(exc))
+            st.error(plain(str(exc)))
         else:
             st.session_state.flash = (f"Snapshot {taken} taken." if taken else
                                       "Nobody moved since the last snapshot: none taken.")

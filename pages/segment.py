@@ -5,6 +5,8 @@ import streamlit as st
 
 import app_state
 from pages import charts
+from pages.confirm import confirm_button
+from pages.text import plain
 from segmentation import CATEGORICAL_WEIGHT, FeatureSettings, SegmentStudioError, describe_steps
 
 st.title("Segment customers")
@@ -56,14 +58,14 @@ if st.button(f"Score k = {k_min}…{k_max}", type="primary", key="scan"):
     try:
         segments.scan(settings, k_min, k_max, progress=app_state.progress_bar())
     except SegmentStudioError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
 found = app_state.cached(segments, "last_scan")
 recommended = None
 if found is not None:
     same = (found.settings.columns == settings.columns)
     st.plotly_chart(charts.elbow_chart(found.scores, found.knee, found.recommended_k), key="elbow")
     st.info(f"**Recommended: {found.reason}**")
-    st.caption(" ".join(describe_steps(found.steps)) + f" Scored {found.scanned_at:%Y-%m-%d %H:%M}"
+    st.caption(plain(" ".join(describe_steps(found.steps))) + f" Scored {found.scanned_at:%Y-%m-%d %H:%M}"
                + ("." if same else " with other features: score again to compare."))
     recommended = found.recommended_k if same else None
 
@@ -74,9 +76,9 @@ if st.button(f"Run K-means with {k} segments", key="run"):
     try:
         run = segments.run(settings, int(k), name=name or None, progress=app_state.progress_bar())
     except SegmentStudioError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
     else:
-        st.session_state.flash = f"Run **{run.name}** saved: {run.customers:,} customers in {run.k} segments."
+        st.session_state.flash = f"Run **{plain(run.name)}** saved: {run.customers:,} customers in {run.k} segments."
         st.rerun()
 
 st.subheader("Saved runs")
@@ -88,7 +90,8 @@ st.dataframe(saved.drop(columns=["settings", "dataset"]), hide_index=True, key="
 current = app_state.cached(segments, "current_run")
 if current is not None:
     st.plotly_chart(charts.sizes_chart(app_state.cached(segments, "sizes", current.name)), key="sizes")
-    st.caption(f"Current run: **{current.name}** · silhouette {current.scores.get('silhouette', float('nan')):.2f}")
+    st.caption(f"Current run: **{plain(current.name)}** · "
+               f"silhouette {current.scores.get('silhouette', float('nan')):.2f}")
 picked = st.selectbox("Run", saved["name"], key="seg_run_pick")
 a1, a2, a3 = st.columns(3)
 if a1.button("Make current", key="make_current"):
@@ -99,15 +102,15 @@ if a2.button("Rename", key="rename") and new_name:
     try:
         segments.rename_run(picked, new_name)
     except SegmentStudioError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
     else:
         st.rerun()
-if a3.button("Delete this run", key="delete_run"):
-    segments.delete_run(picked)
-    st.rerun()
+confirm_button(a3, "Delete this run", "delete_run", action=segments.delete_run, args=(picked,),
+               question=f"Delete run **{plain(picked)}**, its segments, names and memberships? Audiences saved on "
+                        "it lose their segments.", yes="Yes, delete the run")
 if a1.button("Assign customers again (new and changed ones)", key="assign"):
     result = segments.assign(picked, progress=app_state.progress_bar())
-    st.session_state.flash = f"{result.assigned:,} customers assigned with run **{result.run}**."
+    st.session_state.flash = f"{result.assigned:,} customers assigned with run **{plain(result.run)}**."
     st.rerun()
 if len(saved) > 1:
     with st.expander("Compare two runs"):

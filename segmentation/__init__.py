@@ -37,6 +37,7 @@ from .ingest.importer import ImportSettings, Preview
 from .ingest.normalize import NormalizeOptions
 from .ingest.quality import Issue, QualityReport, QualitySettings
 from .ingest.stage import DatasetSummary, ImportResult
+from .ingest.forget import ForgetResult
 
 # -- dedupe and customers
 from .dedupe.matching import MatchSettings

@@ -25,6 +25,7 @@ Pure: frames in, bytes or files out; nothing here knows the store (the activate 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import re
 import tempfile
@@ -36,7 +37,7 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 import pandas as pd
 
-from ..core.errors import SegmentStudioError
+from ..core.errors import InputFileError, SegmentStudioError
 
 # Leading characters that make a spreadsheet read a cell as a formula, also
 # after leading white space, with the full-width forms that Excel folds to
@@ -497,19 +498,34 @@ def write_file(frame: pd.DataFrame, path: str | os.PathLike, *, excel_french: bo
     ------
     SegmentStudioError
         If the extension is neither ``.csv`` nor ``.xlsx``.
+    InputFileError
+        ``path`` is a folder, its folder does not exist, or the file cannot be written (disk full, no
+        permission): nothing was written, an existing file is left as it was.
     """
     target = Path(path)
     fmt = EXPORT_FORMATS.get(target.suffix.lower())
+    if target.is_dir():
+        raise InputFileError(f"'{target}' is a folder: give a file name inside it, such as "
+                             f"'{target / 'customers.csv'}'.")
     if fmt is None:
         raise SegmentStudioError(
             f"Cannot export to '{target.name}': the file name must end with "
             f"{' or '.join(EXPORT_FORMATS)} (got {target.suffix or 'no extension'!r}).")
-    temp = stage(encode(frame, "csv-excel" if fmt == "csv" and excel_french else fmt), target)
+    if not target.parent.is_dir():
+        raise InputFileError(f"The folder '{target.parent}' does not exist: create it or pick another path.")
+    data = encode(frame, "csv-excel" if fmt == "csv" and excel_french else fmt)
     try:
-        os.replace(temp, target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+        temp = stage(data, target)
+        try:
+            os.replace(temp, target)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        advice = ("free some space on that disk or pick another one" if exc.errno == errno.ENOSPC
+                  else "check that you may write in that folder, or pick another one")
+        raise InputFileError(f"Cannot write '{target}': {exc.strerror or exc}. Nothing was written: "
+                             f"{advice}.") from exc
     return fmt
 
 

@@ -161,7 +161,10 @@ class PipelineConfig:
     """Every step of a refresh, in the order they run: sources, dedupe, RFM, scores, segments, audiences.
 
     ``base_dir`` is the folder relative paths start from (the config file's
-    folder); it is not written to the file.
+    folder); it is not written to the file. ``output_dir`` (``output_dir = "..."``
+    at the top of the file, relative to it) is a folder outside the file's own
+    where audience files may also be written: a refresh writes only inside
+    the file's folder or that one (see :func:`check_outputs`).
     """
 
     sources: tuple[SourceConfig, ...] = ()
@@ -171,6 +174,7 @@ class PipelineConfig:
     segments: SegmentConfig | None = None
     audiences: tuple[AudienceOutput, ...] = ()
     store: str | None = None
+    output_dir: str | None = None
     base_dir: Path = Path(".")
 
     def path(self, relative: str) -> Path:
@@ -294,6 +298,8 @@ def to_dict(config: PipelineConfig) -> dict:
     data: dict[str, Any] = {"version": VERSION}
     if config.store is not None:
         data["store"] = config.store
+    if config.output_dir is not None:
+        data["output_dir"] = config.output_dir
     for key in SECTIONS:
         value = getattr(config, key)
         if key in MANY:
@@ -307,7 +313,9 @@ HEADER = """\
 # Segment Studio pipeline: what `python -m segmentation refresh --config {name}` runs.
 # Steps run in this order, each in its own transaction: sources (import), dedupe,
 # rfm, scores, segments (with a snapshot of who is in which segment), audiences.
-# Paths are relative to this file's folder. Pairs to review are never merged
+# Paths are relative to this file's folder; audience files are written only inside
+# it (or inside `output_dir = "..."`, if set here), never over a file a refresh did
+# not write itself nor over a source export. Pairs to review are never merged
 # unattended: they wait on the Deduplicate page.
 """
 
@@ -315,7 +323,8 @@ HEADER = """\
 def to_toml(config: PipelineConfig, name: str = "pipeline.toml") -> str:
     """The config as TOML text, with a short header saying what runs it; sections in the order steps run."""
     data = to_dict(config)
-    parts = [HEADER.format(name=name), tomli_w.dumps({k: data[k] for k in ("version", "store") if k in data})]
+    top = {k: data[k] for k in ("version", "store", "output_dir") if k in data}
+    parts = [HEADER.format(name=name), tomli_w.dumps(top)]
     for key in SECTIONS:
         value = data.get(key)
         if isinstance(value, list):  # one [[key]] table per item, never an inline array
@@ -326,9 +335,27 @@ def to_toml(config: PipelineConfig, name: str = "pipeline.toml") -> str:
     return "\n".join(parts)
 
 
+def is_pipeline_file(path: Path) -> bool:
+    """Whether ``path`` holds a pipeline file (TOML text with a ``version`` key): one a save may overwrite."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return "version" in data
+
+
 def save(config: PipelineConfig, path: str | Path) -> Path:
-    """Write the config to ``path`` (paths in it stay as given); returns the path."""
+    """Write the config to ``path`` (paths in it stay as given); returns the path.
+
+    An existing file is overwritten only if it is a pipeline file itself: any other file (notes, an export, a
+    folder) is refused with a :class:`ConfigError`, untouched.
+    """
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"'{path}' is a folder: give a file name such as '{path / 'pipeline.toml'}'.")
+    if path.exists() and not is_pipeline_file(path):
+        raise ConfigError(f"'{path}' exists and is not a pipeline file: it was not overwritten. Pick another "
+                          "name, such as 'pipeline.toml'.")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(to_toml(config, path.name), encoding="utf-8")
     return path
@@ -364,11 +391,45 @@ def check(config: PipelineConfig) -> PipelineConfig:
     return config
 
 
+def output_folders(config: PipelineConfig) -> list[Path]:
+    """The folders a refresh may write in: the config file's, and ``output_dir`` when the file names one."""
+    folders = [config.base_dir.resolve()]
+    if config.output_dir is not None:
+        folders.append(config.path(config.output_dir).resolve())
+    return folders
+
+
+def check_outputs(config: PipelineConfig, config_file: str | Path | None = None) -> PipelineConfig:
+    """The config if every audience file is inside :func:`output_folders` and none is one of its sources.
+
+    Paths are resolved (``..``, symbolic links) before they are compared; a :class:`ConfigError` names the
+    config file and the folders otherwise.
+    """
+    where = f"config file '{config_file}'" if config_file else "the config"
+    folders = output_folders(config)
+    sources = {config.path(s.file).resolve(): s.dataset for s in config.sources}
+    for a in config.audiences:
+        target = config.path(a.out).resolve()
+        files = [target, target.with_name(f"{target.stem} (holdout){target.suffix}")] \
+            if a.settings.holdout_file else [target]
+        for file in files:
+            if not any(file.is_relative_to(folder) for folder in folders):
+                allowed = " or ".join(f"'{f}'" for f in folders)
+                raise ConfigError(f"audiences.out of {a.name!r} in {where} is {a.out!r}, which is outside the "
+                                  f"folder {allowed}: a refresh writes only there. Give a path inside it, or set "
+                                  f"output_dir = \"...\" at the top of the file.")
+            if file in sources:
+                raise ConfigError(f"audiences.out of {a.name!r} in {where} is {a.out!r}, the export "
+                                  f"sources.file of {sources[file]!r}: a refresh never overwrites its sources. "
+                                  "Give the audience another file name.")
+    return config
+
+
 def from_dict(data: dict, base_dir: str | Path = ".") -> PipelineConfig:
     """A config from plain data (a parsed TOML file), checked."""
     if not isinstance(data, dict):
         raise ConfigError("A pipeline config is a TOML file of tables.")
-    known = {"version", "store", *SECTIONS}
+    known = {"version", "store", "output_dir", *SECTIONS}
     unknown = [k for k in data if k not in known]
     if unknown:
         raise ConfigError(f"Unknown sections {unknown}; a pipeline config has {sorted(known)}.")
@@ -378,6 +439,9 @@ def from_dict(data: dict, base_dir: str | Path = ".") -> PipelineConfig:
     store = data.get("store")
     if store is not None and not isinstance(store, str):
         raise ConfigError(f"store must be a file path; found {store!r}.")
+    output_dir = data.get("output_dir")
+    if output_dir is not None and not isinstance(output_dir, str):
+        raise ConfigError(f"output_dir must be a folder path; found {output_dir!r}.")
     sections: dict[str, Any] = {}
     for key, cls in SECTIONS.items():
         if key in MANY:
@@ -387,7 +451,7 @@ def from_dict(data: dict, base_dir: str | Path = ".") -> PipelineConfig:
             sections[key] = tuple(build(cls, item, f"{key}[{i}]") for i, item in enumerate(items))
         elif key in data:
             sections[key] = build(cls, data[key], key)
-    return check(PipelineConfig(**sections, store=store, base_dir=Path(base_dir)))
+    return check(PipelineConfig(**sections, store=store, output_dir=output_dir, base_dir=Path(base_dir)))
 
 
 def loads(text: str, base_dir: str | Path = ".") -> PipelineConfig:
@@ -443,5 +507,6 @@ def with_choices(config: PipelineConfig, files: dict[str, str] | None = None, ou
 
 
 __all__ = ["AUDIENCE_FORMATS", "SEGMENT_MODES", "AudienceOutput", "DedupeConfig", "PipelineConfig", "RFMConfig",
-           "ScoreConfig", "SegmentConfig", "SourceConfig", "build", "check", "dump", "from_dict", "keys", "load",
-           "loads", "save", "slug", "to_dict", "to_toml", "with_choices"]
+           "ScoreConfig", "SegmentConfig", "SourceConfig", "build", "check", "check_outputs", "dump", "from_dict",
+           "is_pipeline_file", "keys", "load", "loads", "output_folders", "save", "slug", "to_dict", "to_toml",
+           "with_choices"]

@@ -1,6 +1,8 @@
 """The automate stage's repository: the only code of the stage that runs SQL.
 
-It owns the refresh log, ``refreshes`` and ``refresh_steps``. The log is
+It owns the refresh log, ``refreshes`` and ``refresh_steps``, and
+``refresh_outputs`` (every file a refresh wrote, by path and sha256: a refresh
+overwrites only a file it wrote itself, unchanged since). The log is
 written with ``store.transaction(versioned=False)``: no cache depends on it,
 so logging a refresh that changed nothing leaves the store's write version
 where it was (and a refresh on unchanged inputs changes nothing at all).
@@ -8,11 +10,16 @@ where it was (and a refresh on unchanged inputs changes nothing at all).
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 import pandas as pd
 
 from ..core.store import Store
+
+#: Refreshes this process is running, as (store file, refresh id): a "running" entry not in it was left by a
+#: process that stopped (the store is held by one process at a time).
+RUNNING: set[tuple[str, int]] = set()
 
 
 class RefreshRepository:
@@ -20,6 +27,37 @@ class RefreshRepository:
 
     def __init__(self, store: Store):
         self.store = store
+        self._key = os.path.abspath(str(store.path))
+
+    def mark_interrupted(self) -> list[int]:
+        """Mark as interrupted every refresh logged as running that this process is not running; their ids.
+
+        The process that ran them was stopped (killed, a power cut): their steps were rolled back or kept as
+        the log says, and the entry says when it was found.
+        """
+        mine = [i for key, i in RUNNING if key == self._key]
+        with self.store.transaction(versioned=False) as tx:
+            found = [int(i) for (i,) in tx.execute(
+                "SELECT id FROM refreshes WHERE status = 'running' AND NOT list_contains(?::INTEGER[], id) "
+                "ORDER BY id", [mine])]
+            now = datetime.now()
+            for refresh_id in found:
+                tx.execute("UPDATE refreshes SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ?",
+                           [now, f"Interrupted: found still running on {now:%Y-%m-%d %H:%M:%S} by a later "
+                            "process (the one running it was stopped). Steps it finished were kept; run it again.",
+                            refresh_id])
+        return found
+
+    def wrote(self, path: str, sha256: str, refresh_id: int | None) -> None:
+        """Record that a refresh writes ``path`` (resolved) with these contents."""
+        with self.store.transaction(versioned=False) as tx:
+            tx.execute("INSERT OR REPLACE INTO refresh_outputs VALUES (?, ?, ?, ?)",
+                       [path, sha256, datetime.now(), refresh_id])
+
+    def written(self, path: str, sha256: str) -> bool:
+        """Whether a refresh wrote ``path`` with exactly these contents."""
+        return bool(self.store.query_value("SELECT count(*) FROM refresh_outputs WHERE path = ? AND sha256 = ?",
+                                           [path, sha256]))
 
     def start(self, config_file: str | None) -> int:
         """Log a refresh as running; returns its id."""
@@ -27,6 +65,7 @@ class RefreshRepository:
             refresh_id = tx.nextval("refresh_ids")
             tx.execute("INSERT INTO refreshes (id, started_at, config_file, status) VALUES (?, ?, ?, 'running')",
                        [refresh_id, datetime.now(), config_file])
+        RUNNING.add((self._key, refresh_id))
         return refresh_id
 
     def log_step(self, refresh_id: int, position: int, step: str, status: str, seconds: float,
@@ -54,6 +93,7 @@ class RefreshRepository:
         with self.store.transaction(versioned=False) as tx:
             tx.execute("UPDATE refreshes SET finished_at = ?, status = ?, failed_step = ?, error = ?, summary = ? "
                        "WHERE id = ?", [datetime.now(), status, failed_step, error, summary_json, refresh_id])
+        RUNNING.discard((self._key, refresh_id))
 
     def last_state(self, step: str) -> str | None:
         """The state a step's inputs were left in by its last successful (done or unchanged) run."""

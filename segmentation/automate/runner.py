@@ -16,6 +16,7 @@ SQL executor).
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import time
@@ -132,12 +133,17 @@ def run(ws, config: pipeline.PipelineConfig, config_file: str | None = None,
 
     Raises
     ------
+    ConfigError
+        An audience file is outside the config file's folder (and its ``output_dir``) or is one of its
+        sources: nothing ran.
     RefreshError
         A step failed: the store is as it was before that step (earlier
         steps are kept), later steps did not run, and the failure is logged.
     """
     store = ws.store
+    pipeline.check_outputs(config, config_file)  # before anything is logged or written
     log = RefreshRepository(store)
+    log.mark_interrupted()  # refreshes a stopped process left "running"
     refresh_id = log.start(config_file)
     results: list[StepResult] = []
     failure: RefreshError | None = None
@@ -160,7 +166,7 @@ def run(ws, config: pipeline.PipelineConfig, config_file: str | None = None,
                     step.after()
             kept[position] = step
         except Exception as exc:  # any failure of a step is reported, named after the step
-            message = str(exc) if isinstance(exc, SegmentStudioError) else f"{type(exc).__name__}: {exc}"
+            message = _message(exc)
             failure = RefreshError(step.label, message.rstrip(".") + ".")
             if step.cleanup:
                 step.cleanup()
@@ -181,6 +187,18 @@ def run(ws, config: pipeline.PipelineConfig, config_file: str | None = None,
         failure.summary = summary
         raise failure
     return RefreshResult(refresh_id, "ok", results, summary)
+
+
+def _message(exc: Exception) -> str:
+    """What stopped a step, in words: ours as they are, a file that could not be written with what to do."""
+    if isinstance(exc, SegmentStudioError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        where = f" '{exc.filename}'" if exc.filename else " a file"
+        advice = ("the disk is full: free some space, or write the audience files to another disk"
+                  if exc.errno == errno.ENOSPC else "check the path and that you may write there")
+        return f"Cannot write{where}: {exc.strerror or exc}; {advice}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _log_step(log: RefreshRepository, refresh_id: int, position: int, result: StepResult, state: str | None) -> None:

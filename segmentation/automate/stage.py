@@ -33,6 +33,7 @@ from .config import (
     SegmentConfig,
     SourceConfig,
 )
+from .repository import RefreshRepository
 from .runner import Progress, RefreshResult
 
 
@@ -133,6 +134,10 @@ class RefreshStage:
         return runner.run_file(self.workspace, path, progress=progress or runner._no_progress)
 
     # -- the log ----------------------------------------------------------
+    def mark_interrupted(self) -> list[int]:
+        """Mark refreshes a stopped process left "running" as interrupted (when found); their ids."""
+        return RefreshRepository(self.store).mark_interrupted()
+
     def history(self, limit: int = 20) -> pd.DataFrame:
         """The last refreshes, newest first, with what changed in words."""
         return runner.history(self.store, limit)

@@ -30,6 +30,7 @@ from ..activate.audiences import AudienceSpec
 from ..core.errors import ConfigError, NotFoundError, SegmentStudioError
 from ..ingest.importer import ImportSettings
 from . import config as pipeline
+from .repository import RefreshRepository
 
 
 @dataclass
@@ -173,11 +174,23 @@ def _segment_step(ws, config: pipeline.SegmentConfig, refresh_id: int) -> Step:
     return Step(f"segments {config.run}", asdict(config), lambda: [_version(ws, config.dataset)], work)
 
 
+def _may_overwrite(log: RefreshRepository, target: Path, output: pipeline.AudienceOutput) -> None:
+    """Nothing, if ``target`` is absent or is a file a refresh wrote, unchanged since; else a ConfigError."""
+    if target.is_dir():
+        raise ConfigError(f"audiences.out of {output.name!r} is {output.out!r}, a folder: give a file name.")
+    digest = _file_digest(target)
+    if digest is not None and not log.written(str(target.resolve()), digest):
+        raise ConfigError(f"'{target}' already exists and was not written by a refresh (or was changed since): "
+                          f"it was not overwritten. Move it away, or give audience {output.name!r} another "
+                          "file name in the config.")
+
+
 def _audience_step(ws, config: pipeline.PipelineConfig, output: pipeline.AudienceOutput,
-                   segment_config: pipeline.SegmentConfig | None) -> Step:
+                   segment_config: pipeline.SegmentConfig | None, refresh_id: int | None = None) -> Step:
     store = ws.store
     path = config.path(output.out)
     pending: dict = {}
+    log = RefreshRepository(store)
 
     def saved() -> AudienceSpec:
         return audiences.get_audience(store, output.name)
@@ -212,9 +225,16 @@ def _audience_step(ws, config: pipeline.PipelineConfig, output: pipeline.Audienc
         frame = handle.audiences.select(chosen)
         figures = handle.audiences.count(chosen)
         files = audiences.holdout_files(frame, path, output.settings.holdout_file)
+        for target in files:
+            _may_overwrite(log, target, output)
         path.parent.mkdir(parents=True, exist_ok=True)
         for target, part in files.items():  # written beside the target, moved into place after the commit
-            pending[export.stage(export.encode(part, output.settings.format, "Audience"), target)] = target
+            data = export.encode(part, output.settings.format, "Audience")
+            try:
+                pending[export.stage(data, target)] = target
+            except OSError as exc:  # disk full, no permission: say which file
+                raise OSError(exc.errno, exc.strerror, str(target)) from exc
+            log.wrote(str(target.resolve()), hashlib.sha256(data).hexdigest(), refresh_id)
         main = files[path]
         audiences.log_export(store, output.name, chosen, len(main), list(main.columns), path.name)
         return {"audience": output.name, "out": str(path), "rows": len(main),
@@ -244,7 +264,7 @@ def build(ws, config: pipeline.PipelineConfig, refresh_id: int) -> list[Step]:
     steps += [_score_step(ws, s) for s in config.scores]
     if config.segments:
         steps.append(_segment_step(ws, config.segments, refresh_id))
-    steps += [_audience_step(ws, config, a, config.segments) for a in config.audiences]
+    steps += [_audience_step(ws, config, a, config.segments, refresh_id) for a in config.audiences]
     return steps
 
 

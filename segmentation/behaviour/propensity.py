@@ -14,7 +14,6 @@ stage's only SQL executor. Yes/no targets are read with the one vocabulary
 from __future__ import annotations
 
 import json
-import pickle
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
@@ -30,6 +29,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from ..core import models as saved_models
 from ..core.errors import DataError, NotFoundError
 from ..core.store import Dataset, Store
 from ..core.vocabulary import yes_no_series
@@ -246,7 +246,7 @@ def score_dataset(store: Store, ds: Dataset, settings: ScoreSettings) -> ScoreRe
     scores = pd.DataFrame({"customer_id": frame.index.astype(str), "score": probabilities, "top": top})
     BehaviourRepository(store).write_scores(ds.id, name, result.column, scores,
                                             json.dumps(asdict(settings), default=str), json.dumps(result.report()),
-                                            pickle.dumps(model))
+                                            saved_models.dumps(model.pipeline_))
     return result
 
 
@@ -288,6 +288,20 @@ def model_of(store: Store, ds: Dataset, name: str) -> ScoreResult:
     return found[0]
 
 
+def saved_model(store: Store, ds: Dataset, name: str) -> CalibratedClassifierCV:
+    """The fitted (calibrated) pipeline of a saved model, read without running anything the store says.
+
+    A model saved by an earlier version (a pickle) or naming an unexpected type is refused with a
+    :class:`StoreError` that says to train it again (see :mod:`segmentation.core.models`).
+    """
+    data = BehaviourRepository(store).model_blob(ds.id, name)
+    if data is None:
+        raise NotFoundError(f"No propensity model named {name!r}.")
+    return saved_models.loads(data, (CalibratedClassifierCV,), f"Propensity model {name!r}",
+                              "train it again (same target and features) on the Behaviour page or with "
+                              "the `score` command")
+
+
 # ------------------------------------------------------------------ by name (older callers)
 
 def score(store: Store, dataset: str | None, settings: ScoreSettings) -> dict:
@@ -321,4 +335,5 @@ def get_model(store: Store, name: str, dataset: str | None = None) -> dict:
 
 
 __all__ = ["Evaluation", "PropensityModel", "ScoreResult", "ScoreSettings", "candidate_targets", "drivers",
-           "get_model", "model_of", "models", "models_of", "score", "score_dataset", "target_values", "targets_of"]
+           "get_model", "model_of", "models", "models_of", "saved_model", "score", "score_dataset", "target_values",
+           "targets_of"]

@@ -129,7 +129,7 @@ class BehaviourRepository:
                                      "WHERE dataset_id = ? ORDER BY trained_at DESC", [dataset_id])
 
     def model_blob(self, dataset_id: int, name: str) -> bytes | None:
-        """The pickled model of that name, if any."""
+        """The saved model of that name (see :mod:`segmentation.core.models`; older ones: a pickle, never loaded)."""
         return self.store.query_value("SELECT model FROM score_models WHERE dataset_id = ? AND name = ?",
                                       [dataset_id, name])
 

@@ -13,6 +13,8 @@ import logging
 import sys
 from pathlib import Path
 
+import duckdb
+
 from .. import SegmentStudioError, __version__, load_config, open_workspace
 from . import activate, automate, dedupe, ingest, segment
 from .base import COMMANDS, _Parser
@@ -73,6 +75,15 @@ def main(argv: list[str] | None = None) -> int:
             ws.close()
     except SegmentStudioError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file the command reads or writes: disk full, no permission, a missing folder
+        where = f" '{exc.filename}'" if exc.filename else ""
+        print(f"error: cannot use{where}: {exc.strerror or exc}. Check the path, free some space or pick "
+              "another folder.", file=sys.stderr)
+        return 2
+    except (duckdb.IOException, duckdb.TransactionException) as exc:  # a store write failed (a full disk): rolled back
+        print(f"error: the working store could not save this change: {exc}. Nothing of it was kept; free some "
+              "space on the store's disk (or check it can be written) and run the command again.", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(result, ensure_ascii=False, default=str))

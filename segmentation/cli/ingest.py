@@ -25,6 +25,13 @@ def cmd_quality(ws: Workspace, args: argparse.Namespace) -> dict:
     return ws.dataset(args.dataset).ingest.quality(QualitySettings(stale_months=args.stale_months)).to_dict()
 
 
+@command("forget")
+def cmd_forget(ws: Workspace, args: argparse.Namespace) -> dict:
+    if args.lift:
+        return ws.ingest.lift(email=args.email, id=args.id).to_dict()
+    return ws.ingest.forget(email=args.email, id=args.id, dataset=args.dataset).to_dict()
+
+
 def add_parsers(sub, common) -> None:
     """The sub-commands of this stage."""
     p = sub.add_parser("import", parents=[common], help="import a CSV or Excel file")
@@ -42,3 +49,11 @@ def add_parsers(sub, common) -> None:
     p = sub.add_parser("quality", parents=[common], help="data-quality report of a dataset")
     p.add_argument("--dataset")
     p.add_argument("--stale-months", type=int, default=12)
+
+    p = sub.add_parser("forget", parents=[common],
+                       help="remove a person from every table (GDPR art. 17); later imports skip them")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--email")
+    who.add_argument("--id", help="the record id")
+    p.add_argument("--dataset", help="only this dataset (default: every dataset)")
+    p.add_argument("--lift", action="store_true", help="let the person be imported again")

@@ -98,6 +98,14 @@ MIGRATIONS.append([  # 10: the write version, overall ('*') and per dataset ('<i
     "CREATE TABLE write_versions (scope VARCHAR PRIMARY KEY, version BIGINT NOT NULL)",
     "INSERT INTO write_versions VALUES ('*', 1)",
 ])
+MIGRATIONS.append([  # 11: files a refresh wrote (path, sha256): it overwrites no file it did not write itself.
+    """CREATE TABLE refresh_outputs (path VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, written_at TIMESTAMP NOT NULL,
+        refresh_id INTEGER, PRIMARY KEY (path, sha256))""",
+])
+MIGRATIONS.append([  # the right to be forgotten: one audit line per erasure (a salted hash, no personal data).
+    """CREATE TABLE forgotten (forgotten_at TIMESTAMP NOT NULL, dataset VARCHAR, identifier VARCHAR NOT NULL,
+        hash VARCHAR NOT NULL, counts JSON NOT NULL, lifted_at TIMESTAMP)""",
+])
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # -- table names ------------------------------------------------------------
@@ -138,6 +146,48 @@ DATASET_ROWS: dict[str, tuple[str, str | None]] = {
     "segment_snapshots": ("dataset_id", None),
     DATASETS: ("id", None),
 }
+
+FORGOTTEN = "forgotten"          # ingest: the audit of the right to be forgotten
+
+#: Where a person's rows are, for the right to be forgotten: table -> (key columns, what they hold, parent).
+#: ``row`` columns hold a record's row number (``_row``), ``customer`` columns a customer id (``C<row>``);
+#: a parent is as in :data:`DATASET_ROWS` (else the table has ``dataset_id``). The dataset's own tables
+#: are in :data:`DATASET_TABLE_PERSON_KEYS`.
+PERSON_ROWS: dict[str, tuple[tuple[str, ...], str, str | None]] = {
+    "match_pairs": (("left_row", "right_row"), "row", None),
+    "decisions": (("left_row", "right_row"), "row", None),
+    "merge_members": (("row",), "row", "merge_groups"),
+    "segment_members": (("customer_id",), "customer", "segment_runs"),
+    "snapshot_members": (("customer_id",), "customer", "segment_snapshots"),
+}
+#: The key of a person's rows in each of a dataset's own tables (None: derived, dropped and rebuilt).
+DATASET_TABLE_PERSON_KEYS: dict[str, tuple[str, str] | None] = {
+    "raw": ("_row", "row"), "clean": ("_row", "row"), "rfm": ("customer_id", "customer"),
+    "scores": ("customer_id", "customer"), "golden": None, "rejects": None,
+}
+
+
+def forget_person_sql(dataset_id: int, rows: str, customers: str) -> list[tuple[str, str, list]]:
+    """The statements (label, SQL text, parameters) removing a person's rows of one dataset everywhere.
+
+    ``rows`` and ``customers`` are relations of one column (the person's record rows, customer ids).
+    The dataset's own tables must exist (the caller checks); ``rejects`` are matched on their text.
+    """
+    ds = int(dataset_id)
+    out: list[tuple[str, str, list]] = []
+    for table, (keys, holds, parent) in PERSON_ROWS.items():
+        match = " OR ".join(f"{k} IN (SELECT * FROM {rows if holds == 'row' else customers})" for k in keys)
+        owner = ("dataset_id = ?" if parent is None
+                 else f"{DATASET_ROWS[table][0]} IN (SELECT id FROM {parent} WHERE dataset_id = ?)")
+        out.append((table, f"DELETE FROM {table} WHERE ({match}) AND {owner}", [ds]))
+    for prefix, key in DATASET_TABLE_PERSON_KEYS.items():
+        if key is None:
+            continue
+        column, holds = key
+        out.append((dataset_table(prefix, ds), f"DELETE FROM {dataset_table(prefix, ds)} WHERE {column} IN "
+                    f"(SELECT * FROM {rows if holds == 'row' else customers})", []))
+    return out
+
 
 #: A table name that belongs to one dataset (for the orphan clean-up).
 DATASET_TABLE_PATTERN = "^(" + "|".join(DATASET_TABLE_PREFIXES) + ")_[0-9]+$"

@@ -229,7 +229,9 @@ class Store:
                 f"Cannot open the working store '{self.path}': {exc}. Another Segment Studio "
                 "(app or command) may be using it: close it, or pass another file with --db.") from exc
         except duckdb.Error as exc:
-            raise StoreError(f"'{self.path}' is not a Segment Studio store: {exc}") from exc
+            raise StoreError(f"'{self.path}' is not a Segment Studio store, or it is damaged: {exc}. The file was "
+                             "left as it is: open a backup copy of it, or pass another file with --db (a new "
+                             "name creates an empty store).") from exc
         self._lock = threading.RLock()
         self._local = threading.local()  # the cursor of an atomic() block, per thread
         self._pending: dict[int, int] = {}  # dataset ids whose tables an import is writing -> how many holders

@@ -23,6 +23,7 @@ import pyarrow as pa
 from ..core.errors import InputFileError, MissingColumnsError, SettingError, check_choices
 from ..core.store import Dataset, Store
 from ..core.vocabulary import KINDS, ROLES
+from . import forget
 from .normalize import NormalizeOptions, plan_columns
 from .readers import ReadResult, read_file
 from .repository import DatasetsRepository
@@ -129,6 +130,9 @@ def preview_file(data: bytes, file_name: str, settings: ImportSettings = ImportS
             raise
         # A quoted cell may straddle the cut: read everything instead.
         result, partial = read_file(data, file_name, sheet=settings.sheet, max_bytes=settings.max_bytes), False
+    # The same column names the import will use (a ``_row`` header is renamed there): the page's roles,
+    # keyed on these names, then name columns that exist.
+    result = _rename_reserved(result)
     if settings.max_bytes is not None and len(data) > settings.max_bytes:
         read_file(data, file_name, max_bytes=settings.max_bytes)  # raises the size error
     sample = result.table.slice(0, SAMPLE_ROWS).to_pandas()
@@ -221,6 +225,9 @@ def import_file(store: Store, data: bytes, file_name: str, settings: ImportSetti
         return _append(repo, result, file_name, settings, progress, upload_id)
     sample = result.table.slice(0, SAMPLE_ROWS).to_pandas()
     roles = _roles_for(result.columns, sample.head(GUESS_ROWS), settings)
+    result.table, skipped = _skip_forgotten(repo, result.table, roles)
+    if skipped:
+        sample = result.table.slice(0, SAMPLE_ROWS).to_pandas()
     options = asdict(settings.normalize_options())
     plans = plan_columns(roles, sample, settings.normalize_options())
     progress(0.3, "Storing raw rows")
@@ -240,8 +247,16 @@ def import_file(store: Store, data: bytes, file_name: str, settings: ImportSetti
     except BaseException:
         repo.drop_orphan_tables()
         raise
+    ds.last_import = {"forgotten_rows_skipped": skipped} if skipped else None
     progress(1.0, "Imported")
     return ds
+
+
+def _skip_forgotten(repo: DatasetsRepository, table: pa.Table, roles: dict[str, str]) -> tuple[pa.Table, int]:
+    """The rows of ``table`` not of a forgotten person (by e-mail or record id); and how many were skipped."""
+    salt, hashes = repo.forgotten_hashes()
+    columns = {kind: [c for c, r in roles.items() if r == kind] for kind in forget.IDENTIFIERS}
+    return forget.forgotten_mask(table, columns, salt, hashes)
 
 
 def _append(repo: DatasetsRepository, result: ReadResult, file_name: str, settings: ImportSettings,
@@ -259,10 +274,14 @@ def _append(repo: DatasetsRepository, result: ReadResult, file_name: str, settin
     extra = [c for c in result.columns if fold(c) not in known]
     if extra:
         result.warnings.append(f"Columns {extra} are not in dataset {ds.name!r} and were left out.")
-    table = _with_row_numbers(result.table.select([found[fold(c)] for c in ds.columns]).rename_columns(ds.columns))
+    chosen = result.table.select([found[fold(c)] for c in ds.columns]).rename_columns(ds.columns)
+    chosen, skipped = _skip_forgotten(repo, chosen, ds.roles)
+    table = _with_row_numbers(chosen)
     progress(0.3, "Adding rows")
     ds = repo.append(ds.id, table, result.rejected, file_name, result.warnings, upload_id, SAMPLE_ROWS, progress)
     added = ds.last_import
+    if skipped:
+        added["forgotten_rows_skipped"] = skipped
     if added["batch"] is None:
         progress(1.0, f"Nothing new: every row of {file_name} is already in {ds.name}")
     else:

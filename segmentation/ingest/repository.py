@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
@@ -25,7 +26,7 @@ import pyarrow as pa
 from ..core import schema
 from ..core.errors import DatasetNotFoundError, NotFoundError
 from ..core.store import Dataset, Store, Transaction, quote, unique_name
-from . import statements
+from . import forget, statements
 from .normalize import ColumnPlan, NormalizeOptions, plan_columns
 
 Progress = Callable[[float, str], None]
@@ -79,6 +80,44 @@ class DatasetsRepository:
         if not rows:
             raise NotFoundError(f"Upload {upload_id} is not in the store; upload the file again.")
         return rows[0][0], bytes(rows[0][1])
+
+    def uploads(self) -> pd.DataFrame:
+        """Every stored upload: ``id``, ``file_name``, ``bytes``, ``uploaded_at`` and ``used_by`` (datasets)."""
+        return self.store.query_df(statements.uploads_sql())
+
+    def dataset_sizes(self) -> pd.DataFrame:
+        """Every dataset: ``name``, ``kind``, ``rows`` and ``bytes`` (of the files it was imported from)."""
+        return self.store.query_df(statements.dataset_sizes_sql())
+
+    def delete_upload(self, upload_id: int) -> bool:
+        """Delete a stored upload (the datasets imported from it stay, no longer linked to it)."""
+        with self.store.transaction() as tx:
+            if not tx.fetchone(f"SELECT count(*) FROM {schema.UPLOADS} WHERE id = ?", [int(upload_id)])[0]:
+                return False
+            for table in (schema.DATASETS, schema.IMPORT_BATCHES):
+                tx.execute(f"UPDATE {table} SET upload_id = NULL WHERE upload_id = ?", [int(upload_id)])
+            tx.execute(f"DELETE FROM {schema.UPLOADS} WHERE id = ?", [int(upload_id)])
+            return True
+
+    def discard_upload(self, upload_id: int) -> bool:
+        """Delete a stored upload no dataset was imported from (a refused or abandoned one); True if deleted."""
+        with self.store.transaction() as tx:
+            sql, params = statements.unused_uploads_sql(upload_id=int(upload_id))
+            if not tx.fetchone(f"SELECT count(*) FROM ({sql})", params)[0]:
+                return False
+            tx.execute(f"DELETE FROM {schema.UPLOADS} WHERE id = ?", [int(upload_id)])
+            return True
+
+    def discard_stale_uploads(self, older_than: datetime) -> int:
+        """Delete the uploads made before ``older_than`` that no dataset was imported from; how many."""
+        sql, params = statements.unused_uploads_sql(before=older_than)
+        if not self.store.query_value(f"SELECT count(*) FROM ({sql})", params):
+            return 0  # nothing to do: no write, the write version stays
+        with self.store.transaction() as tx:
+            found = [r[0] for r in tx.execute(sql, params)]
+            if found:
+                tx.execute(f"DELETE FROM {schema.UPLOADS} WHERE id IN (SELECT unnest(?))", [found])
+            return len(found)
 
     # -- datasets ---------------------------------------------------------
     def datasets(self, kind: str | None = None) -> list[Dataset]:
@@ -158,6 +197,167 @@ class DatasetsRepository:
     def drop_orphan_tables(self) -> list[str]:
         """Drop dataset tables without a dataset row (see :meth:`Store.drop_orphan_tables`)."""
         return self.store.drop_orphan_tables()
+
+    # -- the right to be forgotten -------------------------------------------
+    def forgotten_hashes(self) -> tuple[str | None, set[str]]:
+        """The store's salt and the hashes of the people forgotten (and not lifted), for imports to skip."""
+        salt = self.store.query_value(f"SELECT value FROM {schema.META} WHERE key = ?", [forget.SALT_KEY])
+        if salt is None:
+            return None, set()
+        rows = self.store.query_rows(f"SELECT hash FROM {schema.FORGOTTEN} WHERE lifted_at IS NULL")
+        return salt, {r[0] for r in rows}
+
+    def lift(self, kind: str, value: str) -> int:
+        """Let a forgotten person be imported again (the audit lines stay, marked lifted); how many."""
+        with self.store.transaction(versioned=False) as tx:
+            salt = (tx.fetchone(f"SELECT value FROM {schema.META} WHERE key = ?", [forget.SALT_KEY]) or [None])[0]
+            if salt is None:
+                return 0
+            digest = forget.person_hash(salt, kind, value)
+            found = tx.fetchone(f"SELECT count(*) FROM {schema.FORGOTTEN} WHERE hash = ? AND lifted_at IS NULL",
+                                [digest])[0]
+            tx.execute(f"UPDATE {schema.FORGOTTEN} SET lifted_at = ? WHERE hash = ? AND lifted_at IS NULL",
+                       [datetime.now(), digest])
+            return int(found)
+
+    def forget(self, kind: str, value: str, dataset: str | None = None) -> forget.ForgetResult:
+        """Remove a person (by e-mail or record id) from every table that holds them, in one transaction.
+
+        Their records (every version, and the records merged with them) go from each dataset's raw,
+        normalised and rejected rows, pairs, decisions, merges, segment memberships, snapshots, RFM and
+        score rows (:func:`segmentation.core.schema.forget_person_sql`); golden records are dropped (rebuilt
+        on the next read); stored text uploads are re-written without their lines, workbooks that held
+        them deleted; export logs and suppression lists naming their e-mail are deleted. An audit line
+        (a salted hash and the counts) is added; later imports skip rows with that e-mail or id.
+        """
+        folded = forget.fold(kind, value)
+        datasets = [self.dataset(dataset)] if dataset is not None else self.datasets()
+        removed: dict[str, int] = {}
+        touched: list[Dataset] = []
+
+        def count(label: str, rows: list[tuple]) -> None:
+            n = int(rows[0][0]) if rows and rows[0] and isinstance(rows[0][0], int) else 0
+            if n:
+                removed[label] = removed.get(label, 0) + n
+
+        with self.store.transaction(*(d.id for d in datasets)) as tx:
+            salt = (tx.fetchone(f"SELECT value FROM {schema.META} WHERE key = ?", [forget.SALT_KEY]) or [None])[0]
+            if salt is None:
+                salt = secrets.token_hex(16)
+                tx.execute(f"INSERT INTO {schema.META} VALUES (?, ?)", [forget.SALT_KEY, salt])
+            for ds in datasets:
+                ds = self._by_id(tx.execute, ds.id)
+                rows = self._person_rows(tx, ds, kind, folded)
+                if rows:
+                    touched.append(ds)
+                    tx.register("_forget_rows_df", pd.DataFrame({"row": pd.Series(rows, dtype="int64")}))
+                    tx.execute("CREATE OR REPLACE TEMP TABLE _forget_rows AS SELECT row FROM _forget_rows_df")
+                    tx.execute("CREATE OR REPLACE TEMP TABLE _forget_customers AS "
+                               "SELECT 'C' || row AS customer_id FROM _forget_rows")
+                    tx.unregister("_forget_rows_df")
+                    for table, sql, params in schema.forget_person_sql(ds.id, "_forget_rows", "_forget_customers"):
+                        if self._exists(tx, table):
+                            count(table.rsplit("_", 1)[0] if table[-1].isdigit() else table, tx.execute(sql, params))
+                    tx.execute("DROP TABLE _forget_rows")
+                    tx.execute("DROP TABLE _forget_customers")
+                    golden = schema.dataset_table("golden", ds.id)
+                    if self._exists(tx, golden):
+                        tx.execute(f"DROP TABLE {golden}")
+                        tx.execute(f"DELETE FROM {schema.META} WHERE key = ?", [f"golden_version_{ds.id}"])
+                        removed["golden (rebuilt)"] = removed.get("golden (rebuilt)", 0) + 1
+                if kind == "email":
+                    count("rejects", tx.execute(f"DELETE FROM {ds.rejects_table} WHERE contains(lower(raw), ?)",
+                                                [folded]))
+                else:
+                    count("rejects", tx.execute(f"DELETE FROM {ds.rejects_table} WHERE regexp_matches(raw, ?)",
+                                                [forget.id_pattern(folded)]))
+                tx.execute(f"UPDATE {schema.DATASETS} SET row_count = (SELECT count(*) FROM {ds.clean_table}), "
+                           f"rejected_rows = (SELECT count(*) FROM {ds.rejects_table}) WHERE id = ?", [ds.id])
+            if kind == "email":
+                count("export_log", tx.execute(
+                    "DELETE FROM export_log WHERE contains(lower(CAST(spec AS VARCHAR)), ?) "
+                    "OR contains(lower(coalesce(file_name, '')), ?)", [folded, folded]))
+                count("suppression_values", tx.execute(
+                    "DELETE FROM suppression_values WHERE lower(trim(value)) = ?", [folded]))
+            rewritten, deleted = self._forget_in_uploads(tx, kind, folded, datasets, touched, dataset is None)
+            if rewritten or deleted:
+                removed["uploads"] = len(rewritten) + len(deleted)
+            tx.execute(f"INSERT INTO {schema.FORGOTTEN} VALUES (?, ?, ?, ?, ?, NULL)",
+                       [datetime.now(), dataset, kind, forget.person_hash(salt, kind, folded),
+                        json.dumps(removed)])
+        return forget.ForgetResult(identifier=kind, datasets=[d.name for d in touched], removed=removed,
+                                   uploads_rewritten=rewritten, uploads_deleted=deleted)
+
+    @staticmethod
+    def _exists(tx: Transaction, table: str) -> bool:
+        return bool(tx.fetchone("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table])[0])
+
+    @staticmethod
+    def _person_rows(tx: Transaction, ds: Dataset, kind: str, folded: str) -> list[int]:
+        """The record rows of a person in a dataset: matching rows, every version of their record ids, and
+        the records an active merge put with them."""
+        columns = ds.columns_with_role("email" if kind == "email" else "id")
+        if not columns:
+            return []
+        test = "lower(trim({}))" if kind == "email" else "trim({})"
+        where = " OR ".join(f"{test.format(quote(c))} = ?" for c in columns)
+        rows = {r[0] for r in tx.execute(f"SELECT _row FROM {ds.raw_table} WHERE {where}", [folded] * len(columns))}
+        ids = ds.columns_with_role("id")
+        if rows and ids:
+            same = " OR ".join(f"trim({quote(c)}) IN (SELECT trim({quote(c)}) FROM {ds.raw_table} "
+                               f"WHERE _row IN (SELECT unnest(?)))" for c in ids)
+            rows |= {r[0] for r in tx.execute(f"SELECT _row FROM {ds.raw_table} WHERE {same}",
+                                              [sorted(rows)] * len(ids))}
+        if rows:
+            rows |= {r[0] for r in tx.execute(
+                "SELECT m.row FROM merge_members m JOIN merge_groups g ON g.id = m.group_id "
+                "WHERE g.dataset_id = ? AND g.undone_at IS NULL AND m.group_id IN "
+                "(SELECT group_id FROM merge_members WHERE row IN (SELECT unnest(?)))", [ds.id, sorted(rows)])}
+        return sorted(int(r) for r in rows)
+
+    @staticmethod
+    def _forget_in_uploads(tx: Transaction, kind: str, folded: str, datasets: list[Dataset],
+                           touched: list[Dataset], every: bool) -> tuple[list[str], list[str]]:
+        """Re-write stored text uploads without the person's lines; delete workbooks of datasets that held them."""
+        ids = [d.id for d in datasets]
+        held = {d.id for d in touched}
+        owners = tx.execute(f"SELECT u.id, list(DISTINCT d.id) FILTER (WHERE d.id IS NOT NULL) FROM {schema.UPLOADS} u "
+                            f"LEFT JOIN (SELECT id, upload_id FROM {schema.DATASETS} UNION ALL "
+                            f"SELECT dataset_id, upload_id FROM {schema.IMPORT_BATCHES}) d ON d.upload_id = u.id "
+                            "GROUP BY u.id ORDER BY u.id")
+        rewritten: list[str] = []
+        deleted: list[str] = []
+        for upload_id, used_by in owners:
+            used_by = set(used_by or [])
+            if not every and not used_by & set(ids):
+                continue
+            name, data = tx.fetchone(f"SELECT file_name, data FROM {schema.UPLOADS} WHERE id = ?", [upload_id])
+            data = bytes(data)
+            if forget.is_workbook(data):
+                if not used_by & held:
+                    continue
+                new = None
+            else:
+                try:
+                    new, lines = forget.without_person(data, kind, folded)
+                except UnicodeDecodeError:
+                    continue
+                if not lines:
+                    continue
+            digest = None if new is None else hashlib.sha256(new).hexdigest()
+            same = digest and tx.fetchone(f"SELECT id FROM {schema.UPLOADS} WHERE sha256 = ? AND id <> ?",
+                                          [digest, upload_id])
+            if new is None or same:
+                for table in (schema.DATASETS, schema.IMPORT_BATCHES):
+                    tx.execute(f"UPDATE {table} SET upload_id = ? WHERE upload_id = ?",
+                               [same[0] if same else None, upload_id])
+                tx.execute(f"DELETE FROM {schema.UPLOADS} WHERE id = ?", [upload_id])
+                (deleted if new is None else rewritten).append(name)
+            else:
+                tx.execute(f"UPDATE {schema.UPLOADS} SET data = ?, size = ?, sha256 = ? WHERE id = ?",
+                           [new, len(new), digest, upload_id])
+                rewritten.append(name)
+        return rewritten, deleted
 
     # -- rows -------------------------------------------------------------
     def raw_sample(self, ds: Dataset, limit: int) -> pd.DataFrame:

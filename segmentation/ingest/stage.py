@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,9 +17,11 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..activate.export import to_csv_bytes
+from ..core.errors import SettingError
 from ..core.stage import Stage
 from ..core.store import Dataset
 from . import importer, quality
+from .forget import ForgetResult
 from .importer import ImportSettings, Preview
 from .normalize import NormalizeOptions
 from .quality import QualityReport, QualitySettings
@@ -28,6 +31,8 @@ if TYPE_CHECKING:  # the workspace imports this module; the stage only needs its
     from ..workspace import DatasetHandle, Workspace
 
 Progress = Callable[[float, str], None]
+#: Hours after which an upload no dataset was imported from (an abandoned one) is deleted.
+STALE_UPLOAD_HOURS = 24
 
 
 def _no_progress(_fraction: float, _message: str) -> None:
@@ -54,6 +59,7 @@ class ImportResult:
     rows_updated: int | None = None
     rows_unchanged: int | None = None
     batch: int | None = None
+    forgotten_rows_skipped: int = 0
 
     @classmethod
     def of(cls, ds: Dataset) -> ImportResult:
@@ -62,7 +68,8 @@ class ImportResult:
         return cls(dataset=ds.name, rows=ds.row_count, columns=list(ds.columns), encoding=ds.encoding,
                    delimiter=ds.delimiter, rejected_rows=ds.rejected_rows, rows_read=added.get("rows_read"),
                    rows_added=added.get("rows_added"), rows_updated=added.get("rows_updated"),
-                   rows_unchanged=added.get("rows_unchanged"), batch=added.get("batch"))
+                   rows_unchanged=added.get("rows_unchanged"), batch=added.get("batch"),
+                   forgotten_rows_skipped=added.get("forgotten_rows_skipped", 0))
 
     @property
     def appended(self) -> bool:
@@ -76,6 +83,8 @@ class ImportResult:
         if self.appended:
             out.update({"rows_read": self.rows_read, "rows_added": self.rows_added,
                         "rows_updated": self.rows_updated, "rows_unchanged": self.rows_unchanged})
+        if self.forgotten_rows_skipped:  # rows of people erased with ``forget``, still in the source export
+            out["forgotten_rows_skipped"] = self.forgotten_rows_skipped
         return out
 
 
@@ -90,6 +99,13 @@ class DatasetSummary:
 
     def to_dict(self) -> dict:
         return {"name": self.name, "kind": self.kind, "rows": self.rows, "imported_at": self.imported_at}
+
+
+def _identifier(email: str | None, id: str | None) -> tuple[str, str]:
+    if (email is None) == (id is None):
+        raise SettingError("person", None, "an e-mail or a record id (one of them)",
+                           "Name the person to forget by --email or by --id (one of them).")
+    return ("email", email) if email is not None else ("id", id)
 
 
 class IngestStage(Stage):
@@ -169,6 +185,31 @@ class WorkspaceIngest:
         """File name and bytes of a saved upload."""
         return self.repository.upload(upload_id)
 
+    def uploads(self) -> pd.DataFrame:
+        """Every stored upload: ``id``, ``file_name``, ``bytes``, ``uploaded_at``, ``used_by`` (dataset names)."""
+        return self.repository.uploads()
+
+    def dataset_sizes(self) -> pd.DataFrame:
+        """Every dataset: ``name``, ``kind``, ``rows``, ``bytes`` (of the uploads it was imported from)."""
+        return self.repository.dataset_sizes()
+
+    def delete_upload(self, upload_id: int) -> bool:
+        """Delete a stored upload on request (datasets imported from it stay); False if it was not there."""
+        return self.repository.delete_upload(upload_id)
+
+    def discard_upload(self, upload_id: int) -> bool:
+        """Delete an upload no dataset was imported from (refused, or abandoned); True if it was deleted."""
+        return self.repository.discard_upload(upload_id)
+
+    def discard_stale_uploads(self, hours: float = STALE_UPLOAD_HOURS) -> int:
+        """Delete the uploads older than ``hours`` that no dataset was imported from; returns how many.
+
+        An upload is kept only as long as needed: the page previews it, then imports it (the dataset keeps
+        a link to its bytes) or moves on. One left behind by a closed browser tab is deleted when the app
+        next opens the store, once it is :data:`STALE_UPLOAD_HOURS` (24) hours old.
+        """
+        return self.repository.discard_stale_uploads(datetime.now() - timedelta(hours=hours))
+
     def preview(self, upload_id: int, sheet: str | None = None) -> Preview:
         """The first rows of a saved upload and the guessed roles, before importing it."""
         file_name, data = self.repository.upload(upload_id)
@@ -193,6 +234,21 @@ class WorkspaceIngest:
         """Import a file's bytes as a new dataset (or into ``settings.append_to``)."""
         return self.handle_of(importer.import_file(self.store, data, file_name, settings or ImportSettings(),
                                                    progress or _no_progress))
+
+    # -- the right to be forgotten -----------------------------------------------
+    def forget(self, email: str | None = None, id: str | None = None, dataset: str | None = None) -> ForgetResult:
+        """Remove a person (by e-mail, or record id) from every table of every dataset (or of ``dataset``).
+
+        See :meth:`DatasetsRepository.forget`; later imports and refreshes skip the person's rows
+        until :meth:`lift`.
+        """
+        kind, value = _identifier(email, id)
+        return self.repository.forget(kind, value, dataset)
+
+    def lift(self, email: str | None = None, id: str | None = None) -> ForgetResult:
+        """Let a forgotten person be imported again (the audit lines stay, marked lifted)."""
+        kind, value = _identifier(email, id)
+        return ForgetResult(identifier=kind, lifted=self.repository.lift(kind, value))
 
     # -- datasets -----------------------------------------------------------
     def summaries(self, kind: str | None = None) -> list[DatasetSummary]:

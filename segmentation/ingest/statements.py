@@ -7,6 +7,7 @@ stage's only SQL executor.
 
 from __future__ import annotations
 
+from ..core import schema
 from ..core.store import Dataset, quote
 from .normalize import ColumnPlan
 
@@ -128,3 +129,36 @@ def clean_rows_sql(ds: Dataset, columns: list[str] | None = None) -> str:
     cols = ", ".join(["_row", *(quote(c) for c in (ds.columns if columns is None else columns))])
     return f"SELECT {cols} FROM {ds.clean_table}"
 
+
+
+# -- uploads ------------------------------------------------------------------
+def uploads_sql() -> str:
+    """Every stored upload with its size and the datasets imported from it (newest first)."""
+    return (f"SELECT u.id, u.file_name, u.size AS bytes, u.uploaded_at, "
+            f"(SELECT string_agg(DISTINCT d.name, ', ' ORDER BY d.name) FROM {schema.DATASETS} d "
+            f"LEFT JOIN {schema.IMPORT_BATCHES} b ON b.dataset_id = d.id "
+            f"WHERE d.upload_id = u.id OR b.upload_id = u.id) AS used_by "
+            f"FROM {schema.UPLOADS} u ORDER BY u.uploaded_at DESC, u.id DESC")
+
+
+def dataset_sizes_sql() -> str:
+    """Every dataset's rows and the bytes of the files it was imported from (when they were uploads)."""
+    return (f"SELECT d.name, d.kind, d.row_count AS rows, "
+            f"(SELECT sum(u.size) FROM {schema.UPLOADS} u WHERE u.id = d.upload_id OR u.id IN "
+            f"(SELECT b.upload_id FROM {schema.IMPORT_BATCHES} b WHERE b.dataset_id = d.id)) AS bytes "
+            f"FROM {schema.DATASETS} d ORDER BY d.imported_at DESC, d.id DESC")
+
+
+def unused_uploads_sql(upload_id: int | None = None, before=None) -> tuple[str, list]:
+    """``id`` of the uploads no dataset or later export refers to (one of them, or those made before)."""
+    sql = (f"SELECT id FROM {schema.UPLOADS} u WHERE NOT EXISTS (SELECT 1 FROM {schema.DATASETS} d "
+           f"WHERE d.upload_id = u.id) AND NOT EXISTS (SELECT 1 FROM {schema.IMPORT_BATCHES} b "
+           f"WHERE b.upload_id = u.id)")
+    params: list = []
+    if upload_id is not None:
+        sql += " AND u.id = ?"
+        params.append(int(upload_id))
+    if before is not None:
+        sql += " AND u.uploaded_at < ?"
+        params.append(before)
+    return sql, params

@@ -148,7 +148,7 @@ def skewed(frame: pd.DataFrame, columns: list[str]) -> list[str]:
 
 
 def scale_columns(x, weights):
-    """Multiply each column by its weight (a module-level function, so a saved pipeline pickles)."""
+    """Multiply each column by its weight (a module-level function a saved pipeline names: see core.models)."""
     return np.asarray(x, dtype=float) * weights
 
 

@@ -131,7 +131,7 @@ class SegmentRepository:
             params)
 
     def model(self, run_id: int) -> bytes:
-        """The pickled fitted model of a run."""
+        """The saved fitted pipeline of a run (:mod:`segmentation.core.models`; older runs: a pickle, never loaded)."""
         return self.store.query_value("SELECT model FROM segment_runs WHERE id = ?", [run_id])
 
     def replace_members(self, run_id: int, dataset_id: int, members: pd.DataFrame) -> None:

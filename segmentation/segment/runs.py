@@ -17,7 +17,6 @@ stages that still call them.
 from __future__ import annotations
 
 import json
-import pickle
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -26,8 +25,10 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 from sklearn.decomposition import PCA
+from sklearn.pipeline import Pipeline
 
 from ..behaviour.repository import BehaviourRepository
+from ..core import models as saved_models
 from ..core.errors import NotFoundError, SettingError
 from ..core.store import Dataset, Store
 from ..customers import repository as customers_repo
@@ -227,7 +228,8 @@ def fit_run(store: Store, ds: Dataset, settings: FeatureSettings, k: int, name: 
     members = pd.DataFrame({"customer_id": frame.index.astype(str), "segment": model.labels_.astype("int32")})
     repo = SegmentRepository(store)
     run_name = repo.insert_run(ds.id, (name or "").strip() or f"{ds.name} · k={k}", k, json.dumps(asdict(settings)),
-                               json.dumps(model.scores_), json.dumps(model.steps_), pickle.dumps(model), members)
+                               json.dumps(model.scores_), json.dumps(model.steps_),
+                               saved_models.dumps(model.pipeline_), members)
     progress(1.0, "Done")
     return find_run(store, run_name, ds)
 
@@ -243,8 +245,15 @@ def dataset_runs(store: Store, ds: Dataset) -> pd.DataFrame:
     return _with_dataset_names(SegmentRepository(store).runs(ds.id), {ds.id: ds.name})
 
 
-def _model(store: Store, run: Run) -> SegmentModel:
-    return pickle.loads(SegmentRepository(store).model(run.id))  # our own store's bytes, written by fit_run
+def _model(store: Store, run: Run) -> Pipeline:
+    """The run's fitted pipeline (``prep`` then ``kmeans``), read without running anything the store says.
+
+    A run saved by an earlier version (a pickle) or naming an unexpected type is refused with a
+    :class:`StoreError` that says to re-run the segmentation (see :mod:`segmentation.core.models`).
+    """
+    return saved_models.loads(SegmentRepository(store).model(run.id), (Pipeline,), f"Segment run {run.name!r}",
+                              "re-run this segmentation (same features and k) on the Segment page or with "
+                              "the `segment` command")
 
 
 def sizes_of(store: Store, run: Run) -> dict[str, int]:
@@ -267,7 +276,7 @@ def assign_run(store: Store, run: Run, ds: Dataset, progress: Progress | None = 
     progress(0.1, "Reading customers")
     frame = features_of(store, ds, run.settings)
     progress(0.5, "Assigning segments")
-    labels = _model(store, run).predict(frame)
+    labels = _model(store, run).predict(frame[run.settings.columns])
     members = pd.DataFrame({"customer_id": frame.index.astype(str), "segment": labels.astype("int32")})
     SegmentRepository(store).replace_members(run.id, run.dataset_id, members)
     progress(1.0, "Done")
@@ -371,7 +380,7 @@ def sample_of(store: Store, run: Run, n: int = 20_000, ds: Dataset | None = None
     if len(frame) > n:
         frame = frame.sample(n, random_state=0)
     frame["segment"] = frame["segment"].astype(int)
-    xt = _model(store, run).pipeline_["prep"].transform(frame[run.settings.columns])
+    xt = _model(store, run)["prep"].transform(frame[run.settings.columns])
     if xt.shape[1] >= 2 and len(frame) >= 2:
         frame[["pc1", "pc2"]] = PCA(2, random_state=0).fit_transform(xt)
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pages.text import plain
 from segmentation.activate import audiences
 from segmentation.automate import runner as refresh
 from segmentation.segment import runs as segments
@@ -49,7 +50,7 @@ def test_a_refresh_on_unchanged_inputs_is_logged_and_moves_no_version(seeded_db,
     assert not at.exception and not at.error, [e.value for e in at.error]
     log = refresh.history(s)
     assert log["status"].tolist() == ["ok", "ok"] and log["changed"].iloc[0] == "nothing changed"
-    assert at.success[0].value == f"Refresh {log['id'].iloc[0]} done: nothing changed."
+    assert at.success[0].value == plain(f"Refresh {log['id'].iloc[0]} done: nothing changed.")
     assert refresh.steps_of(s, int(log["id"].iloc[0]))["status"].tolist() == ["unchanged"] * 3
     assert s.version() == version                           # the log of a refresh that changed nothing is no write
     shown = next(d.value for d in at.dataframe if "changed" in d.value.columns)  # read afresh, not from a cache

@@ -569,3 +569,110 @@ def test_save_the_pipeline_and_refresh_twice(browser, app_server, tmp_path):
     finally:
         screenshot(page, "browser-refresh")
         page.context.close()
+
+
+# --- Data shown as text, destructive actions confirmed, nothing fetched (issue 19) -------------------------------
+
+
+@contextlib.contextmanager
+def served(db: Path, log: Path) -> Iterator[AppServer]:
+    """``streamlit run app.py`` on a free port over the store ``db``, for a test of its own."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none", "--", "--db", str(db)]
+    env = {**os.environ, "SEGMENT_STUDIO_DB": str(db), "PYTHONUNBUFFERED": "1"}
+    with open(log, "wb") as out:
+        process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL)
+    server = AppServer(url=f"http://127.0.0.1:{port}", db=db, log=log, process=process)
+    try:
+        wait_healthy(server)
+        yield server
+    finally:
+        stop(process)
+
+
+def foreign(requests: list[str], server: AppServer) -> list[str]:
+    """The requests that went anywhere but the app's own origin (data: and blob: URLs aside)."""
+    return [u for u in requests if not (u == server.url or u.startswith(server.url + "/")
+                                        or u.startswith(("data:", "blob:")))]
+
+
+def test_markdown_in_the_data_is_shown_as_text_and_undo_all_asks_first(browser, tmp_path):
+    from tests.app.test_text_pages import DATASET, IMG, RUN, build_markdown_store
+
+    db = build_markdown_store(tmp_path)
+    with served(db, tmp_path / "streamlit.log") as server:
+        page = open_app(browser, server)
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+
+        def nothing_planted() -> None:
+            assert page.locator("img[src*='127.0.0.1:9'], img[src='x']").count() == 0
+            assert not [u for u in requests if "127.0.0.1:9/" in u], requests
+
+        try:
+            go_to(page, "Segment", "Segment customers")
+            shown(page.get_by_text(f"Current run: {RUN} ·"))          # the run name, literally
+            nothing_planted()
+            go_to(page, "Profile", "Segment profiles")
+            nothing_planted()
+            go_to(page, "Behaviour", "Behaviour and prediction")
+            nothing_planted()
+            go_to(page, "Audiences", "Audiences")
+            choose(page, "cond_column", IMG)
+            click_and_wait(page, page.locator(".st-key-add_condition").get_by_role("button"))
+            shown(page.get_by_text(re.compile(r"^Group 1: .*" + re.escape(IMG))))
+            nothing_planted()
+
+            go_to(page, "Deduplicate", "Deduplicate customers")
+            click_and_wait(page, page.locator(".st-key-find").get_by_role("button", name="Find duplicates"),
+                           timeout=MATCH_TIMEOUT)
+            click_and_wait(page, page.locator(".st-key-bulk_merge").get_by_role("button"))
+            shown(page.get_by_role("heading", name="Merged customers"))
+            expect(page.get_by_text("No merge yet.")).to_have_count(0)
+            undo = page.locator(".st-key-undo_all").get_by_role("button", name="Undo all merges")
+            click_and_wait(page, undo)
+            dialog = shown(page.get_by_role("dialog"))
+            expect(dialog).to_contain_text(f"of dataset {DATASET}?")  # the name, literally
+            nothing_planted()
+            click_and_wait(page, dialog.get_by_role("button", name="Cancel"))
+            expect(page.get_by_role("dialog")).to_have_count(0)
+            expect(page.get_by_text("No merge yet.")).to_have_count(0)  # nothing undone
+            click_and_wait(page, undo)
+            click_and_wait(page, shown(page.get_by_role("dialog")).get_by_role("button", name="Yes, undo all merges"))
+            shown(page.get_by_text("No merge yet."))
+            expect(page.get_by_role("dialog")).to_have_count(0)
+
+            nothing_planted()  # (the Refresh page is checked by its owner's change: its labels quote names)
+            assert not foreign(requests, server), foreign(requests, server)
+            assert not page.get_by_test_id("stException").count()
+        finally:
+            screenshot(page, "browser-markdown-data")
+            page.context.close()
+
+
+PAGES = [("Import", "Import customers"), ("Deduplicate", "Deduplicate customers"),
+         ("Behaviour", "Behaviour and prediction"), ("Segment", "Segment customers"),
+         ("Profile", "Segment profiles"), ("Audiences", "Audiences"), ("Refresh", "Refresh")]
+
+
+def test_every_page_fetches_only_from_the_app(browser, app_server):
+    """"Nothing fetched at run time": every request of every page goes to the app's own origin."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(SCRIPT_TIMEOUT)
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    try:
+        page.goto(app_server.url)
+        wait_idle(page)
+        for link, heading in PAGES:
+            go_to(page, link, heading)
+            page.wait_for_timeout(1_000)  # let charts, grids and fonts load
+        assert len(requests) > 10, requests  # the pages were loaded through this listener
+        assert not foreign(requests, app_server), foreign(requests, app_server)
+    finally:
+        screenshot(page, "browser-every-page")
+        context.close()

@@ -68,8 +68,10 @@ def test_splitting_a_group_another_session_split_says_so(seeded_db, opened_store
     group = int(dedupe.merge_groups(app_store(opened_stores), DATASET)["group_id"].iloc[0])
     for at in (first, second):
         at.selectbox(key="split_group").set_value(group).run()
-    first.button(key="split").click().run()
-    second.button(key="split").click().run()
+    for at in (first, second):
+        at.button(key="split").click().run()
+    first.button(key="split_yes").click().run()
+    second.button(key="split_yes").click().run()
     assert not second.exception, [e.value for e in second.exception]
     assert [e.value for e in second.error] == [f"No active merge group {group} in dataset '{DATASET}'."]
     assert group not in dedupe.merge_groups(app_store(opened_stores), DATASET)["group_id"].tolist()

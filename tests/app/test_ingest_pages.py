@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from pages.text import plain
 from segmentation.ingest.importer import ImportSettings, import_file, set_roles
 from segmentation.ingest.repository import DatasetsRepository
 from tests.app.conftest import app_store, metrics, run_app, sample_customer_count, sample_customers
@@ -76,3 +77,94 @@ def test_a_write_by_another_session_shows_on_the_next_run(seeded_db, opened_stor
     set_roles(s, "sample customers", {"Téléphone": "text"})
     at.run()
     assert "Invalid Téléphone" in before and "Invalid Téléphone" not in issue_counts(at)
+
+
+def upload_rows(s) -> list[tuple]:
+    return s.query_rows("SELECT file_name, size FROM uploads ORDER BY id")
+
+
+def test_a_refused_upload_is_not_kept(seeded_db, opened_stores):
+    at = run_app()
+    at.file_uploader(key="uploader").set_value(("garbage.xlsx", b"PK\x03\x04 not a workbook", "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.error) == 1 and "garbage" in at.error[0].value
+    assert upload_rows(app_store(opened_stores)) == []
+    assert at.session_state["uploads"] == {}
+    at.run()  # the next run shows the same message, and stores nothing either
+    assert len(at.error) == 1 and upload_rows(app_store(opened_stores)) == []
+
+
+def test_an_abandoned_upload_is_deleted_when_the_file_is_removed(seeded_db, opened_stores):
+    at = run_app()
+    data = sample_customers().iloc[:3].to_csv(sep=";", index=False).encode("utf-8")
+    at.file_uploader(key="uploader").set_value(("abandoned.csv", data, "text/csv")).run()
+    assert upload_rows(app_store(opened_stores)) == [("abandoned.csv", len(data))]
+    at.file_uploader(key="uploader").set_value(None).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert upload_rows(app_store(opened_stores)) == []
+
+
+def test_the_page_lists_stored_uploads_and_deletes_one_after_confirmation(seeded_db, opened_stores):
+    s = None
+    at = run_app()
+    data = sample_customers().iloc[:3].to_csv(sep=";", index=False).encode("utf-8")
+    at.file_uploader(key="uploader").set_value(("kept.csv", data, "text/csv")).run()
+    listed = [d.value for d in at.dataframe if "File" in d.value.columns]
+    assert len(listed) == 1
+    assert listed[0][["File", "Bytes"]].values.tolist() == [["kept.csv", len(data)]]
+    sizes = [d.value for d in at.dataframe if "Dataset" in d.value.columns and "Rows" in d.value.columns]
+    assert sizes[0][["Dataset", "Rows"]].values.tolist() == [
+        ["sample orders", sizes[0]["Rows"].iloc[0]], ["sample customers", sample_customer_count()]]
+    at.button(key="delete_upload").click().run()
+    s = app_store(opened_stores)
+    assert upload_rows(s) == [("kept.csv", len(data))]  # nothing deleted before the confirmation
+    at.button(key="delete_upload_yes").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert upload_rows(s) == []
+
+
+def test_a_markdown_image_header_is_shown_as_text(seeded_db, opened_stores):
+    at = run_app()
+    header = "![px](http://127.0.0.1:9/px.png)"
+    data = f"{header};{header};E-mail\n1;2;a@b.fr\n".encode()
+    at.file_uploader(key="uploader").set_value(("![f](http://127.0.0.1:9/f.png).csv", data, "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [w.value for w in at.warning] == [plain(f"1 duplicate header renamed: '{header}' -> '{header} (2)'")]
+    assert "\\!\\[px\\]\\(http" in at.warning[0].value and "![px](" not in at.warning[0].value
+
+
+def test_an_engine_message_quoting_the_file_name_is_escaped(seeded_db, opened_stores):
+    at = run_app()
+    at.file_uploader(key="uploader").set_value(("![f](http://127.0.0.1:9/f.png).xlsx", b"PK\x03\x04 x",
+                                                "text/csv")).run()
+    assert len(at.error) == 1
+    assert "\\!\\[f\\]\\(http" in at.error[0].value and "![f](" not in at.error[0].value
+
+
+def test_a_row_header_imports_from_the_page(seeded_db, opened_stores):
+    at = run_app()
+    data = b"_row;_batch;E-mail\n7;x;a@b.fr\n8;y;c@d.fr\n"
+    at.file_uploader(key="uploader").set_value(("reserved.csv", data, "text/csv")).run()
+    at.button(key="import").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    ds = DatasetsRepository(app_store(opened_stores)).dataset("reserved")
+    assert ds.columns == ["_row (2)", "_batch (2)", "E-mail"] and ds.row_count == 2
+
+
+def test_forget_a_person_from_the_page_after_confirmation(seeded_db, opened_stores):
+    at = run_app()
+    s = app_store(opened_stores)
+    raw = DatasetsRepository(s).dataset("sample customers").raw_table
+    email = s.query_value(f"SELECT \"E-mail\" FROM {raw} WHERE \"E-mail\" LIKE '%@%' ORDER BY _row LIMIT 1")
+    held = s.query_value(f"SELECT count(*) FROM {raw} WHERE lower(trim(\"E-mail\")) = lower(trim(?))", [email])
+    at.text_input(key="forget_who").input(email).run()
+    at.button(key="forget").click().run()
+    assert s.query_value("SELECT count(*) FROM forgotten") == 0  # nothing before the confirmation
+    at.button(key="forget_yes").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert s.query_value("SELECT count(*) FROM forgotten") == 1
+    assert s.query_value(f"SELECT count(*) FROM {raw} WHERE lower(trim(\"E-mail\")) = lower(trim(?))",
+                         [email]) == 0
+    assert [m.value for m in at.success] == [
+        f"The person was forgotten: {held:,} raw, {held:,} clean. Later imports of files that still hold them "
+        "skip their rows."]

@@ -177,3 +177,63 @@ def test_the_file_keys_are_the_engine_fields():
 def test_wrong_engine_settings_say_what_is_wrong(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):
         pipeline.loads(text, tmp_path)
+
+
+# --- where a refresh may write -----------------------------------------------------
+
+
+def _with_out(base, out: str, output_dir: str | None = None) -> PipelineConfig:
+    return PipelineConfig(sources=(SourceConfig("customers", "exports/crm.csv"),),
+                          audiences=(AudienceOutput("Loyal", out),), output_dir=output_dir, base_dir=base)
+
+
+def test_a_traversing_audience_path_is_refused(tmp_path):
+    project = tmp_path / "project"
+    config = _with_out(project, "../unrelated/budget.csv")
+    with pytest.raises(ConfigError) as caught:
+        pipeline.check_outputs(config, project / "pipeline.toml")
+    assert str(caught.value) == (
+        f"audiences.out of 'Loyal' in config file '{project / 'pipeline.toml'}' is '../unrelated/budget.csv', "
+        f"which is outside the folder '{project.resolve()}': a refresh writes only there. Give a path inside it, "
+        'or set output_dir = "..." at the top of the file.')
+    inside = _with_out(project, "out/../audiences/loyal.csv")
+    assert pipeline.check_outputs(inside) is inside
+
+
+def test_an_absolute_audience_path_elsewhere_is_refused_unless_output_dir_names_it(tmp_path):
+    project, shared = tmp_path / "project", tmp_path / "shared"
+    with pytest.raises(ConfigError, match=r"is outside the folder '.*project'"):
+        pipeline.check_outputs(_with_out(project, str(shared / "loyal.csv")), project / "pipeline.toml")
+    # The file names a folder of its own for outputs: written there, and the key survives a save.
+    config = _with_out(project, str(shared / "loyal.csv"), output_dir="../shared")
+    assert pipeline.output_folders(config) == [project.resolve(), shared.resolve()]
+    assert pipeline.check_outputs(config) is config
+    text = pipeline.to_toml(config)
+    assert 'output_dir = "../shared"' in text
+    assert pipeline.loads(text, project).output_dir == "../shared"
+    with pytest.raises(ConfigError, match="output_dir must be a folder path"):
+        pipeline.loads("version = 1\noutput_dir = 3\n", project)
+
+
+def test_an_audience_file_equal_to_a_source_export_is_refused(tmp_path):
+    config = _with_out(tmp_path, "exports/../exports/crm.csv")
+    with pytest.raises(ConfigError, match=r"is 'exports/../exports/crm.csv', the export sources.file of 'customers': "
+                                          r"a refresh never overwrites its sources"):
+        pipeline.check_outputs(config)
+
+
+def test_save_overwrites_a_pipeline_file_only(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(b"budget 2027: 40 k\xe2\x82\xac\n")
+    with pytest.raises(ConfigError, match=r"'.*notes.txt' exists and is not a pipeline file: it was not overwritten"):
+        pipeline.save(FULL, notes)
+    assert notes.read_bytes() == b"budget 2027: 40 k\xe2\x82\xac\n"
+    other = tmp_path / "other.toml"
+    other.write_text('title = "not a pipeline"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="is not a pipeline file"):
+        pipeline.save(FULL, other)
+    with pytest.raises(ConfigError, match="is a folder"):
+        pipeline.save(FULL, tmp_path)
+    saved = pipeline.save(FULL, tmp_path / "pipeline.toml")
+    assert pipeline.save(FULL, saved) == saved            # a pipeline file is overwritten
+    assert pipeline.load(saved).audiences == FULL.audiences

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +16,7 @@ from segmentation import open_workspace
 from segmentation.activate import audiences
 from segmentation.activate.audiences import AudienceSpec
 from segmentation.automate import config as pipeline
+from segmentation.automate.repository import RefreshRepository
 from segmentation.behaviour import rfm
 from segmentation.cli import main
 from segmentation.core.errors import RefreshError
@@ -24,7 +28,7 @@ from segmentation.ingest.repository import DatasetsRepository
 from segmentation.segment import runs as segments
 from segmentation.segment import snapshots
 from segmentation.segment.features import FeatureSettings
-from tests.conftest import SAMPLE
+from tests.conftest import ROOT, SAMPLE
 
 ID = "ID client"
 LOG_TABLES = ("refreshes", "refresh_steps")
@@ -336,3 +340,91 @@ def test_steps_key_on_the_write_versions_of_their_inputs(project):
     version, total = ws.dataset("customers").version, store.version()
     assert [s.status for s in ws.refresh.run_file(config_file).steps] == ["unchanged"] * 6
     assert (ws.dataset("customers").version, store.version()) == (version, total)
+
+
+# --- a refresh writes only where it may ---------------------------------------------
+
+
+def test_an_existing_file_a_refresh_did_not_write_is_not_overwritten(project):
+    ws, config_file, _customers = project
+    store = ws.store
+    out = config_file.parent / "audiences" / "a-and-b.csv"
+    out.parent.mkdir()
+    out.write_bytes(b"budget;2027\nmarketing;40000\n")
+    before = contents(store)
+    with pytest.raises(RefreshError, match=r"step 'audience A and B' failed: '.*a-and-b.csv' already exists and was "
+                                           r"not written by a refresh \(or was changed since\): it was not "
+                                           r"overwritten"):
+        ws.refresh.run_file(config_file)
+    assert out.read_bytes() == b"budget;2027\nmarketing;40000\n"
+    assert [p.name for p in out.parent.iterdir()] == ["a-and-b.csv"]         # no temporary file left
+    assert contents(store)["export_log"] == before["export_log"]
+    out.unlink()
+    ws.refresh.run_file(config_file)                                          # written, and recorded
+    written = out.read_bytes()
+    assert store.query_value("SELECT sha256 FROM refresh_outputs WHERE path = ?", [str(out.resolve())]) == \
+        hashlib.sha256(written).hexdigest()
+    ws.dataset("customers").segments.rename_segment("base", 0, "Fidèles")    # the next refresh rewrites it
+    assert {s.step: s.status for s in ws.refresh.run_file(config_file).steps}["audience A and B"] == "done"
+    assert out.read_bytes() != written
+    # Changed by someone since the refresh wrote it: refused again.
+    out.write_bytes(out.read_bytes() + b"edited by hand\r\n")
+    edited = out.read_bytes()
+    ws.dataset("customers").segments.rename_segment("base", 0, "Fidèles 2")
+    with pytest.raises(RefreshError, match="already exists and was not written by a refresh"):
+        ws.refresh.run_file(config_file)
+    assert out.read_bytes() == edited
+
+
+def test_a_refresh_never_overwrites_its_source_export(project, capsys):
+    ws, config_file, _customers = project
+    data = pipeline.to_dict(pipeline.load(config_file))
+    data["audiences"][0]["out"] = "exports/customers.csv"
+    config_file.write_text(pipeline.to_toml(pipeline.from_dict(data)), encoding="utf-8")
+    source = config_file.parent / "exports" / "customers.csv"
+    export_bytes = source.read_bytes()
+    db = str(ws.store.path)
+    ws.close()
+    code = main(["refresh", "--config", str(config_file), "--db", db])
+    _out, err = capsys.readouterr()
+    assert code == 2 and err.count("\n") == 1
+    assert err == (f"error: audiences.out of 'A and B' in config file '{config_file}' is 'exports/customers.csv', "
+                   "the export sources.file of 'customers': a refresh never overwrites its sources. Give the "
+                   "audience another file name.\n")
+    assert source.read_bytes() == export_bytes
+    # A path out of the project's folder is refused the same way, before anything runs.
+    data["audiences"][0]["out"] = "../unrelated/budget.csv"
+    config_file.write_text(pipeline.to_toml(pipeline.from_dict(data)), encoding="utf-8")
+    code = main(["refresh", "--config", str(config_file), "--db", db])
+    _out, err = capsys.readouterr()
+    assert code == 2 and "is '../unrelated/budget.csv', which is outside the folder" in err
+    assert not (config_file.parent.parent / "unrelated").exists()
+
+
+KILLED_REFRESH = """
+import os, sys
+from segmentation.automate.repository import RefreshRepository
+from segmentation.core.store import Store
+RefreshRepository(Store(sys.argv[1])).start("pipeline.toml")
+os.kill(os.getpid(), 9)
+"""
+
+
+def test_a_refresh_left_running_by_a_killed_process_is_marked_interrupted(tmp_path):
+    db = tmp_path / "work.duckdb"
+    done = subprocess.run([sys.executable, "-c", KILLED_REFRESH, str(db)], cwd=ROOT, capture_output=True,
+                          check=False)
+    assert done.returncode == -9, done.stderr
+    ws = open_workspace(db)
+    try:
+        assert ws.refresh.history()["status"].tolist() == ["running"]
+        running_here = RefreshRepository(ws.store).start("mine.toml")          # this process's own: left alone
+        result = ws.refresh.run(pipeline.PipelineConfig(base_dir=tmp_path))
+        log = ws.refresh.history()
+        assert log["id"].tolist() == [result.id, running_here, 1]
+        assert log["status"].tolist() == ["ok", "running", "interrupted"]
+        assert log["error"].iloc[2].startswith("Interrupted: found still running on ")
+        assert pd.notna(log["seconds"].iloc[2])
+        assert ws.refresh.mark_interrupted() == []
+    finally:
+        ws.close()

@@ -79,3 +79,79 @@ def test_scores_are_stored_and_usable_in_audiences(store):
     (model,) = propensity.models_of(store, ds)                          # what the facade hands out
     assert model.to_dict() == result and model.settings == propensity.ScoreSettings(target="churned", name="churn")
     assert model.lift["decile"] == list(range(1, 11)) and model.trained_at is not None
+
+
+# ------------------------------------------------------------------ saved models never run code (issue 19)
+
+class _Planted:
+    """What a crafted store holds: unpickling it writes the marker file."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return exec, (f"open({self.marker!r}, 'w').write('ran')",)
+
+
+def _scored(store):
+    frame, y = generated(600)
+    text = "id;usage;tickets;churned\n" + "".join(
+        f"K{i};{u:.3f};{t:.0f};{'oui' if c else 'non'}\n"
+        for i, (u, t, c) in enumerate(zip(frame["usage"], frame["tickets"], y, strict=True)))
+    ds = import_file(store, text.encode(), "crm.csv",
+                     ImportSettings(roles={"usage": "measure", "tickets": "measure", "churned": "category"}))
+    propensity.score(store, ds.name, propensity.ScoreSettings(
+        target="churned", name="churn", features=FeatureSettings(numeric=("usage", "tickets")), folds=3))
+    return ds
+
+
+def test_a_saved_propensity_model_predicts_exactly_the_stored_scores(store):
+    from segmentation.behaviour.repository import BehaviourRepository
+    from segmentation.core import models as saved_models
+    from segmentation.segment.runs import features_of
+
+    ds = _scored(store)
+    assert BehaviourRepository(store).model_blob(ds.id, "churn").startswith(saved_models.HEADER)
+    frame = features_of(store, ds, FeatureSettings(numeric=("usage", "tickets")))
+    stored = store.query_df(f"SELECT customer_id, score_churn FROM scores_{ds.id}").set_index("customer_id")
+    again = propensity.saved_model(store, ds, "churn").predict_proba(frame)[:, 1]
+    np.testing.assert_array_equal(again, stored["score_churn"].reindex(frame.index.astype(str)).to_numpy())
+
+
+def test_both_kinds_of_propensity_pipeline_round_trip_identically():
+    from sklearn.base import clone
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from segmentation.core import models as saved_models
+    from segmentation.segment.features import build_preprocessor
+
+    frame, y = generated(600)
+    frame["sector"] = np.where(frame["value"] > 3000, "bank", "shop").astype(object)
+    settings = FeatureSettings(numeric=("usage", "tickets", "value"), categorical=("sector",))
+    prep = build_preprocessor(frame, settings)[0]
+    for model, method in ((HistGradientBoostingClassifier(max_iter=30, random_state=0), "isotonic"),
+                          (LogisticRegression(max_iter=500), "sigmoid")):
+        fitted = CalibratedClassifierCV(Pipeline([("prep", clone(prep)), ("model", model)]), method=method,
+                                        cv=3).fit(frame, y)
+        back = saved_models.loads(saved_models.dumps(fitted), (CalibratedClassifierCV,), "model", "train it again")
+        np.testing.assert_array_equal(back.predict_proba(frame), fitted.predict_proba(frame))
+
+
+def test_a_crafted_pickle_in_score_models_is_refused_and_never_runs(store, tmp_path):
+    import pickle
+
+    from segmentation.core.errors import StoreError
+
+    ds = _scored(store)
+    marker = tmp_path / "pwned"
+    with store.transaction(ds.id) as tx:
+        tx.execute("UPDATE score_models SET model = ? WHERE name = 'churn'", [pickle.dumps(_Planted(marker))])
+    with pytest.raises(StoreError, match=r"^Propensity model 'churn' was saved by an earlier version of Segment "
+                                         r"Studio as a pickle, which can run code when loaded: it was not loaded\. "
+                                         r"Train it again \(same target and features\)"):
+        propensity.saved_model(store, ds, "churn")
+    assert not marker.exists()
+    assert propensity.model_of(store, ds, "churn").column == "score_churn"  # its report is still there

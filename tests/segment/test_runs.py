@@ -84,3 +84,123 @@ def test_sample_customers_segment_end_to_end(store):
     run = segments.run_segments(store, ds.name, settings, k=scan.recommended_k_)
     sizes = segments.segment_sizes(store, run.name)
     assert sum(sizes.values()) == ds.row_count == run.customers
+
+
+# ------------------------------------------------------------------ saved models never run code (issue 19)
+
+OLD_FORMAT = "was saved by an earlier version of Segment Studio as a pickle, which can run code when loaded"
+
+
+class _Planted:
+    """What a crafted store holds: unpickling it writes the marker file."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return exec, (f"open({self.marker!r}, 'w').write('ran')",)
+
+
+def _plant(store, run, blob: bytes) -> None:
+    with store.transaction(run.dataset_id) as tx:
+        tx.execute("UPDATE segment_runs SET model = ? WHERE id = ?", [blob, run.id])
+
+
+def test_saved_pipeline_round_trip_gives_identical_segments(store, ds):
+    import numpy as np
+
+    from segmentation.core import models as saved_models
+    from segmentation.segment.repository import SegmentRepository
+
+    settings = FeatureSettings(numeric=("value", "visits", "created (days ago)"), categorical=("sector",),
+                               reference_date="2026-01-01")
+    run = segments.run_segments(store, ds.name, settings, k=3)
+    blob = SegmentRepository(store).model(run.id)
+    assert blob.startswith(saved_models.HEADER) and b"\x80\x04" not in blob[:64]
+    frame = segments.features_of(store, ds, run.settings)
+    pipeline = segments._model(store, run)
+    saved = segments.members_of(store, run).set_index("customer_id")["segment"].reindex(frame.index.astype(str))
+    np.testing.assert_array_equal(pipeline.predict(frame), saved.to_numpy())
+    assert segments.assign_run(store, run, ds).sizes == segments.sizes_of(store, run)
+    sample = segments.sample_of(store, run)  # the Profile page's map: the saved preprocessing, then PCA
+    assert len(sample) == 16 and sample[["pc1", "pc2"]].notna().all().all()
+
+
+def test_a_crafted_pickle_in_a_run_is_refused_and_never_runs(store, ds, tmp_path, capsys):
+    import pickle
+
+    from segmentation import open_workspace
+    from segmentation.cli import main
+    from segmentation.core.errors import StoreError
+
+    run = segments.run_segments(store, ds.name, SETTINGS, k=3, name="Q")
+    marker = tmp_path / "pwned"
+    _plant(store, run, pickle.dumps(_Planted(marker)))
+    before = segments.members_of(store, run)
+    with pytest.raises(StoreError, match=f"^Segment run 'Q' {OLD_FORMAT}: it was not loaded. Re-run this "
+                                         r"segmentation \(same features and k\)"):
+        segments.assign(store, "Q")
+    with pytest.raises(StoreError, match=f"^Segment run 'Q' {OLD_FORMAT}"):
+        segments.sample_of(store, run)  # the Profile page's chart of the run
+    assert segments.members_of(store, run).equals(before)  # nothing changed
+    db = store.path
+    store.close()
+
+    ws = open_workspace(db)
+    try:
+        handle = ws.dataset(ds.name)
+        with pytest.raises(StoreError, match=OLD_FORMAT):
+            handle.segments.assign("Q")
+        with pytest.raises(StoreError, match=OLD_FORMAT):
+            handle.segments.sample("Q")
+        assert handle.segments.profile("Q").sizes["size"].sum() == 16  # memberships only: no model read
+        config = ws.refresh.config_from_store(ds.name, files={ds.name: "crm.csv"})
+        (tmp_path / "crm.csv").write_bytes(CSV)
+        config_file = ws.refresh.save_config(config, tmp_path / "pipeline.toml")
+        from segmentation.core.errors import RefreshError
+        with pytest.raises(RefreshError, match=f"step 'segments Q' failed: Segment run 'Q' {OLD_FORMAT}"):
+            ws.refresh.run_file(config_file)
+    finally:
+        ws.close()
+
+    assert main(["--db", str(db), "assign", "--run", "Q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: Segment run 'Q' {OLD_FORMAT}: it was not loaded. Re-run this segmentation (same "
+                   "features and k) on the Segment page or with the `segment` command to use it."]
+    assert not marker.exists()
+
+
+def test_an_old_run_is_flagged_and_a_re_run_assigns_again(store, ds):
+    import pickle
+
+    from segmentation.core.errors import StoreError
+    from segmentation.segment.clustering import SegmentModel
+
+    run = segments.run_segments(store, ds.name, SETTINGS, k=3, name="old")
+    frame = segments.features_of(store, ds, run.settings)
+    _plant(store, run, pickle.dumps(SegmentModel(run.settings, k=3).fit(frame)))  # what earlier versions saved
+    with pytest.raises(StoreError, match=OLD_FORMAT):
+        segments.assign(store, "old")
+    segments.run_segments(store, ds.name, run.settings, k=run.k, name="old again")
+    assert segments.assign(store, "old again")["sizes"] == {"0": 6, "1": 6, "2": 4}
+
+
+def test_a_safe_file_with_an_unexpected_type_or_model_is_refused(store, ds, tmp_path):
+    import skops.io as sio
+    from sklearn.preprocessing import StandardScaler
+
+    from segmentation.core import models as saved_models
+    from segmentation.core.errors import StoreError
+
+    run = segments.run_segments(store, ds.name, SETTINGS, k=3, name="Q")
+    _plant(store, run, saved_models.HEADER + sio.dumps({"x": _Planted(tmp_path / "m")}))
+    with pytest.raises(StoreError, match=r"^Segment run 'Q''s saved model names types Segment Studio does not "
+                                         r"trust \(tests\.segment\.test_runs\._Planted\): it was not loaded\."):
+        segments.assign(store, "Q")
+    _plant(store, run, saved_models.HEADER + sio.dumps(StandardScaler().fit([[1.0], [2.0]])))
+    with pytest.raises(StoreError, match=r"^Segment run 'Q''s saved model is a StandardScaler, not a Pipeline: "):
+        segments.assign(store, "Q")
+    _plant(store, run, saved_models.HEADER + b"PK\x03\x04 not a zip")
+    with pytest.raises(StoreError, match=r"^Segment run 'Q''s saved model is damaged"):
+        segments.assign(store, "Q")
+    assert not (tmp_path / "m").exists()
