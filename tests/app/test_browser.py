@@ -86,11 +86,9 @@ def stop(process: subprocess.Popen) -> None:
             process.wait(timeout=15)
 
 
-@pytest.fixture(scope="module")
-def app_server(tmp_path_factory) -> Iterator[AppServer]:
-    """``streamlit run app.py`` on a free port and an empty store of its own (seeded on first run)."""
-    work = tmp_path_factory.mktemp("browser")
-    db, log = work / "store.duckdb", work / "streamlit.log"
+@contextlib.contextmanager
+def served(db: Path, log: Path) -> Iterator[AppServer]:
+    """``streamlit run app.py`` on a free port over the store ``db``, for a test of its own."""
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
@@ -105,6 +103,14 @@ def app_server(tmp_path_factory) -> Iterator[AppServer]:
         yield server
     finally:
         stop(process)
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory) -> Iterator[AppServer]:
+    """``streamlit run app.py`` on a free port and an empty store of its own (seeded on first run)."""
+    work = tmp_path_factory.mktemp("browser")
+    with served(work / "store.duckdb", work / "streamlit.log") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -572,25 +578,6 @@ def test_save_the_pipeline_and_refresh_twice(browser, app_server, tmp_path):
 
 
 # --- Data shown as text, destructive actions confirmed, nothing fetched (issue 19) -------------------------------
-
-
-@contextlib.contextmanager
-def served(db: Path, log: Path) -> Iterator[AppServer]:
-    """``streamlit run app.py`` on a free port over the store ``db``, for a test of its own."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none", "--", "--db", str(db)]
-    env = {**os.environ, "SEGMENT_STUDIO_DB": str(db), "PYTHONUNBUFFERED": "1"}
-    with open(log, "wb") as out:
-        process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL)
-    server = AppServer(url=f"http://127.0.0.1:{port}", db=db, log=log, process=process)
-    try:
-        wait_healthy(server)
-        yield server
-    finally:
-        stop(process)
 
 
 def foreign(requests: list[str], server: AppServer) -> list[str]:
