@@ -98,6 +98,13 @@ SINGLE_ROLES: frozenset[str] = frozenset({
 #: What the rows of a dataset are.
 KINDS: tuple[str, ...] = ("customers", "transactions")
 
+#: Cell texts that mean "no value" in every role (compared trimmed, exactly as listed): what R, pandas,
+#: Excel and SQL tools write for a missing value. Configurable per import (``NormalizeOptions.missing``).
+MISSING_WORDS: tuple[str, ...] = (
+    "NA", "N/A", "n/a", "N/a", "na", "null", "NULL", "Null", "None", "none", "NaN", "nan", "-", "--", "#N/A",
+    "#N/D", "#NULL!", "<NA>",
+)
+
 # --------------------------------------------------------------------------
 # Yes/no words
 # --------------------------------------------------------------------------
@@ -258,6 +265,7 @@ def looks_yes_no(values: pd.Series) -> bool:
 __all__ = [
     "FLAG_MARKS",
     "KINDS",
+    "MISSING_WORDS",
     "NO_WORDS",
     "OPT_IN_WORDS",
     "OPT_OUT_WORDS",

@@ -22,8 +22,9 @@ import pyarrow as pa
 
 from ..core.errors import InputFileError, MissingColumnsError, SettingError, check_choices
 from ..core.store import Dataset, Store
-from ..core.vocabulary import KINDS, ROLES
+from ..core.vocabulary import KINDS, MISSING_WORDS, ROLES
 from . import forget
+from .dates import ORDERS
 from .normalize import NormalizeOptions, plan_columns
 from .readers import ReadResult, read_file
 from .repository import DatasetsRepository
@@ -56,9 +57,15 @@ class ImportSettings:
     roles : dict, optional
         Column → role, overriding the guessed roles for the columns named.
     default_region : str
-        Region for phone numbers without a country prefix.
-    date_order : {"auto", "dmy", "mdy"}
-        Day/month order of ambiguous dates.
+        Region for phone numbers without a country prefix (and without a
+        country column saying otherwise).
+    date_order : {"auto", "dmy", "mdy", "ymd"}
+        Day/month order of ambiguous dates; ``"auto"`` decides per column.
+    decimal : {"auto", ",", "."}
+        Decimal mark of amounts; ``"auto"`` decides per column.
+    missing : tuple of str, optional
+        Cell texts meaning "no value" (default
+        :data:`segmentation.core.vocabulary.MISSING_WORDS`).
     max_bytes : int, optional
         Refuse larger files.
     append_to : str, optional
@@ -75,12 +82,20 @@ class ImportSettings:
     roles: dict[str, str] = field(default_factory=dict)
     default_region: str = "FR"
     date_order: str = "auto"
+    decimal: str = "auto"
+    missing: tuple[str, ...] | None = None
     max_bytes: int | None = None
     append_to: str | None = None
 
     def normalize_options(self) -> NormalizeOptions:
         """The options the normaliser needs."""
-        return NormalizeOptions(default_region=self.default_region, date_order=self.date_order)
+        if self.date_order not in ("auto", *ORDERS):
+            raise SettingError("date_order", self.date_order, f"one of {['auto', *ORDERS]}")
+        if self.decimal not in ("auto", ",", "."):
+            raise SettingError("decimal", self.decimal, "one of ['auto', ',', '.']")
+        missing = MISSING_WORDS if self.missing is None else tuple(w.strip() for w in self.missing if w.strip())
+        return NormalizeOptions(default_region=self.default_region.upper(), date_order=self.date_order,
+                                decimal=self.decimal, missing=missing)
 
 
 @dataclass
@@ -135,11 +150,23 @@ def preview_file(data: bytes, file_name: str, settings: ImportSettings = ImportS
     result = _rename_reserved(result)
     if settings.max_bytes is not None and len(data) > settings.max_bytes:
         read_file(data, file_name, max_bytes=settings.max_bytes)  # raises the size error
-    sample = result.table.slice(0, SAMPLE_ROWS).to_pandas()
-    roles = _roles_for(result.columns, sample, settings)
-    return Preview(frame=sample.head(rows), columns=result.columns, roles=roles,
+    roles = _roles_for(result.columns, spread_sample(result.table, GUESS_ROWS), settings)
+    return Preview(frame=result.table.slice(0, rows).to_pandas(), columns=result.columns, roles=roles,
                    file_format=result.file_format, encoding=result.encoding, delimiter=result.delimiter,
                    sheet=result.sheet, sheets=result.sheets, warnings=result.warnings, partial=partial)
+
+
+def spread_sample(table: pa.Table, rows: int) -> pd.DataFrame:
+    """At most ``rows`` rows drawn evenly across the whole table (first and last included), as strings.
+
+    Roles and value decisions see the whole file, not only its first rows
+    (an export sorted by date, or whose late rows differ, is judged right).
+    """
+    n = table.num_rows
+    if n <= rows:
+        return table.to_pandas()
+    picks = np.unique(np.linspace(0, n - 1, rows).round().astype(np.int64))
+    return table.take(pa.array(picks)).to_pandas()
 
 
 def _roles_for(columns: list[str], sample: pd.DataFrame, settings: ImportSettings) -> dict[str, str]:
@@ -223,13 +250,11 @@ def import_file(store: Store, data: bytes, file_name: str, settings: ImportSetti
     result = _rename_reserved(read_file(data, file_name, sheet=settings.sheet, max_bytes=settings.max_bytes))
     if settings.append_to:
         return _append(repo, result, file_name, settings, progress, upload_id)
-    sample = result.table.slice(0, SAMPLE_ROWS).to_pandas()
-    roles = _roles_for(result.columns, sample.head(GUESS_ROWS), settings)
+    roles = _roles_for(result.columns, spread_sample(result.table, GUESS_ROWS), settings)
     result.table, skipped = _skip_forgotten(repo, result.table, roles)
-    if skipped:
-        sample = result.table.slice(0, SAMPLE_ROWS).to_pandas()
-    options = asdict(settings.normalize_options())
-    plans = plan_columns(roles, sample, settings.normalize_options())
+    sample = spread_sample(result.table, SAMPLE_ROWS)
+    normalize_options = settings.normalize_options()
+    options = asdict(normalize_options)
     progress(0.3, "Storing raw rows")
     ds = Dataset(
         id=0, name="", source_file=file_name, kind=settings.kind, imported_at=datetime.now(),
@@ -243,6 +268,7 @@ def import_file(store: Store, data: bytes, file_name: str, settings: ImportSetti
     try:
         with store.pending(ds.id):
             repo.store_raw(ds, _with_row_numbers(result.table), result.rejected)
+            plans = plan_columns(roles, sample, normalize_options, repo.evidence(ds, roles, normalize_options))
             repo.commit_new(ds, plans, settings.name or Path(file_name).stem or "dataset", upload_id, progress)
     except BaseException:
         repo.drop_orphan_tables()

@@ -11,67 +11,18 @@ module builds SQL text and maps frames; the ingest repository executes.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 
 import pandas as pd
-import phonenumbers
 
-from ..core.vocabulary import ROLE_KIND, is_flag_column, yes_no_sql
-
-
-@dataclass(frozen=True)
-class NormalizeOptions:
-    """How ambiguous values are read.
-
-    Parameters
-    ----------
-    default_region : str
-        ISO country code for phone numbers written without a country prefix.
-    date_order : {"auto", "dmy", "mdy"}
-        Order of day and month in dates such as ``03/04/2024``; ``"auto"``
-        decides per column from values such as ``25/12/2024``, and falls back
-        to day first for ``FR`` and other day-first regions.
-    """
-
-    default_region: str = "FR"
-    date_order: str = "auto"
-
-
-@dataclass(frozen=True)
-class ColumnPlan:
-    """How one column is normalised.
-
-    ``expr`` is a SQL expression in which ``{v}`` stands for the raw value
-    and ``{m}`` for the mapper's output for that value. ``mapper`` takes a
-    frame of distinct raw values (``value``) and their counts (``n``) and
-    returns the normalised values in the same order. With ``fill``, ``expr``
-    does the common case alone and the mapper sees only the raw values that
-    ``expr`` left NULL, once the table is written: one pass over the rows.
-    """
-
-    column: str
-    role: str
-    kind: str
-    sql_type: str
-    expr: str
-    mapper: Callable[[pd.DataFrame], pd.Series] | None = None
-    note: str = ""
-    fill: bool = False
-
+from ..core.vocabulary import MISSING_WORDS, ROLE_KIND, is_flag_column, yes_no_sql
+from . import dates, numbers, phones
+from .plan import ColumnPlan, NormalizeOptions
+from .sqltext import sql_string
 
 EMAIL_PATTERN = (r"[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@"
                  r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,}")
 
-_DAY_FIRST_REGIONS = {"FR", "BE", "CH", "LU", "GB", "IE", "ES", "IT", "DE", "NL", "PT", "AU", "NZ"}
-
-_DMY = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
-
-
-def sql_string(value: str) -> str:
-    """Quote ``value`` as a SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def text_sql() -> str:
@@ -118,72 +69,6 @@ def boolean_sql(opt_out: bool = False, blank_is_no: bool = False) -> str:
     return yes_no_sql("{v}", opt_out=opt_out, blank_is_no=blank_is_no)
 
 
-def number_sql() -> str:
-    """Amounts and counts such as ``1 234,50 €``, ``1,234.50``, ``12.5k€``, ``-3,5`` to DOUBLE.
-
-    When a value holds both ``,`` and ``.``, the last one is the decimal mark;
-    a lone ``,`` is a decimal mark unless it is followed by exactly three
-    digits and more groups (``1,234,567``). A trailing ``k`` multiplies by
-    1,000 and ``M`` by 1,000,000.
-    """
-    s = r"regexp_replace(lower({v}), '[^0-9,.\-km]', '', 'g')"
-    mult = (f"CASE WHEN ends_with({s}, 'k') THEN 1000.0 "
-            f"WHEN ends_with({s}, 'm') THEN 1000000.0 ELSE 1.0 END")
-    d = f"rtrim({s}, 'km')"
-    body = (
-        f"CASE WHEN regexp_full_match({d}, '-?\\d{{1,3}}(,\\d{{3}}){{2,}}(\\.\\d+)?') THEN replace({d}, ',', '') "
-        f"WHEN regexp_full_match({d}, '-?\\d{{1,3}}(\\.\\d{{3}}){{2,}}(,\\d+)?') "
-        f"THEN replace(replace({d}, '.', ''), ',', '.') "
-        # The last separator is the decimal mark.
-        f"WHEN regexp_matches({d}, '\\.\\d*$') THEN replace({d}, ',', '') "
-        f"ELSE replace(replace({d}, '.', ''), ',', '.') END"
-    )
-    return f"try_cast({body} AS DOUBLE) * ({mult})"
-
-
-DATE_FORMATS = {
-    "iso": ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d", "%Y%m%d"],
-    "dmy": ["%d/%m/%Y", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d-%m-%Y", "%d.%m.%Y"],
-    "mdy": ["%m/%d/%Y", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%m-%d-%Y"],
-}
-
-
-def detect_date_order(values: pd.Series, default_region: str = "FR") -> str:
-    """Decide whether ``nn/nn/yyyy`` dates of one column are day-first or month-first.
-
-    A first field above 12 proves day first; a second field above 12 proves
-    month first. With no proof either way the region's habit decides.
-
-    Parameters
-    ----------
-    values : pandas.Series
-        Raw strings of the column (a sample is enough).
-    default_region : str
-        Region whose habit breaks a tie.
-
-    Returns
-    -------
-    str
-        ``"dmy"`` or ``"mdy"``.
-    """
-    parts = values.dropna().astype(str).str.extract(_DMY)
-    first = pd.to_numeric(parts[0], errors="coerce")
-    second = pd.to_numeric(parts[1], errors="coerce")
-    day_first, month_first = int((first > 12).sum()), int((second > 12).sum())
-    if day_first > month_first:
-        return "dmy"
-    if month_first > day_first:
-        return "mdy"
-    return "dmy" if default_region.upper() in _DAY_FIRST_REGIONS else "mdy"
-
-
-def date_sql(order: str) -> str:
-    """Parse dates with the ISO formats and the column's day/month order; NULL when none fits."""
-    formats = DATE_FORMATS["iso"] + DATE_FORMATS[order]
-    listed = "[" + ", ".join(sql_string(f) for f in formats) + "]"
-    return f"CAST(try_strptime(trim({{v}}), {listed}) AS DATE)"
-
-
 def fold_category(values: pd.Series) -> pd.Series:
     """Key under which spellings of one category meet: ``Île-de-France`` = ``ILE DE FRANCE``."""
     folded = (values.astype(str).str.normalize("NFKD").str.encode("ascii", "ignore")
@@ -221,56 +106,8 @@ def map_categories(distinct: pd.DataFrame) -> pd.Series:
     return result.where(frame["key"] != "", None).reset_index(drop=True)
 
 
-_FR_NATIONAL = re.compile(r"^0([1-9]\d{8})$")
-_FR_INTL = re.compile(r"^(?:\+|00)33(?:0)?([1-9]\d{8})$")
-
-
-def phone_sql(default_region: str) -> str:
-    """French numbers to E.164 in SQL, the common case; NULL for anything else (see :func:`map_phones`).
-
-    One clean-up and one regex per value: this runs over every row.
-    """
-    digits = r"regexp_replace(replace({v}, '(0)', ''), '[^\d+]', '', 'g')"
-    prefix = r"(?:\+|00)33(?:0)?|0" if default_region.upper() == "FR" else r"(?:\+|00)33(?:0)?"
-    return f"'+33' || nullif(regexp_extract({digits}, '^(?:{prefix})([1-9]\\d{{8}})$', 1), '')"
-
-
-def map_phones(distinct: pd.DataFrame, default_region: str = "FR") -> pd.Series:
-    """Phone numbers to E.164 (``+33123456789``); NULL when not a valid number.
-
-    French numbers are recognised with a vectorised fast path; every other
-    value is parsed once with ``phonenumbers`` (each distinct value once).
-
-    Parameters
-    ----------
-    distinct : pandas.DataFrame
-        Column ``value``: the distinct raw strings.
-    default_region : str
-        Region assumed for numbers written without a country prefix.
-    """
-    raw = distinct["value"].astype(str).reset_index(drop=True)
-    compact = raw.str.replace(r"\(0\)", "", regex=True).str.replace(r"[^\d+]", "", regex=True)
-    body = compact.str.extract(_FR_INTL)[0]
-    if default_region.upper() == "FR":
-        body = body.fillna(compact.str.extract(_FR_NATIONAL)[0])
-    result = ("+33" + body).astype(object)
-    rest = body.isna() & compact.str.contains(r"\d{5}", regex=True)
-    if rest.any():
-        result[rest] = [_parse_phone(v, default_region) for v in raw[rest]]
-    return result.where(result.notna(), None)
-
-
-def _parse_phone(value: str, region: str) -> str | None:
-    try:
-        number = phonenumbers.parse(value, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def plan_column(column: str, role: str, sample: pd.Series, options: NormalizeOptions) -> ColumnPlan:
+def plan_column(column: str, role: str, sample: pd.Series, options: NormalizeOptions,
+                evidence: dict | None = None, country_column: str | None = None) -> ColumnPlan:
     """Choose how one column is normalised, from its role and a sample of its raw values.
 
     Parameters
@@ -283,27 +120,22 @@ def plan_column(column: str, role: str, sample: pd.Series, options: NormalizeOpt
         Raw values of the column (used to decide date order, and whether a
         yes/no column is a flag whose empty cells mean no).
     options : NormalizeOptions
-        Region and date-order settings.
+        Region, date-order, decimal-mark and missing-value settings.
+    evidence : dict, optional
+        The column's values of the aggregates of :func:`evidence_sql` (over
+        all its rows); without them decisions fall back to ``sample``.
+    country_column : str, optional
+        The dataset's country column, for phone numbers' regions.
     """
     kind = ROLE_KIND.get(role, "text")
     if kind == "email":
         return ColumnPlan(column, role, kind, "VARCHAR", email_sql(), note="lower-cased; invalid addresses flagged")
     if kind == "phone":
-        region = options.default_region
-
-        def mapper(distinct: pd.DataFrame) -> pd.Series:
-            return map_phones(distinct, region)
-
-        return ColumnPlan(column, role, kind, "VARCHAR", phone_sql(region), mapper,
-                          note=f"E.164, default region {region}", fill=True)
+        return phones.plan(column, role, sample, options, evidence, country_column)
     if kind == "date":
-        order = options.date_order
-        if order not in ("dmy", "mdy"):
-            order = detect_date_order(sample, options.default_region)
-        label = "dd/mm/yyyy" if order == "dmy" else "mm/dd/yyyy"
-        return ColumnPlan(column, role, kind, "DATE", date_sql(order), note=f"ISO; other dates read as {label}")
+        return dates.plan(column, role, sample, options, evidence)
     if kind == "number":
-        return ColumnPlan(column, role, kind, "DOUBLE", number_sql(), note="amounts to numbers")
+        return numbers.plan(column, role, sample, options, evidence)
     if kind == "boolean":
         flag = is_flag_column(sample)
         return ColumnPlan(column, role, kind, "BOOLEAN", boolean_sql(opt_out=role == "opt_out", blank_is_no=flag),
@@ -318,10 +150,37 @@ def plan_column(column: str, role: str, sample: pd.Series, options: NormalizeOpt
     return ColumnPlan(column, role, "text", "VARCHAR", text_sql(), note="trimmed, Unicode NFC")
 
 
-def plan_columns(roles: dict[str, str], sample: pd.DataFrame, options: NormalizeOptions) -> list[ColumnPlan]:
-    """Plans for every column of ``roles``, in order (see :func:`plan_column`)."""
-    return [plan_column(col, role, sample[col] if col in sample else pd.Series(dtype=object), options)
-            for col, role in roles.items()]
+def plan_columns(roles: dict[str, str], sample: pd.DataFrame, options: NormalizeOptions,
+                 evidence: dict[str, dict] | None = None) -> list[ColumnPlan]:
+    """Plans for every column of ``roles``, in order (see :func:`plan_column`).
+
+    ``evidence`` maps a column to its values of :func:`evidence_sql`'s
+    aggregates. Every plan carries ``options.missing``.
+    """
+    country = next((c for c, r in roles.items() if r == "country"), None)
+    plans = []
+    for col, role in roles.items():
+        values = sample[col] if col in sample else pd.Series(dtype=object)
+        plan = plan_column(col, role, values, options, (evidence or {}).get(col), country)
+        plans.append(replace(plan, missing=tuple(options.missing)))
+    return plans
+
+
+def evidence_sql(roles: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Column -> aggregate name -> SQL aggregate (``{v}``: the column's raw value, missing words removed).
+
+    Decisions that must see every value of a column (the day/month order of
+    dates, the decimal mark of amounts) are made from these counts.
+    """
+    kinds = {"date": dates.evidence_sql, "number": numbers.evidence_sql}
+    result = {}
+    for col, role in roles.items():
+        build = kinds.get(ROLE_KIND.get(role, "text"))
+        if build is not None:
+            aggregates = build("{v}")
+            if aggregates:
+                result[col] = aggregates
+    return result
 
 
 def invalid_counts_hint(kind: str) -> bool:
@@ -329,13 +188,21 @@ def invalid_counts_hint(kind: str) -> bool:
     return kind in ("email", "phone", "date", "number", "boolean")
 
 
+date_sql = dates.date_sql
+detect_date_order = dates.detect_date_order
+number_sql = numbers.number_sql
+map_phones = phones.map_phones
+phone_sql = phones.phone_sql
+
 __all__ = [
+    "MISSING_WORDS",
     "ColumnPlan",
     "NormalizeOptions",
     "boolean_sql",
     "date_sql",
     "detect_date_order",
     "email_sql",
+    "evidence_sql",
     "map_categories",
     "map_phones",
     "number_sql",

@@ -27,7 +27,7 @@ from ..core import schema
 from ..core.errors import DatasetNotFoundError, NotFoundError
 from ..core.store import Dataset, Store, Transaction, quote, unique_name
 from . import forget, statements
-from .normalize import ColumnPlan, NormalizeOptions, plan_columns
+from .normalize import ColumnPlan, NormalizeOptions, evidence_sql, plan_columns
 
 Progress = Callable[[float, str], None]
 
@@ -432,7 +432,7 @@ class DatasetsRepository:
             ds = self._by_id(tx.execute, dataset_id)
             sample = tx.df(f"SELECT {', '.join(quote(c) for c in ds.columns)} FROM {ds.raw_table} "
                            f"ORDER BY _row LIMIT {int(sample_rows)}")
-            plans = plan_columns(ds.roles, sample, NormalizeOptions(**ds.options))
+            opts = NormalizeOptions(**ds.options)
             cols = ", ".join(quote(c) for c in ds.columns)
             tx.register("_incoming", table)
             tx.execute(f"CREATE OR REPLACE TEMP TABLE _fresh AS {statements.fresh_rows_sql(ds)}")  # anti-join once
@@ -462,6 +462,7 @@ class DatasetsRepository:
             if ds.columns_with_role("id"):
                 updated = tx.fetchone(statements.updated_records_sql(ds), [batch, batch])[0]
             before = ds.row_count
+            plans = plan_columns(ds.roles, sample, opts, self._evidence(tx, ds, ds.roles, opts))
             self.build_clean_table(tx, ds, plans, progress)
             ds.row_count = tx.fetchone(f"SELECT count(*) FROM {ds.clean_table}")[0]
             ds.rejected_rows += len(rejected)
@@ -484,12 +485,31 @@ class DatasetsRepository:
             new_roles = {**ds.roles, **roles}
             sample = tx.df(f"SELECT {', '.join(quote(c) for c in ds.columns)} FROM {ds.raw_table} "
                            f"ORDER BY _row LIMIT {int(sample_rows)}")
-            plans = plan_columns(new_roles, sample, opts)
+            plans = plan_columns(new_roles, sample, opts, self._evidence(tx, ds, new_roles, opts))
             ds.roles, ds.options = new_roles, asdict(opts)
             self.build_clean_table(tx, ds, plans, progress)
             tx.execute(f"UPDATE {schema.DATASETS} SET roles = ?, options = ? WHERE id = ?",
                        [json.dumps(ds.roles), json.dumps(ds.options), ds.id])
         return ds
+
+    def evidence(self, ds: Dataset, roles: dict[str, str], options: NormalizeOptions) -> dict[str, dict]:
+        """Every column's evidence over all its raw rows (:func:`segmentation.ingest.normalize.evidence_sql`)."""
+        with self.store.transaction(versioned=False) as tx:
+            return self._evidence(tx, ds, roles, options)
+
+    @staticmethod
+    def _evidence(tx: Transaction, ds: Dataset, roles: dict[str, str], options: NormalizeOptions) -> dict[str, dict]:
+        wanted = evidence_sql(roles)
+        if not wanted:
+            return {}
+        batched = tx.fetchone(statements.has_batches_sql(), [ds.raw_table])[0]
+        source = f"({statements.current_versions_sql(ds)})" if batched else ds.raw_table
+        sql, order = statements.evidence_query_sql(source, wanted, tuple(options.missing))
+        row = tx.fetchone(sql)
+        result: dict[str, dict] = {}
+        for (column, name), value in zip(order, row, strict=True):
+            result.setdefault(column, {})[name] = value
+        return result
 
     def build_clean_table(self, tx: Transaction, ds: Dataset, plans: list[ColumnPlan],
                           progress: Progress = _no_progress) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..core import schema
 from ..core.store import Dataset, quote
 from .normalize import ColumnPlan
+from .sqltext import sql_string
 
 
 def current_versions_sql(ds: Dataset) -> str:
@@ -70,24 +71,49 @@ def updated_records_sql(ds: Dataset) -> str:
             f"(SELECT trim({q}) FROM {ds.raw_table} WHERE _batch < ?)")
 
 
+def value_sql(plan: ColumnPlan, column: str) -> str:
+    """A raw column reference as the plan reads it: a missing-value word (``NA``, ``#N/A``...) is NULL."""
+    if not plan.missing:
+        return column
+    return f"CASE WHEN trim({column}) IN ({', '.join(sql_string(w) for w in plan.missing)}) THEN NULL ELSE {column} END"
+
+
+def _context(plan: ColumnPlan, alias: str = "r") -> tuple[str, str]:
+    """The select item and group key of a plan's context column (empty without one)."""
+    if plan.context is None:
+        return "", ""
+    return f", {alias}.{quote(plan.context)} AS context", ", 2"
+
+
 def distinct_values_sql(plan: ColumnPlan, source: str) -> str:
-    """Distinct raw values of a mapped column and their counts (``value``, ``n``)."""
-    col = f"r.{quote(plan.column)}"
-    return f"SELECT {col} AS value, count(*) AS n FROM {source} r WHERE {col} IS NOT NULL GROUP BY 1"
+    """Distinct raw values of a mapped column and their counts (``value``, ``n``; ``context`` if any)."""
+    col = value_sql(plan, f"r.{quote(plan.column)}")
+    ctx, key = _context(plan)
+    return (f"SELECT * FROM (SELECT {col} AS value{ctx}, count(*) AS n FROM {source} r GROUP BY 1{key}) "
+            f"WHERE value IS NOT NULL")
 
 
 def unfilled_values_sql(plan: ColumnPlan, source: str, clean_table: str) -> str:
     """Distinct raw values that the SQL of a ``fill`` plan left NULL in the clean table."""
     q = quote(plan.column)
-    return (f"SELECT r.{q} AS value, count(*) AS n FROM {source} r "
-            f"JOIN {clean_table} c USING (_row) WHERE c.{q} IS NULL AND r.{q} IS NOT NULL GROUP BY 1")
+    col = value_sql(plan, f"r.{q}")
+    ctx, key = _context(plan)
+    return (f"SELECT {col} AS value{ctx}, count(*) AS n FROM {source} r "
+            f"JOIN {clean_table} c USING (_row) WHERE c.{q} IS NULL AND {col} IS NOT NULL GROUP BY 1{key}")
+
+
+def _join_on(plan: ColumnPlan, mapping: str, alias: str = "r") -> str:
+    on = f"{mapping}.value = {value_sql(plan, f'{alias}.{quote(plan.column)}')}"
+    if plan.context is not None:
+        on += f" AND {mapping}.context IS NOT DISTINCT FROM {alias}.{quote(plan.context)}"
+    return on
 
 
 def fill_sql(plan: ColumnPlan, source: str, clean_table: str, view: str) -> str:
     """Write a ``fill`` plan's mapped values (the registered ``view``) into the clean table."""
     q = quote(plan.column)
     return (f"UPDATE {clean_table} SET {q} = CAST(m.norm AS {plan.sql_type}) "
-            f"FROM {source} r JOIN {view} m ON m.value = r.{q} "
+            f"FROM {source} r JOIN {view} m ON {_join_on(plan, 'm')} "
             f"WHERE {clean_table}._row = r._row AND m.norm IS NOT NULL")
 
 
@@ -95,18 +121,32 @@ def clean_table_sql(ds: Dataset, plans: list[ColumnPlan], source: str, views: di
     """``CREATE TABLE clean_<id> AS ...``: every plan's expression over ``source``.
 
     ``views`` maps a plan's position to the registered view of its mapped
-    values (plans with a mapper and no ``fill``), joined on the raw value.
+    values (plans with a mapper and no ``fill``), joined on the raw value
+    (and the context column's).
     """
     selects, joins = ["r._row"], []
     for i, plan in enumerate(plans):
-        col = f"r.{quote(plan.column)}"
+        col = value_sql(plan, f"r.{quote(plan.column)}")
         mapped_value = "NULL"
         if i in views:
-            joins.append(f"LEFT JOIN {views[i]} m{i} ON m{i}.value = {col}")
+            joins.append(f"LEFT JOIN {views[i]} m{i} ON {_join_on(plan, f'm{i}')}")
             mapped_value = f"m{i}.norm"
-        expr = plan.expr.replace("{v}", col).replace("{m}", mapped_value)
+        expr = plan.expr.replace("{v}", f"({col})").replace("{m}", mapped_value)
         selects.append(f"CAST({expr} AS {plan.sql_type}) AS {quote(plan.column)}")
     return f"CREATE TABLE {ds.clean_table} AS SELECT {', '.join(selects)} FROM {source} r {' '.join(joins)}"
+
+
+def evidence_query_sql(source: str, evidence: dict[str, dict[str, str]],
+                       missing: tuple[str, ...]) -> tuple[str, list[tuple[str, str]]]:
+    """One query computing every column's evidence aggregates over ``source``; and the (column, name) order."""
+    order, items = [], []
+    for column, aggregates in evidence.items():
+        probe = ColumnPlan(column, "", "", "", "", missing=missing)
+        v = f"({value_sql(probe, quote(column))})"
+        for name, aggregate in aggregates.items():
+            order.append((column, name))
+            items.append(aggregate.replace("{v}", v))
+    return f"SELECT {', '.join(items) or '1'} FROM {source}", order
 
 
 def rejects_select_sql(source: str) -> str:
