@@ -56,7 +56,8 @@ class ColumnPlan:
 
     ``context`` names another column whose raw value the mapper receives
     beside each value (column ``context`` of the distinct frame, pairs
-    counted once): the row's country for phone numbers. ``missing`` lists
+    counted once): the row's country for phone numbers; in ``expr``,
+    ``{c}`` stands for that column's raw value. ``missing`` lists
     the cell texts that mean "no value" (trimmed, exact): they never reach
     ``expr`` or the mapper.
     """

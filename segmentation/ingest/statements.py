@@ -131,7 +131,8 @@ def clean_table_sql(ds: Dataset, plans: list[ColumnPlan], source: str, views: di
         if i in views:
             joins.append(f"LEFT JOIN {views[i]} m{i} ON {_join_on(plan, f'm{i}')}")
             mapped_value = f"m{i}.norm"
-        expr = plan.expr.replace("{v}", f"({col})").replace("{m}", mapped_value)
+        context = f"r.{quote(plan.context)}" if plan.context is not None else "NULL"
+        expr = plan.expr.replace("{v}", f"({col})").replace("{m}", mapped_value).replace("{c}", context)
         selects.append(f"CAST({expr} AS {plan.sql_type}) AS {quote(plan.column)}")
     return f"CREATE TABLE {ds.clean_table} AS SELECT {', '.join(selects)} FROM {source} r {' '.join(joins)}"
 
