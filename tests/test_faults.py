@@ -195,5 +195,25 @@ def test_a_really_full_disk_during_an_import_is_one_error_line(capsys, small_dis
     assert code == 2 and err.count("\n") == 1
     assert err.startswith("error: the working store could not save this change: ") and "No space left" in err
     assert err.endswith("Nothing of it was kept; free some space on the store's disk (or check it can be "
-                        "written) and run the command again.\n")
+                        "written) and try again.\n")
     assert digest(db) == before
+
+
+def test_a_really_full_disk_is_a_store_error_the_pages_show(small_disk, crm_file, tmp_path):
+    """The pages show SegmentStudioError messages: a failed write or COMMIT on a full disk must be one."""
+    from segmentation import ImportSettings, StoreError, open_workspace
+
+    db = str(small_disk / "work.duckdb")
+    ws = open_workspace(db)
+    try:
+        ws.ingest.import_path(crm_file)
+        version = ws.version
+        big = tmp_path / "big.csv"
+        big.write_text("id;email;nom\n" + "".join(f"C{i};u{i}@ex{i % 97}.fr;Nom {i * 7919 % 100003}\n"
+                                                   for i in range(80_000)), encoding="utf-8")
+        with pytest.raises(StoreError, match=r"^the working store could not save this change: .*No space left"):
+            ws.ingest.import_path(big, ImportSettings(name="big"))
+        assert ws.version == version and ws.names() == [Path(crm_file).stem]
+    finally:
+        ws.close()
+    assert digest(db)  # the store still opens and reads after the failed write

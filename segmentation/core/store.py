@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -203,6 +203,12 @@ class Transaction:
         return int(self.fetchone(f"SELECT coalesce(max(id), 0) + 1 FROM {table}")[0])
 
 
+
+def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
+    """Roll back, if DuckDB still has a transaction to roll back (a failed COMMIT may have ended it)."""
+    with suppress(duckdb.Error):
+        cur.execute("ROLLBACK").fetchall()
+
 class Store:
     """The working store on one DuckDB file.
 
@@ -282,13 +288,26 @@ class Store:
                     cur.execute(f"INSERT INTO {schema.WRITE_VERSIONS} SELECT s, 1 FROM unnest(?::VARCHAR[]) t(s) "
                                 f"ON CONFLICT (scope) DO UPDATE SET version = {schema.WRITE_VERSIONS}.version + 1",
                                 [scopes]).fetchall()
+            except (duckdb.IOException, duckdb.TransactionException) as exc:  # a write failed: a full disk
+                _rollback(cur)
+                raise self._not_saved(exc) from exc
             except BaseException:
-                cur.execute("ROLLBACK").fetchall()
+                _rollback(cur)
                 raise
             else:
-                cur.execute("COMMIT").fetchall()
+                try:
+                    cur.execute("COMMIT").fetchall()
+                except (duckdb.IOException, duckdb.TransactionException) as exc:
+                    _rollback(cur)
+                    raise self._not_saved(exc) from exc
             finally:
                 cur.close()
+
+    def _not_saved(self, exc: Exception) -> StoreError:
+        """The message of a write that the store could not keep (rolled back: nothing changed)."""
+        return StoreError(f"the working store could not save this change: {str(exc).splitlines()[0]}. Nothing of "
+                          "it was kept; free some space on the store's disk (or check it can be written) and try "
+                          "again.")
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
