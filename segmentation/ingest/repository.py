@@ -245,9 +245,20 @@ class DatasetsRepository:
             if salt is None:
                 salt = secrets.token_hex(16)
                 tx.execute(f"INSERT INTO {schema.META} VALUES (?, ?)", [forget.SALT_KEY, salt])
-            for ds in datasets:
+            # Every dataset's rows of the person, before anything is deleted: customers first, whose record
+            # ids then find the person's orders in transactions datasets.
+            person_ids: set[str] = {folded} if kind == "id" else set()
+            found: list[tuple[Dataset, list[int]]] = []
+            for ds in sorted(datasets, key=lambda d: d.kind != "customers"):
                 ds = self._by_id(tx.execute, ds.id)
                 rows = self._person_rows(tx, ds, kind, folded)
+                if ds.kind == "customers":
+                    person_ids |= self._record_ids(tx, ds, rows)
+                else:
+                    customers = [d for d, _ in found if d.kind == "customers"]
+                    rows = sorted(set(rows) | set(self._order_rows(tx, ds, person_ids, customers)))
+                found.append((ds, rows))
+            for ds, rows in found:
                 if rows:
                     touched.append(ds)
                     tx.register("_forget_rows_df", pd.DataFrame({"row": pd.Series(rows, dtype="int64")}))
@@ -313,6 +324,40 @@ class DatasetsRepository:
                 "SELECT m.row FROM merge_members m JOIN merge_groups g ON g.id = m.group_id "
                 "WHERE g.dataset_id = ? AND g.undone_at IS NULL AND m.group_id IN "
                 "(SELECT group_id FROM merge_members WHERE row IN (SELECT unnest(?)))", [ds.id, sorted(rows)])}
+        return sorted(int(r) for r in rows)
+
+    @staticmethod
+    def _record_ids(tx: Transaction, ds: Dataset, rows: list[int]) -> set[str]:
+        """The trimmed record ids of some rows of a customers dataset."""
+        ids = ds.columns_with_role("id")
+        if not rows or not ids:
+            return set()
+        listed = ", ".join(quote(c) for c in ids)
+        found = tx.execute(f"SELECT DISTINCT trim(CAST(v AS VARCHAR)) FROM (SELECT unnest([{listed}]) AS v "
+                           f"FROM {ds.raw_table} WHERE _row IN (SELECT unnest(?))) WHERE v IS NOT NULL", [rows])
+        return {r[0] for r in found if r[0]}
+
+    def _order_rows(self, tx: Transaction, ds: Dataset, person_ids: set[str], customers: list[Dataset]) -> list[int]:
+        """The rows of a transactions dataset that belong to the person: a customer-reference column holds
+        one of their record ids. A column is a customer reference when most of its values are record ids of
+        the customers datasets (as RFM links orders), so that an amount or a quantity equal to an id is kept."""
+        if not person_ids:
+            return []
+        rows: set[int] = set()
+        references = [c for c in ds.columns if ds.roles.get(c) in ("id", "text", "category", "exact")]
+        known = " UNION ALL ".join(
+            f"SELECT trim(CAST({quote(c)} AS VARCHAR)) AS rid FROM {d.raw_table}"
+            for d in customers for c in d.columns_with_role("id"))
+        for col in references:
+            q = quote(col)
+            if known:
+                share = tx.fetchone(f"SELECT avg(CAST(v IN (SELECT rid FROM ({known})) AS DOUBLE)) FROM "
+                                    f"(SELECT trim(CAST({q} AS VARCHAR)) AS v FROM {ds.raw_table} "
+                                    f"WHERE {q} IS NOT NULL LIMIT 5000)")[0]
+                if share is None or share < 0.5:
+                    continue
+            rows |= {r[0] for r in tx.execute(f"SELECT _row FROM {ds.raw_table} WHERE trim(CAST({q} AS VARCHAR)) "
+                                              f"IN (SELECT unnest(?))", [sorted(person_ids)])}
         return sorted(int(r) for r in rows)
 
     @staticmethod

@@ -162,3 +162,31 @@ def test_a_refresh_of_the_same_export_does_not_bring_the_person_back(ws, tmp_pat
     assert [s.status for s in result.steps] == ["done"] * len(result.steps)
     assert text_hits(ws, NEEDLE) == {}
     assert ws.dataset("crm").info.row_count == 4
+
+
+ORDERS = (b"order;client;date;montant;quantite\n"
+          b"O1;A1;2024-01-05;100;1\nO2;A2;2024-02-05;200;2\nO3;A4;2024-03-05;300;3\nO4;A3;2024-04-05;400;A2\n"
+          b"O5;A2;2024-05-05;500;5\n")
+
+
+def test_forget_follows_the_person_into_their_orders(ws):
+    """Orders reach a person through the customer-reference column (as RFM links them): by e-mail, the
+    person's record ids (A2, A4) find their orders O2, O3, O5; a value equal to an id in another column
+    (O4's quantity) does not."""
+    ws.ingest.import_bytes(EXPORT, "crm.csv", ImportSettings(name="crm"))
+    orders = ws.ingest.import_bytes(ORDERS, "orders.csv", ImportSettings(
+        name="orders", kind="transactions", roles={"client": "text", "quantite": "text"}))
+    result = ws.ingest.forget(email=EMAIL)
+    assert sorted(result.datasets) == ["crm", "orders"]
+    left = ws.store.query_rows(f"SELECT \"order\" FROM {orders.reload().info.raw_table} ORDER BY 1")
+    assert left == [("O1",), ("O4",)]
+    assert ws.dataset("orders", "transactions").info.row_count == 2
+
+
+def test_forget_by_id_removes_that_customers_orders(ws):
+    ws.ingest.import_bytes(EXPORT, "crm.csv", ImportSettings(name="crm"))
+    ws.ingest.import_bytes(ORDERS, "orders.csv", ImportSettings(name="orders", kind="transactions",
+                                                                 roles={"client": "text"}))
+    ws.ingest.forget(id="A1")
+    raw = ws.dataset("orders", "transactions").info.raw_table
+    assert ws.store.query_rows(f"SELECT \"order\" FROM {raw} ORDER BY 1") == [("O2",), ("O3",), ("O4",), ("O5",)]
