@@ -81,14 +81,31 @@ def id_pattern(value: str) -> str:
 
 
 def without_person(data: bytes, kind: str, value: str) -> tuple[bytes, int]:
-    """A text file's bytes without the lines holding the person, in the same encoding; lines removed."""
+    """A text file's bytes without the records holding the person, in the same encoding; records removed."""
     text, encoding = decode_text(data)
     holds = line_matcher(kind, value)
-    lines = text.splitlines(keepends=True)
-    kept = [line for i, line in enumerate(lines) if i == 0 or not holds(line)]  # the header stays
-    if len(kept) == len(lines):
+    records = _records(text)
+    kept = [record for i, record in enumerate(records) if i == 0 or not holds(record)]  # the header stays
+    if len(kept) == len(records):
         return data, 0
-    return "".join(kept).encode(encoding), len(lines) - len(kept)
+    return "".join(kept).encode(encoding), len(records) - len(kept)
+
+
+def _records(text: str) -> list[str]:
+    """The CSV records of a text, line ends kept: a quoted cell may hold line breaks (a note, an address),
+    so a record ends only where the double quotes seen so far are balanced."""
+    records: list[str] = []
+    pending: list[str] = []
+    quotes = 0
+    for line in text.splitlines(keepends=True):
+        pending.append(line)
+        quotes += line.count('"')
+        if quotes % 2 == 0:
+            records.append("".join(pending))
+            pending, quotes = [], 0
+    if pending:
+        records.append("".join(pending))
+    return records
 
 
 def forgotten_mask(table: pa.Table, columns: dict[str, list[str]], salt: str | None,

@@ -190,3 +190,14 @@ def test_forget_by_id_removes_that_customers_orders(ws):
     ws.ingest.forget(id="A1")
     raw = ws.dataset("orders", "transactions").info.raw_table
     assert ws.store.query_rows(f"SELECT \"order\" FROM {raw} ORDER BY 1") == [("O2",), ("O3",), ("O4",), ("O5",)]
+
+
+def test_a_record_whose_quoted_note_spans_lines_is_removed_whole():
+    from segmentation.ingest.forget import without_person
+
+    data = ('id;Nom;Note;E-mail\r\nA1;Martin;"court";paul@x.fr\r\n'
+            'A2;Forget;"Rappeler Zoé\r\nau 06 12 34 56 78, ""urgent""\r\nmerci";zoe.forget@example.fr\r\n'
+            'A3;Durand;"";marie@x.fr\r\n').encode("cp1252")
+    kept, removed = without_person(data, "email", EMAIL)
+    assert removed == 1
+    assert kept == 'id;Nom;Note;E-mail\r\nA1;Martin;"court";paul@x.fr\r\nA3;Durand;"";marie@x.fr\r\n'.encode("cp1252")
