@@ -59,6 +59,10 @@ class RefreshRepository:
         return bool(self.store.query_value("SELECT count(*) FROM refresh_outputs WHERE path = ? AND sha256 = ?",
                                            [path, sha256]))
 
+    def recorded(self, path: str) -> bool:
+        """Whether a refresh ever recorded writing ``path`` (whatever its contents)."""
+        return bool(self.store.query_value("SELECT count(*) FROM refresh_outputs WHERE path = ?", [path]))
+
     def start(self, config_file: str | None) -> int:
         """Log a refresh as running; returns its id."""
         with self.store.transaction(versioned=False) as tx:

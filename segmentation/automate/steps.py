@@ -29,6 +29,7 @@ from ..activate import audiences, export
 from ..activate.audiences import AudienceSpec
 from ..core.errors import ConfigError, NotFoundError, SegmentStudioError
 from ..ingest.importer import ImportSettings
+from ..ingest.readers import read_file
 from . import config as pipeline
 from .repository import RefreshRepository
 
@@ -179,10 +180,28 @@ def _may_overwrite(log: RefreshRepository, target: Path, output: pipeline.Audien
     if target.is_dir():
         raise ConfigError(f"audiences.out of {output.name!r} is {output.out!r}, a folder: give a file name.")
     digest = _file_digest(target)
-    if digest is not None and not log.written(str(target.resolve()), digest):
+    if digest is not None and not log.written(str(target.resolve()), digest) \
+            and not _written_before_upgrade(log, target, output):
         raise ConfigError(f"'{target}' already exists and was not written by a refresh (or was changed since): "
                           f"it was not overwritten. Move it away, or give audience {output.name!r} another "
                           "file name in the config.")
+
+
+def _written_before_upgrade(log: RefreshRepository, target: Path, output: pipeline.AudienceOutput) -> bool:
+    """Whether ``target`` is this audience's file as a version that kept no record of its files wrote it.
+
+    Such a store has no line for the path in ``refresh_outputs``; the export log then names the audience's
+    last export under this file name, with exactly as many rows as the file holds.
+    """
+    if log.recorded(str(target.resolve())):
+        return False
+    rows = audiences.last_export_rows(log.store, output.name, target.name)
+    if rows is None:
+        return False
+    try:
+        return read_file(target.read_bytes(), target.name).table.num_rows == rows
+    except SegmentStudioError:
+        return False
 
 
 def _audience_step(ws, config: pipeline.PipelineConfig, output: pipeline.AudienceOutput,

@@ -428,3 +428,25 @@ def test_a_refresh_left_running_by_a_killed_process_is_marked_interrupted(tmp_pa
         assert ws.refresh.mark_interrupted() == []
     finally:
         ws.close()
+
+
+def test_a_file_an_earlier_version_wrote_is_overwritten_after_the_upgrade(project):
+    """Stores from before refresh_outputs: the export log names the audience's last export under this file
+    name with as many rows as the file holds, so the refresh may replace it; another file still is refused."""
+    ws, config_file, _customers = project
+    store = ws.store
+    ws.refresh.run_file(config_file)
+    out = config_file.parent / "audiences" / "a-and-b.csv"
+    with store.transaction(versioned=False) as tx:
+        tx.execute("DELETE FROM refresh_outputs")                     # as an earlier version left it
+    ws.dataset("customers").segments.rename_segment("base", 0, "Fidèles")
+    written = out.read_bytes()
+    assert {s.step: s.status for s in ws.refresh.run_file(config_file).steps}["audience A and B"] == "done"
+    assert out.read_bytes() != written
+    with store.transaction(versioned=False) as tx:
+        tx.execute("DELETE FROM refresh_outputs")
+    out.write_bytes(b"budget;2027\nmarketing;40000\n")                # not the audience's last export
+    ws.dataset("customers").segments.rename_segment("base", 0, "Fidèles 2")
+    with pytest.raises(RefreshError, match="already exists and was not written by a refresh"):
+        ws.refresh.run_file(config_file)
+    assert out.read_bytes() == b"budget;2027\nmarketing;40000\n"
