@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import asdict
@@ -285,6 +286,7 @@ class DatasetsRepository:
                 tx.execute(f"UPDATE {schema.DATASETS} SET row_count = (SELECT count(*) FROM {ds.clean_table}), "
                            f"rejected_rows = (SELECT count(*) FROM {ds.rejects_table}) WHERE id = ?", [ds.id])
             if kind == "email":
+                count("log_texts", self._scrub_logs(tx, folded))
                 count("export_log", tx.execute(
                     "DELETE FROM export_log WHERE contains(lower(CAST(spec AS VARCHAR)), ?) "
                     "OR contains(lower(coalesce(file_name, '')), ?)", [folded, folded]))
@@ -325,6 +327,26 @@ class DatasetsRepository:
                 "WHERE g.dataset_id = ? AND g.undone_at IS NULL AND m.group_id IN "
                 "(SELECT group_id FROM merge_members WHERE row IN (SELECT unnest(?)))", [ds.id, sorted(rows)])}
         return sorted(int(r) for r in rows)
+
+    @staticmethod
+    def _scrub_logs(tx: Transaction, folded: str) -> list[tuple]:
+        """Replace an e-mail by ``[forgotten]`` in the texts that may quote data: dataset warnings, refresh
+        errors and step details (the lines stay: they are the history of the store). Returns [(changed,)]."""
+        pattern = "(?i)" + re.escape(folded)
+        changed = 0
+        for table, columns in ((schema.DATASETS, ("warnings",)), ("refreshes", ("error", "summary")),
+                               ("refresh_steps", ("detail", "error", "state"))):
+            if not DatasetsRepository._exists(tx, table):
+                continue
+            for column in columns:
+                q = quote(column)
+                hits = tx.fetchone(f"SELECT count(*) FROM {table} WHERE contains(lower(CAST({q} AS VARCHAR)), ?)",
+                                   [folded])[0]
+                if hits:
+                    tx.execute(f"UPDATE {table} SET {q} = regexp_replace(CAST({q} AS VARCHAR), ?, '[forgotten]', "
+                               f"'g') WHERE contains(lower(CAST({q} AS VARCHAR)), ?)", [pattern, folded])
+                    changed += int(hits)
+        return [(changed,)]
 
     @staticmethod
     def _record_ids(tx: Transaction, ds: Dataset, rows: list[int]) -> set[str]:

@@ -201,3 +201,17 @@ def test_a_record_whose_quoted_note_spans_lines_is_removed_whole():
     kept, removed = without_person(data, "email", EMAIL)
     assert removed == 1
     assert kept == 'id;Nom;Note;E-mail\r\nA1;Martin;"court";paul@x.fr\r\nA3;Durand;"";marie@x.fr\r\n'.encode("cp1252")
+
+
+def test_forget_scrubs_the_email_from_warnings_and_refresh_logs(ws):
+    build(ws)
+    with ws.store.transaction(versioned=False) as tx:
+        tx.execute("UPDATE datasets SET warnings = ? WHERE name = 'crm'",
+                   [f'["Line 3 was set aside: {EMAIL}; 1 field"]'])
+        tx.execute("INSERT INTO refreshes VALUES (99, now(), now(), 'p.toml', 'failed', 'import', ?, NULL)",
+                   [f"bad value {EMAIL.upper()}"])
+    result = ws.ingest.forget(email=EMAIL)
+    assert text_hits(ws, NEEDLE) == {}
+    assert result.removed["log_texts"] == 2
+    assert ws.store.query_value("SELECT error FROM refreshes WHERE id = 99") == "bad value [forgotten]"
+    assert ws.dataset("crm").info.warnings == ["Line 3 was set aside: [forgotten]; 1 field"]
