@@ -15,20 +15,31 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
-from ..core.errors import ColumnError, DataError, MissingColumnsError, NotFoundError, SettingError
+from ..core.errors import (
+    ColumnError,
+    DataError,
+    MissingColumnsError,
+    NotFoundError,
+    SegmentStudioError,
+    SettingError,
+)
 from ..core.store import Dataset, Store, quote
 from ..core.vocabulary import yes_no, yes_no_sql
 from ..customers import repository as customers
+from ..customers.golden import KEEP_ALL_ROLES
+from ..ingest.normalize import fold_category
 from ..ingest.repository import DatasetsRepository
 from ..ingest.roles import ROLE_KIND
 from ..segment import runs as segments
-from .export import encode, write_file
+from . import presets
+from .export import EXPORT_FORMATS, LIST_SEPARATOR, encode, write_bytes
 from .repository import AudiencesRepository
 
 OPERATORS = {
@@ -82,6 +93,9 @@ class AudienceSpec:
         Share (0..0.5) of the audience kept aside as a control group.
     seed : int
         Seed of the holdout draw (the same seed gives the same holdout).
+    no_consent_column : {"treat-as-consenting", "exclude"} or None
+        What a dataset without any consent or opt-out column means: everyone may be contacted, or no one.
+        Counting works without it; an export of such a dataset refuses to guess (:func:`check_consent_choice`).
     """
 
     dataset: str | None = None
@@ -94,6 +108,7 @@ class AudienceSpec:
     columns: tuple[str, ...] = ()
     holdout: float = 0.0
     seed: int = 0
+    no_consent_column: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, default=str)
@@ -120,6 +135,13 @@ class AudienceCount:
     excluded_suppressed: int
     final: int
     holdout: int
+    #: Whether the dataset has a consent or opt-out column (else the consent choice decides).
+    consent_column: bool = True
+
+    @property
+    def contacts(self) -> int:
+        """Customers in the contact file (the audience without its holdout)."""
+        return self.final - self.holdout
 
     def to_dict(self) -> dict:
         """The figures as plain data (the CLI's JSON)."""
@@ -135,12 +157,12 @@ class ExportSettings:
     format : {"csv-excel", "csv", "xlsx"}
         CSV for French Excel (BOM, ``;``, decimal comma), plain CSV, or Excel.
     holdout_file : bool
-        Write the holdout (control group) to ``<name> (holdout).<ext>`` beside the file, which then holds
-        only the customers to contact (else a ``holdout`` column flags them).
+        Kept for pipeline files that name it: the holdout (control group) is always written apart, to
+        ``<name> (holdout).<ext>`` beside the file, which holds only the customers to contact.
     """
 
     format: str = "csv-excel"
-    holdout_file: bool = False
+    holdout_file: bool = True
 
 
 @dataclass
@@ -153,6 +175,8 @@ class ExportResult:
     out: str
     columns: list[str]
     holdout_out: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    changes: dict[str, dict] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         data = {"rows": self.rows, "excluded_no_consent": self.excluded_no_consent,
@@ -160,6 +184,10 @@ class ExportResult:
         if self.holdout_out is not None:
             data["holdout_out"] = self.holdout_out
         data["columns"] = list(self.columns)
+        if self.warnings:
+            data["warnings"] = list(self.warnings)
+        if self.changes:
+            data["changes"] = dict(self.changes)
         return data
 
 
@@ -201,6 +229,9 @@ def condition_sql(ds: Dataset, cond: Condition, extra: dict[str, str] | None = N
     values = list(cond.value) if isinstance(cond.value, list | tuple) else [cond.value]
     text = [str(v).strip().casefold() for v in values]
     target = f"lower(trim(CAST({col} AS VARCHAR)))"
+    if kind == "category":  # spellings meet as the normaliser folds them: Île-de-France = ILE DE FRANCE
+        target = fold_sql(col)
+        text = fold_category(pd.Series([str(v) for v in values], dtype=object)).tolist()
     if kind == "boolean":  # "oui"/"yes"/"true"/"1" all mean true: the one yes/no vocabulary
         target = f"CAST({col} AS VARCHAR)"
         text = ["true" if yes_no(v) is True else "false" for v in text]
@@ -210,6 +241,30 @@ def condition_sql(ds: Dataset, cond: Condition, extra: dict[str, str] | None = N
     return f"({target} IS NULL OR {target} NOT IN ({placeholders}))", text
 
 
+def fold_sql(col: str) -> str:
+    """SQL of the key under which spellings of a category meet, as :func:`~segmentation.ingest.normalize.
+    fold_category` folds them: accents removed, lower case, every run of other characters one space, trimmed."""
+    return f"trim(regexp_replace(lower(strip_accents(CAST({col} AS VARCHAR))), '[^a-z0-9]+', ' ', 'g'))"
+
+
+def applies(ds: Dataset, cond: Condition, extra: dict[str, str] | None = None) -> bool:
+    """Whether a condition names a column this dataset has (else it is shown as not applicable)."""
+    return cond.column in ds.columns or cond.column == "segment_name" or cond.column in (extra or {})
+
+
+def category_values_sql(customers: str, column: str, search: str = "", limit: int = 20) -> tuple[str, list]:
+    """SQL of a column's most frequent values with their number of customers (``value``, ``customers``),
+    those whose folded spelling contains ``search`` folded the same way."""
+    col = quote(column)
+    where = f"{col} IS NOT NULL"
+    params: list = []
+    if search.strip():
+        where += f" AND contains({fold_sql(col)}, ?)"
+        params.append(fold_category(pd.Series([search], dtype=object)).iloc[0])
+    return (f"SELECT CAST({col} AS VARCHAR) AS value, count(*) AS customers FROM ({customers}) WHERE {where} "
+            f"GROUP BY 1 ORDER BY customers DESC, value LIMIT {int(limit)}", params)
+
+
 def _number(cond: Condition) -> float:
     try:
         return float(str(cond.value).replace("\u202f", "").replace(" ", "").replace(",", "."))
@@ -217,13 +272,51 @@ def _number(cond: Condition) -> float:
         raise SettingError(repr(cond.label), cond.value, "a number") from None
 
 
+EXTRA_CONTACTS = 3  # e-mail and phone columns a list can carry per contact column (Meta, Google, TikTok: 3)
+
+
+def contact_columns(ds: Dataset) -> dict[str, tuple[str, int]]:
+    """The extra contact columns an audience can carry: ``"<column> (all)"`` (every value of a golden record,
+    written as text joined by ``; ``, NULL when it has none) and ``"<column> 2"``, ``"<column> 3"`` (its second
+    and third distinct values), for each e-mail and phone column; name -> (contact column, position; 0: the list).
+
+    A name the dataset already has is left to the dataset's column.
+    """
+    found: dict[str, tuple[str, int]] = {}
+    for col in ds.columns_with_role(*KEEP_ALL_ROLES):
+        for name, position in ((f"{col} (all)", 0), *((f"{col} {n}", n) for n in range(2, EXTRA_CONTACTS + 1))):
+            if name not in ds.columns:
+                found[name] = (col, position)
+    return found
+
+
+def _contacts_sql(ds: Dataset, sql: str, merged: bool) -> str:
+    """``sql`` (the customers) with :func:`contact_columns` added: the lists of golden records (a one-value list
+    without merges) and their second and third values other than the record's own."""
+    added = []
+    for name, (col, position) in contact_columns(ds).items():
+        values = quote(f"{col} (all)") if merged else (
+            f"(CASE WHEN {quote(col)} IS NULL THEN []::VARCHAR[] ELSE [CAST({quote(col)} AS VARCHAR)] END)")
+        if position == 0:
+            added.append(f"nullif(array_to_string({values}, '{LIST_SEPARATOR}'), '') AS {quote(name)}")
+        else:
+            others = f"list_filter({values}, lambda x: x IS DISTINCT FROM CAST({quote(col)} AS VARCHAR))"
+            added.append(f"{others}[{position - 1}] AS {quote(name)}")
+    if not added:
+        return sql
+    keep = [quote(n) for n in contact_columns(ds) if merged and n.endswith(" (all)")]
+    star = f"* EXCLUDE ({', '.join(keep)})" if keep else "*"
+    return f"SELECT {star}, {', '.join(added)} FROM ({sql})"
+
+
 def customers_sql(store: Store, ds: Dataset) -> str:
-    """SQL of the dataset's customers (``customer_id`` and every column, computed attributes joined on).
+    """SQL of the dataset's customers (``customer_id``, every column, :func:`contact_columns`, computed
+    attributes joined on).
 
     Who is a customer is the customers stage's to say (its golden records once merges exist); this only
-    joins the computed attributes on.
+    adds the extra contact columns and joins the computed attributes on.
     """
-    sql = customers.customers_relation(store, ds)
+    sql = _contacts_sql(ds, customers.customers_relation(store, ds), customers.has_merges(store, ds))
     extra = customers.kinds(store, ds)
     return customers.join_sql(store, ds, list(extra), sql) if extra else sql
 
@@ -266,8 +359,32 @@ def _base_sql(store: Store, spec: AudienceSpec, ds: Dataset) -> tuple[str, list]
     return sql, params
 
 
+NO_CONSENT_CHOICES = ("treat-as-consenting", "exclude")
+
+
+def check_consent_choice(ds: Dataset, spec: AudienceSpec) -> None:
+    """Refuse to export, without an explicit choice, a contact list of a dataset that says nothing of consent.
+
+    Raises
+    ------
+    SettingError
+        The spec has a channel, the dataset has no consent or opt-out column, and neither
+        ``no_consent_column`` nor ``include_no_consent`` says what that means.
+    """
+    if spec.no_consent_column is not None and spec.no_consent_column not in NO_CONSENT_CHOICES:
+        raise SettingError("no consent column", spec.no_consent_column, f"one of {list(NO_CONSENT_CHOICES)}")
+    if (spec.channel is not None and not spec.include_no_consent and spec.no_consent_column is None
+            and not ds.columns_with_role("consent", "opt_out")):
+        raise SettingError(
+            "no consent column", None, f"one of {list(NO_CONSENT_CHOICES)}",
+            f"Dataset {ds.name!r} has no consent or opt-out column, so nothing says who may be contacted. "
+            "Choose: treat everyone as consenting (--no-consent-column treat-as-consenting) or exclude everyone "
+            "(--no-consent-column exclude); the choice is written in the export log.")
+
+
 def _contact_sql(ds: Dataset, spec: AudienceSpec) -> tuple[str, str]:
-    """SQL of "has the channel's contact point" and of "may be contacted" (consent, no opt-out)."""
+    """SQL of "has the channel's contact point" and of "may be contacted" (consent, no opt-out; without any
+    consent or opt-out column, the spec's ``no_consent_column`` choice: everyone, or no one)."""
     if spec.channel is None:
         return "true", "true"
     if spec.channel not in CHANNELS:
@@ -276,6 +393,8 @@ def _contact_sql(ds: Dataset, spec: AudienceSpec) -> tuple[str, str]:
     if not point:
         raise ColumnError(f"The dataset has no {spec.channel} column: pick another channel, or none.")
     has = f"({quote(point[0])} IS NOT NULL)"
+    if not ds.columns_with_role("consent", "opt_out"):
+        return has, "false" if spec.no_consent_column == "exclude" else "true"
     allowed = ["true"]
     for col in ds.columns_with_role("consent"):
         allowed.append(f"coalesce({_yes_no(quote(col))}, false)")
@@ -301,11 +420,21 @@ def _suppressed_sql(ds: Dataset, spec: AudienceSpec) -> tuple[str, list]:
     return "(" + " OR ".join(f"{k} IN {listed}" for k in keys) + ")", [int(spec.suppression)] * len(keys)
 
 
+def _share(spec: AudienceSpec) -> float:
+    """The holdout share, within 0..0.5."""
+    return max(0.0, min(float(spec.holdout), 0.5))
+
+
+def holdout_size(spec: AudienceSpec, final: int) -> int:
+    """Customers held out of an audience of ``final``: the requested share, rounded to the nearest customer."""
+    return math.floor(_share(spec) * final + 0.5)  # halves up, as the SQL of _holdout_sql
+
+
 def _holdout_sql(spec: AudienceSpec) -> str:
-    # md5 of seed and customer id: the same seed always draws the same customers, whatever else changes.
-    share = max(0.0, min(float(spec.holdout), 0.5))
-    return (f"(CAST(('0x' || left(md5('{int(spec.seed)}:' || customer_id), 8)) AS UBIGINT) "
-            f"< {int(share * 4294967296)})")
+    """SQL (a window over the audience's rows) of "held out": the first :func:`holdout_size` customers in the
+    order of md5(seed, customer id), so the share is exact and the same seed draws the same customers."""
+    order = f"md5('{int(spec.seed)}:' || customer_id), customer_id"
+    return f"(row_number() OVER (ORDER BY {order}) <= floor({_share(spec)!r} * count(*) OVER () + 0.5))"
 
 
 def _where(ds: Dataset, spec: AudienceSpec, extra: dict[str, str]) -> tuple[list[tuple[str, str, list]], str, list]:
@@ -341,6 +470,10 @@ class _Query:
     include_no_consent: bool = False
 
     @property
+    def consent_columns(self) -> list[str]:
+        return self.ds.columns_with_role("consent", "opt_out")
+
+    @property
     def consent_ok(self) -> str:
         return "true" if self.include_no_consent else self.allowed
 
@@ -363,7 +496,7 @@ def count_sql(q: _Query, spec: AudienceSpec) -> tuple[str, list]:
     selects += [f"count_if({q.matching} AND NOT {q.has})",
                 "0" if spec.include_no_consent else f"count_if({q.matching} AND {q.has} AND NOT {q.allowed})",
                 f"count_if({q.matching} AND {q.has} AND {q.consent_ok} AND {q.suppressed})",
-                f"count_if({final})", f"count_if({final} AND {_holdout_sql(spec)})"]
+                f"count_if({final})"]
     return (f"SELECT {', '.join(selects)} FROM ({q.base})",
             _ordered_params(q.match_params, q.per, q.sup_params, spec) + q.params)
 
@@ -378,20 +511,37 @@ def _ordered_params(match_params: list, per: list, sup_params: list, spec: Audie
         out += match_params                        # no consent
     out += match_params + sup_params               # suppressed
     out += match_params + sup_params               # final
-    out += match_params + sup_params               # holdout
     return out
 
 
-def select_sql(q: _Query, spec: AudienceSpec, columns: list[str], limit: int | None = None) -> tuple[str, list]:
-    """The audience's rows: ``columns`` and a ``holdout`` flag when the spec keeps a holdout."""
-    known = {*q.ds.columns, "segment", "segment_name", "customer_id", *q.kinds}
+def select_sql(q: _Query, spec: AudienceSpec, columns: list[str], limit: int | None = None,
+               part: str = "all") -> tuple[str, list]:
+    """The audience's rows: ``columns`` (and a ``holdout`` flag, see :func:`audience_sql`)."""
+    known = {*q.ds.columns, "segment", "segment_name", "customer_id", *q.kinds, *contact_columns(q.ds)}
     missing = [c for c in columns if c not in known]
     if missing:
         raise MissingColumnsError(missing, q.ds.columns)
-    cols = ", ".join(quote(c) for c in columns)
-    flag = f", {_holdout_sql(spec)} AS holdout" if spec.holdout > 0 else ""
-    sql = (f"SELECT {cols}{flag} FROM ({q.base}) "
-           f"WHERE {q.matching} AND {q.has} AND {q.consent_ok} AND NOT {q.suppressed} ORDER BY customer_id")
+    return audience_sql(q, spec, [(quote(c), c) for c in columns], limit, part)
+
+
+def audience_sql(q: _Query, spec: AudienceSpec, outputs: list[tuple[str, str]], limit: int | None = None,
+                 part: str = "all") -> tuple[str, list]:
+    """The audience's rows as ``outputs`` (SQL expression over a customer, header), by customer id.
+
+    ``part``: ``"all"`` (with a ``holdout`` flag when the spec keeps a holdout), ``"contacts"`` (the customers
+    to contact, no flag) or ``"holdout"`` (the control group, no flag).
+    """
+    if part not in ("all", "contacts", "holdout"):
+        raise SettingError("part", part, "all, contacts or holdout")
+    if part == "holdout" and spec.holdout <= 0:
+        part = "none"
+    cols = ", ".join(f"{sql} AS {quote(header)}" for sql, header in outputs)
+    flag = _holdout_sql(spec) if spec.holdout > 0 else "false"
+    inner = (f"SELECT *, {flag} AS _held_out FROM ({q.base}) "
+             f"WHERE {q.matching} AND {q.has} AND {q.consent_ok} AND NOT {q.suppressed}")
+    keep = {"all": "true", "contacts": "NOT _held_out", "holdout": "_held_out", "none": "false"}[part]
+    shown = ", _held_out AS holdout" if part == "all" and spec.holdout > 0 else ""
+    sql = f"SELECT {cols}{shown} FROM ({inner}) WHERE {keep} ORDER BY customer_id"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     return sql, q.params + q.match_params + q.sup_params
@@ -415,7 +565,8 @@ def count(store: Store, spec: AudienceSpec, ds: Dataset | None = None) -> Audien
         in_segments=int(row[0]), matching=int(row[1]),
         excluded_by_rule={label: int(v) for (label, _s, _p), v in zip(q.per, row[2:2 + n_rules], strict=True)},
         excluded_no_contact=int(row[2 + n_rules]), excluded_no_consent=int(row[3 + n_rules]),
-        excluded_suppressed=int(row[4 + n_rules]), final=int(row[5 + n_rules]), holdout=int(row[6 + n_rules]))
+        excluded_suppressed=int(row[4 + n_rules]), final=int(row[5 + n_rules]),
+        holdout=holdout_size(spec, int(row[5 + n_rules])), consent_column=bool(q.consent_columns))
 
 
 def default_columns(store: Store, spec: AudienceSpec, ds: Dataset | None = None) -> list[str]:
@@ -433,13 +584,15 @@ def personal_columns(store: Store, spec: AudienceSpec, columns: list[str], ds: D
     return [c for c in columns if ds.roles.get(c) in PERSONAL_ROLES]
 
 
-def select(store: Store, spec: AudienceSpec, limit: int | None = None, ds: Dataset | None = None) -> pd.DataFrame:
-    """The audience's rows: the chosen columns (default :func:`default_columns`), and a ``holdout`` flag
-    when the spec keeps a holdout."""
+def select(store: Store, spec: AudienceSpec, limit: int | None = None, ds: Dataset | None = None,
+           part: str = "all") -> pd.DataFrame:
+    """The audience's rows: the chosen columns (default :func:`default_columns`); with ``part="all"`` a
+    ``holdout`` flag when the spec keeps a holdout, ``"contacts"`` the customers to contact only,
+    ``"holdout"`` the control group only."""
     ds = _dataset(store, spec, ds)
     q = _query(store, spec, ds)
     columns = list(spec.columns) or default_columns(store, spec, ds)
-    return AudiencesRepository(store).frame(*select_sql(q, spec, columns, limit))
+    return AudiencesRepository(store).frame(*select_sql(q, spec, columns, limit, part))
 
 
 # ------------------------------------------------------------------ suppression, saved audiences, exports
@@ -488,6 +641,51 @@ def saved_audiences(store: Store, dataset: str | None = None) -> pd.DataFrame:
     return frame[keep].reset_index(drop=True)
 
 
+def category_values(store: Store, ds: Dataset, column: str, search: str = "", limit: int = 20) -> pd.DataFrame:
+    """A column's most frequent values and their number of customers (``value``, ``customers``), for a value
+    picker; ``search`` keeps those whose spelling contains it, case, accents and spaces folded."""
+    if column not in ds.columns and column not in attribute_kinds(store, ds):
+        raise MissingColumnsError([column], ds.columns)
+    return AudiencesRepository(store).frame(*category_values_sql(customers_sql(store, ds), column, search, limit))
+
+
+def saved_with_sizes(store: Store, dataset: str) -> pd.DataFrame:
+    """This dataset's saved audiences with their current size: ``name``, ``saved_at``, ``customers`` (None when
+    the definition no longer runs on today's data) and ``status`` (``ok`` or why it does not run)."""
+    frame = saved_audiences(store, dataset)
+    sizes, status = [], []
+    for spec_json in frame["spec"]:
+        try:
+            figures = count(store, AudienceSpec.from_json(spec_json))
+        except SegmentStudioError as exc:
+            sizes.append(None)
+            status.append(str(exc))
+        else:
+            sizes.append(figures.final)
+            status.append("ok")
+    return frame.assign(customers=pd.array(sizes, dtype="Int64"), status=status)[
+        ["name", "saved_at", "customers", "status", "spec"]]
+
+
+def delete_audience(store: Store, name: str) -> None:
+    """Forget a saved audience (its exports stay in the log)."""
+    repo = AudiencesRepository(store)
+    if repo.audience_spec(name) is None:
+        raise NotFoundError(f"No saved audience named {name!r}; the store has {repo.audience_names()}.")
+    repo.delete_audience(name)
+
+
+def duplicate_audience(store: Store, name: str, new_name: str) -> str:
+    """Save a copy of a saved audience under ``new_name`` (refused if that name is taken); returns it."""
+    new_name = new_name.strip()
+    repo = AudiencesRepository(store)
+    if repo.audience_spec(new_name) is not None:
+        raise SettingError("audience name", new_name, "a name no saved audience has")
+    spec = get_audience(store, name)
+    save_audience(store, new_name, spec)
+    return new_name
+
+
 def overlap(store: Store, names: list[str]) -> pd.DataFrame:
     """Customers in both of every two saved audiences (the diagonal: each audience's size)."""
     members = {}
@@ -498,14 +696,33 @@ def overlap(store: Store, names: list[str]) -> pd.DataFrame:
 
 
 def log_export(store: Store, audience: str | None, spec: AudienceSpec, rows: int, columns: list[str],
-               file_name: str) -> None:
-    """Record an export: when, which audience, how many rows, which columns, and the consent choice."""
-    AudiencesRepository(store).log_export(audience, spec.to_json(), spec.include_no_consent, rows, columns, file_name)
+               file_name: str, preset: str | None = None, hashed: bool = False,
+               members: list[str] | None = None, ds: Dataset | None = None) -> None:
+    """Record an export: when, which audience, how many rows, which columns, the preset, and the consent
+    choice (``include_no_consent``, and ``no_consent_column`` for a dataset without a consent column); with
+    ``members`` (customer ids of ``ds``) of a saved audience, who was in it (for the next export's changes)."""
+    logged = {**json.loads(spec.to_json()), "preset": preset, "hashed": hashed}
+    AudiencesRepository(store).log_export(audience, json.dumps(logged, ensure_ascii=False), spec.include_no_consent,
+                                          rows, columns, file_name, members if audience and ds else None,
+                                          ds.id if ds else None)
+
+
+def _consent_words(spec_json: str) -> str:
+    """The consent choice of a logged export, in words."""
+    spec = json.loads(spec_json)
+    if spec.get("include_no_consent"):
+        return "included customers without consent"
+    choice = spec.get("no_consent_column")
+    return {"treat-as-consenting": "no consent column: treated as consenting",
+            "exclude": "no consent column: everyone excluded"}.get(choice, "consent respected")
 
 
 def export_log(store: Store) -> pd.DataFrame:
-    """Every export, newest first."""
-    return AudiencesRepository(store).export_log()
+    """Every export, newest first, with its ``consent`` choice in words and its ``preset``."""
+    log = AudiencesRepository(store).export_log()
+    log["consent"] = log["spec"].map(_consent_words)
+    log["preset"] = log["spec"].map(lambda s: json.loads(s).get("preset"))
+    return log.drop(columns=["spec"])
 
 
 def last_export_rows(store: Store, audience: str, file_name: str) -> int | None:
@@ -529,51 +746,170 @@ def parse_filter(text: str) -> Condition:
     return Condition(column, {">=": "ge", "<=": "le", "~": "contains"}[op], value)
 
 
-def export(store: Store, spec: AudienceSpec, out: str | Path, *, excel_french: bool = False,
-           holdout_file: bool = False, audience: str | None = None, ds: Dataset | None = None) -> ExportResult:
-    """Write an audience to ``out`` (CSV or XLSX by extension), formula-safe, and log the export.
+def _sources(ds: Dataset, q: _Query) -> dict[str, str]:
+    """What a destination preset can take from this dataset: :data:`presets.SOURCES` key -> SQL."""
+    found: dict[str, str] = {}
+    extra = contact_columns(ds)
+    for kind in KEEP_ALL_ROLES:
+        columns = ds.columns_with_role(kind)
+        if columns:
+            found[kind] = quote(columns[0])
+            for n in range(2, EXTRA_CONTACTS + 1):
+                if f"{columns[0]} {n}" in extra:
+                    found[f"{kind} {n}"] = quote(f"{columns[0]} {n}")
+    for role in ("first_name", "last_name", "postcode", "city", "company", "id"):
+        columns = ds.columns_with_role(role)
+        if columns:
+            found[role] = quote(columns[0])
+    country, phone = ds.columns_with_role("country"), ds.columns_with_role("phone")
+    found["country"] = presets.country_sql(quote(country[0]) if country else None,
+                                           quote(phone[0]) if phone else None, ds.options.get("default_region"))
+    opted_out = " OR ".join(f"coalesce({_yes_no(quote(c), opt_out=True)}, false)"
+                            for c in ds.columns_with_role("opt_out")) or "false"
+    found["consent"] = f"(CASE WHEN {q.allowed} THEN true WHEN {opted_out} THEN false END)"
+    found["segment_name"] = quote("segment_name")
+    return found
 
-    The holdout is a ``holdout`` column, or with ``holdout_file`` a second file ``<name> (holdout).<ext>``
-    beside ``out`` (then the main file holds only the customers to contact).
+
+def _outputs(store: Store, spec: AudienceSpec, q: _Query, preset: str | None, hashed: bool) -> list[tuple[str, str]]:
+    """The file's columns as (SQL, header): the spec's columns, or the destination preset's."""
+    if preset is None:
+        return [(quote(c), c) for c in list(spec.columns) or default_columns(store, spec, q.ds)]
+    return presets.preset_columns(presets.get_preset(preset), _sources(q.ds, q), hashed)
+
+
+def _frame(store: Store, sql: str, params: list, outputs: list[tuple[str, str]]) -> tuple[pd.DataFrame, list[str]]:
+    """Run a query of ``outputs`` then ``customer_id`` (as ``_c0``..., ``_id``): the frame and the ids."""
+    frame = AudiencesRepository(store).frame(sql, params)
+    ids = frame.pop("_id").astype(str).tolist()
+    frame.columns = [header for _sql, header in outputs]
+    return frame, ids
+
+
+def _with_ids(outputs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [*((sql, f"_c{i}") for i, (sql, _h) in enumerate(outputs)), ("customer_id", "_id")]
+
+
+def audience_rows(store: Store, spec: AudienceSpec, part: str = "contacts", preset: str | None = None,
+                  hashed: bool = False, ds: Dataset | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """:func:`audience_frame` and the customer ids of its rows."""
+    ds = _dataset(store, spec, ds)
+    q = _query(store, spec, ds)
+    outputs = _outputs(store, spec, q, preset, hashed)
+    known = {*ds.columns, "segment", "segment_name", "customer_id", *q.kinds, *contact_columns(ds)}
+    missing = [c for c in spec.columns if c not in known] if preset is None else []
+    if missing:
+        raise MissingColumnsError(missing, ds.columns)
+    return _frame(store, *audience_sql(q, spec, _with_ids(outputs), part=part), outputs)
+
+
+def audience_frame(store: Store, spec: AudienceSpec, part: str = "contacts", preset: str | None = None,
+                   hashed: bool = False, ds: Dataset | None = None) -> pd.DataFrame:
+    """The rows of one file of an audience: ``part`` is ``"contacts"`` (the customers to contact) or
+    ``"holdout"`` (the control group); with a destination ``preset`` (see :mod:`.presets`), its columns,
+    headers and value formats, identifiers SHA-256-hashed with ``hashed``."""
+    return audience_rows(store, spec, part, preset, hashed, ds)[0]
+
+
+def customers_rows(store: Store, spec: AudienceSpec, ids: list[str], preset: str | None = None,
+                   hashed: bool = False, ds: Dataset | None = None) -> pd.DataFrame:
+    """Today's rows of the customers ``ids`` (in or out of the audience), in the audience file's columns."""
+    ds = _dataset(store, spec, ds)
+    q = _query(store, spec, ds)
+    outputs = _outputs(store, spec, q, preset, hashed)
+    cols = ", ".join(f"{sql} AS {quote(header)}" for sql, header in _with_ids(outputs))
+    sql = (f"SELECT {cols} FROM ({q.base}) WHERE list_contains(CAST(? AS VARCHAR[]), customer_id) "
+           "ORDER BY customer_id")
+    return _frame(store, sql, [*q.params, list(ids)], outputs)[0]
+
+
+def _file_format(path: Path, excel_french: bool) -> str:
+    """The encoding of a file named ``path``: ``csv``, ``csv-excel``, ``xlsx`` or ``parquet``."""
+    fmt = EXPORT_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise SettingError("file name", path.name, f"a name ending in {', '.join(EXPORT_FORMATS)}")
+    return "csv-excel" if fmt == "csv" and excel_french else fmt
+
+
+def holdout_path(out: Path) -> Path:
+    """Where the holdout of an export to ``out`` goes by default: ``<name> (holdout).<ext>`` beside it."""
+    return out.with_name(f"{out.stem} (holdout){out.suffix}")
+
+
+def export(store: Store, spec: AudienceSpec, out: str | Path, *, excel_french: bool = False,
+           holdout_out: str | Path | None = None, audience: str | None = None, preset: str | None = None,
+           hashed: bool = False, changes_out: str | Path | None = None, ds: Dataset | None = None) -> ExportResult:
+    """Write an audience's customers to contact to ``out`` and its holdout, if any, to ``holdout_out``
+    (default :func:`holdout_path`); formula-safe, and logged (with the consent choice).
+
+    The file format follows the extension (``.csv``, ``.xlsx``, ``.parquet``); a destination ``preset`` sets
+    the columns, headers, separator and value formats (its extension must match). With ``changes_out`` (a
+    folder; a saved ``audience`` only), the customers added since its previous export and those removed go to
+    ``<audience> added.<ext>`` and ``<audience> removed.<ext>`` there (today's rows of the removed ones).
 
     Returns
     -------
     ExportResult
-        ``rows``, ``excluded_no_consent``, ``holdout_rows``, ``columns``, ``out`` (and ``holdout_out``).
+        ``rows``, ``excluded_no_consent``, ``holdout_rows``, ``columns``, ``out`` (and ``holdout_out``),
+        ``warnings`` (the destination's limits the list is outside of).
     """
     out = Path(out)
     ds = _dataset(store, spec, ds)
-    frame = select(store, spec, ds=ds)
+    check_consent_choice(ds, spec)
+    fmt = _file_format(out, excel_french)
+    chosen = presets.get_preset(preset) if preset else None
+    if chosen is not None and out.suffix.lower() != f".{chosen.extension}":
+        raise SettingError("file name", out.name, f"a .{chosen.extension} file for the {chosen.name} preset")
     figures = count(store, spec, ds)
-    files = holdout_files(frame, out, holdout_file)
-    holdout_out = None
+    contacts, ids = audience_rows(store, spec, "contacts", preset, hashed, ds)
+    files = {out: contacts}
+    held_path = (Path(holdout_out) if holdout_out else holdout_path(out)) if spec.holdout > 0 else None
+    if held_path is not None:
+        files[held_path] = audience_frame(store, spec, "holdout", preset, hashed, ds)
+    changes: dict[str, Path] = {}
+    if changes_out is not None:
+        if not audience:
+            raise SettingError("changes out", str(changes_out), "an export of a saved audience (--audience NAME)")
+        previous = set(AudiencesRepository(store).last_members(audience))
+        changes = {kind: Path(changes_out) / f"{audience} {kind}{out.suffix}" for kind in ("added", "removed")}
+        files[changes["added"]] = contacts[~pd.Series(ids, dtype=object).isin(previous).to_numpy()]
+        files[changes["removed"]] = customers_rows(store, spec, sorted(previous - set(ids)), preset, hashed, ds)
     for path, part in files.items():
-        write_file(part, path, excel_french=excel_french)
-        if path != out:
-            holdout_out = str(path)
-    columns = list(files[out].columns)
-    log_export(store, audience, spec, len(files[out]), columns, out.name)
-    return ExportResult(rows=len(files[out]), excluded_no_consent=figures.excluded_no_consent,
-                        holdout_rows=int(frame["holdout"].sum()) if "holdout" in frame else 0, out=str(out),
-                        columns=columns, holdout_out=holdout_out)
+        write_bytes(encode(part, fmt, "Audience", separator=chosen.separator if chosen else None), path)
+    log_export(store, audience, spec, len(contacts), list(contacts.columns), out.name, preset, hashed, ids, ds)
+    warning = chosen.size_warning(len(contacts)) if chosen else None
+    return ExportResult(rows=len(contacts), excluded_no_consent=figures.excluded_no_consent,
+                        holdout_rows=len(files[held_path]) if held_path else 0, out=str(out),
+                        columns=list(contacts.columns), holdout_out=str(held_path) if held_path else None,
+                        warnings=[warning] if warning else [],
+                        changes={k: {"out": str(v), "rows": len(files[v])} for k, v in changes.items()})
 
 
-def holdout_files(frame: pd.DataFrame, out: Path, holdout_file: bool) -> dict[Path, pd.DataFrame]:
-    """The files an audience is written to: ``out`` alone (a ``holdout`` column flags the control group), or
-    with ``holdout_file`` the customers to contact in ``out`` and the holdout in ``<name> (holdout).<ext>``."""
-    if not (holdout_file and "holdout" in frame):
+def holdout_files(frame: pd.DataFrame, out: Path) -> dict[Path, pd.DataFrame]:
+    """The files an audience is written to: the customers to contact in ``out``, and the holdout (control
+    group), if the audience keeps one, apart in ``<name> (holdout).<ext>``: never inside the contact file."""
+    if "holdout" not in frame:
         return {out: frame}
     return {out: frame[~frame["holdout"]].drop(columns=["holdout"]),
             out.with_name(f"{out.stem} (holdout){out.suffix}"): frame[frame["holdout"]].drop(columns=["holdout"])}
 
 
 def render(store: Store, spec: AudienceSpec, file_format: str = "csv-excel", audience: str | None = None,
-           ds: Dataset | None = None) -> bytes:
-    """An audience as file bytes for a download (``csv-excel``: BOM and ``;``; ``csv``; ``xlsx``), logged."""
-    frame = select(store, spec, ds=ds)
-    data = encode(frame, file_format, "Audience")
-    log_export(store, audience, spec, len(frame), list(frame.columns),
-               f"{audience or 'audience'}.{'xlsx' if file_format == 'xlsx' else 'csv'}")
+           ds: Dataset | None = None, *, part: str = "contacts", preset: str | None = None,
+           hashed: bool = False) -> bytes:
+    """One file of an audience as bytes for a download, logged: ``part`` ``"contacts"`` (the customers to
+    contact) or ``"holdout"``; ``file_format`` ``csv-excel`` (BOM and ``;``), ``csv``, ``xlsx`` or ``parquet``,
+    or a destination ``preset`` (its own format)."""
+    ds = _dataset(store, spec, ds)
+    check_consent_choice(ds, spec)
+    chosen = presets.get_preset(preset) if preset else None
+    frame = audience_frame(store, spec, part, preset, hashed, ds)
+    fmt = chosen.file_format if chosen else file_format
+    data = encode(frame, fmt, "Audience", separator=chosen.separator if chosen else None)
+    extension = chosen.extension if chosen else {"xlsx": "xlsx", "parquet": "parquet"}.get(fmt, "csv")
+    suffix = " (holdout)" if part == "holdout" else ""
+    log_export(store, audience, spec, len(frame), list(frame.columns), f"{audience or 'audience'}{suffix}.{extension}",
+               preset, hashed)
     return data
 
 
@@ -582,8 +918,11 @@ def spec_digest(spec: AudienceSpec) -> str:
     return hashlib.sha1(spec.to_json().encode()).hexdigest()[:12]
 
 
-__all__ = ["CHANNELS", "OPERATORS", "AudienceCount", "AudienceSpec", "Condition", "ExportResult", "ExportSettings",
-           "attribute_kinds", "condition_sql", "count", "count_sql", "customers_sql", "default_columns", "export",
-           "export_log", "get_audience", "holdout_files", "last_export_rows", "log_export", "overlap",
-           "parse_filter", "personal_columns", "render", "save_audience", "save_suppression", "saved_audiences",
-           "select", "select_sql", "spec_digest", "suppression_values"]
+__all__ = ["CHANNELS", "EXTRA_CONTACTS", "NO_CONSENT_CHOICES", "OPERATORS", "AudienceCount", "AudienceSpec",
+           "Condition", "ExportResult", "ExportSettings", "applies", "attribute_kinds", "audience_frame",
+           "audience_rows", "audience_sql", "category_values", "category_values_sql", "check_consent_choice",
+           "condition_sql", "contact_columns", "count", "count_sql", "customers_rows", "customers_sql",
+           "default_columns", "delete_audience", "duplicate_audience", "export", "export_log", "fold_sql",
+           "get_audience", "holdout_files", "holdout_path", "holdout_size", "last_export_rows", "log_export",
+           "overlap", "parse_filter", "personal_columns", "render", "save_audience", "save_suppression",
+           "saved_audiences", "saved_with_sizes", "select", "select_sql", "spec_digest", "suppression_values"]

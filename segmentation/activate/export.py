@@ -9,10 +9,18 @@ and the XLSX writer also writes every string as an inline *text* cell and
 never writes a formula element, so no cell can become a formula even if the
 prefix were skipped.
 
-Choice: the rule applies to *text* values only. Numbers in numeric columns
-stay numbers; a string such as ``"-12"`` or ``"+33612345678"`` in a text
-column is text and gets the prefix (``'-12``), because a safe rule cannot
-tell a signed number typed as text from ``-2+3`` without evaluating it.
+Choice: the rule applies to *text* values only, and spares a text that is
+only a number or a phone number: an optional leading ``+`` or ``-``, then
+digits and the usual separators (space, ``.``, ``,``, ``(``, ``)``, ``/``,
+``-``), such as ``+33612345678``, ``-12,5`` or ``+1 (555) 123-4567``.
+Such a cell cannot name a function, a reference or a DDE link (those need
+letters, ``!`` or ``|``), so at worst a spreadsheet shows it as a number;
+the ad platforms and e-mail tools need phones as bare E.164. Anything else
+that starts with a formula character (``=1+1``, ``@cmd``, ``+SUM(1,2)``,
+``-2+3``, leading white space) gets the prefix.
+
+List cells (every e-mail or phone of a golden record) are written as plain
+text joined by ``; `` (:func:`flatten_lists`), never as a Python repr.
 
 The XLSX file is written directly as SpreadsheetML, column by column with
 pandas string operations: openpyxl's write-only mode spends about 17 µs per
@@ -43,8 +51,11 @@ from ..core.errors import InputFileError, SegmentStudioError
 # after leading white space, with the full-width forms that Excel folds to
 # ASCII (U+FF1D, U+FF0B, U+FF0D, U+FF20).
 _FORMULA_START = re.compile(r"^(?:[\t\r\n]|\s*[=+\-@\uff1d\uff0b\uff0d\uff20])")
+# A number or a phone number typed as text: a sign, then digits and the usual separators only.
+_NUMBER_OR_PHONE = re.compile(r"^[+\-]?\(?\d[\d .,()/\-]*$")
+LIST_SEPARATOR = "; "
 
-EXPORT_FORMATS = {".csv": "csv", ".xlsx": "xlsx"}
+EXPORT_FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
 
 
 # --------------------------------------------------------------------------
@@ -76,7 +87,10 @@ def _dangerous(values: pd.Series) -> pd.Series:
     except AttributeError:  # an object column without any str value
         return pd.Series(False, index=values.index)
     # On object columns the str accessor yields NaN for non-str values.
-    return hit.fillna(False).astype(bool)
+    hit = hit.fillna(False).astype(bool)
+    if hit.any():  # numbers and phones are spared (checked on the few cells that start like a formula)
+        hit[hit] = ~values[hit].str.fullmatch(_NUMBER_OR_PHONE, na=False).astype(bool)
+    return hit
 
 
 def _neutralise_series(values: pd.Series) -> pd.Series:
@@ -88,16 +102,46 @@ def _neutralise_series(values: pd.Series) -> pd.Series:
     return values
 
 
+def _is_list_column(values: pd.Series) -> bool:
+    """Whether an object column holds lists (its first non-null value is a list, tuple or array)."""
+    present = values.dropna()
+    return not present.empty and isinstance(present.iloc[0], list | tuple | np.ndarray)
+
+
+def flatten_lists(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy in which every list column (lists, tuples or arrays) is plain text joined by ``; ``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table to export. It is not modified.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same table; a list cell ``["a@x.fr", "b@y.com"]`` reads ``a@x.fr; b@y.com``, an empty list is an
+        empty text, a null stays null.
+    """
+    result = frame.copy()
+    for position in range(result.shape[1]):
+        column = result.iloc[:, position]
+        if pd.api.types.is_object_dtype(column.dtype) and _is_list_column(column):
+            items = column.map(lambda v: [str(x) for x in v] if isinstance(v, list | tuple | np.ndarray) else v)
+            result.isetitem(position, items.str.join(LIST_SEPARATOR).astype(object))
+    return result
+
+
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Prefix with ``'`` every text cell that a spreadsheet would run as a formula.
 
     A cell is dangerous when it is a ``str`` that starts with ``=``, ``+``,
     ``-``, ``@``, a tab, a CR or a LF, or with one of ``= + - @`` (or their
-    full-width forms ``＝ ＋ － ＠``) after leading white space.
+    full-width forms ``＝ ＋ － ＠``) after leading white space, unless it is
+    only a sign, digits and the separators `` .,()/-`` (a number or a phone
+    number such as ``+33612345678`` or ``-12``, kept bare).
 
     Only str values are touched: numeric, boolean and date columns are
-    returned unchanged, so numbers stay numbers. A numeric-looking string in
-    a text column (``"-12"``) is text and is prefixed. Column names are cells
+    returned unchanged, so numbers stay numbers. Column names are cells
     of the header row, so dangerous names are prefixed too.
 
     Parameters
@@ -129,7 +173,7 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 # CSV
 # --------------------------------------------------------------------------
 
-def to_csv_bytes(frame: pd.DataFrame, excel_french: bool = False) -> bytes:
+def to_csv_bytes(frame: pd.DataFrame, excel_french: bool = False, separator: str | None = None) -> bytes:
     """Encode a table as CSV with formula cells neutralised.
 
     Parameters
@@ -140,6 +184,8 @@ def to_csv_bytes(frame: pd.DataFrame, excel_french: bool = False) -> bytes:
         ``False`` (default): UTF-8 without BOM, ``,`` delimiter, ``.``
         decimal mark. ``True``: what French Excel opens with a double click,
         i.e. UTF-8 *with* BOM, ``;`` delimiter and a decimal comma for floats.
+    separator : str, optional
+        The delimiter, when a destination wants another one (Brevo: ``;`` in UTF-8 without BOM).
 
     Returns
     -------
@@ -153,14 +199,14 @@ def to_csv_bytes(frame: pd.DataFrame, excel_french: bool = False) -> bytes:
     Python's csv writer leaves a lone CR unquoted, and Excel would read it as
     the end of the row.
     """
-    safe = neutralise_formulas(frame)
+    safe = neutralise_formulas(flatten_lists(frame))
     for position in range(safe.shape[1]):
         column = safe.iloc[:, position]
         if _is_text_dtype(column.dtype):
             safe.isetitem(position, _on_strings(column, lambda s: s.replace(r"\r\n?", "\n", regex=True)))
     text = safe.to_csv(
         index=False,
-        sep=";" if excel_french else ",",
+        sep=separator or (";" if excel_french else ","),
         decimal="," if excel_french else ".",
         lineterminator="\n",
         na_rep="",
@@ -427,7 +473,7 @@ def to_xlsx_bytes(frame: pd.DataFrame, sheet_name: str = "Customers") -> bytes:
         raise SegmentStudioError(
             f"An Excel sheet holds at most {_XLSX_MAX_ROWS - 1:,} rows and {_XLSX_MAX_COLS:,} columns; "
             f"this table has {len(frame):,} rows and {frame.shape[1]:,} columns. Export it as CSV instead.")
-    safe = neutralise_formulas(frame)
+    safe = neutralise_formulas(flatten_lists(frame))
     workbook = _XML_DECL + (
         f'<workbook xmlns="{_NS_MAIN}" xmlns:r="{_NS_REL}">'
         '<bookViews><workbookView/></bookViews>'
@@ -450,11 +496,26 @@ def to_xlsx_bytes(frame: pd.DataFrame, sheet_name: str = "Customers") -> bytes:
 # Files
 # --------------------------------------------------------------------------
 
-def encode(frame: pd.DataFrame, file_format: str, sheet_name: str = "Customers") -> bytes:
-    """A table as file bytes: ``"xlsx"``, ``"csv-excel"`` (BOM, ``;``, decimal comma) or ``"csv"``, formula-safe."""
+def to_parquet_bytes(frame: pd.DataFrame) -> bytes:
+    """Encode a table as Parquet (types kept, list cells as ``; ``-joined text like the other formats).
+
+    Parquet is read by programs, not opened as a spreadsheet, so no cell is prefixed.
+    """
+    buffer = BytesIO()
+    flat = flatten_lists(frame)
+    flat.columns = [str(c) for c in flat.columns]
+    flat.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def encode(frame: pd.DataFrame, file_format: str, sheet_name: str = "Customers", separator: str | None = None) -> bytes:
+    """A table as file bytes: ``"xlsx"``, ``"csv-excel"`` (BOM, ``;``, decimal comma), ``"csv"`` (``separator``
+    to change the comma) or ``"parquet"``; formula-safe."""
     if file_format == "xlsx":
         return to_xlsx_bytes(frame, sheet_name)
-    return to_csv_bytes(frame, excel_french=file_format == "csv-excel")
+    if file_format == "parquet":
+        return to_parquet_bytes(frame)
+    return to_csv_bytes(frame, excel_french=file_format == "csv-excel", separator=separator)
 
 
 def stage(data: bytes, target: str | os.PathLike) -> Path:
@@ -474,7 +535,7 @@ def stage(data: bytes, target: str | os.PathLike) -> Path:
 
 
 def write_file(frame: pd.DataFrame, path: str | os.PathLike, *, excel_french: bool = False) -> str:
-    """Write a table to ``path`` as CSV or XLSX, chosen by the file extension.
+    """Write a table to ``path`` as CSV, XLSX or Parquet, chosen by the file extension.
 
     The file is written under a temporary name next to ``path`` and then
     moved into place (:func:`stage`), so a failed export never leaves half a file.
@@ -484,7 +545,7 @@ def write_file(frame: pd.DataFrame, path: str | os.PathLike, *, excel_french: bo
     frame : pandas.DataFrame
         The table to export.
     path : str or os.PathLike
-        Destination ending in ``.csv`` or ``.xlsx`` (case-insensitive).
+        Destination ending in ``.csv``, ``.xlsx`` or ``.parquet`` (case-insensitive).
     excel_french : bool
         For CSV only: UTF-8 with BOM, ``;`` and decimal comma
         (see :func:`to_csv_bytes`).
@@ -492,12 +553,12 @@ def write_file(frame: pd.DataFrame, path: str | os.PathLike, *, excel_french: bo
     Returns
     -------
     str
-        ``"csv"`` or ``"xlsx"``.
+        ``"csv"``, ``"xlsx"`` or ``"parquet"``.
 
     Raises
     ------
     SegmentStudioError
-        If the extension is neither ``.csv`` nor ``.xlsx``.
+        If the extension is none of those.
     InputFileError
         ``path`` is a folder, its folder does not exist, or the file cannot be written (disk full, no
         permission): nothing was written, an existing file is left as it was.
@@ -505,15 +566,36 @@ def write_file(frame: pd.DataFrame, path: str | os.PathLike, *, excel_french: bo
     target = Path(path)
     fmt = EXPORT_FORMATS.get(target.suffix.lower())
     if target.is_dir():
-        raise InputFileError(f"'{target}' is a folder: give a file name inside it, such as "
-                             f"'{target / 'customers.csv'}'.")
+        _check_target(target)
     if fmt is None:
         raise SegmentStudioError(
             f"Cannot export to '{target.name}': the file name must end with "
             f"{' or '.join(EXPORT_FORMATS)} (got {target.suffix or 'no extension'!r}).")
+    _check_target(target)
+    write_bytes(encode(frame, "csv-excel" if fmt == "csv" and excel_french else fmt), target)
+    return fmt
+
+
+def _check_target(target: Path) -> None:
+    """Refuse a folder, or a file in a folder that does not exist."""
+    if target.is_dir():
+        raise InputFileError(f"'{target}' is a folder: give a file name inside it, such as "
+                             f"'{target / 'customers.csv'}'.")
     if not target.parent.is_dir():
         raise InputFileError(f"The folder '{target.parent}' does not exist: create it or pick another path.")
-    data = encode(frame, "csv-excel" if fmt == "csv" and excel_french else fmt)
+
+
+def write_bytes(data: bytes, path: str | os.PathLike) -> None:
+    """Write ``data`` to ``path`` under a temporary name, then move it into place (:func:`stage`).
+
+    Raises
+    ------
+    InputFileError
+        ``path`` is a folder, its folder does not exist, or the file cannot be written (disk full, no
+        permission): nothing was written, an existing file is left as it was.
+    """
+    target = Path(path)
+    _check_target(target)
     try:
         temp = stage(data, target)
         try:
@@ -526,8 +608,7 @@ def write_file(frame: pd.DataFrame, path: str | os.PathLike, *, excel_french: bo
                   else "check that you may write in that folder, or pick another one")
         raise InputFileError(f"Cannot write '{target}': {exc.strerror or exc}. Nothing was written: "
                              f"{advice}.") from exc
-    return fmt
 
 
-__all__ = ["EXPORT_FORMATS", "encode", "neutralise_formulas", "stage", "to_csv_bytes", "to_xlsx_bytes",
-           "write_file"]
+__all__ = ["EXPORT_FORMATS", "LIST_SEPARATOR", "encode", "flatten_lists", "neutralise_formulas", "stage",
+           "to_csv_bytes", "to_parquet_bytes", "to_xlsx_bytes", "write_bytes", "write_file"]

@@ -43,6 +43,11 @@ class AudiencesRepository:
         return self.store.query_value("SELECT CAST(spec AS VARCHAR) FROM audiences WHERE lower(name) = lower(?)",
                                       [name])
 
+    def delete_audience(self, name: str) -> None:
+        """Remove the saved definition ``name`` (compared without case)."""
+        with self.store.transaction() as tx:
+            tx.execute("DELETE FROM audiences WHERE lower(name) = lower(?)", [name])
+
     def audience_names(self) -> list[str]:
         """Every saved audience's name, in order."""
         return [r[0] for r in self.store.query_rows("SELECT name FROM audiences ORDER BY name")]
@@ -66,17 +71,33 @@ class AudiencesRepository:
 
     # -- the export log ----------------------------------------------------
     def log_export(self, audience: str | None, spec_json: str, include_no_consent: bool, rows: int,
-                   columns: list[str], file_name: str) -> None:
-        """Record an export (a log of what left the tool: it moves the overall write version only)."""
+                   columns: list[str], file_name: str, members: list[str] | None = None,
+                   dataset_id: int | None = None) -> None:
+        """Record an export (a log of what left the tool: it moves the overall write version only); with
+        ``members``, the customer ids the saved ``audience`` held (customers of ``dataset_id``), replacing
+        those of its previous export."""
         with self.store.transaction() as tx:
+            now = datetime.now()
             tx.execute("INSERT INTO export_log VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       [datetime.now(), audience, rows, json.dumps(columns, ensure_ascii=False), file_name,
+                       [now, audience, rows, json.dumps(columns, ensure_ascii=False), file_name,
                         include_no_consent, spec_json])
+            if members is not None:
+                tx.execute("DELETE FROM export_members WHERE lower(audience) = lower(?)", [audience])
+                tx.register("_members", pd.DataFrame({"customer_id": pd.Series(members, dtype=object)}))
+                tx.execute("INSERT INTO export_members SELECT ?, ?, ?, customer_id FROM _members",
+                           [dataset_id, audience, now])
+                tx.unregister("_members")
+
+    def last_members(self, audience: str) -> list[str]:
+        """The customer ids of the last export of the saved ``audience`` (empty if it was never exported)."""
+        return [r[0] for r in self.store.query_rows("SELECT customer_id FROM export_members WHERE lower(audience) = "
+                                                     "lower(?) ORDER BY customer_id", [audience])]
 
     def export_log(self) -> pd.DataFrame:
         """Every export, newest first."""
         return self.store.query_df("SELECT exported_at, audience, rows, CAST(columns AS VARCHAR) AS columns, "
-                                   "file_name, include_no_consent FROM export_log ORDER BY exported_at DESC")
+                                   "file_name, include_no_consent, CAST(spec AS VARCHAR) AS spec FROM export_log "
+                                   "ORDER BY exported_at DESC")
 
     def last_export_rows(self, audience: str, file_name: str) -> int | None:
         """Rows of the last export of ``audience`` to a file of that name (None if there was none)."""

@@ -13,9 +13,10 @@ import pandas as pd
 
 from ..core.errors import NotFoundError, SettingError
 from ..core.stage import Stage
+from ..core.vocabulary import ROLE_KIND
 from ..ingest.readers import read_file
 from . import audiences
-from .audiences import AudienceCount, AudienceSpec, ExportResult
+from .audiences import AudienceCount, AudienceSpec, Condition, ExportResult
 from .repository import AudiencesRepository
 
 
@@ -67,19 +68,55 @@ class AudiencesStage(Stage):
         """This dataset's saved audiences: ``name``, ``saved_at``, ``spec``."""
         return audiences.saved_audiences(self.store, self.handle.name)
 
+    def saved_with_sizes(self) -> pd.DataFrame:
+        """This dataset's saved audiences with their size today: ``name``, ``saved_at``, ``customers``, ``status``."""
+        return audiences.saved_with_sizes(self.store, self.handle.name)
+
+    def delete(self, name: str) -> None:
+        """Forget a saved audience."""
+        audiences.delete_audience(self.store, name)
+
+    def duplicate(self, name: str, new_name: str) -> str:
+        """Save a copy of a saved audience under ``new_name``; returns the new name."""
+        return audiences.duplicate_audience(self.store, name, new_name)
+
+    def category_values(self, column: str, search: str = "", limit: int = 20) -> pd.DataFrame:
+        """A column's most frequent values with their number of customers (``value``, ``customers``)."""
+        return audiences.category_values(self.store, self.dataset, column, search, limit)
+
+    def category_columns(self) -> list[str]:
+        """Columns and computed attributes whose values are categories (a value picker lists them)."""
+        kinds = {c: ROLE_KIND.get(r, "text") for c, r in self.dataset.roles.items()}
+        return [c for c in self.dataset.columns if kinds.get(c) == "category"] + [
+            name for name, kind in self.attribute_kinds().items() if kind == "category"]
+
+    def applies(self, condition: Condition) -> bool:
+        """Whether a condition names a column of this dataset (else the page shows it as not applicable)."""
+        return audiences.applies(self.dataset, condition, self.attribute_kinds())
+
     def overlap(self, names: list[str] | tuple[str, ...]) -> pd.DataFrame:
         """Customers in both of every two saved audiences (the diagonal: each one's size)."""
         return audiences.overlap(self.store, list(names))
 
     def export(self, spec: AudienceSpec, out: str | Path, *, excel_french: bool = False,
-               holdout_file: bool = False, audience: str | None = None) -> ExportResult:
-        """Write the audience to ``out`` (CSV or XLSX by extension), formula-safe, and log the export."""
-        return audiences.export(self.store, self._own(spec), out, excel_french=excel_french,
-                                holdout_file=holdout_file, audience=audience, ds=self.dataset)
+               holdout_out: str | Path | None = None, audience: str | None = None, preset: str | None = None,
+               hashed: bool = False, changes_out: str | Path | None = None) -> ExportResult:
+        """Write the customers to contact to ``out`` (CSV, XLSX or Parquet by extension, or a destination
+        ``preset``) and the holdout to ``holdout_out``, formula-safe, and log the export; with ``changes_out``
+        (a folder), the customers a saved ``audience`` gained and lost since its previous export."""
+        return audiences.export(self.store, self._own(spec), out, excel_french=excel_french, holdout_out=holdout_out,
+                                audience=audience, preset=preset, hashed=hashed, changes_out=changes_out,
+                                ds=self.dataset)
 
-    def render(self, spec: AudienceSpec, file_format: str = "csv-excel", audience: str | None = None) -> bytes:
-        """The audience as file bytes for a download (``csv-excel``, ``csv`` or ``xlsx``), logged."""
-        return audiences.render(self.store, self._own(spec), file_format, audience, ds=self.dataset)
+    def render(self, spec: AudienceSpec, file_format: str = "csv-excel", audience: str | None = None, *,
+               part: str = "contacts", preset: str | None = None, hashed: bool = False) -> bytes:
+        """One file of the audience as bytes for a download (``part``: ``contacts`` or ``holdout``), logged."""
+        return audiences.render(self.store, self._own(spec), file_format, audience, ds=self.dataset, part=part,
+                                preset=preset, hashed=hashed)
+
+    def contact_columns(self) -> list[str]:
+        """The extra contact columns a list can carry: every e-mail or phone, the second and the third."""
+        return list(audiences.contact_columns(self.dataset))
 
     def save_suppression(self, name: str, values: list[str]) -> int:
         """Keep a suppression list (e-mails or record ids); returns its id for :attr:`AudienceSpec.suppression`."""

@@ -410,8 +410,7 @@ def check_outputs(config: PipelineConfig, config_file: str | Path | None = None)
     sources = {config.path(s.file).resolve(): s.dataset for s in config.sources}
     for a in config.audiences:
         target = config.path(a.out).resolve()
-        files = [target, target.with_name(f"{target.stem} (holdout){target.suffix}")] \
-            if a.settings.holdout_file else [target]
+        files = [target, target.with_name(f"{target.stem} (holdout){target.suffix}")]
         for file in files:
             if not any(file.is_relative_to(folder) for folder in folders):
                 allowed = " or ".join(f"'{f}'" for f in folders)

@@ -243,7 +243,7 @@ def _audience_step(ws, config: pipeline.PipelineConfig, output: pipeline.Audienc
         handle = ws.dataset(chosen.dataset)
         frame = handle.audiences.select(chosen)
         figures = handle.audiences.count(chosen)
-        files = audiences.holdout_files(frame, path, output.settings.holdout_file)
+        files = audiences.holdout_files(frame, path)
         for target in files:
             _may_overwrite(log, target, output)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,14 +6,16 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from .. import AudienceSpec, Workspace, parse_filter, write_file
+from .. import NO_CONSENT_CHOICES, PRESET_NAMES, AudienceSpec, Workspace, parse_filter, write_file
+from ..activate.presets import GENERAL_FORMATS
 from .base import command
 
 
 @command("export")
 def cmd_export(ws: Workspace, args: argparse.Namespace) -> dict:
     audience_options = (args.segments, args.filter, args.columns, args.channel, args.include_no_consent,
-                        args.holdout, args.audience, args.save_as)
+                        args.holdout, args.audience, args.save_as, args.preset, args.no_consent_column,
+                        args.holdout_out, args.changes_out)
     if not any(audience_options):  # every customer, with the segment of a run
         handle = ws.dataset(args.dataset)
         if args.run and not args.dataset:
@@ -27,7 +29,12 @@ def cmd_export(ws: Workspace, args: argparse.Namespace) -> dict:
     spec = _audience_spec(audiences, saved or AudienceSpec(dataset=audiences.handle.name, run=args.run), args)
     if args.save_as:
         audiences.save(args.save_as, spec)
-    return audiences.export(spec, args.out, audience=args.audience or args.save_as).to_dict()
+    preset, excel_french = args.preset, False
+    if preset in GENERAL_FORMATS:  # the audience's own columns, in a general format
+        preset, excel_french = None, args.preset == "excel-fr"
+    return audiences.export(spec, args.out, excel_french=excel_french, holdout_out=args.holdout_out,
+                            audience=args.audience or args.save_as, preset=preset, hashed=args.hash,
+                            changes_out=args.changes_out).to_dict()
 
 
 def _audience_spec(audiences, spec: AudienceSpec, args: argparse.Namespace) -> AudienceSpec:
@@ -46,6 +53,8 @@ def _audience_spec(audiences, spec: AudienceSpec, args: argparse.Namespace) -> A
         changes["include_no_consent"] = True
     if args.holdout is not None:
         changes.update(holdout=args.holdout / 100, seed=args.seed)
+    if args.no_consent_column:
+        changes["no_consent_column"] = args.no_consent_column
     return replace(spec, **changes)
 
 
@@ -64,7 +73,20 @@ def add_parsers(sub, common) -> None:
                    help="audience: customers need this contact point and consent for it (default email)")
     p.add_argument("--include-no-consent", action="store_true",
                    help="audience: keep customers without consent or who opted out (recorded in the export log)")
+    p.add_argument("--no-consent-column", choices=list(NO_CONSENT_CHOICES),
+                   help="audience: what a dataset without any consent or opt-out column means (required then; "
+                        "recorded in the export log)")
     p.add_argument("--holdout", type=float, metavar="PCT", help="audience: percentage kept aside as control group")
+    p.add_argument("--holdout-out", metavar="FILE",
+                   help="audience: file of the control group (default: '<out name> (holdout).<ext>' beside --out); "
+                        "--out then holds only the customers to contact")
+    p.add_argument("--preset", choices=list(PRESET_NAMES),
+                   help="audience: the destination's import format (headers, separator, value formats)")
+    p.add_argument("--changes-out", metavar="DIR",
+                   help="audience: with --audience, also write '<name> added' and '<name> removed' (the customers "
+                        "gained and lost since its previous export) in this folder")
+    p.add_argument("--hash", action="store_true",
+                   help="audience: SHA-256 the identifiers, normalised as the destination says (ad platforms)")
     p.add_argument("--seed", type=int, default=0, help="seed of the holdout draw")
     p.add_argument("--audience", help="export a saved audience (on today's data)")
     p.add_argument("--save-as", help="save this audience's definition under a name")

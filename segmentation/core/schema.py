@@ -106,6 +106,10 @@ MIGRATIONS.append([  # the right to be forgotten: one audit line per erasure (a 
     """CREATE TABLE forgotten (forgotten_at TIMESTAMP NOT NULL, dataset VARCHAR, identifier VARCHAR NOT NULL,
         hash VARCHAR NOT NULL, counts JSON NOT NULL, lifted_at TIMESTAMP)""",
 ])
+MIGRATIONS.append([  # the customers each saved audience held at its last export (its next export's changes).
+    """CREATE TABLE export_members (dataset_id INTEGER NOT NULL, audience VARCHAR NOT NULL,
+        exported_at TIMESTAMP NOT NULL, customer_id VARCHAR NOT NULL)""",
+])
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # -- table names ------------------------------------------------------------
@@ -144,6 +148,7 @@ DATASET_ROWS: dict[str, tuple[str, str | None]] = {
     "rfm_runs": ("dataset_id", None),
     "score_models": ("dataset_id", None),
     "segment_snapshots": ("dataset_id", None),
+    "export_members": ("dataset_id", None),
     DATASETS: ("id", None),
 }
 
@@ -159,6 +164,7 @@ PERSON_ROWS: dict[str, tuple[tuple[str, ...], str, str | None]] = {
     "merge_members": (("row",), "row", "merge_groups"),
     "segment_members": (("customer_id",), "customer", "segment_runs"),
     "snapshot_members": (("customer_id",), "customer", "segment_snapshots"),
+    "export_members": (("customer_id",), "customer", None),
 }
 #: The key of a person's rows in each of a dataset's own tables (None: derived, dropped and rebuilt).
 DATASET_TABLE_PERSON_KEYS: dict[str, tuple[str, str] | None] = {

@@ -104,7 +104,7 @@ def test_holdout_is_reproducible(store):
     ds = import_file(store, ("id;email;consent\n" + rows).encode(), "big.csv")
     spec = AudienceSpec(dataset=ds.name, holdout=0.25, seed=7)
     first = A.select(store, spec)
-    assert 70 <= first["holdout"].sum() <= 130
+    assert first["holdout"].sum() == 100                      # the requested share, exactly
     assert first.equals(A.select(store, spec))
     other = A.select(store, AudienceSpec(dataset=ds.name, holdout=0.25, seed=8))
     assert not first["holdout"].equals(other["holdout"])
@@ -183,3 +183,115 @@ def test_consent_sql_reads_booleans_and_yes_no_words(store):
                     (False, True), (None, None), (None, None), (None, None)]
     typed = store.query_rows(f"SELECT {A._yes_no('c')} FROM (SELECT unnest([true, false, NULL]) AS c)")
     assert typed == [(True,), (False,), (None,)]
+
+
+def test_every_email_and_phone_of_a_customer_can_be_picked(store, ds):
+    dedupe.merge(store, ds.name, pairs=[(1, 3)])                      # A1 and A3: one customer, two e-mails
+    columns = ("id", "E-mail", "E-mail 2", "E-mail 3", "E-mail (all)", "Téléphone 2")
+    assert set(A.contact_columns(ds)) == {"E-mail (all)", "E-mail 2", "E-mail 3", "Téléphone (all)",
+                                          "Téléphone 2", "Téléphone 3"}
+    frame = A.select(store, AudienceSpec(dataset=ds.name, channel=None, columns=columns))
+    first = frame.iloc[0].tolist()
+    assert first[:2] == ["A1", "ana@x.fr"]
+    assert first[2] == "cy@x.fr" and pd.isna(first[3])
+    assert first[4] == "ana@x.fr; cy@x.fr"
+    assert first[5] == "+33633333333"
+    assert frame["E-mail (all)"].fillna("-").tolist()[1:] == ["=a@x.fr", "-", "ed@x.fr", "fy@x.fr"]
+
+
+def test_list_columns_without_merges_are_one_value(store, ds):
+    frame = A.select(store, AudienceSpec(dataset=ds.name, channel=None, columns=("id", "E-mail 2", "E-mail (all)")))
+    assert frame["E-mail (all)"].fillna("-").tolist() == ["ana@x.fr", "=a@x.fr", "cy@x.fr", "-", "ed@x.fr", "fy@x.fr"]
+    assert frame["E-mail 2"].isna().all()
+
+
+@pytest.mark.parametrize(("customers", "share", "held"), [(265, 0.10, 27), (400, 0.25, 100), (7, 0.5, 4), (3, 0.1, 0)])
+def test_contact_file_and_holdout_file_partition_the_audience(store, tmp_path, customers, share, held):
+    rows = "".join(f"C{i:03d};n{i}@x.fr;oui\n" for i in range(customers))
+    ds = import_file(store, ("id;email;consent\n" + rows).encode(), "big.csv")
+    spec = AudienceSpec(dataset=ds.name, holdout=share, seed=3, columns=("id",))
+    out, held_out = tmp_path / "contact.csv", tmp_path / "control.csv"
+    result = A.export(store, spec, out, holdout_out=held_out)
+    contact = pd.read_csv(out, dtype=str)["id"].tolist()
+    control = pd.read_csv(held_out, dtype=str)["id"].tolist()
+    assert list(pd.read_csv(out, dtype=str).columns) == ["id"]             # no holdout flag in the contact file
+    assert len(control) == held == result.holdout_rows == A.count(store, spec).holdout
+    assert len(contact) == customers - held == result.rows == A.count(store, spec).contacts
+    assert sorted(contact + control) == [f"C{i:03d}" for i in range(customers)] and not set(contact) & set(control)
+    again = A.select(store, spec, part="holdout")["id"].tolist()
+    assert again == control                                                    # the same seed, the same customers
+    assert A.render(store, spec, "csv", part="holdout").decode().splitlines() == ["id", *control]
+
+
+def test_category_conditions_fold_case_accents_and_spaces(store):
+    rows = "".join(f"C{i};Île-de-France\n" for i in range(3)) + "C9;Bretagne\n"
+    ds = import_file(store, ("id;Région\n" + rows).encode(), "regions.csv",
+                     ImportSettings(roles={"Région": "category"}))
+    counts = {spelling: A.count(store, anyone((Condition("Région", "eq", spelling),))).final
+              for spelling in ("ile de france", "Ile-de-France", "ILE DE FRANCE", "Île-de-France")}
+    assert counts == dict.fromkeys(counts, 3)
+    assert A.count(store, anyone((Condition("Région", "in", ["ile-de-france", "BRETAGNE"]),))).final == 4
+    picker = A.category_values(store, ds, "Région")
+    assert picker.values.tolist() == [["Île-de-France", 3], ["Bretagne", 1]]
+    assert A.category_values(store, ds, "Région", search="ILE de").values.tolist() == [["Île-de-France", 3]]
+
+
+def test_a_condition_on_a_column_the_dataset_lacks_does_not_apply(store, ds):
+    assert A.applies(ds, Condition("Région", "eq", "Bretagne"))
+    assert not A.applies(ds, Condition("Secteur", "eq", "Retail"))
+    assert A.applies(ds, Condition("segment_name", "eq", "x"))
+
+
+def test_consent_choice_for_a_dataset_without_consent_column(store, tmp_path):
+    ds = import_file(store, b"id;email\nN1;a@x.fr\nN2;b@x.fr\n", "noconsent.csv")
+    spec = AudienceSpec(dataset=ds.name, columns=("id",))
+    figures = A.count(store, spec)
+    assert not figures.consent_column and figures.final == 2                # counting needs no choice
+    with pytest.raises(A.SettingError, match="has no consent or opt-out column"):
+        A.export(store, spec, tmp_path / "x.csv")
+    with pytest.raises(A.SettingError, match="has no consent or opt-out column"):
+        A.render(store, spec, "csv")
+    assert not (tmp_path / "x.csv").exists()
+    excluded = A.export(store, AudienceSpec(dataset=ds.name, columns=("id",), no_consent_column="exclude"),
+                        tmp_path / "x.csv")
+    kept = A.render(store, AudienceSpec(dataset=ds.name, columns=("id",), no_consent_column="treat-as-consenting"),
+                    "csv")
+    assert excluded.rows == 0 and kept.decode().splitlines() == ["id", "N1", "N2"]
+    assert A.export_log(store)["consent"].tolist() == ["no consent column: treated as consenting",
+                                                       "no consent column: everyone excluded"]
+
+
+def test_saved_audiences_sizes_duplicate_and_delete(store, ds):
+    A.save_audience(store, "IDF", AudienceSpec(channel=None, groups=((Condition("Région", "eq", "idf"),),)))
+    A.save_audience(store, "Bretagne", AudienceSpec(channel=None, groups=((Condition("Région", "eq", "bretagne"),),)))
+    assert A.duplicate_audience(store, "bretagne", "Bretagne (copy)") == "Bretagne (copy)"
+    with pytest.raises(A.SettingError, match="a name no saved audience has"):
+        A.duplicate_audience(store, "IDF", "bretagne")
+    sized = A.saved_with_sizes(store, ds.name)
+    assert sized[["name", "customers", "status"]].astype(object).values.tolist() == [
+        ["Bretagne", 2, "ok"], ["Bretagne (copy)", 2, "ok"], ["IDF", 0, "ok"]]
+    A.delete_audience(store, "bretagne")
+    assert A.saved_with_sizes(store, ds.name)["name"].tolist() == ["Bretagne (copy)", "IDF"]
+    with pytest.raises(NotFoundError, match="No saved audience named 'Bretagne'"):
+        A.delete_audience(store, "Bretagne")
+
+
+def test_changes_since_the_last_export_and_parquet(store, ds, tmp_path):
+    bretagne = AudienceSpec(channel=None, columns=("id", "E-mail"), groups=((Condition("Région", "eq", "bretagne"),),))
+    A.save_audience(store, "B", bretagne)
+    changes = tmp_path / "changes"
+    changes.mkdir()
+    first = A.export(store, bretagne, tmp_path / "b.csv", audience="B", changes_out=changes)
+    assert first.changes == {"added": {"out": str(changes / "B added.csv"), "rows": 2},
+                             "removed": {"out": str(changes / "B removed.csv"), "rows": 0}}
+    wider = AudienceSpec(channel=None, columns=("id", "E-mail"),
+                         groups=((Condition("Région", "in", ["normandie", "ile de france"]),),))
+    A.save_audience(store, "B", wider)                                   # the audience changed since
+    result = A.export(store, wider, tmp_path / "b.parquet", audience="B", changes_out=changes)
+    added = pd.read_parquet(changes / "B added.parquet")
+    removed = pd.read_parquet(changes / "B removed.parquet")
+    assert added["id"].tolist() == ["A1", "A3", "A4", "A5"] and removed["id"].tolist() == ["A2", "A6"]
+    assert removed["E-mail"].tolist() == ["=a@x.fr", "fy@x.fr"]          # Parquet: values as they are
+    assert result.rows == 4 and pd.read_parquet(tmp_path / "b.parquet")["id"].tolist() == ["A1", "A3", "A4", "A5"]
+    with pytest.raises(A.SettingError, match="an export of a saved audience"):
+        A.export(store, wider, tmp_path / "c.csv", changes_out=changes)

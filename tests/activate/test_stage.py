@@ -90,8 +90,7 @@ def test_saving_writes_once_and_moves_the_dataset_version(crm):
 
 def test_export_result_render_and_the_log(crm, tmp_path):
     out = tmp_path / "list.csv"
-    result = crm.audiences.export(AudienceSpec(channel="email", holdout=0.5, seed=3), out, holdout_file=True,
-                                  audience="half")
+    result = crm.audiences.export(AudienceSpec(channel="email", holdout=0.5, seed=3), out, audience="half")
     written = pd.read_csv(out, dtype=str)
     held = pd.read_csv(tmp_path / "list (holdout).csv", dtype=str)
     assert result.rows == len(written) and result.holdout_rows == len(held) and len(written) + len(held) == 2

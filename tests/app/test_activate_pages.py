@@ -55,3 +55,75 @@ def test_a_refresh_on_unchanged_inputs_is_logged_and_moves_no_version(seeded_db,
     assert s.version() == version                           # the log of a refresh that changed nothing is no write
     shown = next(d.value for d in at.dataframe if "changed" in d.value.columns)  # read afresh, not from a cache
     assert shown["id"].tolist() == log["id"].tolist()
+
+
+def _markdown(at) -> str:
+    return " ".join(m.value for m in at.markdown)
+
+
+def test_value_picker_folds_spellings_and_a_stale_condition_is_shown_not_applicable(seeded_db, opened_stores):
+    at = run_app()
+    s = app_store(opened_stores)
+    at.switch_page("pages/audiences.py").run()
+    at.selectbox(key="cond_column").set_value("Région").run()
+    at.text_input(key="cond_search").set_value("ILE de").run()
+    picker = at.multiselect(key="cond_pick")
+    spec = audiences.AudienceSpec(dataset="sample customers", channel="email",
+                                  groups=((audiences.Condition("Région", "eq", "ile de france"),),))
+    expected = audiences.count(s, spec)
+    assert picker.options[0].startswith("Île-de-France (") and len(picker.options) == 1
+    picker.set_value(["Île-de-France"]).run()
+    at.button(key="add_condition").click().run()
+    assert "Région is Île-de-France" in _markdown(at)
+    assert metrics(at)["In the audience"] == f"{expected.final:,}"
+    dataset_id = at.session_state.audience_conditions[0]["dataset"]
+    at.session_state.audience_conditions = [*at.session_state.audience_conditions,
+                                            {"dataset": dataset_id, "group": 1, "column": "Gone", "op": "eq",
+                                             "value": "x"}]
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "(not applicable: this dataset has no column Gone; left out)" in _markdown(at)
+    assert metrics(at)["In the audience"] == f"{expected.final:,}"          # the stale condition is left out
+
+
+def test_a_dataset_without_consent_column_asks_for_a_choice(seeded_db, opened_stores):
+    from segmentation.ingest.importer import import_file
+
+    at = run_app()
+    s = app_store(opened_stores)
+    import_file(s, b"id;email\nN1;a@x.fr\nN2;b@x.fr\n", "leads.csv")
+    at.switch_page("pages/audiences.py").run()
+    at.selectbox(key="audience_dataset").set_value("leads").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("has no consent or opt-out column" in w.value for w in at.warning)
+    choice = at.radio(key="audience_no_consent_column")
+    assert choice.value is None
+    choice.set_value("exclude").run()
+    assert metrics(at)["In the audience"] == "0"
+    at.radio(key="audience_no_consent_column").set_value("treat-as-consenting").run()
+    assert metrics(at)["In the audience"] == "2"
+
+
+def test_saved_audiences_show_their_size_reopen_duplicate_and_delete(seeded_db, opened_stores):
+    at = run_app()
+    s = app_store(opened_stores)
+    spec = audiences.AudienceSpec(dataset="sample customers", channel="email", holdout=0.1, seed=4,
+                                  groups=((audiences.Condition("Région", "eq", "Bretagne"),),))
+    audiences.save_audience(s, "Bretagne", spec)
+    at.switch_page("pages/audiences.py").run()
+    table = next(d.value for d in at.dataframe if "status" in d.value.columns)
+    assert table[["name", "customers", "status"]].values.tolist() == [["Bretagne", audiences.count(s, spec).final,
+                                                                        "ok"]]
+    at.button(key="saved_open").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Région is Bretagne" in _markdown(at)
+    assert at.slider(key="audience_holdout").value == 10 and at.text_input(key="audience_name").value == "Bretagne"
+    assert metrics(at)["Holdout"] == f"{audiences.count(s, spec).holdout:,}"
+    at.text_input(key="saved_copy_name").set_value("Bretagne 2").run()
+    at.button(key="saved_duplicate").click().run()
+    assert audiences.get_audience(s, "Bretagne 2") == spec
+    at.selectbox(key="saved_pick").set_value("Bretagne").run()
+    at.button(key="saved_delete").click().run()
+    at.button(key="saved_delete_yes").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [n for n in audiences.saved_audiences(s)["name"]] == ["Bretagne 2"]

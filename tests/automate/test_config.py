@@ -154,7 +154,8 @@ def test_a_file_written_before_still_loads_into_the_engine_settings(tmp_path):
 def test_the_file_keys_are_the_engine_fields():
     # The embedded settings' fields take the place of the field that holds them, minus what the config sets.
     assert [k.name for k in pipeline.keys(SourceConfig)] == [
-        "dataset", "file", "sheet", "kind", "id_column", "roles", "default_region", "date_order", "max_bytes"]
+        "dataset", "file", "sheet", "kind", "id_column", "roles", "default_region", "date_order", "decimal",
+        "missing", "max_bytes"]
     assert [k.name for k in pipeline.keys(DedupeConfig)] == [
         "dataset", "upper", "lower", "max_block_size", "workers", "u_pairs", "em_iterations", "chunk_pairs", "seed",
         "auto_merge", "match_columns"]
