@@ -11,11 +11,24 @@ import app_state
 from pages import charts
 from pages.confirm import confirm_button
 from pages.text import plain
-from segmentation import KINDS, ROLES, ImportSettings, InputFileError, QualitySettings, SegmentStudioError
+from segmentation import (
+    KINDS,
+    MISSING_WORDS,
+    PHONE_REGIONS,
+    ROLES,
+    ImportSettings,
+    InputFileError,
+    QualitySettings,
+    ReadReport,
+    SegmentStudioError,
+)
 
 ws = app_state.workspace()
 ROLE_LABELS = list(ROLES.values())
 ROLE_KEYS = {label: key for key, label in ROLES.items()}
+DATE_ORDERS = {"auto": "Decide from the values", "dmy": "Day first (31/12/2024)", "mdy": "Month first (12/31/2024)",
+               "ymd": "Year first (2024/12/31)"}
+DECIMALS = {"auto": "Decide from the values", ",": "Comma (1 234,50)", ".": "Point (1,234.50)"}
 
 st.title("Import customers")
 st.write("Upload CRM exports (CSV, TSV or Excel). Encoding and delimiter are detected; "
@@ -39,6 +52,27 @@ def role_editor(columns: list[str], roles: dict[str, str], key: str, examples: l
     return {c: ROLE_KEYS[r] for c, r in zip(edited["Column"], edited["Role"], strict=True)}
 
 
+def read_report(report: ReadReport, key: str) -> None:
+    """The read report table, and one warning per column with too few values read (saying what to change)."""
+    st.dataframe(report.frame(), hide_index=True, key=key,
+                 column_config={"Read %": st.column_config.NumberColumn(format="%.1f %%")})
+    for warning in report.warnings:
+        st.warning(plain(warning))
+
+
+def reading_options(upload_id: int) -> dict:
+    """Default phone region, date order, decimal mark and missing-value words, as ImportSettings fields."""
+    c1, c2, c3 = st.columns(3)
+    region = c1.selectbox("Default phone region", PHONE_REGIONS, index=PHONE_REGIONS.index("FR"),
+                          key=f"region_{upload_id}", help="For numbers written without a country prefix")
+    order = c2.selectbox("Date order", list(DATE_ORDERS), format_func=DATE_ORDERS.get, key=f"date_order_{upload_id}")
+    decimal = c3.selectbox("Decimal mark", list(DECIMALS), format_func=DECIMALS.get, key=f"decimal_{upload_id}")
+    missing = st.text_input("Cells meaning no value (separated by commas)", ", ".join(MISSING_WORDS),
+                            key=f"missing_{upload_id}")
+    return {"default_region": region, "date_order": order, "decimal": decimal,
+            "missing": tuple(missing.split(","))}
+
+
 def upload_section(files) -> None:
     """Preview, roles and the Import button for the uploaded files."""
     pending = {st.session_state.uploads[f.file_id]: f.name for f in files}
@@ -49,12 +83,12 @@ def upload_section(files) -> None:
     upload_id = st.session_state.active_upload
     file_name = pending[upload_id]
     try:
-        preview = app_state.cached(ws.ingest, "preview", upload_id, None)
+        preview = app_state.cached(ws.ingest, "preview", upload_id, None, report=False)
         sheet = None
         if len(preview.sheets) > 1:
             sheet = st.selectbox("Sheet", preview.sheets, index=preview.sheets.index(preview.sheet))
             if sheet != preview.sheet:
-                preview = app_state.cached(ws.ingest, "preview", upload_id, sheet)
+                preview = app_state.cached(ws.ingest, "preview", upload_id, sheet, report=False)
     except SegmentStudioError as exc:
         st.error(plain(exc))
         return
@@ -75,6 +109,17 @@ def upload_section(files) -> None:
     st.subheader("Column roles")
     roles = role_editor(preview.columns, preview.roles, f"roles_{upload_id}_{sheet}",
                         [next(iter(preview.frame[c].dropna()), "") for c in preview.columns])
+    options = reading_options(upload_id)
+    try:
+        checked = app_state.cached(ws.ingest, "preview", upload_id, sheet,
+                                   ImportSettings(sheet=sheet, roles=roles, **options))
+    except SegmentStudioError as exc:
+        st.error(plain(exc))
+        return
+    st.subheader("How the values would be read")
+    st.caption(f"On {checked.report.rows:,} rows spread across the file. A value that cannot be read is left "
+               "empty in the normalised data; its raw text is kept.")
+    read_report(checked.report, f"read_report_{upload_id}")
     existing = ws.names("customers")
     target = None
     if existing:
@@ -92,7 +137,7 @@ def upload_section(files) -> None:
     if st.button("Import", type="primary", key="import"):
         try:
             handle = ws.ingest.import_upload(
-                upload_id, ImportSettings(name=name, sheet=sheet, kind=kind, roles=roles, append_to=target),
+                upload_id, ImportSettings(name=name, sheet=sheet, kind=kind, roles=roles, append_to=target, **options),
                 progress=app_state.progress_bar(), file_name=file_name)
         except InputFileError as exc:  # the file itself is refused: its bytes are not kept
             ws.ingest.discard_upload(upload_id)
@@ -116,7 +161,7 @@ def upload_section(files) -> None:
                        f"as they were; {done.rows:,} records in all.")
 
 
-files = st.file_uploader("CRM exports", type=["csv", "tsv", "txt", "xlsx", "xls"],
+files = st.file_uploader("CRM exports", type=["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods"],
                          accept_multiple_files=True, key="uploader")
 present = {f.file_id for f in files or []}
 for file_id in [k for k in st.session_state.uploads if k not in present]:
@@ -132,7 +177,7 @@ for f in files or []:
         # Keep the bytes in the store once: the uploader's buffer does not survive every rerun.
         upload_id = ws.ingest.save_upload(f.name, f.getvalue())
         try:
-            app_state.cached(ws.ingest, "preview", upload_id, None)
+            app_state.cached(ws.ingest, "preview", upload_id, None, report=False)
         except SegmentStudioError as exc:  # refused: its bytes are not kept
             ws.ingest.discard_upload(upload_id)
             st.session_state.refused_uploads[f.file_id] = str(exc)
@@ -227,6 +272,9 @@ with st.expander("Change column roles"):
             st.error(str(exc))
         else:
             st.rerun()
+
+st.subheader("How the values were read")
+read_report(app_state.cached(handle.ingest, "read_report"), "dataset_read_report")
 
 st.subheader("Data quality")
 stale_months = st.number_input("Stale after (months without activity)", 1, 120, 12, key="stale_months")

@@ -32,8 +32,9 @@ from .core.errors import (
 from .workspace import DatasetHandle, Workspace, open_workspace
 
 # -- ingest: settings and vocabulary the Import page offers
-from .core.vocabulary import KINDS, ROLE_KIND, ROLES, SINGLE_ROLES
+from .core.vocabulary import KINDS, MISSING_WORDS, ROLE_KIND, ROLES, SINGLE_ROLES
 from .ingest.importer import ImportSettings, Preview
+from .ingest.report import PHONE_REGIONS, READ_THRESHOLD, ColumnRead, ReadReport
 from .ingest.normalize import NormalizeOptions
 from .ingest.quality import Issue, QualityReport, QualitySettings
 from .ingest.stage import DatasetSummary, ImportResult
@@ -55,6 +56,7 @@ from .behaviour.propensity import ScoreResult, ScoreSettings
 # -- activate (audiences and exports)
 from .activate.audiences import (
     CHANNELS,
+    NO_CONSENT_CHOICES,
     OPERATORS,
     AudienceCount,
     AudienceSpec,
@@ -64,7 +66,8 @@ from .activate.audiences import (
     parse_filter,
     suppression_values,
 )
-from .activate.export import to_csv_bytes, to_xlsx_bytes, write_file
+from .activate.export import to_csv_bytes, to_parquet_bytes, to_xlsx_bytes, write_file
+from .activate.presets import PRESET_NAMES, PRESETS, Preset, get_preset
 
 # -- automate (refresh)
 from .automate.config import (

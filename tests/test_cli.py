@@ -39,7 +39,7 @@ def test_import_datasets_quality_export(capsys, db, crm_file, tmp_path):
     assert code == 0
     assert result["dataset"] == "crm export" and result["rows"] == 4
     assert (result["encoding"], result["delimiter"], result["rejected_rows"]) == ("cp1252", ";", 0)
-    assert "E-mail" in result["columns"]
+    assert "E-mail" in [c["name"] for c in result["columns"]]
 
     code, result, _ = run_cli(capsys, "datasets", "--db", db, "--json")
     assert code == 0 and [d["name"] for d in result["datasets"]] == ["crm export"]
@@ -223,9 +223,11 @@ def test_export_an_audience(capsys, db, tmp_path):
                               "--save-as", "IDF", "--out", str(out), "--json")
     assert code == 0
     rows = pd.read_csv(out, dtype=str, keep_default_na=False)
-    assert result["rows"] == len(rows) > 0 and result["holdout_rows"] == (rows["holdout"] == "True").sum() > 0
+    held = pd.read_csv(tmp_path / "idf (holdout).csv", dtype=str, keep_default_na=False)
+    assert result["rows"] == len(rows) > 0 and result["holdout_rows"] == len(held) > 0
+    assert not set(held["ID client"]) & set(rows["ID client"])
     assert result["columns"] == list(rows.columns) == ["ID client", "Société", "Prénom", "Nom", "E-mail",
-                                                       "segment_name", "holdout"]
+                                                       "segment_name"]
     assert "Core" in set(rows["segment_name"]) and len(set(rows["segment_name"])) <= 2   # segments 1 and 2 only
     source = pd.read_csv(ROOT / "sample_data" / "customers.csv", sep=";", encoding="cp1252", dtype=str,
                          keep_default_na=False)
@@ -267,3 +269,99 @@ def test_score_command(capsys, db, tmp_path):
     assert result["auc_mean"] >= 0.8 and result["top_features"] == ["usage"]
     code, _, err = run_cli(capsys, "--db", db, "score", "--target", "nope")
     assert code == 2 and "error: Missing columns ['nope']" in err
+
+
+# -- the import's options and read report ----------------------------------------
+READ_OPTIONS_CSV = ("id;Quand;Montant;Tel;Code\n"
+                    "1;13/02/2024;1,5;0612345678;A12\n"
+                    "2;02/13/2024;2.25;020 7946 0958;?\n"
+                    "3;2024-03-01;1.234,5;;B7\n")
+
+
+def read_figures(result: dict, *names: str) -> dict:
+    return {c["name"]: (c["read"], c["invalid"], c["missing"], c["examples_unread"])
+            for c in result["columns"] if c["name"] in names}
+
+
+@pytest.fixture
+def options_file(tmp_path):
+    path = tmp_path / "options.csv"
+    path.write_text(READ_OPTIONS_CSV, encoding="utf-8")
+    return str(path)
+
+
+def test_import_options_change_the_read_report(capsys, tmp_path, options_file):
+    def imported(*options: str) -> dict:
+        db = str(tmp_path / f"o{len(list(tmp_path.glob('o*.duckdb')))}.duckdb")
+        code, result, err = run_cli(capsys, "--db", db, "import", options_file, "--json",
+                                    "--roles", "Quand=date,Montant=measure,Tel=phone,Code=text", *options)
+        assert code == 0, err
+        return result
+
+    base = imported()
+    assert [c["role"] for c in base["columns"]] == ["id", "date", "measure", "phone", "text"]
+    assert read_figures(base, "Quand", "Tel", "Code") == {
+        "Quand": (2, 1, 0, ["02/13/2024"]), "Tel": (1, 1, 1, ["020 7946 0958"]), "Code": (3, 0, 0, [])}
+    assert read_figures(imported("--date-order", "mdy"), "Quand") == {"Quand": (2, 1, 0, ["13/02/2024"])}
+    assert read_figures(imported("--decimal", ","), "Montant") == {"Montant": (2, 1, 0, ["2.25"])}
+    assert read_figures(imported("--decimal", "."), "Montant") == {"Montant": (1, 2, 0, ["1,5", "1.234,5"])}
+    assert read_figures(imported("--missing", "?,NA"), "Code") == {"Code": (2, 0, 1, [])}
+    assert read_figures(imported("--region", "GB"), "Tel") == {"Tel": (1, 1, 1, ["0612345678"])}
+    as_code = imported("--roles", "Code=measure")
+    assert read_figures(as_code, "Code") == {"Code": (0, 3, 0, ["?", "A12", "B7"])}
+
+
+def test_import_bad_roles_exit_2_with_one_error_line(capsys, db, options_file):
+    for roles, message in (("Code=nope", "error: roles must be one of"),
+                           ("Nope=text", "error: Missing columns ['Nope']"),
+                           ("Code", "error: --roles must be")):
+        code, _, err = run_cli(capsys, "--db", db, "import", options_file, "--roles", roles, "--json")
+        assert code == 2 and err.startswith(message) and err.count("\n") == 1, err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--db", db, "import", options_file, "--date-order", "dym"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_export_preset_hash_holdout_file_and_the_consent_choice(capsys, db, tmp_path):
+    source = tmp_path / "leads.csv"
+    source.write_text("id;email;phone\n" + "".join(f"L{i};Lead{i}@X.fr;06 12 34 56 {i:02d}\n" for i in range(10)),
+                      encoding="utf-8")
+    assert run_cli(capsys, "--db", db, "import", str(source))[0] == 0
+    out, control = tmp_path / "google.csv", tmp_path / "control.csv"
+    args = ["--db", db, "export", "--preset", "google", "--hash", "--holdout", "20", "--holdout-out", str(control),
+            "--out", str(out), "--json"]
+    code, _, err = run_cli(capsys, *args)
+    assert code == 2 and "has no consent or opt-out column" in err and "--no-consent-column" in err
+    assert not out.exists()
+    code, result, _ = run_cli(capsys, *args, "--no-consent-column", "treat-as-consenting")
+    assert code == 0 and (result["rows"], result["holdout_rows"]) == (8, 2) and result["holdout_out"] == str(control)
+    contact, held = (pd.read_csv(p, dtype=str, header=None) for p in (out, control))
+    assert contact.iloc[0].tolist()[:4] == ["Email", "Email", "Email", "Phone"] and len(contact) == 9
+    everyone = {__import__("hashlib").sha256(f"lead{i}@x.fr".encode()).hexdigest() for i in range(10)}
+    assert set(contact[0][1:]) | set(held[0][1:]) == everyone and not set(contact[0][1:]) & set(held[0][1:])
+    assert not (contact[3][1:].str.startswith("'")).any()
+    code, result, _ = run_cli(capsys, "--db", db, "export", "--preset", "excel-fr", "--no-consent-column", "exclude",
+                              "--out", str(tmp_path / "none.csv"), "--json")
+    assert code == 0 and result["rows"] == 0
+    from segmentation import open_workspace
+    ws = open_workspace(db)
+    log = ws.dataset().audiences.export_log()
+    ws.close()
+    assert log["consent"].tolist() == ["no consent column: everyone excluded",
+                                       "no consent column: treated as consenting"]
+
+
+def test_export_changes_since_the_last_export(capsys, db, tmp_path):
+    source = tmp_path / "crm.csv"
+    source.write_text("id;email;consent\nA;a@x.fr;oui\nB;b@x.fr;oui\nC;c@x.fr;non\n", encoding="utf-8")
+    assert run_cli(capsys, "--db", db, "import", str(source))[0] == 0
+    assert run_cli(capsys, "--db", db, "export", "--columns", "id", "--save-as", "All", "--out",
+                   str(tmp_path / "all.csv"))[0] == 0
+    changes = tmp_path / "changes"
+    changes.mkdir()
+    code, result, _ = run_cli(capsys, "--db", db, "export", "--audience", "All", "--include-no-consent",
+                              "--out", str(tmp_path / "all.csv"), "--changes-out", str(changes), "--json")
+    assert code == 0 and result["changes"] == {"added": {"out": str(changes / "All added.csv"), "rows": 1},
+                                               "removed": {"out": str(changes / "All removed.csv"), "rows": 0}}
+    assert (changes / "All added.csv").read_text(encoding="utf-8") == "id\nC\n"

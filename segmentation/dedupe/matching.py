@@ -360,7 +360,9 @@ class Matcher:
     def _prepare(self, frame: pd.DataFrame) -> dict:
         roles = self.settings.columns or self.roles
         if roles is None:
-            roles = guess_roles(list(frame.columns), frame.head(2000).astype(object))
+            # Rows spread over the whole frame, not its head (a sorted export's late rows may differ).
+            spread = np.unique(np.linspace(0, len(frame) - 1, min(len(frame), 2000)).round().astype(np.int64))
+            roles = guess_roles(list(frame.columns), frame.iloc[spread].astype(object))
         missing = [c for c in roles if c not in frame.columns]
         if missing:
             raise MissingColumnsError(missing, list(frame.columns), where="the data to compare")

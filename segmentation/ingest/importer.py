@@ -27,6 +27,7 @@ from . import forget
 from .dates import ORDERS
 from .normalize import NormalizeOptions, plan_columns
 from .readers import ReadResult, read_file
+from .report import ReadReport
 from .repository import DatasetsRepository
 from .roles import guess_roles
 
@@ -112,6 +113,8 @@ class Preview:
     sheets: list[str]
     warnings: list[str]
     partial: bool
+    #: How the previewed rows' values would be read with these roles and options (with a store only).
+    report: ReadReport | None = None
 
 
 def _head_bytes(data: bytes, limit: int) -> tuple[bytes, bool]:
@@ -130,11 +133,13 @@ def _head_bytes(data: bytes, limit: int) -> tuple[bytes, bool]:
 
 
 def preview_file(data: bytes, file_name: str, settings: ImportSettings = ImportSettings(),
-                 rows: int = 20) -> Preview:
+                 rows: int = 20, repo: DatasetsRepository | None = None) -> Preview:
     """Read enough of a file to show its first rows and the guessed roles.
 
     CSV files are read from their first half megabyte only, so a preview of a
-    large export is immediate; the full read happens on import.
+    large export is immediate; the full read happens on import. With ``repo``,
+    the preview has the read report of its rows (up to :data:`SAMPLE_ROWS`,
+    spread across them) with the settings' roles and options, nothing written.
     """
     is_zip = data[:4] == b"PK\x03\x04"
     head, partial = (data, False) if is_zip else _head_bytes(data, PREVIEW_BYTES)
@@ -151,9 +156,14 @@ def preview_file(data: bytes, file_name: str, settings: ImportSettings = ImportS
     if settings.max_bytes is not None and len(data) > settings.max_bytes:
         read_file(data, file_name, max_bytes=settings.max_bytes)  # raises the size error
     roles = _roles_for(result.columns, spread_sample(result.table, GUESS_ROWS), settings)
+    report = None
+    if repo is not None:
+        report = repo.preview_read_report(spread_sample(result.table, SAMPLE_ROWS), roles,
+                                          settings.normalize_options())
     return Preview(frame=result.table.slice(0, rows).to_pandas(), columns=result.columns, roles=roles,
                    file_format=result.file_format, encoding=result.encoding, delimiter=result.delimiter,
-                   sheet=result.sheet, sheets=result.sheets, warnings=result.warnings, partial=partial)
+                   sheet=result.sheet, sheets=result.sheets, warnings=result.warnings, partial=partial,
+                   report=report)
 
 
 def spread_sample(table: pa.Table, rows: int) -> pd.DataFrame:
@@ -362,3 +372,35 @@ def read_pairs_file(path: str | Path) -> pd.DataFrame:
     if missing:
         raise MissingColumnsError(missing, list(frame.columns), where=path.name)
     return frame[["left_id", "right_id"]].dropna()
+
+
+SPREAD_CHUNKS = 32  # windows of a large text file read for the preview's role guesses
+SPREAD_CHUNK_BYTES = 16 * 1024
+
+
+def spread_rows(data: bytes, head: ReadResult, file_name: str) -> pa.Table | None:
+    """Rows from windows spread over a large text file beyond its head, read like the head; None if none.
+
+    The preview reads only the first half megabyte; role guesses must also see
+    the rest of the file (an export sorted by date, late rows that differ).
+    Each window is cut to whole lines and read under the head's header; rows
+    a window cuts badly (inside a quoted cell) are set aside by the reader.
+    """
+    if head.file_format != "csv" or (head.encoding or "").startswith("utf-16"):
+        return None
+    start = data.find(b"\n") + 1
+    if start <= 0 or len(data) <= PREVIEW_BYTES + SPREAD_CHUNK_BYTES:
+        return None
+    pieces = [data[:start]]
+    for offset in np.linspace(PREVIEW_BYTES, len(data) - SPREAD_CHUNK_BYTES, SPREAD_CHUNKS).astype(np.int64):
+        window = data[offset:offset + SPREAD_CHUNK_BYTES]
+        first, last = window.find(b"\n"), window.rfind(b"\n")
+        if 0 <= first < last:
+            pieces.append(window[first + 1:last + 1])
+    try:
+        table = read_file(b"".join(pieces), file_name).table
+    except InputFileError:
+        return None
+    if table.num_columns != head.table.num_columns:
+        return None
+    return table.rename_columns(head.table.column_names)

@@ -27,7 +27,7 @@ import pyarrow as pa
 from ..core import schema
 from ..core.errors import DatasetNotFoundError, NotFoundError
 from ..core.store import Dataset, Store, Transaction, quote, unique_name
-from . import forget, statements
+from . import forget, report, statements
 from .normalize import ColumnPlan, NormalizeOptions, evidence_sql, plan_columns
 
 Progress = Callable[[float, str], None]
@@ -50,9 +50,12 @@ def _dataset_from_row(row: tuple) -> Dataset:
 
 def _register_mapping(tx: Transaction, view: str, distinct: pd.DataFrame, norm: pd.Series) -> str:
     """Make a raw -> normalised mapping visible to SQL as ``view``."""
-    norm = pd.Series(norm, dtype=object)
-    tx.register(view, pd.DataFrame({"value": distinct["value"].astype(object),
-                                    "norm": norm.where(pd.notna(norm), None)}))
+    norm = pd.Series(norm, dtype=object).reset_index(drop=True)
+    mapping = {"value": distinct["value"].astype(object).reset_index(drop=True)}
+    if "context" in distinct:  # the row's context value (a phone's country) is part of the key
+        mapping["context"] = distinct["context"].astype(object).reset_index(drop=True)
+    mapping["norm"] = norm.where(pd.notna(norm), None)
+    tx.register(view, pd.DataFrame(mapping))
     return view
 
 
@@ -608,3 +611,59 @@ class DatasetsRepository:
             tx.execute(statements.fill_sql(plan, source, ds.clean_table, fills[-1]))
         for view in [*views.values(), *fills]:
             tx.unregister(view)
+
+    # -- the read report ------------------------------------------------------
+    def read_report(self, ds: Dataset) -> report.ReadReport:
+        """Per column, how many raw values were read, invalid or missing, over every current row (a read)."""
+        columns = report.report_columns({c: ds.roles.get(c, "text") for c in ds.columns}, ds.options.get("missing"))
+        source = self.raw_source(ds)
+        counts = self.store.query_rows(report.counts_sql(columns, source, ds.clean_table))[0]
+        examples = {col.name: [r[0] for r in self.store.query_rows(report.examples_sql(col, source, ds.clean_table))]
+                    for i, col in enumerate(columns) if counts[2 + 3 * i]}
+        return report.build_report(columns, counts, examples)
+
+    def preview_read_report(self, sample: pd.DataFrame, roles: dict[str, str],
+                            options: NormalizeOptions) -> report.ReadReport:
+        """The read report of a file not imported yet, on a sample of its rows; nothing is written.
+
+        The sample is normalised with the plans an import would choose
+        (:func:`~segmentation.ingest.normalize.plan_columns`, evidence taken
+        from the sample), evaluated by queries over the registered frame.
+        """
+        raw = pa.table({"_row": pa.array(range(1, len(sample) + 1), pa.int64()),
+                        **{c: pa.array(sample[c].astype(object).where(sample[c].notna(), None), pa.string())
+                           for c in roles}})
+        columns = report.report_columns(roles, options.missing)
+        with self.store.transaction(versioned=False) as tx:  # reads only: registered views, no table
+            tx.register("_preview_raw", raw)
+            views: dict[int, str] = {}
+            fills: dict[int, str] = {}
+            try:
+                wanted = evidence_sql(roles)
+                evidence: dict[str, dict] = {}
+                if wanted:
+                    sql, order = statements.evidence_query_sql("_preview_raw", wanted, tuple(options.missing))
+                    for (column, name), value in zip(order, tx.fetchone(sql), strict=True):
+                        evidence.setdefault(column, {})[name] = value
+                plans = plan_columns(roles, sample, options, evidence)
+                for i, plan in enumerate(plans):
+                    if plan.mapper is not None and not plan.fill:
+                        distinct = tx.df(statements.distinct_values_sql(plan, "_preview_raw"))
+                        views[i] = _register_mapping(tx, f"_map_{i}", distinct, plan.mapper(distinct))
+                # The import's own SELECT without its CREATE TABLE (the same expressions as the import),
+                # evaluated once: the plans' expressions are long to compile.
+                tx.register("_preview_sql", tx.df(statements.clean_select_sql(plans, "_preview_raw", views)))
+                for i, plan in enumerate(plans):
+                    if plan.mapper is not None and plan.fill:
+                        distinct = tx.df(statements.unfilled_values_sql(plan, "_preview_raw", "_preview_sql"))
+                        fills[i] = _register_mapping(tx, f"_fill_{i}", distinct, plan.mapper(distinct))
+                tx.register("_preview_clean", tx.df(report.filled_sql("SELECT * FROM _preview_sql", plans, fills,
+                                                                      "_preview_raw")))
+                counts = tx.fetchone(report.counts_sql(columns, "_preview_raw", "_preview_clean"))
+                examples = {col.name: [r[0] for r in tx.execute(report.examples_sql(col, "_preview_raw",
+                                                                                    "_preview_clean"))]
+                            for i, col in enumerate(columns) if counts[2 + 3 * i]}
+            finally:
+                for view in ["_preview_raw", "_preview_sql", "_preview_clean", *views.values(), *fills.values()]:
+                    tx.unregister(view)
+        return report.build_report(columns, counts, examples)

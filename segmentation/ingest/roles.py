@@ -7,22 +7,36 @@ roles, their kinds and the yes/no words are the one vocabulary of
 :mod:`segmentation.core.vocabulary` (re-exported here). Pure: no SQL.
 
 :func:`guess_roles` reads the header (French or English, with any case,
-accents or punctuation) and a sample of raw values. Header evidence wins
-when the values agree or say nothing definite; values win when the header is
-unknown or when they clearly contradict it (a "Contact" column full of email
-addresses is an email column).
+accents or punctuation) and a sample of raw values (the importer draws it
+evenly over the whole file). Header evidence wins when the values agree or
+say nothing definite; values win when the header is unknown or when they
+clearly contradict it (a "Contact" column full of email addresses is an
+email column, an "Email Address" column of dates a date column). Missing
+words (``NA``, ``#N/A``, ``-``...) are missing, not values. Codes (letters
+mixed with digits as in ``C536379`` or ``84459A``, leading zeros as in
+``00123``) are never a measure: they are the record id when named so or
+when first and unique, else text or a category.
+
+The value profile runs each pattern once over the distinct values of all
+columns together (``pyarrow.compute``, RE2 syntax), so a 1,000-column
+preview stays fast.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..core.errors import ColumnError
 from ..core.vocabulary import (
+    MISSING_WORDS,
     NO_WORDS,
     OPT_IN_WORDS,
     OPT_OUT_WORDS,
@@ -30,7 +44,6 @@ from ..core.vocabulary import (
     ROLES,
     SINGLE_ROLES,
     YES_WORDS,
-    fold_word,
     looks_yes_no,
 )
 
@@ -43,6 +56,14 @@ from ..core.vocabulary import (
 # ("Email Opt Out" before "Email", "Nom complet" before "Nom", "Taille
 # entreprise" before "Entreprise"). A role of None means "a known header that
 # says nothing about the role": the values decide.
+_CODE_WORDS = (
+    r"invoice|invoices|invoice ?(no|nr|num|number|id|ref|reference|code)|facture|factures"
+    r"|(n|no|num|numero) (de )?(facture|commande|transaction|ticket)"
+    r"|(order|commande|transaction|receipt|ticket|shipment|tracking) ?(id|no|nr|num|number|ref|reference|code)"
+    r"|stock ?codes?|sku|skus|(product|item|article|produit) ?(code|id|no|nr|number|ref|reference)"
+    r"|code (article|produit)|ref(erence)? (article|produit)|barcode|ean|upc|gtin|isbn|asin"
+    r"|(coupon|promo|voucher|discount) ?code"
+)
 _HEADER_RULES: list[tuple[str | None, str]] = [
     # People and metadata that are not the customer's own data.
     (None, r"owner|proprietaire|created by|modified by|cree par|modifie par|assigned( to)?|sales ?rep"
@@ -51,24 +72,27 @@ _HEADER_RULES: list[tuple[str | None, str]] = [
              r"|observations?|message|memo"),
     # Dates, before the words that they qualify ("Date opt-in", "Last order").
     ("birth_date", r"birth ?(date|day)|date of birth|dob|date (de |d )?naissance|naissance|nee? le|anniversaire"),
-    ("created_date", r"date (de |d )?(creation|ajout|inscription|entree|premier contact)"
+    ("created_date", r"date (de |d )?(creation|ajout|inscription|entree|premier contact)|dt customer"
                      r"|(creation|created?|creee?) (date|le|on|at|time|timestamp)|date created"
                      r"|^(creation|created|createdate|createddate)$|customer since|client depuis"
                      r"|sign ?up date|inscrit le"),
     ("last_activity_date", r"(last|latest|most recent|derniere?) (activity|activite|action|interaction|engagement"
                            r"|contact|contacted|seen|login|connexion|visite?|touch|echange|relance)"
                            r"|date (de |d )?(la )?derniere?"),
-    ("date", r"date|dates|datetime|timestamp|time|jour|heure|\w+ed (at|on)$|le$"),
+    ("date", r"date|dates|datetime|timestamp|time|jour|heure|dt|last (changed|modified|updated)|\w+ed (at|on)$|le$"),
+    # Codes of documents and products, not of customers: text, never a measure.
+    ("text", _CODE_WORDS),
     # Contact permissions; opt-out first, since "unsubscribed" contains "subscribed".
     ("opt_out", r"opt ?out|opted out|unsubscribed?|desabonnee?s?|desabonnement|desinscrite?s?|desinscription"
                 r"|do not (contact|email|mail|call)|blacklistee?|liste rouge|bloctel"
                 r"|refus (de )?(contact|prospection)"),
     ("consent", r"consent(ement|ements|ed|s)?|opt ?in|opted in|optin|rgpd|gdpr|newsletter|subscribed|abonnee?"
-                r"|accepte?s? (les )?(communications?|e ?mails?|offres|marketing)|accord (commercial|marketing)"
+                r"|accepte?s? (les )?(e ?mails? |sms )?(communications?|e ?mails?|offres|marketing|sms)"
+                r"|accord (commercial|marketing)"
                 r"|marketing (ok|allowed|consent)|permission marketing"),
     # Contact points and identifiers.
     ("email", r"e ?mails?|courriels?|mail|mels?|adresse (e )?mail"),
-    ("phone", r"phone|phones|telephone|telephones|tel|tels|mobile|portable|cell|cellphone|cellular|gsm|fax|mob"
+    ("phone", r"phone|phones|telephone|telephones|tel|tels|mobile|portable|cell|cellphone|cellular|gsm|fax|mob|sms"
               r"|numero (de )?(tel|telephone|portable|mobile)|ligne directe"),
     # Identifiers of the person or company, not of the record: the same value means the same customer.
     ("exact", r"siret|siren|n tva|numero tva|tva intracom\w*|vat( number| no| id)?|duns|ssn|social security"
@@ -76,7 +100,8 @@ _HEADER_RULES: list[tuple[str | None, str]] = [
               r"|company (registration )?number|registration number"),
     ("id", r"id|ids|identifiant|identifier|uuid|guid|ref|reference|code client|numero client|num client"
            r"|n client|no client|(customer|client|contact) (number|no|nr|key)|matricule|leid|euid"),
-    # Geography.
+    # Geography; a company written in an address block is the company.
+    ("company", r"address company|adresse (societe|entreprise)"),
     ("postcode", r"code postal|codes postaux|cp|zip|zip ?code|zipcode|postal ?code|postcode|post code|plz|cedex"),
     ("city", r"ville|villes|city|town|commune|localite|locality|municipality|suburb|quartier"),
     ("region", r"region|regions|state|province|departement|dept|county|canton"),
@@ -93,7 +118,7 @@ _HEADER_RULES: list[tuple[str | None, str]] = [
                 r"|anciennete|tenure|duree|duration|ltv|clv|arr|mrr|arpu|marge|margin|salaire|salary|effectifs?"
                 r"|employees|employes|salaries|headcount|points|rating|ratio|taux|rate|pourcentage|percent|pct"
                 r"|usage|utilisation|consommation|volume|solde|balance|encours|paiements?|payments?|remise"
-                r"|discount|nps|csat|jours|days|mois|months|annees|years|latitude|longitude"),
+                r"|discount|nps|csat|jours|days|mois|months|annees|years|latitude|longitude|income|recency|recence"),
     ("category", r"secteurs?|industry|industries|industrie|naf|ape|activite|taille|size|segments?|segmentation"
                  r"|statut|status|stage|lifecycle|types?|categories|categorie|category|sources?|origine|origin"
                  r"|canal|canaux|channel|langue|language|lang|locale|genre|gender|sexe|civilite|salutation|plan"
@@ -109,6 +134,9 @@ _HEADER_RULES: list[tuple[str | None, str]] = [
 ]
 # Each alternative must be whole words of the folded header.
 _HEADER_PATTERNS = [(role, re.compile(rf"\b(?:{pattern})\b")) for role, pattern in _HEADER_RULES]
+# Words of a header that names codes: its numbers are never a measure ("Code nature", "No volume").
+_CODE_HEADER = re.compile(rf"\b(?:{_CODE_WORDS}|codes?|id|ids|identifiant|identifier|uuid|ref|reference|numero|nr"
+                          r"|no(?! of\b)|matricule|zip|zipcode)\b")
 
 
 def _fold_header(name: object) -> str:
@@ -146,37 +174,52 @@ def header_role(name: object) -> str | None:
 
 _MOSTLY = 0.7   # share of non-empty values that makes a column email, date, phone...
 _AGREE = 0.5    # share of values that keeps a header role of the same kind
+_CODE_SHARE = 0.005  # share of code values (C536379, 84459A, 00123) that keeps a column from being a measure
 _CATEGORY_MAX_DISTINCT = 50
 _CATEGORY_MAX_SHARE = 0.2
 
-_NULL_WORDS = ("", "-", "--", "?", "n/a", "#n/a", "na", "null", "nan", "none", "nc", "n.c.", "n/c", "nd", "n.d.")
+# Missing values: the vocabulary's words, plus the French "not known" abbreviations; compared lower-cased.
+_NULL_WORDS = frozenset(w.lower() for w in MISSING_WORDS) | {
+    "", "?", "none", "nc", "n.c.", "n/c", "nd", "n.d.", "nr", "n.r.", "ns", "#n/d", "#null!", "<na>", "unknown",
+    "inconnu", "inconnue"}
 _BOOLEAN_WORDS = YES_WORDS | NO_WORDS  # the one vocabulary: segmentation.core.vocabulary
 _OPT_WORDS = OPT_IN_WORDS | OPT_OUT_WORDS
 
+# The patterns below are RE2 (pyarrow.compute), matched against the whole trimmed value.
 _EMAIL = r"(?:mailto:)?[^\s@<>,;]+@[^\s@<>,;]+"
+_MONTH = (r"(?:january|february|march|april|may|june|july|august|september|october|november|december"
+          r"|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec"
+          r"|janvier|janv|f[ée]vrier|f[ée]vr|f[ée]v|mars|avril|avr|mai|juin|juillet|juil|ao[uû]t|ao[uû]"
+          r"|septembre|octobre|novembre|d[ée]cembre|d[ée]c)\.?")
+_CLOCK = r"\d{1,2}[:h]\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:\s?[ap]\.?m\.?)?"
+_ZONE = r"(?:\s*(?:z|utc|gmt|[+-]\d{2}(?::?\d{2})?))?"
 _DATE = (
-    r"\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})?)?"
-    r"|\d{4}/\d{1,2}/\d{1,2}(?: \d{1,2}:\d{2}(?::\d{2})?)?"
-    r"|(?:0?[1-9]|[12]\d|3[01])[/.-](?:0?[1-9]|[12]\d|3[01])[/.-](?:\d{4}|\d{2})"
-    r"(?:[ T]\d{1,2}[:h]\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?)?"
-    r"|\d{1,2}(?:er)?\s+(?:jan|fe|f[ée]v|mar|apr|avr|may|mai|jun|juin|jul|juil|aug|ao[uû]|sep|oct|nov|d[ée]c)"
-    r"[a-zéû]*\.?\s+\d{4}"
-    r"|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+\d{4}"
+    rf"\d{{4}}-\d{{1,2}}-\d{{1,2}}(?:[t ]{_CLOCK}{_ZONE})?"                     # ISO, with T, fractions, Z, offsets
+    rf"|\d{{4}}[/.]\d{{1,2}}[/.]\d{{1,2}}(?:[t ]{_CLOCK})?"
+    rf"|(?:0?[1-9]|[12]\d|3[01])[/.-](?:0?[1-9]|[12]\d|3[01])[/.-](?:\d{{4}}|\d{{2}})(?:[ t]{_CLOCK})?"
+    rf"|\d{{1,2}}(?:er|st|nd|rd|th)?[\s./-]+{_MONTH}[\s./,-]+(?:\d{{4}}|\d{{2}})(?:,?\s+(?:à\s+)?{_CLOCK})?"
+    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}(?:,?\s+(?:at\s+)?{_CLOCK})?"  # Sept. 4, 2012
 )
 _EXCEL_SERIAL = r"[1-9]\d{4}(?:\.\d+)?"  # 10000-99999: 1927 to 2173 as an Excel date
 _COMPACT_DATE = r"(?:1[89]|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"  # yyyymmdd, under a date header
+_CURRENCY = r"(?:[€$£¥]|eur(?:os?)?|usd|us\$|gbp|chf|cad|aud)"
+_DIGITS = r"(?:(?:\d{1,3}(?:[ ',.]\d{3})+|\d+)(?:[.,]\d+)?|[.,]\d+)(?:e[-+]?\d{1,3})?"  # 1 234,50 / 1.23457E+11
 _NUMBER = (
-    r"[-+]?\s*(?:[€$£]\s*)?[-+]?(?:\d{1,3}(?:[ ',.]\d{3})+|\d+)(?:[.,]\d+)?"
-    r"\s*[kKmM]?\s*(?:€|eur|euros?|\$|usd|£|gbp|chf|%|ht|ttc)?"
+    rf"[-+\x{{2212}}]?\s*(?:{_CURRENCY}\s*)?[-+\x{{2212}}]?\s*{_DIGITS}\s*(?:[km]\s*)?(?:(?:{_CURRENCY}|%|ht|ttc)\s*){{0,2}}"
+    rf"|\(\s*(?:{_CURRENCY}\s*)?{_DIGITS}\s*(?:{_CURRENCY})?\s*\)"           # accounting negatives: (84.00)
 )
-_THOUSANDS = r"\d{1,3}(?:[ .,]\d{3})+(?:[.,]\d+)?"
+_THOUSANDS = r"\d{1,3}(?:[ .,]\d{3})+(?:[.,]\d{1,2})?"
 _PHONE_CHARS = r"(?:\+|00)?[\d\s.\-()/]*(?:\(0\))?[\d\s.\-()/]*"
+_PHONE_EXTENSION = r"(?i)\s*[,;]?\s*(?:x|ext\.?|extn\.?|extension|poste|p\.|#)\s*\d{1,6}$"
 _POSTCODE = (
     r"0\d{4}"                                            # French codes that kept their leading zero
-    r"|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}"                 # UK
-    r"|[A-Z]\d[A-Z] ?\d[A-Z]\d"                          # Canada
+    r"|[a-z]{1,2}\d[a-z\d]? ?\d[a-z]{2}"                 # UK
+    r"|[a-z]\d[a-z] ?\d[a-z]\d"                          # Canada
+    r"|\d{5}"
 )
+_WORD_BYTES = 40  # longer values are never a yes/no word
 _SHORT_CODE = r"[A-Za-z0-9][A-Za-z0-9_\-/#:]{0,39}"
+_CODE = r"['#]?[A-Za-z0-9][A-Za-z0-9_\-/.#:]*"  # a code when it also holds a letter and a digit
 
 
 @dataclass(frozen=True)
@@ -193,6 +236,7 @@ class _Profile:
     phone_loose: float = 0.0
     number: float = 0.0
     leading_zero: float = 0.0
+    code: float = 0.0  # letters mixed with digits (C536379, 84459A), leading zeros (00123), POST: not a number
     postcode: float = 0.0
     boolean: float = 0.0
     boolean_distinct: int = 0
@@ -209,49 +253,144 @@ class _Profile:
     def all_unique(self) -> bool:
         return self.n >= 2 and self.distinct == self.n
 
+    @property
+    def numeric(self) -> bool:
+        """Numbers, and no codes among them (a code column stays text, exactly as written)."""
+        return self.number >= _MOSTLY and self.code < _CODE_SHARE
 
-def _profile(values: pd.Series) -> _Profile:
-    """Measure a column's sample values, each distinct value once (weighted by its count)."""
-    text = values.dropna().astype(str).str.replace("[\u00a0\u202f]", " ", regex=True).str.strip()
-    text = text[~text.str.lower().isin(_NULL_WORDS)]
-    n = len(text)
-    if n == 0:
-        return _Profile()
-    counts = text.value_counts()
-    distinct = counts.index.to_series(index=range(len(counts))).astype(str)
-    weights = counts.to_numpy()
 
-    def share(mask: pd.Series) -> float:
-        return float(weights[mask.fillna(False).to_numpy(dtype=bool)].sum() / n)
+def _strings(values: pd.Series) -> pa.Array:
+    """A column's cells as an Arrow string array (numbers and other objects as their text; NaN is null)."""
+    try:
+        return pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array(values.astype("string"), type=pa.string(), from_pandas=True)
 
-    folded = distinct.map(fold_word)
-    is_bool = folded.isin(_BOOLEAN_WORDS)
-    is_date = distinct.str.fullmatch(_DATE, case=False)
-    digits = distinct.str.count(r"\d")
-    phone_chars = distinct.str.fullmatch(_PHONE_CHARS)
-    # A real phone number: 8 to 15 digits, written with a prefix (+, 00, 0) or
-    # separators, and not a thousands-grouped amount such as "12 345 678".
-    phone = (phone_chars & digits.between(8, 15) & ~is_date & ~distinct.str.fullmatch(_THOUSANDS)
-             & (distinct.str.match(r"(?:\+|0)") | distinct.str.contains(r"\d[\s.\-()/]+\d")))
-    number = distinct.str.fullmatch(_NUMBER, case=False)
-    return _Profile(
-        n=n,
-        distinct=len(distinct),
-        email=share(distinct.str.fullmatch(_EMAIL)),
-        email_loose=share(distinct.str.contains("@", regex=False)),
-        date=share(is_date),
-        date_loose=share(is_date | distinct.str.fullmatch(_EXCEL_SERIAL) | distinct.str.fullmatch(_COMPACT_DATE)),
-        phone=share(phone),
-        phone_loose=share(phone_chars & digits.ge(6)),
-        number=share(number),
-        leading_zero=share(number & distinct.str.match(r"[-+]?0\d")),
-        postcode=share(distinct.str.fullmatch(_POSTCODE, case=False) | distinct.str.fullmatch(r"\d{5}")),
-        boolean=share(is_bool),
-        boolean_distinct=int(folded[is_bool].nunique()),
-        opt_words=bool(folded.isin(_OPT_WORDS).any()),
-        short_code=share(distinct.str.fullmatch(_SHORT_CODE)),
-        yes_no=looks_yes_no(values),
-    )
+
+def _clean(raw: pa.Array) -> pa.Array:
+    """Values with non-breaking spaces made plain spaces, trimmed."""
+    spaced = pc.or_(pc.match_substring(raw, "\u00a0"), pc.match_substring(raw, "\u202f"))
+    mask = spaced.fill_null(False).to_numpy(zero_copy_only=False)
+    return pc.utf8_trim_whitespace(_where(mask, raw, lambda v: pc.replace_substring_regex(v, "[\u00a0\u202f]", " ")))
+
+
+def _distinct_values(columns: list[pd.Series]) -> tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray]:
+    """Each column's distinct non-missing values, trimmed, over all columns at once.
+
+    Returns the values, the position of each value's column, its count in
+    that column, and for each column whether some of its cells are missing
+    (empty, blank or a missing word).
+    """
+    nulls = pa.array(sorted(_NULL_WORDS))
+    keys: list[pa.Array] = []
+    positions: list[np.ndarray] = []
+    counts: list[np.ndarray] = []
+    missing = np.zeros(len(columns), dtype=bool)
+    for i, values in enumerate(columns):
+        text = _clean(_strings(values).drop_null())
+        present = text.filter(pc.invert(pc.is_in(pc.utf8_lower(text), value_set=nulls)))
+        missing[i] = len(present) < len(values)
+        tally = pc.value_counts(present)
+        keys.append(tally.field(0))
+        positions.append(np.full(len(tally), i, dtype=np.int64))
+        counts.append(tally.field(1).to_numpy())
+    if not keys:
+        return pa.array([], type=pa.string()), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), missing
+    return pa.concat_arrays(keys), np.concatenate(positions), np.concatenate(counts), missing
+
+
+def _where(mask: np.ndarray, text: pa.Array, change: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """``text`` with ``change`` applied to the values under ``mask`` only (the others kept)."""
+    if not mask.any():
+        return text
+    return pc.replace_with_mask(text, pa.array(mask), change(text.filter(pa.array(mask))))
+
+
+def _on(mask: np.ndarray, text: pa.Array, test: Callable[[pa.Array], np.ndarray]) -> np.ndarray:
+    """``test`` of the values under ``mask``; ``False`` for the others."""
+    out = np.zeros(len(text), dtype=bool)
+    if mask.any():
+        out[mask] = test(text.filter(pa.array(mask)))
+    return out
+
+
+def _full(text: pa.Array, pattern: str, ignore_case: bool = False) -> np.ndarray:
+    """Whether each value matches ``pattern`` as a whole."""
+    found = pc.match_substring_regex(text, f"^(?:{pattern})$", ignore_case=ignore_case)
+    return found.to_numpy(zero_copy_only=False)
+
+
+def _has(text: pa.Array, pattern: str) -> np.ndarray:
+    """Whether each value contains a match of ``pattern``."""
+    return pc.match_substring_regex(text, pattern).to_numpy(zero_copy_only=False)
+
+
+def _profiles(columns: list[pd.Series]) -> list[_Profile]:
+    """Measure each column's sample values (each distinct value once, weighted by its count).
+
+    Vectorised over all columns: every pattern runs once over the distinct
+    values of all columns together.
+    """
+    text, column, weight, missing = _distinct_values(columns)
+    k = len(columns)
+    n = np.bincount(column, weights=weight, minlength=k)
+    distinct = np.bincount(column, minlength=k)
+    safe_n = np.where(n > 0, n, 1)
+
+    def share(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(column, weights=weight * mask, minlength=k) / safe_n
+
+    # Yes/no words are short: fold (as vocabulary.fold_word does) only the short values.
+    short = pc.less_equal(pc.binary_length(text), _WORD_BYTES).to_numpy(zero_copy_only=False)
+    folded = _where(short, text, lambda v: pc.utf8_lower(pc.utf8_normalize(
+        pc.replace_substring_regex(v, r"\s+", " "), "NFC")))
+    is_bool = short & pc.is_in(folded, value_set=pa.array(sorted(_BOOLEAN_WORDS))).to_numpy(zero_copy_only=False)
+    is_opt = short & pc.is_in(folded, value_set=pa.array(sorted(_OPT_WORDS))).to_numpy(zero_copy_only=False)
+    is_date = _full(text, _DATE, ignore_case=True)
+    number = _full(text, _NUMBER, ignore_case=True)
+    letter_digit = _has(text, r"[A-Za-z]") & _has(text, r"\d")
+    code = (_full(text, _CODE) & letter_digit & ~number) | _full(text, r"0\d+|[A-Z]{1,6}")
+    # A real phone number: 8 to 15 digits (an extension aside), written with a
+    # prefix (+, 00, 0) or separators, and not a thousands-grouped amount such as "12 345 678".
+    base = _where(_has(text, _PHONE_EXTENSION), text, lambda v: pc.replace_substring_regex(v, _PHONE_EXTENSION, ""))
+    phone_chars = _full(base, _PHONE_CHARS)
+    phone_loose = _on(phone_chars, base, lambda v: _full(v, r"\D*(?:\d\D*){6,}"))
+    phone = _on(phone_loose & ~is_date, base, lambda v: (
+        _full(v, r"\D*(?:\d\D*){8,15}") & ~_full(v, _THOUSANDS) & ~_full(v, r"\d+[.,]\d+")
+        & (_has(v, r"^(?:\+|0)") | _has(v, r"\d[\s.\-()/]+\d"))))
+
+    bools = pd.DataFrame({"c": column[is_bool], "f": folded.filter(pa.array(is_bool)).to_pandas()})
+    boolean_distinct = bools.drop_duplicates().groupby("c").size().reindex(range(k), fill_value=0).to_numpy()
+    not_bool = np.bincount(column, weights=~is_bool, minlength=k)
+    shares = {
+        "email": share(_full(text, _EMAIL)),
+        "email_loose": share(_has(text, "@")),
+        "date": share(is_date),
+        "date_loose": share(is_date | _full(text, _EXCEL_SERIAL) | _full(text, _COMPACT_DATE)),
+        "phone": share(phone),
+        "phone_loose": share(phone_loose),
+        "number": share(number),
+        "leading_zero": share(number & _has(text, r"^[-+]?0\d")),
+        "code": share(code),
+        "postcode": share(_full(text, _POSTCODE, ignore_case=True)),
+        "boolean": share(is_bool),
+        "short_code": share(_full(text, _SHORT_CODE)),
+    }
+    opt_words = np.bincount(column, weights=is_opt, minlength=k) > 0
+    starts = np.concatenate([[0], np.cumsum(distinct)[:-1]]) if k else distinct
+    profiles = []
+    for i in range(k):
+        if n[i] == 0:
+            profiles.append(_Profile())
+            continue
+        yes_no = False
+        if not_bool[i] == 0:  # only yes/no words: the vocabulary's rule, on the distinct words
+            words = folded.slice(starts[i], distinct[i]).to_pylist()  # values come column by column
+            yes_no = looks_yes_no(pd.Series(words + ([None] if missing[i] else []), dtype=object))
+        profiles.append(_Profile(
+            n=int(n[i]), distinct=int(distinct[i]), boolean_distinct=int(boolean_distinct[i]),
+            opt_words=bool(opt_words[i]), yes_no=yes_no, **{key: float(v[i]) for key, v in shares.items()}))
+    return profiles
 
 
 def _is_boolean(p: _Profile) -> bool:
@@ -278,7 +417,7 @@ def _value_role(p: _Profile, first_column: bool) -> str | None:
         return "postcode"
     if first_column and p.all_unique and p.short_code >= 0.99:
         return "id"
-    if p.number >= _MOSTLY and p.leading_zero < 0.1:
+    if p.numeric:
         return "measure"
     if p.few_distinct:
         return "category"
@@ -291,13 +430,26 @@ def _agreement(kind: str, p: _Profile) -> float:
         "email": p.email_loose,
         "date": p.date_loose,
         "phone": p.phone_loose,
-        "number": p.number,
+        "number": p.number if p.code < _CODE_SHARE else 0.0,  # codes among numbers: not a measure
         "boolean": p.boolean,
     }.get(kind, 1.0)
 
 
-def _combine(header: str | None, values: str | None, p: _Profile) -> tuple[str, bool]:
-    """Choose between the header's and the values' role; also say whether the header decided."""
+def _combine(header: str | None, values: str | None, p: _Profile, code_header: bool = False) -> tuple[str, bool]:
+    """Choose between the header's and the values' role; also say whether the header decided.
+
+    A ``code_header`` (invoice numbers, stock codes, "Code nature"...) names
+    codes that are never a measure: text, or a category when they have few
+    distinct values.
+    """
+    role, named = _choose(header, values, p)
+    if code_header and (role == "measure" or header == "text"):
+        return ("category" if p.few_distinct else "text"), named
+    return role, named
+
+
+def _choose(header: str | None, values: str | None, p: _Profile) -> tuple[str, bool]:
+    """:func:`_combine` before the rule of code headers."""
     if header is None:
         return values or "text", False
     if header == "text" or p.n == 0:
@@ -311,6 +463,9 @@ def _combine(header: str | None, values: str | None, p: _Profile) -> tuple[str, 
     if kind in ("text", "category", "postcode") and values in ("email", "phone", "date"):
         # A definite value kind beats a free-text header ("Contact" full of emails).
         return values, False
+    if kind == "text" and _is_boolean(p):
+        # Yes/no values are no name or address ("Voie générale" of 0 and 1).
+        return values or "text", False
     return header, True
 
 
@@ -351,13 +506,17 @@ def guess_roles(columns: list[str], sample: pd.DataFrame) -> dict[str, str]:
             f"The sample has no column {', '.join(repr(c) for c in missing)}; "
             f"it has {', '.join(repr(str(c)) for c in sample.columns) or 'no columns'}.")
 
-    decided: list[tuple[str, bool, _Profile]] = []
-    for position, name in enumerate(columns):
+    series = []
+    for name in columns:
         values = sample[name]
         if isinstance(values, pd.DataFrame):  # duplicated name: the first one
             values = values.iloc[:, 0]
-        p = _profile(values)
-        decided.append((*_combine(header_role(name), _value_role(p, position == 0), p), p))
+        series.append(values)
+    decided: list[tuple[str, bool, _Profile]] = []
+    for position, (name, p) in enumerate(zip(columns, _profiles(series), strict=True)):
+        header = header_role(name)
+        code_header = bool(_CODE_HEADER.search(_fold_header(name)))
+        decided.append((*_combine(header, _value_role(p, position == 0), p, code_header), p))
 
     # Hand out single-valued roles: header-named columns first, then the most
     # unique id, then file order.

@@ -8,7 +8,7 @@ Thin methods over :mod:`segmentation.ingest.importer` and
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -25,6 +25,7 @@ from .forget import ForgetResult
 from .importer import ImportSettings, Preview
 from .normalize import NormalizeOptions
 from .quality import QualityReport, QualitySettings
+from .report import ReadReport
 from .repository import DatasetsRepository
 
 if TYPE_CHECKING:  # the workspace imports this module; the stage only needs its shape
@@ -46,6 +47,7 @@ class ImportResult:
     The ``rows_*`` figures are set when the file was added to an existing
     dataset (a later export): rows read, new records, updated records and
     rows already there as they were; ``batch`` is None when nothing was new.
+    ``report`` is the read report of every column (the JSON's ``columns``).
     """
 
     dataset: str
@@ -60,12 +62,13 @@ class ImportResult:
     rows_unchanged: int | None = None
     batch: int | None = None
     forgotten_rows_skipped: int = 0
+    report: ReadReport | None = None
 
     @classmethod
-    def of(cls, ds: Dataset) -> ImportResult:
-        """The result of the import that returned ``ds``."""
+    def of(cls, ds: Dataset, report: ReadReport | None = None) -> ImportResult:
+        """The result of the import that returned ``ds`` (with the dataset's read report, if given)."""
         added = ds.last_import or {}
-        return cls(dataset=ds.name, rows=ds.row_count, columns=list(ds.columns), encoding=ds.encoding,
+        return cls(dataset=ds.name, report=report, rows=ds.row_count, columns=list(ds.columns), encoding=ds.encoding,
                    delimiter=ds.delimiter, rejected_rows=ds.rejected_rows, rows_read=added.get("rows_read"),
                    rows_added=added.get("rows_added"), rows_updated=added.get("rows_updated"),
                    rows_unchanged=added.get("rows_unchanged"), batch=added.get("batch"),
@@ -77,8 +80,14 @@ class ImportResult:
         return self.rows_read is not None
 
     def to_dict(self) -> dict:
-        """Plain JSON-ready figures (the later-export figures only for a later export)."""
-        out = {"dataset": self.dataset, "rows": self.rows, "columns": self.columns, "encoding": self.encoding,
+        """Plain JSON-ready figures (the later-export figures only for a later export).
+
+        ``columns`` lists, with a report, each column's read figures
+        (:meth:`~segmentation.ingest.report.ColumnRead.to_dict`: ``name``, ``role``,
+        ``read``, ``invalid``, ``missing``, ``examples_unread``...); without one, the names.
+        """
+        columns = self.columns if self.report is None else [c.to_dict() for c in self.report.columns]
+        out = {"dataset": self.dataset, "rows": self.rows, "columns": columns, "encoding": self.encoding,
                "delimiter": self.delimiter, "rejected_rows": self.rejected_rows}
         if self.appended:
             out.update({"rows_read": self.rows_read, "rows_added": self.rows_added,
@@ -116,8 +125,12 @@ class IngestStage(Stage):
         return DatasetsRepository(self.store)
 
     def import_result(self) -> ImportResult:
-        """The dataset's import figures; on a handle an import returned, with what that file added."""
-        return ImportResult.of(self.dataset)
+        """The dataset's import figures and read report; on a handle an import returned, what that file added."""
+        return ImportResult.of(self.dataset, self.read_report())
+
+    def read_report(self) -> ReadReport:
+        """Per column, how many values were read, could not be read (with examples) or were missing."""
+        return self.repository.read_report(self.dataset)
 
     def summary(self) -> DatasetSummary:
         """Name, kind, rows and import time."""
@@ -210,10 +223,20 @@ class WorkspaceIngest:
         """
         return self.repository.discard_stale_uploads(datetime.now() - timedelta(hours=hours))
 
-    def preview(self, upload_id: int, sheet: str | None = None) -> Preview:
-        """The first rows of a saved upload and the guessed roles, before importing it."""
+    def preview(self, upload_id: int, sheet: str | None = None, settings: ImportSettings | None = None,
+                report: bool = True) -> Preview:
+        """The first rows of a saved upload, the guessed roles and the read report, before importing it.
+
+        ``settings`` are the roles and options the user chose so far (their
+        ``sheet`` unless ``sheet`` is given); the report reads the previewed
+        rows with them, writing nothing. ``report=False`` leaves it out (only
+        the guesses are wanted).
+        """
         file_name, data = self.repository.upload(upload_id)
-        return importer.preview_file(data, file_name, ImportSettings(sheet=sheet))
+        settings = settings or ImportSettings()
+        if sheet is not None:
+            settings = replace(settings, sheet=sheet)
+        return importer.preview_file(data, file_name, settings, repo=self.repository if report else None)
 
     # -- imports ------------------------------------------------------------
     def import_upload(self, upload_id: int, settings: ImportSettings | None = None,

@@ -85,25 +85,48 @@ def _context(plan: ColumnPlan, alias: str = "r") -> tuple[str, str]:
     return f", {alias}.{quote(plan.context)} AS context", ", 2"
 
 
+def cleaned_source_sql(plans: list[ColumnPlan], source: str) -> str:
+    """``source`` with the plans' columns read once: missing-value words NULL (and the context columns).
+
+    Plans' expressions repeat ``{v}`` many times: reading each column once
+    in a subquery keeps the SQL small (DuckDB plans a long expression slowly)
+    and the missing words are tested once per cell.
+    """
+    items, seen = ["_row"], set()
+    for plan in plans:
+        for column in (plan.column, plan.context):
+            if column is None or column in seen:
+                continue
+            seen.add(column)
+            items.append(f"{value_sql(plan, quote(column))} AS {quote(column)}")
+    return f"(SELECT {', '.join(items)} FROM {source})"
+
+
+def _context(plan: ColumnPlan, alias: str = "r") -> tuple[str, str]:
+    """The select item and group key of a plan's context column (empty without one)."""
+    if plan.context is None:
+        return "", ""
+    return f", {alias}.{quote(plan.context)} AS context", ", 2"
+
+
 def distinct_values_sql(plan: ColumnPlan, source: str) -> str:
     """Distinct raw values of a mapped column and their counts (``value``, ``n``; ``context`` if any)."""
-    col = value_sql(plan, f"r.{quote(plan.column)}")
+    col = f"r.{quote(plan.column)}"
     ctx, key = _context(plan)
-    return (f"SELECT * FROM (SELECT {col} AS value{ctx}, count(*) AS n FROM {source} r GROUP BY 1{key}) "
-            f"WHERE value IS NOT NULL")
+    return (f"SELECT {col} AS value{ctx}, count(*) AS n FROM {cleaned_source_sql([plan], source)} r "
+            f"WHERE {col} IS NOT NULL GROUP BY 1{key}")
 
 
 def unfilled_values_sql(plan: ColumnPlan, source: str, clean_table: str) -> str:
     """Distinct raw values that the SQL of a ``fill`` plan left NULL in the clean table."""
     q = quote(plan.column)
-    col = value_sql(plan, f"r.{q}")
     ctx, key = _context(plan)
-    return (f"SELECT {col} AS value{ctx}, count(*) AS n FROM {source} r "
-            f"JOIN {clean_table} c USING (_row) WHERE c.{q} IS NULL AND {col} IS NOT NULL GROUP BY 1{key}")
+    return (f"SELECT r.{q} AS value{ctx}, count(*) AS n FROM {cleaned_source_sql([plan], source)} r "
+            f"JOIN {clean_table} c USING (_row) WHERE c.{q} IS NULL AND r.{q} IS NOT NULL GROUP BY 1{key}")
 
 
 def _join_on(plan: ColumnPlan, mapping: str, alias: str = "r") -> str:
-    on = f"{mapping}.value = {value_sql(plan, f'{alias}.{quote(plan.column)}')}"
+    on = f"{mapping}.value = {alias}.{quote(plan.column)}"
     if plan.context is not None:
         on += f" AND {mapping}.context IS NOT DISTINCT FROM {alias}.{quote(plan.context)}"
     return on
@@ -113,12 +136,13 @@ def fill_sql(plan: ColumnPlan, source: str, clean_table: str, view: str) -> str:
     """Write a ``fill`` plan's mapped values (the registered ``view``) into the clean table."""
     q = quote(plan.column)
     return (f"UPDATE {clean_table} SET {q} = CAST(m.norm AS {plan.sql_type}) "
-            f"FROM {source} r JOIN {view} m ON {_join_on(plan, 'm')} "
+            f"FROM {cleaned_source_sql([plan], source)} r JOIN {view} m ON {_join_on(plan, 'm')} "
             f"WHERE {clean_table}._row = r._row AND m.norm IS NOT NULL")
 
 
-def clean_table_sql(ds: Dataset, plans: list[ColumnPlan], source: str, views: dict[int, str]) -> str:
-    """``CREATE TABLE clean_<id> AS ...``: every plan's expression over ``source``.
+def clean_select_sql(plans: list[ColumnPlan], source: str, views: dict[int, str]) -> str:
+    """``SELECT _row, <every plan's expression>`` over ``source`` (columns read once, see
+    :func:`cleaned_source_sql`).
 
     ``views`` maps a plan's position to the registered view of its mapped
     values (plans with a mapper and no ``fill``), joined on the raw value
@@ -126,28 +150,32 @@ def clean_table_sql(ds: Dataset, plans: list[ColumnPlan], source: str, views: di
     """
     selects, joins = ["r._row"], []
     for i, plan in enumerate(plans):
-        col = value_sql(plan, f"r.{quote(plan.column)}")
+        col = f"r.{quote(plan.column)}"
         mapped_value = "NULL"
         if i in views:
             joins.append(f"LEFT JOIN {views[i]} m{i} ON {_join_on(plan, f'm{i}')}")
             mapped_value = f"m{i}.norm"
         context = f"r.{quote(plan.context)}" if plan.context is not None else "NULL"
-        expr = plan.expr.replace("{v}", f"({col})").replace("{m}", mapped_value).replace("{c}", context)
+        expr = plan.expr.replace("{v}", col).replace("{m}", mapped_value).replace("{c}", context)
         selects.append(f"CAST({expr} AS {plan.sql_type}) AS {quote(plan.column)}")
-    return f"CREATE TABLE {ds.clean_table} AS SELECT {', '.join(selects)} FROM {source} r {' '.join(joins)}"
+    return f"SELECT {', '.join(selects)} FROM {cleaned_source_sql(plans, source)} r {' '.join(joins)}"
+
+
+def clean_table_sql(ds: Dataset, plans: list[ColumnPlan], source: str, views: dict[int, str]) -> str:
+    """``CREATE TABLE clean_<id> AS`` :func:`clean_select_sql`."""
+    return f"CREATE TABLE {ds.clean_table} AS {clean_select_sql(plans, source, views)}"
 
 
 def evidence_query_sql(source: str, evidence: dict[str, dict[str, str]],
                        missing: tuple[str, ...]) -> tuple[str, list[tuple[str, str]]]:
     """One query computing every column's evidence aggregates over ``source``; and the (column, name) order."""
-    order, items = [], []
+    order, items, probes = [], [], []
     for column, aggregates in evidence.items():
-        probe = ColumnPlan(column, "", "", "", "", missing=missing)
-        v = f"({value_sql(probe, quote(column))})"
+        probes.append(ColumnPlan(column, "", "", "", "", missing=missing))
         for name, aggregate in aggregates.items():
             order.append((column, name))
-            items.append(aggregate.replace("{v}", v))
-    return f"SELECT {', '.join(items) or '1'} FROM {source}", order
+            items.append(aggregate.replace("{v}", quote(column)))
+    return f"SELECT {', '.join(items) or '1'} FROM {cleaned_source_sql(probes, source)}", order
 
 
 def rejects_select_sql(source: str) -> str:

@@ -663,3 +663,49 @@ def test_every_page_fetches_only_from_the_app(browser, app_server):
     finally:
         screenshot(page, "browser-every-page")
         context.close()
+
+
+def test_google_preset_download_and_its_separate_holdout_file(browser, tmp_path):
+    """Issue 18: an audience in the Google Customer Match format, the control group in a file of its own."""
+    import csv
+    import io
+
+    with served(tmp_path / "store.duckdb", tmp_path / "streamlit.log") as server:  # seeded with the sample
+        page = open_app(browser, server)
+        try:
+            go_to(page, "Audiences", "Audiences")
+            pick_dataset(page, "audience_dataset", "sample customers")
+            thumb = page.locator(".st-key-audience_holdout").get_by_role("slider")
+            thumb.focus()
+            for _step in range(10):
+                thumb.press("ArrowRight")
+            wait_idle(page)
+            expect(thumb).to_have_value("10", timeout=EXPECT_TIMEOUT)
+            choose(page, "audience_preset", "Google Ads Customer Match")
+            shown(page.get_by_role("link", name="Google Ads Customer Match"))
+            total, held = metric_value(page, "In the audience"), metric_value(page, "Holdout")
+            assert held == int(total * 0.1 + 0.5) > 0
+            files = {}
+            for key in ("audience_download", "audience_download_holdout"):
+                with page.expect_download() as download:
+                    page.locator(f".st-key-{key}").get_by_role("button").click()
+                files[key] = (download.value.suggested_filename, download.value.path().read_bytes())
+            assert files["audience_download"][0] == "audience (google).csv"
+            assert files["audience_download_holdout"][0] == "audience (google) (holdout).csv"
+            contact, control = (list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+                                for _name, data in files.values())
+            header = ["Email", "Email", "Email", "Phone", "Phone", "Phone", "First Name", "Last Name", "Country", "Zip"]
+            assert contact[0] == control[0] == header
+            assert (len(contact) - 1, len(control) - 1) == (total - held, held)
+            emails = [r[0] for r in contact[1:]]
+            assert all("@" in e for e in emails)
+            source = pd.read_csv(SAMPLE / "customers.csv", sep=";", encoding="cp1252", dtype=str)
+            shared = source["E-mail"].str.strip().str.lower().value_counts()
+            # Customers are disjoint; an e-mail in both files is one that several (unmerged) customers share.
+            assert set(emails) & {r[0] for r in control[1:]} <= set(shared[shared > 1].index)
+            phones = [r[3] for r in contact[1:] + control[1:] if r[3]]
+            assert phones and all(re.fullmatch(r"\+\d{8,15}", p) for p in phones)   # bare E.164, no apostrophe
+            assert not page.get_by_test_id("stException").count()
+        finally:
+            screenshot(page, "browser-audience-google")
+            page.context.close()

@@ -168,3 +168,49 @@ def test_forget_a_person_from_the_page_after_confirmation(seeded_db, opened_stor
     assert [m.value for m in at.success] == [
         f"The person was forgotten: {held:,} raw, {held:,} clean. Later imports of files that still hold them "
         "skip their rows."]
+
+
+READ_FILE = ("id;Date de création;Montant;Téléphone;E-mail\n"
+             "1;13/02/2024;1,5;0612345678;a@x.fr\n2;02/13/2024;2.25;020 7946 0958;b@x.fr\n"
+             "3;2024-03-01;1.234,5;;c@x.fr\n4;bientôt;3;0712345678;d@x.fr\n").encode()
+
+
+def read_tables(at: AppTest) -> list[list[list]]:
+    """The read reports shown, in page order: the upload's (before import), then the dataset's."""
+    return [d.value[["Column", "Read", "Invalid", "Missing", "Examples not read"]].values.tolist()
+            for d in at.dataframe if "Examples not read" in d.value.columns]
+
+
+def test_the_read_report_before_import_follows_the_reading_options(seeded_db, opened_stores):
+    at = run_app()
+    at.file_uploader(key="uploader").set_value(("reads.csv", READ_FILE, "text/csv")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    upload_id = next(iter(at.session_state["uploads"].values()))
+    assert at.selectbox(key=f"region_{upload_id}").value == "FR"
+    assert read_tables(at)[0] == [
+        ["id", 4, 0, 0, ""], ["Date de création", 2, 2, 0, "02/13/2024, bientôt"], ["Montant", 3, 1, 0, "2.25"],
+        ["Téléphone", 1, 2, 1, "020 7946 0958, 0712345678"], ["E-mail", 4, 0, 0, ""]]
+    warnings = [w.value for w in at.warning]
+    assert len(warnings) == 3 and warnings[0] == plain(
+        "Column 'Date de création' (Created date): only 50% of its 4 values were read; 2 could not be "
+        "(e.g. '02/13/2024', 'bientôt') and would be left empty, their raw text kept. Check the day/month order "
+        "(date order), or set the role to Text if these are not dates.")
+
+    at.selectbox(key=f"region_{upload_id}").select("GB").run()
+    at.selectbox(key=f"decimal_{upload_id}").select(".").run()
+    at.selectbox(key=f"date_order_{upload_id}").select("mdy").run()
+    at.text_input(key=f"missing_{upload_id}").input("NA, bientôt").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert read_tables(at)[0][1:4] == [
+        ["Date de création", 2, 1, 1, "13/02/2024"], ["Montant", 2, 2, 0, "1,5, 1.234,5"],
+        ["Téléphone", 1, 2, 1, "0612345678, 0712345678"]]
+
+    at.button(key="import").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    ds = DatasetsRepository(app_store(opened_stores)).dataset("reads")
+    assert (ds.options["default_region"], ds.options["date_order"], ds.options["decimal"],
+            ds.options["missing"]) == ("GB", "mdy", ".", ["NA", "bientôt"])
+    # After the import, the dataset's own report: the same figures, over every row.
+    assert read_tables(at)[-1][1:4] == [
+        ["Date de création", 2, 1, 1, "13/02/2024"], ["Montant", 2, 2, 0, "1,5, 1.234,5"],
+        ["Téléphone", 1, 2, 1, "0612345678, 0712345678"]]

@@ -1,0 +1,199 @@
+"""Phone numbers: the SQL fast path run in DuckDB, the mapper on small frames, and whole imports."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import phonenumbers
+import pytest
+
+from segmentation import ImportSettings, open_workspace
+from segmentation.ingest import phones as P
+from segmentation.ingest.plan import NormalizeOptions
+
+
+def run(expr: str, values: list[str | None], countries: list[str | None] | None = None) -> list:
+    """``expr`` over ``values`` (``{v}``) and their rows' countries (``{c}``), in order."""
+    countries = countries if countries is not None else [None] * len(values)
+    sql = expr.replace("{v}", "x").replace("{c}", "c")
+    rows = duckdb.connect().execute(
+        f"SELECT {sql} FROM (SELECT unnest(?::VARCHAR[]) AS x, unnest(?::VARCHAR[]) AS c, "
+        "generate_subscripts(?::VARCHAR[], 1) AS i) ORDER BY i", [values, countries, values]).fetchall()
+    return [r[0] for r in rows]
+
+
+def mapped(values: list[str], countries: list[str | None] | None = None, region: str = "FR") -> list:
+    frame = pd.DataFrame({"value": values})
+    if countries is not None:
+        frame["context"] = countries
+    return P.map_phones(frame, region, ("NA", "N/A")).tolist()
+
+
+OVERSEAS = {
+    "0590 11 11 11": "+590590111111",    # Guadeloupe fixed
+    "0690 12 34 56": "+590690123456",    # Guadeloupe / Saint-Martin / Saint-Barthélemy mobile
+    "0691 22 34 56": "+590691223456",
+    "0596 30 12 34": "+596596301234",    # Martinique
+    "0696 12 34 56": "+596696123456",
+    "0697 12 34 56": "+596697123456",
+    "0594 11 11 11": "+594594111111",    # Guyane
+    "0694 12 34 56": "+594694123456",
+    "0262 12 34 56": "+262262123456",    # La Réunion
+    "0263 11 11 11": "+262263111111",
+    "0692 12 34 56": "+262692123456",
+    "0693 00 12 34": "+262693001234",
+    "0269 60 12 34": "+262269601234",    # Mayotte
+    "0639 01 23 45": "+262639012345",
+    "+33 6 90 12 34 56": "+590690123456",  # an overseas number written with +33
+    "0033 596 30 12 34": "+596596301234",
+    "+590 690 12 34 56": "+590690123456",
+}
+
+
+@pytest.mark.parametrize("raw", list(OVERSEAS))
+def test_overseas_numbers_get_their_own_code_and_never_the_fast_path(raw):
+    assert mapped([raw]) == [OVERSEAS[raw]]
+    assert run(P.phone_sql("FR"), [raw]) == [None]  # left to the mapper
+    assert mapped([raw], ["France"]) == [OVERSEAS[raw]]
+
+
+def test_overseas_number_in_an_overseas_country_row():
+    assert mapped(["0690 12 34 56", "0690 12 34 56", "0696 12 34 56"], ["Guadeloupe", "Martinique", "MTQ"]) == [
+        "+590690123456", "+590690123456", "+596696123456"]
+
+
+def test_unassigned_overseas_blocks_are_invalid_not_plus_33():
+    values = ["0596 11 11 11", "0691 11 11 11", "0269 11 11 11", "0709 55 55 55"]
+    assert phonenumbers.is_valid_number(phonenumbers.parse("0596 11 11 11", "FR"))  # what phonenumbers alone says
+    assert mapped(values) == [None, None, None, None]
+    assert run(P.phone_sql("FR"), values) == [None, None, None, None]
+
+
+def test_invalid_french_national_numbers_are_null():
+    values = ["07 01 23 45 67", "06 12 34 56", "01 23 45 67 89 0", "00 12 34 56 78", "12345", "n/a"]
+    assert mapped(values) == [None, None, None, None, None, None]
+    assert run(P.phone_sql("FR"), values) == [None, None, None, None, None, None]
+
+
+FRENCH = ["01 23 45 67 89", "+33 (0)6 12 34 56 78", "0033 6 12 34 56 78", "06.12.34.56.78", "06-12-34-56-78",
+          "+33612345678", "+33 0 7 81 23 45 67", "09 51 23 45 67", "02 64 12 34 56", "05 91 12 34 56",
+          "01 23 45 67 89 x12", "01 23 45 67 89 poste 12", "0123456789 ext. 7", "06 12 34 56 78 #3"]
+FRENCH_E164 = ["+33123456789", "+33612345678", "+33612345678", "+33612345678", "+33612345678",
+               "+33612345678", "+33781234567", "+33951234567", "+33264123456", "+33591123456",
+               "+33123456789", "+33123456789", "+33123456789", "+33612345678"]
+
+
+def test_fast_path_reads_french_numbers_and_their_extensions_like_the_mapper():
+    assert run(P.phone_sql("FR"), FRENCH) == FRENCH_E164
+    assert mapped(FRENCH) == FRENCH_E164
+
+
+def test_fast_path_agrees_with_the_mapper_on_every_block():
+    numbers = [f"0{block}{suffix}" for block in range(1000, 10000) for suffix in ("00000", "45678")]
+    fast = run(P.phone_sql("FR"), numbers)
+    wrong = [(n, f) for n, f in zip(numbers, fast, strict=True) if f is not None and f != P.french_e164(n[1:])]
+    assert wrong == []
+    assert sum(f is not None for f in fast) == 14880  # what the fast path decides alone: the 08 and shared blocks not
+
+
+def test_fast_path_leaves_non_french_numbers_and_08_numbers_to_the_mapper():
+    values = ["+1 650 253 0000", "+44 20 7946 0958", "08 00 12 34 56", "0590 11 11 11"]
+    assert run(P.phone_sql("FR"), values) == [None, None, None, None]
+    assert mapped(values) == ["+16502530000", "+442079460958", "+33800123456", "+590590111111"]
+
+
+def test_fast_path_reads_national_numbers_only_in_french_rows():
+    values = ["06 12 34 56 78", "06 12 34 56 78", "06 12 34 56 78", "06 12 34 56 78", "06 12 34 56 78",
+              "+33 6 12 34 56 78"]
+    countries = ["France", " fr ", "FRA", "", None, "Belgique"]
+    assert run(P.phone_sql("FR", country=True), values, countries) == [
+        "+33612345678", "+33612345678", "+33612345678", "+33612345678", "+33612345678", "+33612345678"]
+    assert run(P.phone_sql("US", country=True), values, countries) == [
+        "+33612345678", "+33612345678", "+33612345678", None, None, "+33612345678"]
+    assert run(P.phone_sql("US"), ["06 12 34 56 78", "+33 6 12 34 56 78"]) == [None, "+33612345678"]
+
+
+def test_numbers_read_in_their_rows_country():
+    values = ["0470 12 34 56", "(650) 253-0000", "030 1234567", "020 7946 0958", "022 123 45 67", "06 12 34 56 78",
+              "06 12 34 56 78", "06 12 34 56 78"]
+    countries = ["Belgique", "United States", "Deutschland", "Royaume-Uni", "Suisse", "Narnia", "NA", None]
+    assert mapped(values, countries) == ["+32470123456", "+16502530000", "+49301234567", "+442079460958",
+                                         "+41221234567", "+33612345678", "+33612345678", "+33612345678"]
+    assert mapped(["(650) 253-0000", "06 12 34 56 78"], ["Narnia", ""], region="US") == ["+16502530000", None]
+
+
+def test_number_not_valid_for_its_country_is_null():
+    assert mapped(["02 512 34 56", "02 512 34 56"], ["Belgique", "France"]) == ["+3225123456", None]
+    assert mapped(["06 12 34 56 78"], ["United States"]) == [None]
+
+
+def test_us_numbers_and_the_00_international_prefix():
+    values = ["(650) 253-0000", "650-253-0000", "001 650 253 0000", "0033 6 12 34 56 78", "(555) 123-4567",
+              "555-123-4567", "001-599-042-7428x143"]
+    # 555 and 599 are no area codes (fictional numbers, as faker and datablist write them): invalid.
+    assert mapped(values, region="US") == ["+16502530000", "+16502530000", "+16502530000", "+33612345678",
+                                           None, None, None]
+
+
+def test_country_regions_from_codes_and_names():
+    countries = pd.Series(["Belgique", "Belgium", "Deutschland", "Germany", "Allemagne", "United States", "USA",
+                           "U.S.A.", "États-Unis", "Royaume-Uni", "UK", "Suisse", "DEU", "fr", "La Réunion",
+                           "Narnia", "", None, "N/A"])
+    assert P.country_regions(countries, "fr", ("N/A",)).tolist() == [
+        "BE", "BE", "DE", "DE", "DE", "US", "US", "US", "US", "GB", "GB", "CH", "DE", "FR", "RE",
+        "FR", "FR", "FR", "FR"]
+
+
+def test_split_extension():
+    values = pd.Series(["(555) 123-4567 x4715", "555-123-4567x 12", "+33 1 23 45 67 89 ext. 12", "0123456789 Ext 5",
+                        "01 23 45 67 89 extension 12", "01 23 45 67 89, poste 12", "0612345678 #3", "06 12 34 56 78",
+                        None, "x12", "01 23 45 67 89 p. 4", "01 23 45 67 89 extn 56"], index=range(10, 22))
+    result = P.split_extension(values)
+    assert list(result.index) == list(range(10, 22))
+    assert result["number"].tolist() == [
+        "(555) 123-4567", "555-123-4567", "+33 1 23 45 67 89", "0123456789", "01 23 45 67 89", "01 23 45 67 89",
+        "0612345678", "06 12 34 56 78", None, "x12", "01 23 45 67 89", "01 23 45 67 89"]
+    assert result["extension"].tolist() == ["4715", "12", "12", "5", "12", "12", "3", None, None, None, "4", "56"]
+    assert run(P.extension_sql(), values.tolist()) == result["extension"].tolist()
+    assert mapped(["01 23 45 67 89 p. 4"]) == ["+33123456789"]  # the mapper reads what the fast path leaves
+    assert run(P.phone_sql("FR"), ["01 23 45 67 89 p. 4"]) == [None]
+
+
+def test_plan_carries_the_country_column():
+    opts = NormalizeOptions(default_region="us")
+    with_country = P.plan("Phone", "phone", pd.Series(dtype=object), opts, None, "Country")
+    assert (with_country.context, with_country.fill, "{c}" in with_country.expr) == ("Country", True, True)
+    frame = pd.DataFrame({"value": ["0470 12 34 56", "(650) 253-0000"], "context": ["BE", ""]})
+    assert with_country.mapper(frame).tolist() == ["+32470123456", "+16502530000"]
+    alone = P.plan("Phone", "phone", pd.Series(dtype=object), opts)
+    assert (alone.context, "{c}" in alone.expr) == (None, False)
+
+
+def _clean_phones(ws, csv: str, settings: ImportSettings) -> list:
+    handle = ws.ingest.import_bytes(csv.encode(), "c.csv", settings)
+    return [r[0] for r in ws.store.query_rows(f'SELECT "Phone" FROM {handle.info.clean_table} ORDER BY _row')]
+
+
+def test_import_reads_each_row_in_its_country(tmp_path):
+    rows = [("06 12 34 56 78", "France"), ("0690 12 34 56", "France"), ("0692 12 34 56", ""),
+            ("0596 11 11 11", "France"), ("0470 12 34 56", "Belgique"), ("(650) 253-0000 x4715", "United States"),
+            ("030 1234567", "Deutschland"), ("06 12 34 56 78", "Narnia"), ("+33 1 23 45 67 89 poste 12", "Belgique"),
+            ("07 01 23 45 67", "France"), ("0639 01 23 45", "Mayotte")]
+    csv = "id;Phone;Country\n" + "".join(f"C{i};{p};{c}\n" for i, (p, c) in enumerate(rows))
+    ws = open_workspace(tmp_path / "s.duckdb")
+    try:
+        assert _clean_phones(ws, csv, ImportSettings(roles={"Phone": "phone", "Country": "country"})) == [
+            "+33612345678", "+590690123456", "+262692123456", None, "+32470123456", "+16502530000",
+            "+49301234567", "+33612345678", "+33123456789", None, "+262639012345"]
+    finally:
+        ws.close()
+
+
+def test_import_with_a_default_region_and_no_country_column(tmp_path):
+    csv = "id,Phone\nA,(650) 253-0000\nB,650.253.0000 ext. 9\nC,+33 6 12 34 56 78\nD,06 12 34 56 78\nE,(555) 123-4567\n"
+    ws = open_workspace(tmp_path / "s.duckdb")
+    try:
+        assert _clean_phones(ws, csv, ImportSettings(default_region="US", roles={"Phone": "phone"})) == [
+            "+16502530000", "+16502530000", "+33612345678", None, None]
+    finally:
+        ws.close()
