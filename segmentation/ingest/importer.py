@@ -136,8 +136,9 @@ def preview_file(data: bytes, file_name: str, settings: ImportSettings = ImportS
                  rows: int = 20, repo: DatasetsRepository | None = None) -> Preview:
     """Read enough of a file to show its first rows and the guessed roles.
 
-    CSV files are read from their first half megabyte only, so a preview of a
-    large export is immediate; the full read happens on import. With ``repo``,
+    CSV files are read from their first half megabyte (and windows spread over
+    the rest, for the guesses: :func:`spread_rows`), so a preview of a large
+    export is immediate; the full read happens on import. With ``repo``,
     the preview has the read report of its rows (up to :data:`SAMPLE_ROWS`,
     spread across them) with the settings' roles and options, nothing written.
     """
@@ -155,11 +156,13 @@ def preview_file(data: bytes, file_name: str, settings: ImportSettings = ImportS
     result = _rename_reserved(result)
     if settings.max_bytes is not None and len(data) > settings.max_bytes:
         read_file(data, file_name, max_bytes=settings.max_bytes)  # raises the size error
-    roles = _roles_for(result.columns, spread_sample(result.table, GUESS_ROWS), settings)
+    # A large file: the roles and the read report also see rows spread over the rest of it.
+    rest = spread_rows(data, result, file_name) if partial else None
+    seen = result.table if rest is None else pa.concat_tables([result.table, rest])
+    roles = _roles_for(result.columns, spread_sample(seen, GUESS_ROWS), settings)
     report = None
     if repo is not None:
-        report = repo.preview_read_report(spread_sample(result.table, SAMPLE_ROWS), roles,
-                                          settings.normalize_options())
+        report = repo.preview_read_report(spread_sample(seen, SAMPLE_ROWS), roles, settings.normalize_options())
     return Preview(frame=result.table.slice(0, rows).to_pandas(), columns=result.columns, roles=roles,
                    file_format=result.file_format, encoding=result.encoding, delimiter=result.delimiter,
                    sheet=result.sheet, sheets=result.sheets, warnings=result.warnings, partial=partial,

@@ -149,3 +149,12 @@ def test_clean_rows_as_sql_text_for_other_stages(store, french_csv):
     assert values(rows["E-mail"]) == ["helene.martin@martin.fr", None, "gaelle.lefevre@nexa.fr", "contact@nexa.fr"]
     assert rows["Consentement"].tolist()[:3] == [True, False, True] and pd.isna(rows["Consentement"].iloc[3])
     assert list(store.query_df(clean_rows_sql(ds)).columns) == ["_row", *ds.columns]
+
+
+def test_preview_guesses_from_rows_spread_over_a_large_file():
+    """The first half megabyte holds e-mails, the rest of the file dates: the preview's guess sees both."""
+    head = "".join(f"{i},user{i}@example.com\n" for i in range(15_000))
+    tail = "".join(f"{i},2024-03-{1 + i % 28:02d}\n" for i in range(15_000, 200_000))
+    preview = preview_file(("id,Email Address\n" + head + tail).encode(), "big.csv")
+    assert preview.partial and preview.roles["Email Address"] == "date"
+    assert preview.frame["Email Address"].tolist()[:2] == ["user0@example.com", "user1@example.com"]
