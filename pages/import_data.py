@@ -161,7 +161,7 @@ def upload_section(files) -> None:
                        f"as they were; {done.rows:,} records in all.")
 
 
-files = st.file_uploader("CRM exports", type=["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods"],
+files = st.file_uploader("CRM exports", type=["csv", "tsv", "tab", "txt", "xlsx", "xlsm", "xls", "ods"],
                          accept_multiple_files=True, key="uploader")
 present = {f.file_id for f in files or []}
 for file_id in [k for k in st.session_state.uploads if k not in present]:

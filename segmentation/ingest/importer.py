@@ -142,8 +142,7 @@ def preview_file(data: bytes, file_name: str, settings: ImportSettings = ImportS
     the preview has the read report of its rows (up to :data:`SAMPLE_ROWS`,
     spread across them) with the settings' roles and options, nothing written.
     """
-    is_zip = data[:4] == b"PK\x03\x04"
-    head, partial = (data, False) if is_zip else _head_bytes(data, PREVIEW_BYTES)
+    head, partial = (data, False) if forget.is_workbook(data) else _head_bytes(data, PREVIEW_BYTES)
     try:
         result = read_file(head, file_name, sheet=settings.sheet, max_bytes=settings.max_bytes)
     except InputFileError:

@@ -217,9 +217,41 @@ def map_phones(distinct: pd.DataFrame, default_region: str = "FR", missing: tupl
         regions = pd.Series(default_region.upper(), index=numbers.index, dtype=object)
     readable = numbers.notna() & numbers.astype(str).str.count(r"\d").ge(6)
     result = pd.Series(None, index=numbers.index, dtype=object)
-    if readable.any():
-        result[readable] = [_normalise(n, r) for n, r in zip(numbers[readable], regions[readable], strict=True)]
+    # Numbers of the French plan outside the overseas and 08 blocks are decided by FR_FAST_PATTERN alone
+    # (it holds every block phonenumbers validates there): vectorised, no parsing (many invalid numbers).
+    compact = numbers.astype(str).str.replace(r"\(0\)", "", regex=True).str.replace(r"[\s.\-()/]", "", regex=True)
+    nsn = compact.str.extract(r"^(?:0|(?:\+|00)33(?:0)?)([1-9]\d{8})$")[0]
+    known = readable & regions.isin(_FRENCH_PLAN) & nsn.notna() & \
+        ~nsn.fillna("").str.startswith((*_OVERSEAS_CANDIDATES, "8"))
+    if known.any():
+        body = nsn[known]
+        result[known] = ("+33" + body).where(body.str.fullmatch(FR_FAST_PATTERN), None)
+    rest = readable & ~known
+    # Of the overseas and 08 candidates, those that no number type of the French plan's metadata matches
+    # are invalid without parsing (phonenumbers tests the same patterns, one region after another).
+    plan_number = rest & regions.isin(_FRENCH_PLAN) & nsn.notna()
+    if plan_number.any():
+        impossible = plan_number & ~nsn.fillna("").str.fullmatch(_french_plan_pattern())
+        rest &= ~impossible
+    if rest.any():
+        result[rest] = [_normalise(n, r) for n, r in zip(numbers[rest], regions[rest], strict=True)]
     return result.where(result.notna(), None)
+
+
+@lru_cache(maxsize=1)
+def _french_plan_pattern() -> str:
+    """Every national number a type of the French plan's metadata allows: any type for FR, fixed lines and
+    mobiles for the overseas territories (as :func:`french_e164` accepts them)."""
+    types = ("fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "voip", "personal_number",
+             "pager", "uan", "voicemail")
+    patterns = []
+    for region in ("FR", *OVERSEAS_REGIONS):
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        for kind in types if region == "FR" else ("fixed_line", "mobile"):
+            desc = getattr(metadata, kind, None)
+            if desc is not None and desc.national_number_pattern:
+                patterns.append(f"(?:{desc.national_number_pattern})")
+    return "|".join(patterns)
 
 
 @lru_cache(maxsize=100_000)

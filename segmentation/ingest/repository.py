@@ -607,7 +607,11 @@ class DatasetsRepository:
                 continue
             progress(0.85, f"Normalising {plan.column}")
             distinct = tx.df(statements.unfilled_values_sql(plan, source, ds.clean_table))
-            fills.append(_register_mapping(tx, f"_fill_{i}", distinct, plan.mapper(distinct)))
+            norm = pd.Series(plan.mapper(distinct), dtype=object).reset_index(drop=True)
+            read = norm.notna().to_numpy()
+            if not read.any():  # nothing more read (invalid values): no update to join
+                continue
+            fills.append(_register_mapping(tx, f"_fill_{i}", distinct.reset_index(drop=True)[read], norm[read]))
             tx.execute(statements.fill_sql(plan, source, ds.clean_table, fills[-1]))
         for view in [*views.values(), *fills]:
             tx.unregister(view)

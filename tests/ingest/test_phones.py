@@ -197,3 +197,22 @@ def test_import_with_a_default_region_and_no_country_column(tmp_path):
             "+16502530000", "+16502530000", "+33612345678", None, None]
     finally:
         ws.close()
+
+
+def test_vectorised_french_decisions_agree_with_phonenumbers_on_every_block():
+    """The mapper decides French-plan numbers outside the overseas and 08 blocks by pattern, without parsing:
+    on every 4-digit block it must give what parsing each number with phonenumbers gives."""
+    numbers = [f"0{block} {suffix}" for block in range(1000, 10000) for suffix in ("00000", "45678")]
+    vectorised = P.map_phones(pd.DataFrame({"value": numbers}), "FR").tolist()
+    parsed = [P._normalise(n, "FR") for n in numbers]
+    assert [(n, v, p) for n, v, p in zip(numbers, vectorised, parsed, strict=True) if v != p] == []
+
+
+def test_overseas_and_08_candidates_decided_without_parsing_agree_with_phonenumbers():
+    """Candidates that no type pattern of the French plan matches are refused without parsing; on every
+    4-digit block of the overseas and 08 prefixes that must be what parsing gives."""
+    blocks = [b for b in range(1000, 10000) if str(b).startswith(("26", "59", "63", "69", "70", "8"))]
+    numbers = [f"0{block} {suffix}" for block in blocks for suffix in ("00000", "45678", "99999")]
+    vectorised = P.map_phones(pd.DataFrame({"value": numbers}), "FR").tolist()
+    parsed = [P._normalise(n, "FR") for n in numbers]
+    assert [(n, v, p) for n, v, p in zip(numbers, vectorised, parsed, strict=True) if v != p] == []

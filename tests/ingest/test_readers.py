@@ -4,6 +4,7 @@ import datetime as dt
 import io
 import random
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pyarrow as pa
@@ -303,21 +304,21 @@ def test_zip_that_is_not_a_workbook():
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("content.xml", "<office/>")
-    with pytest.raises(InputFileError, match=r"zip archive but not an Excel \.xlsx workbook"):
+    with pytest.raises(InputFileError, match=r"zip archive but not an Excel \.xlsx/\.xlsm or OpenDocument \.ods"):
         read_file(buffer.getvalue(), "contacts.xlsx")
 
 
 def test_password_protected_xlsx():
     fake = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + "EncryptedPackage".encode("utf-16-le") + bytes(64)
-    with pytest.raises(InputFileError, match=r"'secret\.xlsx' is a password-protected Excel workbook"):
+    with pytest.raises(InputFileError, match=r"'secret\.xlsx' is a password-protected workbook: open it"):
         read_file(fake, "secret.xlsx")
 
 
-def test_old_xls():
+def test_damaged_xls():
     fake = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + "Workbook".encode("utf-16-le") + bytes(64)
-    with pytest.raises(InputFileError, match=r"old Excel 97-2003 workbook \(\.xls\)"):
+    with pytest.raises(InputFileError, match=r"'old\.xls' looks like a spreadsheet workbook \(xls\) but could not be"):
         read_file(fake, "old.xls")
-    with pytest.raises(InputFileError, match=r"old Excel 97-2003"):
+    with pytest.raises(InputFileError, match=r"workbook \(xls\) but could not be opened"):
         list_sheets(fake, "old.xls")
 
 
@@ -381,7 +382,7 @@ def test_xlsx_values_to_text():
     )
     result = read_file(data, "values.xlsx")
     assert result.columns == ["Postcode", "Count", "Amount", "Opt-in", "Small"]
-    assert rows(result) == [("01000", "42", "3", "true", "0.00001"), ("75001", "7", "1234.5", "false", None)]
+    assert rows(result) == [("01000", "42", "3", "TRUE", "0.00001"), ("75001", "7", "1234.5", "FALSE", None)]
 
 
 def test_xlsx_dates_to_iso():
@@ -398,7 +399,7 @@ def test_xlsx_dates_to_iso():
         }
     )
     result = read_file(data, "dates.xlsx")
-    assert rows(result) == [("2024-03-01", "2024-03-01T14:30:05"), ("2023-12-31", "09:15:00")]
+    assert rows(result) == [("2024-03-01", "2024-03-01 14:30:05"), ("2023-12-31", "09:15:00")]
 
 
 def test_xlsx_long_rows_rejected_with_sheet_row_numbers():
@@ -427,3 +428,270 @@ def test_xlsx_header_only_and_duplicate_headers():
     result = read_file(xlsx_bytes({"S": {"A1": "Email", "C1": "email", "A2": "x"}}), "h.xlsx")
     assert result.columns == ["Email", "column_2", "email (2)"]
     assert rows(result) == [("x", None, None)]
+
+
+# --- workbooks read with calamine: xlsx typed values, formulas, xls, ods ---------------------
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "readers"
+
+
+def test_xlsx_big_integers_and_floats_as_the_user_sees_them():
+    data = xlsx_bytes(
+        {
+            "S": {
+                "A1": "Id",
+                "B1": "Phone",
+                "C1": "Ratio",
+                "D1": "Created",
+                "A2": 84459.0,
+                "B2": 123456789012.0,
+                "C2": 12.345,
+                "D2": dt.datetime(2024, 3, 12, 10, 0),
+                "A3": -7,
+                "B3": 33612345678,
+                "C3": -0.5,
+                "D3": dt.datetime(2024, 3, 12),
+            }
+        }
+    )
+    result = read_file(data, "typed.xlsx")
+    assert result.file_format == "xlsx"
+    assert rows(result) == [
+        ("84459", "123456789012", "12.345", "2024-03-12 10:00:00"),
+        ("-7", "33612345678", "-0.5", "2024-03-12"),
+    ]
+
+
+def test_xlsx_formula_cells_without_saved_value_are_named():
+    # openpyxl saves formulas without their value, as a script would.
+    cells = {"A1": "Email", "B1": "Name", "C1": "Score", "D1": "Total"}
+    for row in range(2, 11):
+        cells[f"A{row}"] = f"p{row}@x.fr"
+        cells[f"B{row}"] = f"P{row}"
+        cells[f"C{row}"] = row
+        cells[f"D{row}"] = f"=C{row}*2" if row in (2, 5, 9) else row * 2
+    result = read_file(xlsx_bytes({"S": cells}), "calc.xlsx")
+    assert [row[3] for row in rows(result)] == [None, "6", "8", None, "12", "14", "16", None, "20"]
+    assert result.warnings == [
+        "3 formula cells of sheet 'S' have no saved value (D2, D5, D9) and were read as empty: open the file "
+        "in Excel, let it calculate, save, and upload again"
+    ]
+
+
+def test_xlsx_formula_scan_names_five_cells_and_ignores_saved_values_and_other_sheets():
+    cells = {"A1": "Total", "B1": "Id"} | {f"A{row}": f"=ROW()*{row}" for row in range(2, 10)} | {"B9": 9}
+    data = xlsx_bytes({"Calc": cells, "Other": {"A1": "x", "A2": "=1+1"}})
+    assert read_file(data, "many.xlsx").warnings == [
+        "8 formula cells of sheet 'Calc' have no saved value (A2, A3, A4, A5, A6, ...) and were read as empty: "
+        "open the file in Excel, let it calculate, save, and upload again"
+    ]
+    # A formula saved with its value, and one whose saved value is the empty text, are no news.
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx_bytes({"S": {"A1": "a", "B1": "b", "A2": 1, "B2": 2}}))) as source, \
+            zipfile.ZipFile(buffer, "w") as target:
+        for info in source.infolist():
+            part = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                part = part.replace(b'<c r="A2" t="n"><v>1</v></c>', b'<c r="A2"><f>0+1</f><v>1</v></c>')
+                part = part.replace(b'<c r="B2" t="n"><v>2</v></c>', b'<c r="B2" t="str"><f>""</f><v></v></c>')
+                assert b"<f>" in part
+            target.writestr(info, part)
+    result = read_file(buffer.getvalue(), "saved.xlsx")
+    assert (rows(result), result.warnings) == ([("1", None)], [])
+
+
+def test_xls_read_with_calamine():
+    data = (DATA / "issues.xls").read_bytes()
+    assert list_sheets(data, "issues.xls") == ["datatypes", "Sheet1", "issue2", "issue5", "issue6"]
+    result = read_file(data, "issues.xls")
+    assert (result.file_format, result.encoding, result.delimiter, result.sheet) == ("xls", None, None, "datatypes")
+    assert result.columns == ["1"]
+    assert rows(result) == [("1.5",), ("ab",), ("FALSE",), ("test",), ("2016-10-20",)]
+    pairs = read_file(data, "issues.xls", sheet="issue2")
+    assert (pairs.columns, rows(pairs)) == (["1", "a"], [("2", "b"), ("3", "c")])
+
+
+def test_xls_cut_short_is_a_message():
+    data = (DATA / "issues.xls").read_bytes()
+    with pytest.raises(InputFileError, match=r"looks like a spreadsheet workbook \(xls\) but could not be opened"):
+        read_file(data[:3000], "issues.xls")
+
+
+@pytest.mark.parametrize("name", ["pass_protected.xlsx", "pass_protected.ods"])
+def test_password_protected_workbooks(name):
+    with pytest.raises(InputFileError, match=rf"'{name}' is a password-protected workbook: open it"):
+        read_file((DATA / name).read_bytes(), name)
+
+
+def ods_bytes(tables):
+    """A minimal OpenDocument spreadsheet; tables maps a sheet name to its rows' XML."""
+    body = "".join(f'<table:table table:name="{name}">{rows_xml}</table:table>' for name, rows_xml in tables.items())
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        f"<office:body><office:spreadsheet>{body}</office:spreadsheet></office:body></office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" '
+        'manifest:version="1.2"><manifest:file-entry manifest:full-path="/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", zipfile.ZIP_STORED)
+        archive.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+        archive.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def ods_row(*cells):
+    """An ODS row: a str is a text cell, a number a float cell, None an empty cell, a tuple (type, attrs)."""
+    xml = []
+    for cell in cells:
+        if cell is None:
+            xml.append("<table:table-cell/>")
+        elif isinstance(cell, str):
+            xml.append(f'<table:table-cell office:value-type="string"><text:p>{cell}</text:p></table:table-cell>')
+        elif isinstance(cell, tuple):
+            kind, attrs = cell
+            xml.append(f'<table:table-cell office:value-type="{kind}" {attrs}><text:p>x</text:p></table:table-cell>')
+        else:
+            xml.append(f'<table:table-cell office:value-type="float" office:value="{cell}"><text:p>{cell}</text:p>'
+                       "</table:table-cell>")
+    return "<table:table-row>" + "".join(xml) + "</table:table-row>"
+
+
+def test_ods_read_with_calamine():
+    data = ods_bytes(
+        {
+            "Vide": "",
+            "Contacts": ods_row("Email", "Montant", "Depuis", "Opt-in")
+            + ods_row(
+                "a@x.fr", 84459, ("date", 'office:date-value="2024-03-12"'), ("boolean", 'office:boolean-value="true"')
+            )
+            + ods_row(None, None, None, None)
+            + ods_row(None, 12.5, ("date", 'office:date-value="2024-03-12T10:00:00"'), None),
+        }
+    )
+    assert list_sheets(data, "contacts.ods") == ["Vide", "Contacts"]
+    result = read_file(data, "contacts.ods")
+    assert (result.file_format, result.sheet, result.sheets) == ("ods", "Contacts", ["Vide", "Contacts"])
+    assert result.columns == ["Email", "Montant", "Depuis", "Opt-in"]
+    assert rows(result) == [("a@x.fr", "84459", "2024-03-12", "TRUE"), (None, "12.5", "2024-03-12 10:00:00", None)]
+    assert (rejected(result), result.warnings) == ([], [])
+
+
+# --- mixed encodings ------------------------------------------------------------------------------
+
+
+def test_utf8_file_with_cp1252_lines_is_read_line_by_line():
+    data = (
+        "Prénom,Ville\nZoé,Besançon\n".encode()
+        + "Léa,Nîmes 20 €\n".encode("cp1252")
+        + "Éric,Orléans\n".encode()
+        + "Hélène,Sète\n".encode("cp1252")
+    )
+    result = read_file(data, "mixed.csv")
+    assert result.encoding == "utf-8"
+    assert result.columns == ["Prénom", "Ville"]
+    assert rows(result) == [("Zoé", "Besançon"), ("Léa", "Nîmes 20 €"), ("Éric", "Orléans"), ("Hélène", "Sète")]
+    assert result.warnings == [
+        "2 lines of this UTF-8 file are not valid UTF-8 and were read as Windows-1252 (lines 3, 5): check their "
+        "accents, or export the file again as CSV UTF-8"
+    ]
+
+
+def test_mixed_encodings_name_five_lines_and_keep_line_numbers():
+    lines = ["id,ville"] + [f"{n},Orléans" for n in range(1, 1001)]
+    bad = {10, 20, 30, 40, 50, 60}  # record numbers, on file lines 11, 21, ...
+    data = b"".join((line + "\r\n").encode("cp1252" if index in bad else "utf-8") for index, line in enumerate(lines))
+    result = read_file(data, "mixed.csv")
+    assert result.table.num_rows == 1000 and set(result.table.column("ville").to_pylist()) == {"Orléans"}
+    assert result.warnings == [
+        "6 lines of this UTF-8 file are not valid UTF-8 and were read as Windows-1252 (lines 11, 21, 31, 41, 51, "
+        "...): check their accents, or export the file again as CSV UTF-8"
+    ]
+
+
+def test_cp1252_file_with_many_lines_stays_cp1252_without_warning():
+    # Mostly cp1252, one UTF-8 line: over 5 lines and 1 % of the lines are not UTF-8, so the file is cp1252.
+    data = ("Nom,Ville\n" + "Léa,Nîmes\n" * 6).encode("cp1252") + "Éric,Lyon\n".encode()
+    result = read_file(data, "c.csv")
+    assert (result.encoding, result.warnings) == ("cp1252", [])
+    assert rows(result)[5:] == [("Léa", "Nîmes"), ("Ã‰ric", "Lyon")]
+
+
+# --- text aligned with spaces ---------------------------------------------------------------
+
+
+def test_whitespace_aligned_report_is_read_as_columns():
+    text = (
+        "CONTACT LIST - printed 2026-11-30\n"
+        "\n"
+        "Name        City             Amount\n"
+        "Ann Lee     Paris             12.50\n"
+        "Bob         Lyon            1234.00\n"
+        "\n"
+        "Cy Smith    Saint-Denis           7\n"
+        "Dominique-Alexandra Nice          1\n"
+        "Eve                            3.10\n"
+    )
+    result = read_file(text.encode(), "report.txt")
+    assert (result.file_format, result.delimiter) == ("csv", None)
+    assert result.columns == ["Name", "City", "Amount"]
+    assert rows(result) == [
+        ("Ann Lee", "Paris", "12.50"),
+        ("Bob", "Lyon", "1234.00"),
+        ("Cy Smith", "Saint-Denis", "7"),
+        ("Eve", None, "3.10"),
+    ]
+    assert rejected(result) == [
+        (8, "text runs into the space between two columns", "Dominique-Alexandra Nice          1")
+    ]
+    assert result.warnings == [
+        "read as 3 columns aligned with spaces (starting at characters 1, 13, 29): check the columns in the preview",
+        "1 title line above the header skipped",
+        "1 row set aside, their text runs into the space between two columns (lines 8)",
+    ]
+
+
+def test_whitespace_aligned_text_that_does_not_line_up_is_refused():
+    text = "Name  City\nAnn Lee  Paris\nBob   Lyon\nCy  Saint Denis\n"
+    with pytest.raises(InputFileError, match=r"'r\.txt' looks like a text report aligned with spaces.*export it as"):
+        read_file(text.encode(), "r.txt")
+
+
+def test_single_column_with_single_spaces_stays_one_column():
+    result = read_file(b"full name\nAnn Lee\nBob Martin\n", "names.csv")
+    assert (result.columns, rows(result), result.warnings) == (["full name"], [("Ann Lee",), ("Bob Martin",)], [])
+    # Double spaces inside values, under a header without any, are values.
+    result = read_file(b"address\n12  rue Haute\n3  place Nette\n", "addresses.csv")
+    assert rows(result) == [("12  rue Haute",), ("3  place Nette",)]
+
+
+def test_fields_separated_by_runs_of_spaces():
+    text = " customer_id  date number_of_cds  dollar_value\r\n" + "".join(
+        f" {n:05d} 1997010{n}  {n}   {n}1.77\r\n" for n in range(1, 6)
+    )
+    result = read_file(text.encode() + b" 00006 x\r\n", "cdnow.txt")
+    assert (result.columns, result.delimiter) == (["customer_id", "date", "number_of_cds", "dollar_value"], None)
+    assert rows(result)[:2] == [("00001", "19970101", "1", "11.77"), ("00002", "19970102", "2", "21.77")]
+    assert result.table.num_rows == 5
+    assert rejected(result) == [(7, "expected 4 fields separated by spaces", " 00006 x")]
+    assert result.warnings == [
+        "read as 4 fields separated by spaces: check the columns in the preview",
+        "1 row set aside, their number of fields separated by spaces differs from the header's 4 (lines 7)",
+    ]
+
+
+def test_title_line_above_a_delimited_header_is_skipped():
+    data = "Titre du rapport\r\nNom\tVille\r\nLéa\tNîmes\r\nZoé\tSète\r\nAnn\r\n".encode("cp1252")
+    result = read_file(data, "rapport.txt")
+    assert (result.encoding, result.delimiter, result.columns) == ("cp1252", "\t", ["Nom", "Ville"])
+    assert rows(result) == [("Léa", "Nîmes"), ("Zoé", "Sète")]
+    assert rejected(result) == [(5, "expected 2 fields, found 1", "Ann")]
+    assert result.warnings[0] == "1 title line above the header skipped"
