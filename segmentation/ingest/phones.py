@@ -306,8 +306,19 @@ def plan(column: str, role: str, sample: pd.Series, options: NormalizeOptions,
     note = (f"E.164, region from column {country_column!r} (default {region})" if country_column
             else f"E.164, default region {region}")
     return ColumnPlan(column, role, "phone", "VARCHAR", phone_sql(region, country=country_column is not None),
-                      mapper, note=note, fill=True, context=country_column)
+                      mapper, note=note, fill=True, context=country_column,
+                      fill_when=None if country_column or region not in _FRENCH_PLAN else undecided_sql())
+
+
+def undecided_sql() -> str:
+    """Whether the fast path may have left a value NULL undecided (SQL over ``{v}``): not so for a French
+    national number written with digits and separators only, outside the overseas and 08 blocks, which
+    FR_FAST_PATTERN decides alone (an invalid number: the mapper would only say so again, slowly)."""
+    plain = r"regexp_full_match({v}, '[0-9\s.\-/()]+')"
+    digits = r"regexp_replace({v}, '[^0-9]', '', 'g')"
+    return (f"NOT ({plain} AND regexp_full_match({digits}, '0[1-79][0-9]{{8}}') "
+            f"AND NOT regexp_matches({digits}, '^0(?:26|59|63|69|70)'))")
 
 
 __all__ = ["OVERSEAS_REGIONS", "country_names", "country_regions", "extension_sql", "french_e164", "map_phones",
-           "phone_sql", "plan", "split_extension"]
+           "phone_sql", "plan", "split_extension", "undecided_sql"]

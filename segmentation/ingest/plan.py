@@ -59,7 +59,8 @@ class ColumnPlan:
     counted once): the row's country for phone numbers; in ``expr``,
     ``{c}`` stands for that column's raw value. ``missing`` lists
     the cell texts that mean "no value" (trimmed, exact): they never reach
-    ``expr`` or the mapper.
+    ``expr`` or the mapper. ``fill_when`` (SQL over ``{v}``) narrows the
+    values a ``fill`` mapper sees to those ``expr`` may have left undecided.
     """
 
     column: str
@@ -72,6 +73,7 @@ class ColumnPlan:
     fill: bool = False
     context: str | None = None
     missing: tuple[str, ...] = ()
+    fill_when: str | None = None
 
 
 

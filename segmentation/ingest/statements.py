@@ -121,8 +121,9 @@ def unfilled_values_sql(plan: ColumnPlan, source: str, clean_table: str) -> str:
     """Distinct raw values that the SQL of a ``fill`` plan left NULL in the clean table."""
     q = quote(plan.column)
     ctx, key = _context(plan)
+    when = f" AND ({plan.fill_when.replace('{v}', f'r.{q}')})" if plan.fill_when else ""
     return (f"SELECT r.{q} AS value{ctx}, count(*) AS n FROM {cleaned_source_sql([plan], source)} r "
-            f"JOIN {clean_table} c USING (_row) WHERE c.{q} IS NULL AND r.{q} IS NOT NULL GROUP BY 1{key}")
+            f"JOIN {clean_table} c USING (_row) WHERE c.{q} IS NULL AND r.{q} IS NOT NULL{when} GROUP BY 1{key}")
 
 
 def _join_on(plan: ColumnPlan, mapping: str, alias: str = "r") -> str:

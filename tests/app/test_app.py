@@ -78,7 +78,7 @@ def test_upload_french_csv_preview_and_import(seeded_db, opened_stores, french_c
     assert list(preview.columns)[:3] == ["ID client", "Société", "Région"]
     assert preview["Société"].tolist()[0] == "Boulangerie Martin SAS"  # decoded from cp1252
     assert "Column roles" in [h.value for h in at.subheader]
-    assert at.text_input[0].value == "clients_fr"
+    assert [t.value for t in at.text_input if t.label == "Dataset name"] == ["clients_fr"]
     # The upload is kept in the store, nothing is imported yet.
     assert dataset_summary(s) == before
     assert at.button(key="import").label == "Import"

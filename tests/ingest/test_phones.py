@@ -216,3 +216,18 @@ def test_overseas_and_08_candidates_decided_without_parsing_agree_with_phonenumb
     vectorised = P.map_phones(pd.DataFrame({"value": numbers}), "FR").tolist()
     parsed = [P._normalise(n, "FR") for n in numbers]
     assert [(n, v, p) for n, v, p in zip(numbers, vectorised, parsed, strict=True) if v != p] == []
+
+
+def test_values_kept_from_the_mapper_are_decided_by_the_fast_path():
+    """``undecided_sql`` spares the mapper French national numbers outside the overseas and 08 blocks: for
+    every 4-digit block, such a number gets from the fast path exactly what phonenumbers would say."""
+    numbers = [f"0{block}{sep}{suffix}" for block in range(1000, 10000) for sep, suffix in ((" ", "45 678"),
+                                                                                           (".", "00000"))]
+    numbers += ["Tel: 0612345678", "06 12 34 56 78 x12", "+33 6 12 34 56 78", "0690 12 34 56"]
+    undecided = run(P.undecided_sql(), numbers)
+    fast = run(P.phone_sql("FR"), numbers)
+    spared = [(n, f) for n, u, f in zip(numbers, undecided, fast, strict=True) if not u]
+    assert len(spared) > 10_000 and "Tel: 0612345678" not in {n for n, _ in spared}
+    assert [(n, f, P._normalise(n, "FR")) for n, f in spared if f != P._normalise(n, "FR")] == []
+    assert run(P.undecided_sql(), ["Tel: 0612345678", "06 12 34 56 78 x12", "0690 12 34 56", "0812345678"]) == \
+        [True, True, True, True]
