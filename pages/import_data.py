@@ -106,26 +106,28 @@ def upload_section(files) -> None:
         st.success(f"Imported as dataset **{plain(imported)}**. Remove the file above, or upload another one.")
         return
 
-    st.subheader("Column roles")
-    roles = role_editor(preview.columns, preview.roles, f"roles_{upload_id}_{sheet}",
-                        [next(iter(preview.frame[c].dropna()), "") for c in preview.columns])
-    options = reading_options(upload_id)
-    try:
-        checked = app_state.cached(ws.ingest, "preview", upload_id, sheet,
-                                   ImportSettings(sheet=sheet, roles=roles, **options))
-    except SegmentStudioError as exc:
-        st.error(plain(exc))
-        return
-    st.subheader("How the values would be read")
-    st.caption(f"On {checked.report.rows:,} rows spread across the file. A value that cannot be read is left "
-               "empty in the normalised data; its raw text is kept.")
-    read_report(checked.report, f"read_report_{upload_id}")
     existing = ws.names("customers")
     target = None
     if existing:
         target = st.selectbox("Import into", [None, *existing], key=f"append_{upload_id}",
                               format_func=lambda n: "A new dataset" if n is None else
                               f"{plain(n)}: a later export of the same CRM (same record id = updated record)")
+    roles, options = {}, {}
+    if target is None:  # a later export takes the dataset's own roles and reading options
+        st.subheader("Column roles")
+        roles = role_editor(preview.columns, preview.roles, f"roles_{upload_id}_{sheet}",
+                            [next(iter(preview.frame[c].dropna()), "") for c in preview.columns])
+        options = reading_options(upload_id)
+        try:
+            checked = app_state.cached(ws.ingest, "preview", upload_id, sheet,
+                                       ImportSettings(sheet=sheet, roles=roles, **options))
+        except SegmentStudioError as exc:
+            st.error(plain(exc))
+            return
+        st.subheader("How the values would be read")
+        st.caption(f"On {checked.report.rows:,} rows spread across the file. A value that cannot be read is left "
+                   "empty in the normalised data; its raw text is kept.")
+        read_report(checked.report, f"read_report_{upload_id}")
     left, right = st.columns(2)
     if target is None:
         name = left.text_input("Dataset name", value=file_name.rsplit(".", 1)[0], key=f"name_{upload_id}")

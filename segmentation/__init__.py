@@ -67,7 +67,7 @@ from .activate.audiences import (
     suppression_values,
 )
 from .activate.export import to_csv_bytes, to_parquet_bytes, to_xlsx_bytes, write_file
-from .activate.presets import PRESET_NAMES, PRESETS, Preset, get_preset
+from .activate.presets import GENERAL_FORMATS, PRESET_NAMES, PRESETS, Preset, get_preset
 
 # -- automate (refresh)
 from .automate.config import (

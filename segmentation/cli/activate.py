@@ -6,8 +6,7 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from .. import NO_CONSENT_CHOICES, PRESET_NAMES, AudienceSpec, Workspace, parse_filter, write_file
-from ..activate.presets import GENERAL_FORMATS
+from .. import GENERAL_FORMATS, NO_CONSENT_CHOICES, PRESET_NAMES, AudienceSpec, Workspace, parse_filter, write_file
 from .base import command
 
 

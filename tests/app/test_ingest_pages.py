@@ -157,6 +157,10 @@ def test_forget_a_person_from_the_page_after_confirmation(seeded_db, opened_stor
     raw = DatasetsRepository(s).dataset("sample customers").raw_table
     email = s.query_value(f"SELECT \"E-mail\" FROM {raw} WHERE \"E-mail\" LIKE '%@%' ORDER BY _row LIMIT 1")
     held = s.query_value(f"SELECT count(*) FROM {raw} WHERE lower(trim(\"E-mail\")) = lower(trim(?))", [email])
+    # Their orders go too (the orders' customer column holds their record ids).
+    orders = DatasetsRepository(s).dataset("sample orders", "transactions").raw_table
+    ordered = s.query_value(f"SELECT count(*) FROM {orders} WHERE customer_id IN (SELECT \"ID client\" FROM {raw} "
+                            f"WHERE lower(trim(\"E-mail\")) = lower(trim(?)))", [email])
     at.text_input(key="forget_who").input(email).run()
     at.button(key="forget").click().run()
     assert s.query_value("SELECT count(*) FROM forgotten") == 0  # nothing before the confirmation
@@ -166,7 +170,8 @@ def test_forget_a_person_from_the_page_after_confirmation(seeded_db, opened_stor
     assert s.query_value(f"SELECT count(*) FROM {raw} WHERE lower(trim(\"E-mail\")) = lower(trim(?))",
                          [email]) == 0
     assert [m.value for m in at.success] == [
-        f"The person was forgotten: {held:,} raw, {held:,} clean. Later imports of files that still hold them "
+        f"The person was forgotten: {held + ordered:,} raw, {held + ordered:,} clean. Later imports of files that "
+        "still hold them "
         "skip their rows."]
 
 
