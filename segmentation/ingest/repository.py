@@ -59,6 +59,18 @@ def _register_mapping(tx: Transaction, view: str, distinct: pd.DataFrame, norm: 
     return view
 
 
+def _mapping_views(tx: Transaction, plans: list[ColumnPlan], source: str,
+                   progress: Progress = _no_progress) -> dict[int, str]:
+    """Register the mapped values of every plan with a mapper and no ``fill`` (categories): position -> view."""
+    views: dict[int, str] = {}
+    for i, plan in enumerate(plans):
+        if plan.mapper is not None and not plan.fill:
+            progress(0.5, f"Normalising {plan.column}")
+            distinct = tx.df(statements.distinct_values_sql(plan, source))
+            views[i] = _register_mapping(tx, f"_map_{i}", distinct, plan.mapper(distinct))
+    return views
+
+
 class DatasetsRepository:
     """Uploads, dataset descriptions, import batches and each dataset's raw, clean and rejected rows."""
 
@@ -569,11 +581,17 @@ class DatasetsRepository:
 
     @staticmethod
     def _evidence(tx: Transaction, ds: Dataset, roles: dict[str, str], options: NormalizeOptions) -> dict[str, dict]:
+        batched = tx.fetchone(statements.has_batches_sql(), [ds.raw_table])[0]
+        source = f"({statements.current_versions_sql(ds)})" if batched else ds.raw_table
+        return DatasetsRepository._evidence_over(tx, source, roles, options)
+
+    @staticmethod
+    def _evidence_over(tx: Transaction, source: str, roles: dict[str, str],
+                       options: NormalizeOptions) -> dict[str, dict]:
+        """Column -> evidence name -> value, over every row of ``source`` (one query)."""
         wanted = evidence_sql(roles)
         if not wanted:
             return {}
-        batched = tx.fetchone(statements.has_batches_sql(), [ds.raw_table])[0]
-        source = f"({statements.current_versions_sql(ds)})" if batched else ds.raw_table
         sql, order = statements.evidence_query_sql(source, wanted, tuple(options.missing))
         row = tx.fetchone(sql)
         result: dict[str, dict] = {}
@@ -592,12 +610,7 @@ class DatasetsRepository:
         progress(0.45, "Normalising")
         batched = tx.fetchone(statements.has_batches_sql(), [ds.raw_table])[0]
         source = f"({statements.current_versions_sql(ds)})" if batched else ds.raw_table
-        views: dict[int, str] = {}
-        for i, plan in enumerate(plans):
-            if plan.mapper is not None and not plan.fill:
-                progress(0.5, f"Normalising {plan.column}")
-                distinct = tx.df(statements.distinct_values_sql(plan, source))
-                views[i] = _register_mapping(tx, f"_map_{i}", distinct, plan.mapper(distinct))
+        views = _mapping_views(tx, plans, source, progress)
         progress(0.6, "Writing normalised rows")
         tx.execute(f"DROP TABLE IF EXISTS {ds.clean_table}")
         tx.execute(statements.clean_table_sql(ds, plans, source, views))
@@ -643,17 +656,8 @@ class DatasetsRepository:
             views: dict[int, str] = {}
             fills: dict[int, str] = {}
             try:
-                wanted = evidence_sql(roles)
-                evidence: dict[str, dict] = {}
-                if wanted:
-                    sql, order = statements.evidence_query_sql("_preview_raw", wanted, tuple(options.missing))
-                    for (column, name), value in zip(order, tx.fetchone(sql), strict=True):
-                        evidence.setdefault(column, {})[name] = value
-                plans = plan_columns(roles, sample, options, evidence)
-                for i, plan in enumerate(plans):
-                    if plan.mapper is not None and not plan.fill:
-                        distinct = tx.df(statements.distinct_values_sql(plan, "_preview_raw"))
-                        views[i] = _register_mapping(tx, f"_map_{i}", distinct, plan.mapper(distinct))
+                plans = plan_columns(roles, sample, options, self._evidence_over(tx, "_preview_raw", roles, options))
+                views = _mapping_views(tx, plans, "_preview_raw")
                 # The import's own SELECT without its CREATE TABLE (the same expressions as the import),
                 # evaluated once: the plans' expressions are long to compile.
                 tx.register("_preview_sql", tx.df(statements.clean_select_sql(plans, "_preview_raw", views)))
