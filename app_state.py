@@ -15,7 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from segmentation import DatasetHandle, ImportSettings, SegmentStudioError, Workspace, open_workspace
+from segmentation import DatasetHandle, ImportSettings, SegmentStudioError, Workspace, i18n, open_workspace
 
 SAMPLE_DIR = Path(__file__).parent / "sample_data"
 log = logging.getLogger("segment_studio")
@@ -31,6 +31,7 @@ DEFAULTS: dict[str, object] = {
     "profile_run": None,      # run shown on the Profile page
     "audience_conditions": [],  # conditions of the audience being built: {group, column, op, value}
     "audience_suppression": {},  # uploaded suppression file id -> its saved list id
+    "language": None,         # "fr" or "en": the store's choice, else the browser's (see language())
 }
 
 
@@ -132,3 +133,20 @@ def pick_dataset(names: list[str], key: str, label: str = "Dataset") -> str:
     st.session_state.dataset = choice
     return choice
 
+
+
+def language() -> str:
+    """The interface language: the session's choice, else the browser's (``st.context.locale``), else English."""
+    if st.session_state.get("language") not in i18n.LANGUAGES:
+        st.session_state.language = i18n.pick_language(getattr(st.context, "locale", None))
+    return st.session_state.language
+
+
+def _(text: str, /, **values) -> str:
+    """``text`` (English, a catalogue msgid) in the interface language, ``values`` filled in and formatted."""
+    return i18n.translate(text, language(), **values)
+
+
+def say(item) -> str:
+    """An engine :class:`segmentation.i18n.Message` (or English text) in the interface language."""
+    return i18n.render(item, language())

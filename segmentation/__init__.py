@@ -83,3 +83,5 @@ from .automate.config import (
 )
 from .automate.config import load as load_config
 from .automate.runner import RefreshResult, StepResult
+from . import i18n
+from .i18n import Message, message

@@ -8,7 +8,7 @@ import sys
 
 from tests.conftest import ROOT, SAMPLE
 
-STAGES = ("core", "ingest", "dedupe", "customers", "segment", "behaviour", "activate", "automate", "cli")
+STAGES = ("core", "ingest", "dedupe", "customers", "segment", "behaviour", "activate", "automate", "cli", "i18n")
 
 
 def test_install_gives_every_stage_and_the_console_command(tmp_path):
