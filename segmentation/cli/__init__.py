@@ -16,10 +16,10 @@ from pathlib import Path
 import duckdb
 
 from .. import SegmentStudioError, __version__, load_config, open_workspace
-from . import activate, automate, dedupe, ingest, segment
+from . import activate, automate, behaviour, dedupe, ingest, profile, segment
 from .base import COMMANDS, _Parser
 
-STAGES = (ingest, dedupe, activate, segment, automate)
+STAGES = (ingest, dedupe, activate, segment, profile, behaviour, automate)
 
 
 def build_parser() -> argparse.ArgumentParser:
