@@ -37,7 +37,7 @@ class BehaviourRepository:
         self.store = store
 
     # -- reading the inputs -----------------------------------------------
-    def share(self, sql: str, params: list | None = None) -> float | None:
+    def share(self, sql: str, params: list | dict | None = None) -> float | None:
         """The single number a share query built by :mod:`segmentation.behaviour.rfm` gives (None: no rows)."""
         value = self.store.query_value(sql, params)
         return None if value is None else float(value)
@@ -62,22 +62,43 @@ class BehaviourRepository:
             "'customer_id' ORDER BY ordinal_position", [scores_table_name(dataset_id)])]
 
     # -- RFM ---------------------------------------------------------------
-    def write_rfm(self, customers_id: int, orders_id: int, table_sql: str, params: list, orders_sql: str,
-                  orders_params: list, settings_json: str, summarise: Callable[[dict[str, int], int], dict]) -> dict:
-        """Build ``rfm_<customers id>`` from ``table_sql`` and record the run, in one transaction.
+    def sample(self, ds: Dataset, rows: int = 2000) -> pd.DataFrame:
+        """Normalised values of up to ``rows`` rows spread evenly over the dataset (every n-th row)."""
+        step = max(1, int(ds.row_count or 0) // int(rows))
+        return self.store.query_df(f"SELECT * EXCLUDE (_row) FROM {ds.clean_table} WHERE _row % {step} = 0 "
+                                   f"LIMIT {int(rows)}")
 
-        ``orders_sql`` counts the orders up to the reference date; those the
-        table does not hold belong to no known customer. ``summarise(groups,
-        unknown)`` turns the customers per group and that count into the
-        figures kept with the run (and returned).
+    def write_rfm(self, customers_id: int, orders_id: int, statements: dict, params: dict,
+                  settings_json: str, summarise: Callable[[dict[str, int], dict], dict]) -> dict:
+        """Build ``rfm_<customers id>`` from the statements of :func:`segmentation.behaviour.rfm.rfm_sql` and
+        record the run, in one transaction.
+
+        ``statements["temporary"]`` lists ``(table, SQL)`` pairs kept as
+        temporary tables, in order (the order lines once, the figures per
+        customer), dropped at the end; ``table`` builds the RFM table from
+        them and ``counts`` the run's figures (one row). ``summarise(groups,
+        counts)`` turns the customers per group and those figures into what is
+        kept with the run (and returned). Each statement gets the ``params``
+        it names (``$as_of``...).
         """
         table = rfm_table_name(customers_id)
+
+        def used(sql: str) -> dict | None:
+            return {k: v for k, v in params.items() if f"${k}" in sql} or None
+
         with self.store.transaction(customers_id) as tx:
-            tx.execute(f"CREATE OR REPLACE TABLE {table} AS {table_sql}", params)
-            unknown = tx.fetchone(f"SELECT ({orders_sql}) - (SELECT coalesce(sum(orders), 0) FROM {table})",
-                                  orders_params)[0]
+            made = []
+            try:
+                for name, sql in statements["temporary"]:
+                    tx.execute(f"CREATE OR REPLACE TEMP TABLE {quote(name)} AS {sql}", used(sql))
+                    made.append(name)
+                tx.execute(f"CREATE OR REPLACE TABLE {table} AS {statements['table']}", used(statements["table"]))
+                counts = tx.df(statements["counts"]).iloc[0].to_dict()
+            finally:
+                for name in reversed(made):
+                    tx.execute(f"DROP TABLE IF EXISTS {quote(name)}")
             groups = {name: int(n) for name, n in tx.execute(f"SELECT rfm_group, count(*) FROM {table} GROUP BY 1")}
-            stats = summarise(groups, int(unknown))
+            stats = summarise(groups, counts)
             tx.execute("INSERT OR REPLACE INTO rfm_runs VALUES (?, ?, ?, ?, ?)",
                        [customers_id, orders_id, datetime.now(), settings_json, json.dumps(stats)])
         return stats
@@ -97,8 +118,11 @@ class BehaviourRepository:
         return self.store.query_df(f"SELECT r, f, count(*) AS customers, sum(monetary) AS value "
                                    f"FROM {rfm_table_name(customers_id)} GROUP BY ALL ORDER BY r, f")
 
-    def rows(self, sql: str, params: list | None = None) -> pd.DataFrame:
-        """The rows of a query built by :mod:`segmentation.behaviour.rfm` (the orders of unknown customers)."""
+    def rows(self, sql: str, params: list | dict | None = None) -> pd.DataFrame:
+        """The rows of a query built by :mod:`segmentation.behaviour.rfm` (the orders of unknown customers);
+        named parameters the query does not use are left out."""
+        if isinstance(params, dict):
+            params = {k: v for k, v in params.items() if f"${k}" in sql} or None
         return self.store.query_df(sql, params)
 
     # -- propensity scores -------------------------------------------------

@@ -98,6 +98,52 @@ SINGLE_ROLES: frozenset[str] = frozenset({
 #: What the rows of a dataset are.
 KINDS: tuple[str, ...] = ("customers", "transactions")
 
+# --------------------------------------------------------------------------
+# Order roles: what a column of a transactions dataset is for RFM
+# --------------------------------------------------------------------------
+
+#: Order role key -> the label the Behaviour page shows. A transactions dataset's columns keep their column
+#: role (how they are normalised); the order roles say which of them RFM reads (guessed by
+#: :func:`segmentation.ingest.roles.guess_order_roles`, changed on the page or with ``rfm --…-column``).
+ORDER_ROLES: dict[str, str] = {
+    "customer": "Customer id (link)",
+    "order_date": "Order date",
+    "order_id": "Order id (invoice)",
+    "amount": "Amount",
+    "quantity": "Quantity",
+    "unit_price": "Unit price",
+    "category": "Category",
+    "status": "Status (cancelled / returned)",
+}
+
+#: Order role -> the column roles (keys of :data:`ROLES`) whose columns can hold it: amounts, quantities and
+#: prices are normalised numbers, the order date a normalised date.
+ORDER_ROLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "customer": ("id", "exact", "text", "category", "email", "phone"),
+    "order_date": ("date", "created_date", "last_activity_date"),
+    "order_id": ("id", "exact", "text", "category", "measure"),
+    "amount": ("measure",),
+    "quantity": ("measure",),
+    "unit_price": ("measure",),
+    "category": ("category", "text", "city", "region", "country"),
+    "status": ("category", "text", "consent", "opt_out"),
+}
+
+#: Folded status words (see :func:`fold_word`) saying an order was cancelled: it never happened.
+CANCELLED_WORDS: frozenset[str] = frozenset({
+    "cancelled", "canceled", "cancel", "cancellation", "void", "voided", "annulé", "annule", "annulée", "annulee",
+    "annulation", "annulé par le client", "commande annulée", "commande annulee", "storniert", "anulado",
+})
+#: Folded status words saying an order (or this line) was returned or refunded: the money went back.
+RETURNED_WORDS: frozenset[str] = frozenset({
+    "returned", "return", "refunded", "refund", "partially refunded", "credit note", "chargeback", "retour",
+    "retourné", "retourne", "retournée", "retournee", "remboursé", "rembourse", "remboursée", "remboursee",
+    "remboursement", "avoir", "rétractation", "retractation",
+})
+#: The default mark of a cancellation invoice: an order id made of this prefix and the digits of an invoice
+#: (``C536379`` in the UCI Online Retail file). Configurable (``RFMSettings.cancel_prefix``; empty: none).
+CANCELLATION_PREFIX = "C"
+
 #: Cell texts that mean "no value" in every role (compared trimmed, exactly as listed): what R, pandas,
 #: Excel and SQL tools write for a missing value. Configurable per import (``NormalizeOptions.missing``).
 MISSING_WORDS: tuple[str, ...] = (
@@ -263,12 +309,17 @@ def looks_yes_no(values: pd.Series) -> bool:
 
 
 __all__ = [
+    "CANCELLATION_PREFIX",
+    "CANCELLED_WORDS",
     "FLAG_MARKS",
     "KINDS",
     "MISSING_WORDS",
     "NO_WORDS",
     "OPT_IN_WORDS",
     "OPT_OUT_WORDS",
+    "ORDER_ROLES",
+    "ORDER_ROLE_COLUMNS",
+    "RETURNED_WORDS",
     "ROLES",
     "ROLE_KIND",
     "SINGLE_ROLES",

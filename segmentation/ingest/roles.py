@@ -36,14 +36,19 @@ import pyarrow.compute as pc
 
 from ..core.errors import ColumnError
 from ..core.vocabulary import (
+    CANCELLED_WORDS,
     MISSING_WORDS,
     NO_WORDS,
     OPT_IN_WORDS,
     OPT_OUT_WORDS,
+    ORDER_ROLE_COLUMNS,
+    ORDER_ROLES,
+    RETURNED_WORDS,
     ROLE_KIND,
     ROLES,
     SINGLE_ROLES,
     YES_WORDS,
+    fold_word,
     looks_yes_no,
 )
 
@@ -564,4 +569,122 @@ def validate_roles(roles: dict[str, str]) -> None:
                               f"{', '.join(repr(c) for c in holders)} all are. Set the others to another role.")
 
 
-__all__ = ["ROLES", "ROLE_KIND", "SINGLE_ROLES", "guess_roles", "header_role", "validate_roles"]
+# --------------------------------------------------------------------------
+# Order roles (transactions datasets: which columns RFM reads)
+# --------------------------------------------------------------------------
+
+# Tried in order on the folded header, first match wins: "Order date" is a date before it is an order id,
+# "Unit price" a price before "price" could be an amount, "Total quantity" a quantity before a total.
+_ORDER_HEADER_RULES: list[tuple[str, str]] = [
+    ("status", r"statut|status|etat|order status|statut (de (la )?)?commande|annul\w*|cancel\w*|returned|retour"
+               r"|refund\w*|rembours\w*|state of order"),
+    ("order_date", r"date|dates|datetime|timestamp|jour|day|dt|time|le|purchased? (at|on)|ordered (at|on)"),
+    ("unit_price", r"unit ?price|unit ?prices|price (each|per unit|unit)|unit (cost|amount|value)"
+                   r"|prix (unitaire|unit|u|a l unite)|pu|pu ht|pu ttc|p u|cout unitaire|tarif unitaire"),
+    ("quantity", r"quantity|quantities|qty|qte|qt|quantite|quantites|units|unites|pieces|nb (articles|produits|unites)"
+                 r"|number of \w+|nombre (d |de )?\w+|nb \w+|count|items"),
+    ("amount", r"amount|amounts|montant|montants|total|totals|total price|prix total|revenue|revenues|sales"
+               r"|chiffre d affaires|ca|value|valeur|dollars?|euros?|spend|spent|paid|paye|payment|paiement"
+               r"|subtotal|sous total|line total|net|gross|ttc|ht|sum|somme|depense|depenses|cost|cout"),
+    ("unit_price", r"price|prices|prix|tarif"),
+    ("order_id", r"invoice|invoices|invoice ?(no|nr|num|number|id|ref|reference|code)|facture|factures"
+                 r"|(n|no|num|numero) (de )?(facture|commande|ticket|transaction|bon|piece)"
+                 r"|(order|commande|transaction|receipt|ticket|purchase|achat) ?(id|no|nr|num|number|ref|reference"
+                 r"|code|key)?|bon de commande|piece"),
+    ("customer", r"customer|customers|client|clients|buyer|acheteur|member|membre|adherent|contact|account"
+                 r"|compte|(customer|client|contact|member) ?(id|no|nr|number|code|ref|key)|id client|code client"
+                 r"|(n|no|num|numero) client|email|e mail|courriel"),
+    ("category", r"category|categories|categorie|categories|famille|family|rayon|department|departement produit"
+                 r"|product (type|line|category|family)|type (de )?produit|gamme|univers|segment|type"),
+]
+_ORDER_PATTERNS = [(role, re.compile(rf"\b(?:{pattern})\b")) for role, pattern in _ORDER_HEADER_RULES]
+
+
+def order_header_role(name: object) -> str | None:
+    """The order role (a key of :data:`~segmentation.core.vocabulary.ORDER_ROLES`) a column name suggests.
+
+    >>> [order_header_role(h) for h in ("InvoiceNo", "Quantity", "UnitPrice", "N° commande", "Montant TTC")]
+    ['order_id', 'quantity', 'unit_price', 'order_id', 'amount']
+    """
+    folded = _fold_header(name)
+    for role, pattern in _ORDER_PATTERNS:
+        if pattern.search(folded):
+            return role
+    return None
+
+
+def _numbers(values: pd.Series) -> pd.Series:
+    return pd.to_numeric(pd.Series(values), errors="coerce").dropna()
+
+
+def _looks_status(values: pd.Series) -> bool:
+    """Some (not all) values are cancelled or returned words: a status column."""
+    words = pd.Series(values).dropna().map(fold_word)
+    words = words[words != ""]
+    marked = words.isin(CANCELLED_WORDS | RETURNED_WORDS)
+    return bool(len(words)) and bool(marked.any()) and words.nunique() <= _CATEGORY_MAX_DISTINCT
+
+
+def guess_order_roles(columns: list[str], roles: dict[str, str], sample: pd.DataFrame | None = None
+                      ) -> dict[str, str | None]:
+    """Guess which column of a transactions dataset holds each order role, from its header and values.
+
+    Parameters
+    ----------
+    columns : list of str
+        Column names, in file order.
+    roles : dict of str to str
+        Column name -> column role (a key of :data:`ROLES`), as imported: an
+        order role goes only to a column whose role can hold it
+        (:data:`~segmentation.core.vocabulary.ORDER_ROLE_COLUMNS`: amounts,
+        quantities and prices are numbers, the order date a date).
+    sample : pandas.DataFrame, optional
+        Normalised values of some rows (numbers as numbers). Values decide
+        when the headers say nothing: among numeric columns without a telling
+        name, one of whole numbers is a quantity, the first other one the
+        amount; a column holding some cancelled or returned words is the status.
+
+    Returns
+    -------
+    dict of str to (str or None)
+        Every key of :data:`~segmentation.core.vocabulary.ORDER_ROLES` ->
+        a column name, or ``None`` when no column fits. A column has one
+        order role at most. ``amount`` is ``None`` when a quantity and a unit
+        price are found instead (monetary is then quantity × price); a lone
+        price column is the amount.
+    """
+    sample = sample if sample is not None else pd.DataFrame()
+    found: dict[str, str | None] = dict.fromkeys(ORDER_ROLES)
+    fits = {c: {o for o, allowed in ORDER_ROLE_COLUMNS.items() if roles.get(c) in allowed} for c in columns}
+    used: set[str] = set()
+
+    def give(role: str, column: str) -> None:
+        if found[role] is None and column not in used and role in fits[column]:
+            found[role] = column
+            used.add(column)
+
+    for column in columns:                         # header evidence first, in file order
+        role = order_header_role(column)
+        if role is not None:
+            give(role, column)
+    for column in columns:                         # then values, for the columns the headers left
+        if column in used:
+            continue
+        values = sample[column] if column in sample.columns else pd.Series(dtype=object)
+        if "status" in fits[column] and _looks_status(values):
+            give("status", column)
+        elif ROLE_KIND.get(roles.get(column, "")) == "date":
+            give("order_date", column)
+        elif roles.get(column) == "measure":
+            numbers = _numbers(values)
+            whole = len(numbers) > 0 and bool((numbers == numbers.round()).all())
+            give("quantity" if whole and found["quantity"] is None else "amount", column)
+        elif roles.get(column) == "category":
+            give("category", column)
+    if found["amount"] is None and found["unit_price"] is not None and found["quantity"] is None:
+        found["amount"], found["unit_price"] = found["unit_price"], None   # a lone price is what was paid
+    return found
+
+
+__all__ = ["ROLES", "ROLE_KIND", "SINGLE_ROLES", "guess_order_roles", "guess_roles", "header_role",
+           "order_header_role", "validate_roles"]
