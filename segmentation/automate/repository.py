@@ -10,6 +10,7 @@ where it was (and a refresh on unchanged inputs changes nothing at all).
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import datetime
 
@@ -59,6 +60,11 @@ class RefreshRepository:
         return bool(self.store.query_value("SELECT count(*) FROM refresh_outputs WHERE path = ? AND sha256 = ?",
                                            [path, sha256]))
 
+    def last_written(self, path: str) -> str | None:
+        """The sha256 of the contents a refresh last wrote to ``path`` (None: no refresh wrote it)."""
+        return self.store.query_value("SELECT sha256 FROM refresh_outputs WHERE path = ? ORDER BY written_at DESC "
+                                      "LIMIT 1", [path])
+
     def recorded(self, path: str) -> bool:
         """Whether a refresh ever recorded writing ``path`` (whatever its contents)."""
         return bool(self.store.query_value("SELECT count(*) FROM refresh_outputs WHERE path = ?", [path]))
@@ -82,14 +88,24 @@ class RefreshRepository:
             tx.execute("INSERT OR REPLACE INTO refresh_steps VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                        [refresh_id, position, step, status, round(seconds, 3), state, detail_json, error])
 
-    def set_states(self, refresh_id: int, states: dict[int, str]) -> None:
-        """Record, per step position, the state its inputs were left in when the refresh ended."""
-        if not states:
-            return
+    def set_writes(self, refresh_id: int, position: int, writes: dict[int, int]) -> None:
+        """Record how many writes a done step made on each dataset (``store_writes`` of its detail)."""
         with self.store.transaction(versioned=False) as tx:
-            for position, state in states.items():
-                tx.execute("UPDATE refresh_steps SET state = ? WHERE refresh_id = ? AND position = ?",
-                           [state, refresh_id, position])
+            tx.execute("UPDATE refresh_steps SET detail = json_merge_patch(coalesce(detail, '{}'), ?) "
+                       "WHERE refresh_id = ? AND position = ?",
+                       [json.dumps({"store_writes": {str(k): int(v) for k, v in writes.items()}}), refresh_id,
+                        position])
+
+    def writes_by_step(self) -> dict[str, dict[int, int]]:
+        """Per step label, the writes its done runs made on each dataset (by id), over every refresh logged."""
+        out: dict[str, dict[int, int]] = {}
+        for step, writes in self.store.query_rows(
+                "SELECT step, CAST(json_extract(detail, '$.store_writes') AS VARCHAR) FROM refresh_steps "
+                "WHERE status = 'done' AND json_extract(detail, '$.store_writes') IS NOT NULL"):
+            counts = out.setdefault(step, {})
+            for dataset, n in json.loads(writes).items():
+                counts[int(dataset)] = counts.get(int(dataset), 0) + int(n)
+        return out
 
     def finish(self, refresh_id: int, status: str, failed_step: str | None, error: str | None,
                summary_json: str) -> None:
@@ -100,7 +116,7 @@ class RefreshRepository:
         RUNNING.discard((self._key, refresh_id))
 
     def last_state(self, step: str) -> str | None:
-        """The state a step's inputs were left in by its last successful (done or unchanged) run."""
+        """The state of a step's inputs at its last successful (done or unchanged) run."""
         return self.store.query_value("SELECT state FROM refresh_steps WHERE step = ? AND status IN "
                                       "('done', 'unchanged') ORDER BY refresh_id DESC LIMIT 1", [step])
 

@@ -4,13 +4,16 @@
 step is one transaction (:meth:`Store.atomic`): a step that fails leaves the
 store as it was before it, the refresh stops there and says which step
 failed. Each step's inputs have a state (settings, file contents, the write
-versions of the datasets it reads: see :mod:`segmentation.automate.steps`);
-when the refresh ends, the state every step that ran (or was skipped) left is
-recorded, and a step is skipped while its inputs are in that state, so running
-a refresh twice on the same inputs changes nothing, not even the store's write
-version. Every refresh, failed ones too, is logged with its steps for the
-Refresh page, through :mod:`segmentation.automate.repository` (the stage's only
-SQL executor).
+versions of the datasets it reads less the writes of this step and the later
+ones: see :mod:`segmentation.automate.steps`), recorded as the step runs; a
+step is skipped while its inputs are in the state of its last good run (and
+its own output files are as it left them), so running a refresh twice on the
+same inputs changes nothing, not even the store's write version. A done
+step's writes per dataset are logged with it (``store_writes``), which is how
+the later refreshes leave them out of the earlier steps' states. Every
+refresh, failed ones too, is logged with its steps for the Refresh page,
+through :mod:`segmentation.automate.repository` (the stage's only SQL
+executor).
 """
 
 from __future__ import annotations
@@ -148,36 +151,41 @@ def run(ws, config: pipeline.PipelineConfig, config_file: str | None = None,
     results: list[StepResult] = []
     failure: RefreshError | None = None
     steps = refresh_steps.build(ws, config, refresh_id)
-    kept: dict[int, refresh_steps.Step] = {}  # steps whose inputs are now as this refresh leaves them
+    labels = [s.label for s in steps]
+    written = log.writes_by_step()  # label -> dataset id -> writes of its done runs, every refresh so far
     for position, step in enumerate(steps):
         progress(position / max(len(steps), 1), step.label)
         start = time.perf_counter()
         try:
-            state = _fingerprint(step.settings, step.state())
-            if state == log.last_state(step.label):
+            state = _fingerprint(step.settings, step.state(_offsets(written, labels[position:])))
+            if state == log.last_state(step.label) and (step.intact is None or step.intact()):
                 result = StepResult(step.label, "unchanged", time.perf_counter() - start)
                 _log_step(log, refresh_id, position, result, state)
             else:
+                before = refresh_steps.versions(ws)
                 with store.atomic():  # the work and its log entry are kept together, or neither
                     detail = step.work()
                     result = StepResult(step.label, "done", time.perf_counter() - start, detail)
-                    _log_step(log, refresh_id, position, result, None)
+                    _log_step(log, refresh_id, position, result, state)
+                moved = {i: v - before.get(i, 0) for i, v in refresh_steps.versions(ws).items()
+                         if v != before.get(i, 0)}
+                if moved:  # this step's own writes: no input of its state (nor of the earlier steps') next time
+                    log.set_writes(refresh_id, position, moved)
+                    counts = written.setdefault(step.label, {})
+                    for dataset, n in moved.items():
+                        counts[dataset] = counts.get(dataset, 0) + n
                 if step.after:
                     step.after()
-            kept[position] = step
         except Exception as exc:  # any failure of a step is reported, named after the step
             message = _message(exc)
             failure = RefreshError(step.label, message.rstrip(".") + ".")
             if step.cleanup:
                 step.cleanup()
-            kept.pop(position, None)
             result = StepResult(step.label, "failed", time.perf_counter() - start, error=message)
             _log_step(log, refresh_id, position, result, None)
         results.append(result)
         if failure:
             break
-    # The state each kept step's inputs are in now, later steps' writes included: what the next refresh compares.
-    log.set_states(refresh_id, {p: _fingerprint(s.settings, s.state()) for p, s in kept.items()})
     summary = _summary(ws, results, config)
     log.finish(refresh_id, "failed" if failure else "ok", failure.step if failure else None,
                str(failure) if failure else None, json.dumps(summary, default=str, ensure_ascii=False))
@@ -187,6 +195,15 @@ def run(ws, config: pipeline.PipelineConfig, config_file: str | None = None,
         failure.summary = summary
         raise failure
     return RefreshResult(refresh_id, "ok", results, summary)
+
+
+def _offsets(written: dict[str, dict[int, int]], labels: list[str]) -> dict[int, int]:
+    """Per dataset id, the writes the done runs of these steps made (a step and the ones after it)."""
+    total: dict[int, int] = {}
+    for label in labels:
+        for dataset, n in written.get(label, {}).items():
+            total[dataset] = total.get(dataset, 0) + n
+    return total
 
 
 def _message(exc: Exception) -> str:

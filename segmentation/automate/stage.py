@@ -74,8 +74,7 @@ class RefreshStage:
             orders = self.workspace.dataset_by_id(last.orders_id)
             sources.append(source(orders))
             saved = last.settings or RFMSettings()
-            rfm_config = RFMConfig(handle.name, orders.name, RFMSettings(window_days=saved.window_days,
-                                                                         link_column=saved.link_column))
+            rfm_config = RFMConfig(handle.name, orders.name, replace(saved, as_of=None))  # the user's columns kept
         scores = []
         # Oldest first, the order they were trained in. (Settings of saved models: no stage method yet.)
         for name, _at, settings, _report in reversed(BehaviourRepository(self.store).models(handle.id)):

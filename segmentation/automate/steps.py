@@ -3,14 +3,19 @@
 :mod:`segmentation.automate.runner` runs them, each in a transaction of its
 own. A step's inputs are stated without reading any table: the settings it
 runs with (the engine's own dataclasses, from the pipeline file), the
-contents of the files it reads or writes, and the **write versions** of the
-datasets it reads (:attr:`DatasetHandle.version`, bumped by every committed
-write on the dataset). The runner records each step's state as the refresh
-*ends*, so that the writes of the later steps of the same refresh (RFM
-attributes, segments, the export log) are part of the state the next refresh
-compares with: a second refresh on unchanged inputs skips every step and
-writes nothing. Other stages are reached through the workspace and their
-modules; nothing here runs SQL (the stage's repository is
+contents of the files it reads, and the **write versions** of the datasets
+it reads (:attr:`DatasetHandle.version`, bumped by every committed write on
+the dataset) **less the writes of this step and of the steps after it**: the
+runner counts, per step, how many writes each of its runs made on each
+dataset (``offsets``: dataset id -> writes of this step and the later ones,
+over every refresh logged). So the RFM step's state does not move when the
+score step after it writes its scores on the same customers, nor when RFM
+itself writes its table: a step's input state never includes its own
+outputs or a later step's, and a second refresh on unchanged inputs skips
+every step and writes nothing. A step's own output file is no input either:
+the audience step is skipped only while its file is the one a refresh last
+wrote (:attr:`Step.intact`). Other stages are reached through the workspace
+and their modules; nothing here runs SQL (the stage's repository is
 :mod:`segmentation.automate.repository`).
 """
 
@@ -40,21 +45,28 @@ class Step:
 
     label: str
     settings: object
-    state: Callable[[], object]           # the inputs' state, compared with the one the last good run left
+    state: Callable[[dict[int, int]], object]  # the inputs' state (given the offsets), compared with the last one
     work: Callable[[], dict]              # does the step inside the transaction; returns its figures
     after: Callable[[], None] | None = None  # after the commit (moving written files into place)
     cleanup: Callable[[], None] | None = None  # after a failure (removing files written for nothing)
+    intact: Callable[[], bool] | None = None  # whether the step's own outputs are as it left them
 
 
 # ------------------------------------------------------------------ state of the inputs
 
-def _version(ws, name: str | None) -> list | None:
-    """A dataset's id and write version (None while it does not exist)."""
+def _version(ws, name: str | None, offsets: dict[int, int]) -> list | None:
+    """A dataset's id and write version less ``offsets`` (the writes of this step and the later ones): None while
+    it does not exist."""
     try:
         handle = ws.dataset(name)
     except NotFoundError:
         return None
-    return [handle.id, handle.version]
+    return [handle.id, handle.version - offsets.get(handle.id, 0)]
+
+
+def versions(ws) -> dict[int, int]:
+    """Every dataset's write version, by id (the runner counts each step's writes with it)."""
+    return {handle.id: handle.version for handle in ws.datasets()}
 
 
 def _file_digest(path: Path) -> str | None:
@@ -105,8 +117,12 @@ def _import_step(ws, config: pipeline.PipelineConfig, source: pipeline.SourceCon
                 "rows_updated": added["rows_updated"], "rows_unchanged": added["rows_unchanged"],
                 "rejected_rows": ds.rejected_rows - existing.info.rejected_rows, "rows": ds.row_count}
 
-    return Step(f"import {source.dataset}", pipeline.dump(source),
-                lambda: [_file_digest(path), _version(ws, source.dataset)], work)
+    def state(offsets: dict[int, int]) -> list:
+        own = _version(ws, source.dataset, offsets)
+        # A dataset this step created holds nothing but refresh writes: the same state as before it existed.
+        return [_file_digest(path), None if own is None or own[1] == 0 else own]
+
+    return Step(f"import {source.dataset}", pipeline.dump(source), state, work)
 
 
 def _dedupe_step(ws, config: pipeline.DedupeConfig) -> Step:
@@ -122,7 +138,7 @@ def _dedupe_step(ws, config: pipeline.DedupeConfig) -> Step:
                 "records_merged": before - after, "customers": after}
 
     return Step(f"deduplicate {config.dataset}", pipeline.dump(config),
-                lambda: [_version(ws, config.dataset)], work)
+                lambda offsets: [_version(ws, config.dataset, offsets)], work)
 
 
 def _rfm_step(ws, config: pipeline.RFMConfig) -> Step:
@@ -136,7 +152,8 @@ def _rfm_step(ws, config: pipeline.RFMConfig) -> Step:
                 "groups": dict(result.groups)}
 
     return Step(f"RFM {config.customers}", pipeline.dump(replace(config, settings=settings)),
-                lambda: [_version(ws, config.customers), _version(ws, config.orders)], work)
+                lambda offsets: [_version(ws, config.customers, offsets), _version(ws, config.orders, offsets)],
+                work)
 
 
 def _score_step(ws, config: pipeline.ScoreConfig) -> Step:
@@ -147,7 +164,8 @@ def _score_step(ws, config: pipeline.ScoreConfig) -> Step:
         return {"model": result.model, "auc_mean": result.auc_mean, "chosen": result.chosen,
                 "warnings": list(result.warnings)}
 
-    return Step(f"score {config.name}", pipeline.dump(config), lambda: [_version(ws, config.dataset)], work)
+    return Step(f"score {config.name}", pipeline.dump(config), lambda offsets: [_version(ws, config.dataset, offsets)],
+                work)
 
 
 def _segment_step(ws, config: pipeline.SegmentConfig, refresh_id: int) -> Step:
@@ -172,7 +190,8 @@ def _segment_step(ws, config: pipeline.SegmentConfig, refresh_id: int) -> Step:
         return {"run": name, "customers": assigned, "snapshot": snapshot,
                 "sizes": {names[int(s)]: n for s, n in segments.sizes(name).items()}}
 
-    return Step(f"segments {config.run}", asdict(config), lambda: [_version(ws, config.dataset)], work)
+    return Step(f"segments {config.run}", asdict(config), lambda offsets: [_version(ws, config.dataset, offsets)],
+                work)
 
 
 def _may_overwrite(log: RefreshRepository, target: Path, output: pipeline.AudienceOutput) -> None:
@@ -230,13 +249,17 @@ def _audience_step(ws, config: pipeline.PipelineConfig, output: pipeline.Audienc
             chosen = replace(chosen, run=current.name, segments=tuple(new_by_name[n] for n in wanted))
         return chosen
 
-    def state():
+    def state(offsets: dict[int, int]):
         definition = None
         with contextlib.suppress(SegmentStudioError):  # the step itself will say what is wrong
             definition = saved()
         return [definition.to_json() if definition else None,
-                _version(ws, definition.dataset if definition else None),
-                _file_digest(path)]  # the file this step wrote (the runner asks once the files are in place)
+                _version(ws, definition.dataset if definition else None, offsets)]
+
+    def intact() -> bool:
+        """Whether the audience file is the one a refresh last wrote (not removed, not edited since)."""
+        digest = _file_digest(path)
+        return digest is not None and digest == log.last_written(str(path.resolve()))
 
     def work() -> dict:
         chosen = spec()
@@ -270,7 +293,7 @@ def _audience_step(ws, config: pipeline.PipelineConfig, output: pipeline.Audienc
             temp.unlink(missing_ok=True)
         pending.clear()
 
-    return Step(f"audience {output.name}", pipeline.dump(output), state, work, after, cleanup)
+    return Step(f"audience {output.name}", pipeline.dump(output), state, work, after, cleanup, intact)
 
 
 def build(ws, config: pipeline.PipelineConfig, refresh_id: int) -> list[Step]:
@@ -287,4 +310,4 @@ def build(ws, config: pipeline.PipelineConfig, refresh_id: int) -> list[Step]:
     return steps
 
 
-__all__ = ["Step", "build"]
+__all__ = ["Step", "build", "versions"]

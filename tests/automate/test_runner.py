@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -78,9 +79,51 @@ def connected(rows: set, pairs: pd.DataFrame) -> bool:
     return reached == rows
 
 
+@pytest.fixture(scope="module")
+def project_template(tmp_path_factory):
+    """The sample set up in a store the way a marketer does in the browser, and its pipeline saved (made once:
+    finding duplicates among 5,480 customers and a segment run take most of a test's time)."""
+    folder = tmp_path_factory.mktemp("project")
+    ws, config_file, customers = _set_up(folder)
+    ws.close()
+    return folder, config_file.name, customers
+
+
 @pytest.fixture
-def project(tmp_path):
-    """The sample set up in the store the way a marketer does in the browser, and its pipeline saved."""
+def project(project_template, tmp_path):
+    """A copy of the set-up project (store, exports, pipeline file) of this test's own."""
+    folder, config_name, customers = project_template
+    shutil.copytree(folder, tmp_path, dirs_exist_ok=True)
+    ws = open_workspace(tmp_path / "work.duckdb")
+    yield ws, tmp_path / config_name, customers.copy()
+    ws.close()
+
+
+@pytest.fixture(scope="module")
+def refreshed_template(project_template, tmp_path_factory):
+    """The set-up project after its first refresh (made once)."""
+    folder, config_name, customers = project_template
+    copy = tmp_path_factory.mktemp("refreshed")
+    shutil.copytree(folder, copy, dirs_exist_ok=True)
+    with open_workspace(copy / "work.duckdb") as ws:
+        assert [s.status for s in ws.refresh.run_file(copy / config_name).steps] == ["done"] * 6
+    return copy, config_name, customers
+
+
+@pytest.fixture
+def refreshed(refreshed_template, tmp_path):
+    """A copy of the project after its first refresh: the files a refresh wrote are recorded at their new place."""
+    folder, config_name, customers = refreshed_template
+    shutil.copytree(folder, tmp_path, dirs_exist_ok=True)
+    ws = open_workspace(tmp_path / "work.duckdb")
+    with ws.store.transaction(versioned=False) as tx:
+        tx.execute("UPDATE refresh_outputs SET path = replace(path, ?, ?)",
+                   [str(folder.resolve()), str(tmp_path.resolve())])
+    yield ws, tmp_path / config_name, customers.copy()
+    ws.close()
+
+
+def _set_up(tmp_path: Path):
     exports = tmp_path / "exports"
     exports.mkdir()
     customers = read_export(SAMPLE / "customers.csv")
@@ -102,8 +145,7 @@ def project(tmp_path):
     config = ws.refresh.config_from_store("customers", files={"customers": "exports/customers.csv",
                                                               "orders": "exports/orders.csv"})
     config_file = ws.refresh.save_config(config, tmp_path / "pipeline.toml")
-    yield ws, config_file, customers
-    ws.close()
+    return ws, config_file, customers
 
 
 def test_refresh_sample_then_changed_copy_then_again(project):
@@ -196,10 +238,9 @@ def test_refresh_sample_then_changed_copy_then_again(project):
     assert log["changed"].iloc[1].startswith("customers: 31 new, 1 updated")
 
 
-def test_a_broken_input_file_leaves_the_store_unchanged(project):
-    ws, config_file, _customers = project
+def test_a_broken_input_file_leaves_the_store_unchanged(refreshed):
+    ws, config_file, _customers = refreshed
     store = ws.store
-    ws.refresh.run_file(config_file)
     before = contents(store)
     for broken in (b"", b"PK\x03\x04\x14\x00\x06\x00truncated workbook"):
         (config_file.parent / "exports" / "customers.csv").write_bytes(broken)
@@ -213,10 +254,9 @@ def test_a_broken_input_file_leaves_the_store_unchanged(project):
     assert steps["status"].tolist() == ["failed"]  # nothing ran after the failed step
 
 
-def test_a_failing_step_is_rolled_back_and_earlier_steps_are_kept(project, monkeypatch):
-    ws, config_file, customers = project
+def test_a_failing_step_is_rolled_back_and_earlier_steps_are_kept(refreshed, monkeypatch):
+    ws, config_file, customers = refreshed
     store = ws.store
-    ws.refresh.run_file(config_file)
     segments.rename_segment(store, "base", 0, "Loyal")        # the segments step has something to do
     extra = customers.iloc[:5].copy()
     extra[ID] = [f"X{i}" for i in range(5)]
@@ -319,11 +359,10 @@ def test_cli_config_command(project, capsys):
     assert config.audiences[0].out == "out/ab.xlsx" and config.audiences[0].settings.format == "xlsx"
 
 
-def test_steps_key_on_the_write_versions_of_their_inputs(project):
-    ws, config_file, _customers = project
+def test_steps_key_on_the_write_versions_of_their_inputs(refreshed):
+    ws, config_file, _customers = refreshed
     store = ws.store
     out = config_file.parent / "audiences" / "a-and-b.csv"
-    ws.refresh.run_file(config_file)
     # A write elsewhere (another dataset imported) is no input of any step: everything stays unchanged.
     ws.ingest.import_bytes(b"id;email\nZ1;z@z.fr\n", "other.csv", ImportSettings(name="other"))
     again = ws.refresh.run_file(config_file)
@@ -430,12 +469,11 @@ def test_a_refresh_left_running_by_a_killed_process_is_marked_interrupted(tmp_pa
         ws.close()
 
 
-def test_a_file_an_earlier_version_wrote_is_overwritten_after_the_upgrade(project):
+def test_a_file_an_earlier_version_wrote_is_overwritten_after_the_upgrade(refreshed):
     """Stores from before refresh_outputs: the export log names the audience's last export under this file
     name with as many rows as the file holds, so the refresh may replace it; another file still is refused."""
-    ws, config_file, _customers = project
+    ws, config_file, _customers = refreshed
     store = ws.store
-    ws.refresh.run_file(config_file)
     out = config_file.parent / "audiences" / "a-and-b.csv"
     with store.transaction(versioned=False) as tx:
         tx.execute("DELETE FROM refresh_outputs")                     # as an earlier version left it
