@@ -365,3 +365,25 @@ def test_export_changes_since_the_last_export(capsys, db, tmp_path):
     assert code == 0 and result["changes"] == {"added": {"out": str(changes / "All added.csv"), "rows": 1},
                                                "removed": {"out": str(changes / "All removed.csv"), "rows": 0}}
     assert (changes / "All added.csv").read_text(encoding="utf-8") == "id\nC\n"
+
+
+def test_rfm_command_order_columns(capsys, db, tmp_path):
+    customers, orders = tmp_path / "clients.csv", tmp_path / "commandes.csv"
+    customers.write_text("id;nom\nA;x\nB;y\n", encoding="utf-8")
+    orders.write_text("N° commande;Client;Date;Qté;Prix unitaire;Montant;Statut\nF1;A;2026-01-10;2;5;10;Livrée\n"
+                      "F1;A;2026-01-10;1;4;4;Livrée\nF2;A;2026-01-20;1;10;10;Annulée\nAV3;B;2026-01-15;-1;5;-5;\n"
+                      "F4;B;2026-01-12;3;5;15;\n", encoding="utf-8")
+    assert run_cli(capsys, "--db", db, "import", str(customers))[0] == 0
+    assert run_cli(capsys, "--db", db, "import", str(orders), "--kind", "transactions")[0] == 0
+    code, result, _ = run_cli(capsys, "--db", db, "rfm", "--as-of", "2026-01-31", "--json")
+    assert code == 0 and result["columns"] == {
+        "customer": "Client", "order_date": "Date", "order_id": "N° commande", "amount": "Montant", "quantity": "Qté",
+        "unit_price": "Prix unitaire", "category": None, "status": "Statut"}
+    figures = ("orders", "monetary", "cancelled_lines", "returned_lines")
+    assert [result[k] for k in figures] == [2, 24.0, 1, 1]
+    code, result, _ = run_cli(capsys, "--db", db, "rfm", "--as-of", "2026-01-31", "--amount-column", "",
+                              "--status-column", "", "--cancel-prefix", "AV", "--json")
+    assert code == 0 and (result["columns"]["amount"], result["columns"]["status"]) == (None, None)
+    assert [result[k] for k in figures] == [3, 34.0, 1, 0]
+    code, _, err = run_cli(capsys, "--db", db, "rfm", "--amount-column", "Statut")
+    assert code == 2 and "error: Column 'Statut' of 'commandes' cannot be the “Amount” column" in err

@@ -56,13 +56,33 @@ class BehaviourStage(Stage):
 
     @staticmethod
     def groups_table() -> pd.DataFrame:
-        """The named groups with their rules, as the page shows them."""
+        """The named groups with their R and F scores and meaning, as the page shows them."""
         return rfm.groups_table()
 
+    @staticmethod
+    def segment_map() -> pd.DataFrame:
+        """The R × F segment map: a row per R score (5 first), a column per F score, the group in each cell."""
+        return rfm.segment_map()
+
+    def order_columns(self, orders: str | None = None) -> rfm.OrderColumns:
+        """The columns of ``orders`` (a transactions dataset's name; default the newest) RFM would read for each
+        order role when none is named: guessed from headers and values, the link from the customers' ids."""
+        info = self.handle.workspace.dataset(orders, kind="transactions").info
+        return rfm.guessed_columns(self.store, self.dataset, info)
+
+    def order_column_choices(self, orders: str | None = None) -> dict[str, list[str]]:
+        """Order role -> the columns of ``orders`` that can hold it (their import role fits), in file order."""
+        info = self.handle.workspace.dataset(orders, kind="transactions").info
+        return rfm.column_choices(info)
+
     # -- propensity --------------------------------------------------------
-    def score(self, settings: ScoreSettings) -> ScoreResult:
-        """Train and compare two cross-validated models, keep the better one, score every customer."""
-        return propensity.score_dataset(self.store, self.dataset, settings)
+    def score(self, settings: ScoreSettings, progress: propensity.Progress | None = None) -> ScoreResult:
+        """Train and compare two cross-validated models, keep the better one, score every customer.
+
+        On large data the models train on a stratified sample (``trained_on`` in the result) and everyone is
+        scored in batches; ``progress(fraction, message)`` is told the stage and the time left.
+        """
+        return propensity.score_dataset(self.store, self.dataset, settings, progress)
 
     def models(self) -> list[ScoreResult]:
         """Saved propensity models, newest first, with their evaluation."""
