@@ -56,7 +56,7 @@ def seed(ws: Workspace) -> None:
                 log.exception("Could not seed the store with %s", path)
 
 
-@st.cache_resource(show_spinner="Opening the working store…", on_release=Workspace.close)
+@st.cache_resource(show_spinner=False, on_release=Workspace.close)
 def get_workspace(path: str | None = None) -> Workspace:
     """The process-wide workspace (one DuckDB connection; a cursor per call)."""
     ws = open_workspace(path)
@@ -67,6 +67,12 @@ def get_workspace(path: str | None = None) -> Workspace:
 def workspace() -> Workspace:
     """The workspace for this run of the script."""
     return get_workspace(_db_argument())
+
+
+def opening_workspace() -> Workspace:
+    """:func:`workspace`, with a spinner in the interface language the first time (seeding takes seconds)."""
+    with st.spinner(_("Opening the working store…")):
+        return workspace()
 
 
 def dataset(name: str | None = None, kind: str = "customers") -> DatasetHandle:
@@ -104,13 +110,13 @@ def init() -> None:
 def progress_bar():
     """A progress bar and the ``progress(fraction, message)`` callback the engine calls."""
     bar = st.progress(0.0)
-    return lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message)
+    return lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=say(message))
 
 
 def show_flash() -> None:
     """Show, once, the message a page left before its ``st.rerun()``."""
     if st.session_state.flash:
-        st.success(st.session_state.flash)
+        st.success(say(st.session_state.flash))
         st.session_state.flash = None
 
 
@@ -118,7 +124,7 @@ def _remember(key: str) -> None:
     st.session_state.dataset = st.session_state[key]
 
 
-def pick_dataset(names: list[str], key: str, label: str = "Dataset") -> str:
+def pick_dataset(names: list[str], key: str, label: str | None = None) -> str:
     """A dataset selectbox that remembers the choice across pages in ``st.session_state.dataset``.
 
     The shared key is never a widget key: Streamlit forgets a widget's key on
@@ -129,17 +135,48 @@ def pick_dataset(names: list[str], key: str, label: str = "Dataset") -> str:
         current = names[0]
     # Another page (or an import) may have changed the shared choice since this widget was drawn.
     st.session_state[key] = current
-    choice = st.selectbox(label, names, key=key, on_change=_remember, args=(key,))
+    choice = st.selectbox(label or _("Dataset"), names, key=key, on_change=_remember, args=(key,))
     st.session_state.dataset = choice
     return choice
 
 
 
+LANGUAGE_KEY = "language"  # the store preference (and the session key) of the interface language
+
+
 def language() -> str:
-    """The interface language: the session's choice, else the browser's (``st.context.locale``), else English."""
-    if st.session_state.get("language") not in i18n.LANGUAGES:
-        st.session_state.language = i18n.pick_language(getattr(st.context, "locale", None))
-    return st.session_state.language
+    """The interface language: the session's, else the one chosen before (kept in the store), else the browser's.
+
+    The browser's is ``st.context.locale`` (``"fr-FR"`` -> ``"fr"``); a language the app does not offer
+    gives English.
+    """
+    chosen = st.session_state.get(LANGUAGE_KEY)
+    if chosen not in i18n.LANGUAGES:
+        try:
+            chosen = workspace().preference(LANGUAGE_KEY)
+        except (SegmentStudioError, OSError):  # the store cannot be opened: the browser decides
+            chosen = None
+        if chosen not in i18n.LANGUAGES:
+            chosen = i18n.pick_language(getattr(st.context, "locale", None))
+        st.session_state[LANGUAGE_KEY] = chosen
+    return chosen
+
+
+def _choose_language() -> None:
+    chosen = st.session_state.get("language_choice")
+    if chosen in i18n.LANGUAGES:
+        st.session_state[LANGUAGE_KEY] = chosen
+        try:
+            workspace().set_preference(LANGUAGE_KEY, chosen)
+        except (SegmentStudioError, OSError):  # kept for this session only
+            log.exception("Could not keep the language choice in the store")
+
+
+def language_switch(container) -> None:
+    """The sidebar's language choice (remembered in the store for the next visit)."""
+    st.session_state["language_choice"] = language()
+    container.selectbox(_("Language"), list(i18n.LANGUAGES), format_func=i18n.LANGUAGE_NAMES.get,
+                        key="language_choice", on_change=_choose_language)
 
 
 def _(text: str, /, **values) -> str:
@@ -147,6 +184,42 @@ def _(text: str, /, **values) -> str:
     return i18n.translate(text, language(), **values)
 
 
+def n_(singular: str, plural: str, count, /, **values) -> str:
+    """:func:`_` for a text that depends on a number: ``n_("{count} customer", "{count} customers", n)``."""
+    return i18n.translate_plural(singular, plural, count, language(), **values)
+
+
 def say(item) -> str:
-    """An engine :class:`segmentation.i18n.Message` (or English text) in the interface language."""
+    """An engine :class:`segmentation.i18n.Message`, an error, or an English text, in the interface language."""
     return i18n.render(item, language())
+
+
+def number(value, digits: int | None = None) -> str:
+    """A number for the interface language (``5 480`` / ``5,480``)."""
+    return i18n.format_number(value, language(), digits)
+
+
+def money(value, currency: str = "EUR", digits: int = 0) -> str:
+    """An amount for the interface language (``3 885 €`` / ``€3,885``)."""
+    return i18n.format_money(value, language(), currency, digits)
+
+
+def percent(share, digits: int = 1) -> str:
+    """A share (0.125) for the interface language (``12,5 %`` / ``12.5%``)."""
+    return i18n.format_percent(share, language(), digits)
+
+
+def datetime(value) -> str:
+    """A date and time for the interface language (``23/04/2021 14:05`` / ``2021-04-23 14:05``)."""
+    return i18n.format_datetime(value, language())
+
+
+def datetime_columns(*labels: str) -> dict:
+    """``column_config`` showing these table columns' dates and times as the language writes them."""
+    shown = "DD/MM/YYYY HH:mm" if language() == "fr" else "YYYY-MM-DD HH:mm"
+    return {label: st.column_config.DatetimeColumn(label, format=shown) for label in labels}
+
+
+def date(value) -> str:
+    """A date for the interface language (``23/04/2021`` / ``2021-04-23``)."""
+    return i18n.format_date(value, language())

@@ -14,12 +14,15 @@ not timed:
 
 - ``seed``: the seed's bare loop: median imputation and ``StandardScaler``,
   then ``KMeans(n_clusters=k, random_state=0).fit(X).inertia_`` for k = 1..10
-  (scikit-learn defaults, ``n_init="auto"``), on every customer, inertia only;
+  (scikit-learn defaults, ``n_init="auto"``, every thread), on every customer, inertia only;
+- ``seed1``: the same loop on one thread (below 1M only), shown beside it: on a busy 2-core machine the
+  loop's OpenMP threads wait on each other and the default loop can be ten times slower than on one;
 - ``ours``: ``KScan(FeatureSettings(numeric=...)).fit(frame)`` with its default
   parameters: preprocessing (imputation, log of skewed columns, scaling), for
-  k = 2..10 K-means fitted on a sample and everyone assigned, inertia,
+  k = 2..10 the partition of :func:`segmentation.segment.clustering.fit_partition` (K-means fits on two
+  resamples sized to the data, judged on a common sample, the best refined on everyone), inertia,
   silhouette (sample), Calinski-Harabasz, Davies-Bouldin, smallest segment
-  share, stability (ARI between re-runs), knee and recommended k;
+  share, stability (ARI between the two resamples' fits), knee and recommended k;
 - ``full``: the accuracy reference, timed apart and not counted in ours:
   full-data ``KMeans(k, random_state=0, n_init=3)`` for k = 2..10 on *our*
   preprocessed matrix (the fitted ColumnTransformer of
@@ -27,6 +30,9 @@ not timed:
   comparable with the scan's. "gap %" is (ours − full) / full per k, signed
   (below zero: the scan found a better partition than full-data K-means); the
   table shows the largest in absolute value.
+
+The table shows, per size, the recommended k and the knee beside the times (the data has five latent
+customer types).
 
 Usage::
 
@@ -44,9 +50,9 @@ contains one of the patterns runs: polled every 30 s, at most 20 minutes; what
 was running at the start or the end of a measurement is recorded as
 ``busy``).
 
-Goals (issue), at 1M customers: the whole scan of k = 2..10 with every score
-takes no longer than the seed's loop on the same data and at most 60 s on 2
-cores; the inertia curve stays within 2 % of full-data K-means.
+Goals (issues 16 and 21): at 10k, 100k and 1M customers the whole scan of k = 2..10 with every score
+takes no longer than the seed's loop on the same data (and at most 60 s at 1M on 2 cores); the inertia
+curve stays within 2 % of full-data K-means at every k; the recommended k is the knee (5).
 """
 
 from __future__ import annotations
@@ -136,18 +142,21 @@ def measure(mode: str, n: int) -> dict:
 
     frame, _types = generate(n)
     settings = FeatureSettings(numeric=FEATURES)
-    if mode == "seed":
-        start = time.perf_counter()
-        x = StandardScaler().fit_transform(SimpleImputer(strategy="median").fit_transform(frame))
-        inertia = {k: float(KMeans(n_clusters=k, random_state=0).fit(x).inertia_) for k in KS_SEED}
-        return {"seconds": time.perf_counter() - start, "inertia": inertia, "peak_mb": _peak_mb()}
+    if mode in ("seed", "seed1"):
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1 if mode == "seed1" else None):
+            start = time.perf_counter()
+            x = StandardScaler().fit_transform(SimpleImputer(strategy="median").fit_transform(frame))
+            inertia = {k: float(KMeans(n_clusters=k, random_state=0).fit(x).inertia_) for k in KS_SEED}
+            return {"seconds": time.perf_counter() - start, "inertia": inertia, "peak_mb": _peak_mb()}
     if mode == "ours":
         start = time.perf_counter()
         scan = KScan(settings).fit(frame)
         seconds = time.perf_counter() - start
         scores = scan.scores_
         return {"seconds": seconds, "peak_mb": _peak_mb(), "recommended_k": int(scan.recommended_k_),
-                "knee": scan.knee_, "reason": scan.reason_, "log": list(scan.steps_["log"]),
+                "knee": scan.knee_, "reason": str(scan.reason_), "log": list(scan.steps_["log"]),
                 "inertia": {int(k): float(v) for k, v in zip(scores["k"], scores["inertia"], strict=True)},
                 "scores": json.loads(scores.to_json(orient="records"))}
     if mode == "full":
@@ -215,17 +224,19 @@ def repeated(mode: str, n: int, wait_for: list[str], times: int) -> dict:
     return best
 
 
-def compare(n: int, seed: dict, ours: dict, full: dict | None) -> dict:
-    row = {"customers": n, "seed": seed, "ours": ours, "full": full,
+def compare(n: int, seed: dict, ours: dict, full: dict | None, seed1: dict | None = None) -> dict:
+    row = {"customers": n, "seed": seed, "seed1": seed1, "ours": ours, "full": full,
            "ratio": ours["seconds"] / seed["seconds"]}
+    if seed1:
+        row["ratio1"] = ours["seconds"] / seed1["seconds"]
     if full:
         gaps = {k: 100 * (ours["inertia"][k] - v) / v for k, v in full["inertia"].items()}
         row["gap_pct"] = gaps
         row["max_gap_pct"] = max(gaps.values(), key=abs)
-    # The issue sets the time goal at 1M customers; below, fixed costs (a 5,000-customer silhouette,
-    # stability re-fits on 20,000) weigh more than the data, and the ratio is shown for information.
-    row["goal_time"] = (ours["seconds"] <= seed["seconds"] and ours["seconds"] <= GOAL_SECONDS
-                        if n >= 1_000_000 else None)
+    # Issue 21: the scan takes no longer than the seed's loop at every size (10k, 100k, 1M), and at most
+    # 60 s at 1M. On a busy machine the seed's loop with every thread can be many times slower than on one
+    # (OpenMP threads spin-waiting for each other): the one-thread loop is measured beside it, for honesty.
+    row["goal_time"] = ours["seconds"] <= seed["seconds"] and (n < 1_000_000 or ours["seconds"] <= GOAL_SECONDS)
     row["goal_gap"] = abs(row["max_gap_pct"]) <= GOAL_GAP if full else None
     return row
 
@@ -244,23 +255,25 @@ def main() -> None:
         return
     rows = []
     if not args.json:
-        print(f"{'customers':>10} {'seed loop s':>12} {'ours s':>8} {'ratio':>6} {'goal':>5} {'seed MB':>8} "
-              f"{'ours MB':>8} {'full s':>8} {'max gap %':>10} {'k':>3}   goal: ours ≤ seed, ≤ 60 s at 1M; "
-              f"|gap| ≤ 2 %", flush=True)
+        print(f"{'customers':>10} {'seed loop s':>12} {'1 thread s':>10} {'ours s':>8} {'ratio':>6} {'goal':>5} "
+              f"{'seed MB':>8} {'ours MB':>8} {'full s':>8} {'max gap %':>10} {'k':>3} {'knee':>4}   goal: ours ≤ "
+              f"seed at every size, ≤ 60 s at 1M; |gap| ≤ 2 %", flush=True)
     for n in args.sizes:
         seed = repeated("seed", n, args.wait_for, args.repeat)
+        seed1 = repeated("seed1", n, args.wait_for, args.repeat) if n < 1_000_000 else None
         ours = repeated("ours", n, args.wait_for, args.repeat)
         full = None if args.no_full else run_child("full", n, args.wait_for)
-        row = compare(n, seed, ours, full)
+        row = compare(n, seed, ours, full, seed1)
         rows.append(row)
         if not args.json:
             gap = f"{row['max_gap_pct']:>+10.2f}" if full else f"{'-':>10}"
-            busy = ", ".join(sorted({r["busy"] for r in (seed, ours, full) if r and r["busy"]}))
+            busy = ", ".join(sorted({r["busy"] for r in (seed, seed1, ours, full) if r and r["busy"]}))
             busy = f"  (measured while {busy} ran)" if busy else ""
-            print(f"{n:>10,} {seed['seconds']:>12.2f} {ours['seconds']:>8.2f} {row['ratio']:>5.2f}× "
+            one = f"{seed1['seconds']:>10.2f}" if seed1 else f"{'-':>10}"
+            print(f"{n:>10,} {seed['seconds']:>12.2f} {one} {ours['seconds']:>8.2f} {row['ratio']:>5.2f}× "
                   f"{GOAL_WORD[row['goal_time']]:>5} {seed['peak_mb']:>8.0f} {ours['peak_mb']:>8.0f} "
-                  f"{full['seconds'] if full else float('nan'):>8.1f} {gap} {ours['recommended_k']:>3}{busy}",
-                  flush=True)
+                  f"{full['seconds'] if full else float('nan'):>8.1f} {gap} {ours['recommended_k']:>3} "
+                  f"{ours['knee'] if ours['knee'] is not None else '-':>4}{busy}", flush=True)
             if args.repeat > 1:
                 print(f"{'':>10} seed s: {', '.join(f'{t:.2f}' for t in seed['all_seconds'])}; ours s: "
                       f"{', '.join(f'{t:.2f}' for t in ours['all_seconds'])}", flush=True)

@@ -1,4 +1,8 @@
-"""Plotly figures for the pages (built here so that pages stay thin and tests can check them)."""
+"""Plotly figures for the pages (built here so that pages stay thin and tests can check them).
+
+Titles, axes, legends and table headers are in the interface language (``app_state._``); the user's own
+column and segment names are shown as they are.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+import app_state
+from app_state import _, say
 from segmentation import ROLES, QualityReport
 
 
@@ -13,10 +19,11 @@ def missing_chart(report: QualityReport) -> go.Figure:
     """Bar chart of missing and invalid shares per column."""
     frame = report.columns.melt(id_vars="column", value_vars=["missing_pct", "invalid_pct"],
                                 var_name="issue", value_name="percent")
-    frame["issue"] = frame["issue"].map({"missing_pct": "Missing", "invalid_pct": "Invalid"})
+    missing, invalid = _("Missing"), _("Invalid")
+    frame["issue"] = frame["issue"].map({"missing_pct": missing, "invalid_pct": invalid})
     fig = px.bar(frame, x="column", y="percent", color="issue", barmode="group",
-                 labels={"percent": "% of rows", "column": ""},
-                 color_discrete_map={"Missing": "#9aa5b1", "Invalid": "#d64545"})
+                 labels={"percent": _("% of rows"), "column": "", "issue": ""},
+                 color_discrete_map={missing: "#9aa5b1", invalid: "#d64545"})
     fig.update_layout(height=360, margin={"t": 30, "b": 10}, legend_title_text="")
     return fig
 
@@ -27,24 +34,46 @@ def correlation_chart(report: QualityReport) -> go.Figure | None:
     if corr.shape[0] < 2:
         return None
     fig = px.imshow(corr.astype(float).round(2), text_auto=True, zmin=-1, zmax=1,
-                    color_continuous_scale="RdBu_r", aspect="auto")
+                    color_continuous_scale="RdBu_r", aspect="auto", labels={"color": _("correlation")})
     fig.update_layout(height=360, margin={"t": 30, "b": 10})
     return fig
 
 
 def issues_frame(report: QualityReport) -> pd.DataFrame:
     """The report's issues as a table for display."""
-    return pd.DataFrame([{"Issue": i.label, "Rows": i.count, "key": i.key} for i in report.issues],
-                        columns=["Issue", "Rows", "key"])
+    issue, rows = _("Issue"), _("Rows")
+    return pd.DataFrame([{issue: issue_label(i.key, i.label), rows: i.count, "key": i.key} for i in report.issues],
+                        columns=[issue, rows, "key"])
+
+
+def issue_label(key: str, label: str) -> str:
+    """An issue of the quality report in words of the interface language, from its key (``missing:Ville``)."""
+    kind, _sep, column = key.partition(":")
+    words = {"rejected": _("Rows that could not be read"), "exact_duplicates": _("Exact duplicate records"),
+             "stale": _("Stale profiles (no recent activity)")}
+    if kind in words:
+        return words[kind]
+    if kind == "missing":
+        return _("Missing {column}", column=column)
+    if kind == "invalid":
+        return _("Invalid {column}", column=column)
+    if kind == "outlier":
+        return _("Outliers in {column}", column=column)
+    if kind == "duplicate_key":
+        return _("Same {column} on several records", column=column)
+    return say(label)
 
 
 def score_histogram(pairs: pd.DataFrame, upper: float, lower: float) -> go.Figure:
     """Histogram of candidate-pair scores with the two thresholds."""
+    sure, review = _("sure"), _("to review")
+    pairs = pairs.assign(status=pairs["status"].map({"sure": sure, "review": review}).fillna(pairs["status"]))
     fig = px.histogram(pairs, x="score", nbins=40, color="status",
-                       color_discrete_map={"sure": "#2e7d32", "review": "#f0a202"},
-                       labels={"score": "Match score", "status": ""})
-    fig.add_vline(x=upper, line_dash="dash", annotation_text="sure", line_color="#2e7d32")
-    fig.add_vline(x=lower, line_dash="dot", annotation_text="review", line_color="#f0a202")
+                       color_discrete_map={sure: "#2e7d32", review: "#f0a202"},
+                       labels={"score": _("Match score"), "status": "", "count": _("pairs")})
+    fig.add_vline(x=upper, line_dash="dash", annotation_text=sure, line_color="#2e7d32")
+    fig.add_vline(x=lower, line_dash="dot", annotation_text=review, line_color="#f0a202")
+    fig.update_yaxes(title_text=_("pairs"))
     fig.update_layout(height=300, margin={"t": 30, "b": 10}, bargap=0.05)
     return fig
 
@@ -52,21 +81,22 @@ def score_histogram(pairs: pd.DataFrame, upper: float, lower: float) -> go.Figur
 def column_quality_frame(report: QualityReport) -> pd.DataFrame:
     """Per-column figures of the report, with labels a marketer reads."""
     cols = report.columns
-    return pd.DataFrame({"Column": cols["column"], "Role": cols["role"].map(ROLES),
-                         "Missing": cols["missing"], "Missing %": cols["missing_pct"],
-                         "Invalid": cols["invalid"], "Invalid %": cols["invalid_pct"],
-                         "Distinct values": cols["distinct"]})
+    return pd.DataFrame({_("Column"): cols["column"], _("Role"): cols["role"].map(ROLES).map(say),
+                         _("Missing"): cols["missing"], _("Missing %"): cols["missing_pct"],
+                         _("Invalid"): cols["invalid"], _("Invalid %"): cols["invalid_pct"],
+                         _("Distinct values"): cols["distinct"]})
 
 
 def elbow_chart(scores: pd.DataFrame, knee: int | None, recommended: int) -> go.Figure:
     """The elbow (inertia by k) with the knee and the recommended k marked, and the other scores beside it."""
     from plotly.subplots import make_subplots
 
-    panels = [("inertia", "Inertia (the elbow)"), ("silhouette", "Silhouette (higher: better separated)"),
-              ("calinski_harabasz", "Calinski-Harabasz (higher: better)"),
-              ("davies_bouldin", "Davies-Bouldin (lower: better)"),
-              ("smallest_share", "Smallest segment (share of customers)"),
-              ("stability", "Stability on re-runs (adjusted Rand)")]
+    panels = [("inertia", _("Spread within segments (the elbow)")),
+              ("silhouette", _("Silhouette (higher: better separated)")),
+              ("calinski_harabasz", _("Calinski-Harabasz (higher: better)")),
+              ("davies_bouldin", _("Davies-Bouldin (lower: better)")),
+              ("smallest_share", _("Smallest segment (share of customers)")),
+              ("stability", _("Stability on re-runs (adjusted Rand)"))]
     fig = make_subplots(rows=2, cols=3, subplot_titles=[title for _, title in panels], horizontal_spacing=0.07,
                         vertical_spacing=0.16)
     for i, (col, _title) in enumerate(panels):
@@ -75,13 +105,13 @@ def elbow_chart(scores: pd.DataFrame, knee: int | None, recommended: int) -> go.
                                  line={"color": "#3b6ea8"}), row=row + 1, col=c + 1)
         chosen = scores[scores["k"] == recommended]
         fig.add_trace(go.Scatter(x=chosen["k"], y=chosen[col], mode="markers", showlegend=i == 0,
-                                 name=f"recommended k = {recommended}",
+                                 name=_("recommended number of segments: {k}", k=recommended),
                                  marker={"size": 13, "color": "#d64545", "symbol": "star"}), row=row + 1, col=c + 1)
     if knee is not None:
         fig.add_vline(x=knee, line_dash="dot", line_color="#888", row=1, col=1,
-                      annotation_text=f"knee {knee}", annotation_position="top right")
+                      annotation_text=_("elbow at {k}", k=knee), annotation_position="top right")
     fig.update_yaxes(tickformat=".0%", row=2, col=2)
-    fig.update_xaxes(dtick=1)
+    fig.update_xaxes(dtick=1, title_text=_("segments"), row=2)
     fig.update_layout(height=520, margin={"t": 40, "b": 10}, legend={"orientation": "h", "y": -0.08})
     return fig
 
@@ -100,7 +130,7 @@ def feature_histograms(frame: pd.DataFrame) -> go.Figure:
         if pd.api.types.is_numeric_dtype(values):
             trace = go.Histogram(x=values.dropna(), nbinsx=40, marker_color="#3b6ea8", showlegend=False)
         else:
-            counts = values.fillna("(missing)").value_counts().head(12)
+            counts = values.fillna(_("(missing)")).value_counts().head(12)
             trace = go.Bar(x=counts.index.astype(str), y=counts.to_numpy(), marker_color="#7a9cc6", showlegend=False)
         fig.add_trace(trace, row=r + 1, col=c + 1)
     fig.update_layout(height=220 * rows, margin={"t": 30, "b": 10})
@@ -109,8 +139,8 @@ def feature_histograms(frame: pd.DataFrame) -> go.Figure:
 
 def sizes_chart(sizes: dict[str, int], names: dict[str, str] | None = None) -> go.Figure:
     """Customers per segment."""
-    labels = [f"{k} · {names[k]}" if names and k in names else f"Segment {k}" for k in sizes]
-    fig = px.bar(x=labels, y=list(sizes.values()), labels={"x": "", "y": "customers"}, text_auto=True)
+    labels = [f"{k} · {names[k]}" if names and k in names else _("Segment {n}", n=k) for k in sizes]
+    fig = px.bar(x=labels, y=list(sizes.values()), labels={"x": "", "y": _("customers")}, text_auto=True)
     fig.update_layout(height=300, margin={"t": 20, "b": 10})
     return fig
 
@@ -120,7 +150,7 @@ def index_heatmap(numeric: pd.DataFrame, names: dict[int, str]) -> go.Figure:
     table = numeric.pivot(index="segment", columns="feature", values="index")
     table.index = [f"{s} · {names.get(s, '')}"[:60] for s in table.index]
     fig = px.imshow(table.round(0), text_auto=True, color_continuous_scale="RdBu", color_continuous_midpoint=100,
-                    aspect="auto", labels={"color": "index"})
+                    aspect="auto", labels={"color": _("index (100 = like everyone)"), "x": "", "y": ""})
     fig.update_layout(height=120 + 50 * len(table), margin={"t": 20, "b": 10})
     return fig
 
@@ -132,7 +162,8 @@ def snake_plot(standardised: pd.DataFrame, names: dict[int, str]) -> go.Figure:
         fig.add_trace(go.Scatter(x=list(standardised.columns), y=row.to_numpy(), mode="lines+markers",
                                  name=f"{segment} · {names.get(segment, '')}"[:50]))
     fig.add_hline(y=0, line_dash="dot", line_color="#888")
-    fig.update_layout(height=380, margin={"t": 20, "b": 10}, yaxis_title="standard deviations from the base")
+    fig.update_layout(height=380, margin={"t": 20, "b": 10},
+                      yaxis_title=_("gap from the whole base (standard deviations)"))
     return fig
 
 
@@ -148,7 +179,7 @@ def segment_map(points: pd.DataFrame, names: dict[int, str]) -> go.Figure:
     """Customers on the first two principal components of the run's features, coloured by segment."""
     label = points["segment"].map(lambda s: f"{s} · {names.get(s, '')}"[:40])
     fig = px.scatter(points.assign(segment_name=label), x="pc1", y="pc2", color="segment_name", opacity=0.5,
-                     labels={"pc1": "component 1", "pc2": "component 2", "segment_name": "segment"},
+                     labels={"pc1": _("map axis 1"), "pc2": _("map axis 2"), "segment_name": _("segment")},
                      render_mode="webgl")
     fig.update_traces(marker={"size": 4})
     fig.update_layout(height=460, margin={"t": 20, "b": 10})
@@ -164,18 +195,19 @@ def rfm_grid(cells: pd.DataFrame) -> go.Figure:
     fig = go.Figure(go.Heatmap(z=counts.to_numpy(), x=[f"F{f}" for f in counts.columns],
                                y=[f"R{r}" for r in counts.index], text=counts.astype(int).to_numpy(),
                                texttemplate="%{text}", customdata=value.round(0).to_numpy(),
-                               hovertemplate="%{y} %{x}: %{z} customers, %{customdata:,.0f} value<extra></extra>",
+                               hovertemplate=_("{r} {f}: {n} customers, {v} value", r="%{y}", f="%{x}", n="%{z}",
+                                               v="%{customdata:,.0f}") + "<extra></extra>",
                                colorscale="Blues"))
-    fig.update_layout(height=380, margin={"t": 20, "b": 10}, xaxis_title="frequency score",
-                      yaxis_title="recency score")
+    fig.update_layout(height=380, margin={"t": 20, "b": 10}, xaxis_title=_("frequency score (5 = most often)"),
+                      yaxis_title=_("recency score (5 = most recent)"))
     return fig
 
 
 def lift_chart(lift: dict) -> go.Figure:
     """Share of positives per decile of score (1 = highest scores) against the base rate."""
     frame = pd.DataFrame(lift)
-    fig = px.bar(frame, x="decile", y="lift", labels={"decile": "decile of score (1 = most likely)",
-                                                       "lift": "lift (× base rate)"}, text_auto=".1f")
+    fig = px.bar(frame, x="decile", y="lift", labels={"decile": _("tenth of customers by score (1 = most likely)"),
+                                                       "lift": _("lift (× the average rate)")}, text_auto=".1f")
     fig.add_hline(y=1, line_dash="dot", line_color="#888")
     fig.update_layout(height=320, margin={"t": 20, "b": 10})
     return fig
@@ -185,7 +217,7 @@ def calibration_chart(calibration: dict) -> go.Figure:
     """Predicted probability against the observed rate (on the diagonal when calibrated)."""
     frame = pd.DataFrame(calibration)
     fig = px.line(frame, x="predicted", y="observed", markers=True,
-                  labels={"predicted": "predicted probability", "observed": "observed rate"})
+                  labels={"predicted": _("predicted probability"), "observed": _("observed rate")})
     fig.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line={"dash": "dot", "color": "#888"})
     fig.update_layout(height=320, margin={"t": 20, "b": 10})
     return fig
@@ -193,9 +225,10 @@ def calibration_chart(calibration: dict) -> go.Figure:
 
 def snapshot_sizes_chart(sizes: pd.DataFrame) -> go.Figure:
     """Customers per segment across snapshots (``segmentation.segment.snapshots.sizes``): which grew, which shrank."""
-    frame = sizes.assign(label=sizes["taken_at"].dt.strftime("%Y-%m-%d %H:%M") + " · #" + sizes["snapshot"].astype(str))
+    taken = sizes["taken_at"].map(lambda t: app_state.datetime(t))
+    frame = sizes.assign(label=taken + " · #" + sizes["snapshot"].astype(str))
     fig = px.line(frame, x="label", y="customers", color="name", markers=True,
-                  labels={"label": "snapshot", "name": "segment"})
+                  labels={"label": _("snapshot"), "name": _("segment"), "customers": _("customers")})
     fig.update_layout(height=360, margin={"t": 20, "b": 10}, legend={"orientation": "h", "y": -0.25})
     return fig
 
@@ -206,7 +239,30 @@ def migration_heatmap(matrix: pd.DataFrame) -> go.Figure:
     table.index = [str(i)[:50] for i in table.index]
     table.columns = [str(c)[:50] for c in table.columns]
     fig = px.imshow(table, text_auto=True, color_continuous_scale="Blues", aspect="auto",
-                    labels={"x": matrix.columns.name or "after", "y": matrix.index.name or "before",
-                            "color": "customers"})
+                    labels={"x": _("after"), "y": _("before"), "color": _("customers")})
     fig.update_layout(height=160 + 45 * len(table), margin={"t": 20, "b": 10})
+    return fig
+
+
+def profile_heatmap(numeric: pd.DataFrame, names: dict[int, str], labels: dict[str, str]) -> go.Figure:
+    """Segments × measures: the index in each cell (on medians for skewed measures), coloured by how much better
+    for the business the segment is (green: more value or more recent activity; red: less, or long ago).
+
+    ``numeric`` is a profile's table (``index``, ``index_median``, ``skewed``, ``effect``); ``labels`` the words
+    ``index``, ``better`` and ``base`` in the reader's language.
+    """
+    shown = numeric["index_median"].where(numeric["skewed"].astype(bool), numeric["index"])
+    recent = numeric["recency"].astype(bool) if "recency" in numeric else numeric["feature"].str.endswith(" (days ago)")
+    better = numeric["effect"].where(~recent, -numeric["effect"])  # fewer days since: better
+    frame = numeric.assign(shown=shown.round(0), better=better.clip(-2, 2))
+    text = frame.pivot(index="segment", columns="feature", values="shown")
+    colour = frame.pivot(index="segment", columns="feature", values="better").reindex_like(text)
+    rows = [f"{s} · {names.get(s, '')}"[:60] for s in text.index]
+    columns = [c.removesuffix(" (days ago)") for c in text.columns]
+    fig = go.Figure(go.Heatmap(z=colour.to_numpy(), x=columns, y=rows, text=text.to_numpy(), texttemplate="%{text}",
+                               colorscale="RdYlGn", zmid=0, zmin=-2, zmax=2,
+                               colorbar={"title": {"text": labels.get("better", "better")}},
+                               hovertemplate="%{y}<br>%{x}<br>" + labels.get("index", "index") + " %{text}"
+                                             "<extra></extra>"))
+    fig.update_layout(height=120 + 50 * len(rows), margin={"t": 20, "b": 10}, yaxis={"autorange": "reversed"})
     return fig

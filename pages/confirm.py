@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from app_state import _, say
 from pages.text import plain
 from segmentation import SegmentStudioError
 
@@ -33,6 +34,8 @@ def confirm_button(container, label: str, key: str, *, question: str, yes: str, 
                    **button_kwargs) -> None:
     """Draw ``label`` in ``container``; a click asks ``question`` (Markdown: escape data with ``plain``).
 
+    ``label``, ``question``, ``yes`` and ``flash`` are shown as given: pass them through ``_()``.
+
     The dialog's buttons have the keys ``f"{key}_yes"`` and ``f"{key}_cancel"``. ``flash`` is shown
     once after the action ran.
     """
@@ -49,12 +52,12 @@ def confirm_button(container, label: str, key: str, *, question: str, yes: str, 
             try:
                 action(*pending["args"], **pending["kwargs"])
             except SegmentStudioError as exc:
-                st.error(plain(str(exc)))
+                st.error(plain(say(exc)))
                 return
             if flash:
                 st.session_state.flash = flash
             st.rerun()
-        if cancel_col.button("Cancel", key=f"{key}_cancel"):
+        if cancel_col.button(_("Cancel"), key=f"{key}_cancel"):
             _forget()
             st.rerun()
 

@@ -60,6 +60,14 @@ class Workspace:
         """Close the store (the file stays)."""
         self.store.close()
 
+    def preference(self, key: str) -> str | None:
+        """A preference the user chose (``"language"``: ``"fr"`` or ``"en"``), kept in the store; None if never set."""
+        return self.store.preference(key)
+
+    def set_preference(self, key: str, value: str | None) -> None:
+        """Remember a preference in the store (None forgets it); caches stay valid (no write version moves)."""
+        self.store.set_preference(key, value)
+
     def __enter__(self) -> Workspace:
         return self
 

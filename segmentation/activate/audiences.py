@@ -39,7 +39,7 @@ from ..ingest.repository import DatasetsRepository
 from ..ingest.roles import ROLE_KIND
 from ..segment import runs as segments
 from . import presets
-from .export import EXPORT_FORMATS, LIST_SEPARATOR, encode, write_bytes
+from .export import EXPORT_FORMATS, LIST_SEPARATOR, encode, localise, write_bytes
 from .repository import AudiencesRepository
 
 OPERATORS = {
@@ -896,14 +896,17 @@ def holdout_files(frame: pd.DataFrame, out: Path) -> dict[Path, pd.DataFrame]:
 
 def render(store: Store, spec: AudienceSpec, file_format: str = "csv-excel", audience: str | None = None,
            ds: Dataset | None = None, *, part: str = "contacts", preset: str | None = None,
-           hashed: bool = False) -> bytes:
+           hashed: bool = False, language: str | None = None) -> bytes:
     """One file of an audience as bytes for a download, logged: ``part`` ``"contacts"`` (the customers to
     contact) or ``"holdout"``; ``file_format`` ``csv-excel`` (BOM and ``;``), ``csv``, ``xlsx`` or ``parquet``,
-    or a destination ``preset`` (its own format)."""
+    or a destination ``preset`` (its own format). With a ``language`` (the page's), a general export's
+    app-named headers and yes/no values are in that language (:func:`.export.localise`); a preset's never."""
     ds = _dataset(store, spec, ds)
     check_consent_choice(ds, spec)
     chosen = presets.get_preset(preset) if preset else None
     frame = audience_frame(store, spec, part, preset, hashed, ds)
+    if chosen is None:
+        frame = localise(frame, language, set(ds.columns))
     fmt = chosen.file_format if chosen else file_format
     data = encode(frame, fmt, "Audience", separator=chosen.separator if chosen else None)
     extension = chosen.extension if chosen else {"xlsx": "xlsx", "parquet": "parquet"}.get(fmt, "csv")

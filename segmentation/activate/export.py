@@ -45,6 +45,7 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 import pandas as pd
 
+from .. import i18n
 from ..core.errors import InputFileError, SegmentStudioError
 
 # Leading characters that make a spreadsheet read a cell as a formula, also
@@ -56,6 +57,44 @@ _NUMBER_OR_PHONE = re.compile(r"^[+\-]?\(?\d[\d .,()/\-]*$")
 LIST_SEPARATOR = "; "
 
 EXPORT_FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
+
+#: The headers the app names itself in a general export (English msgids, translated by :func:`localise`); a
+#: destination preset keeps the headers its tool requires, and the user's own columns keep their names.
+APP_HEADERS = ("segment", "segment_name", "holdout", "customer_id")
+_ALL_SUFFIX = " (all)"  # "<e-mail column> (all)": every e-mail of a golden record
+
+
+# --------------------------------------------------------------------------
+# The language of a general export
+# --------------------------------------------------------------------------
+
+def localise(frame: pd.DataFrame, language: str | None, own_columns: set[str] | frozenset[str] = frozenset()
+             ) -> pd.DataFrame:
+    """``frame`` with the headers the app names itself and its yes/no values in ``language``.
+
+    ``segment``, ``segment_name``, ``holdout``, ``customer_id`` and the ``(all)`` of ``"<column> (all)"``
+    are translated (``nom du segment``, ``groupe témoin``...); a column named in ``own_columns`` (the user's
+    own, from the file) keeps its name. Boolean columns become the language's words (``oui``/``non``,
+    ``yes``/``no``), empty where unknown. ``language=None`` (the CLI, the pipeline) returns ``frame`` as it is.
+    """
+    if language is None:
+        return frame
+    out = frame.copy(deep=False)
+    words = {True: i18n.yes_no(True, language), False: i18n.yes_no(False, language)}
+    for position in range(out.shape[1]):
+        column = out.iloc[:, position]
+        if pd.api.types.is_bool_dtype(column) or (
+                column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) == "boolean"):
+            out.isetitem(position, column.map(words).astype(object).where(column.notna(), None))
+    renamed = {}
+    for name in out.columns:
+        if name in own_columns:
+            continue
+        if name in APP_HEADERS:
+            renamed[name] = i18n.translate(name, language)
+        elif isinstance(name, str) and name.endswith(_ALL_SUFFIX):
+            renamed[name] = f"{name[:-len(_ALL_SUFFIX)]} {i18n.translate('(all)', language)}"
+    return out.rename(columns=renamed) if renamed else out
 
 
 # --------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import phonenumbers
 
 from ..core.errors import SettingError
+from ..i18n import Message, message
 
 #: Where a preset column takes its value from (see :func:`preset_columns`).
 SOURCES = ("email", "email 2", "email 3", "phone", "phone 2", "phone 3", "first_name", "last_name", "postcode",
@@ -115,14 +116,24 @@ class Preset:
         return [(f.hashed_header or f.header) if hashed and f.hashed else f.header for f in self.fields]
 
     def size_warning(self, rows: int) -> str | None:
-        """What the destination says about a list of ``rows`` customers, when it is outside its limits."""
+        """What the destination says about a list of ``rows`` customers, when it is outside its limits (English)."""
+        found = self.size_message(rows)
+        return None if found is None else str(found)
+
+    def size_message(self, rows: int) -> Message | None:
+        """:meth:`size_warning` as a :class:`~segmentation.i18n.Message`, for the pages to show in their language."""
         if self.min_rows is not None and rows < self.min_rows:
-            return (f"{self.title} wants at least {self.min_rows:,} people in a list; this one has {rows:,}. "
-                    f"{self.limits}")
+            return message("{title} wants at least {minimum} people in a list; this one has {rows}. {limits}",
+                           title=self.title, minimum=self.min_rows, rows=rows, limits=self.limits_message)
         if self.max_rows is not None and rows > self.max_rows:
-            return (f"{self.title} takes at most {self.max_rows:,} people in one file; this one has {rows:,}: "
-                    "split the audience.")
+            return message("{title} takes at most {maximum} people in one file; this one has {rows}: split the "
+                           "audience.", title=self.title, maximum=self.max_rows, rows=rows)
         return None
+
+    @property
+    def limits_message(self) -> Message:
+        """:attr:`limits` for the pages (its translation is in the catalogue, as the English text)."""
+        return Message(self.limits)
 
 
 def _contacts(header: str, source: str, n: int, hashed_header: str | None = None) -> tuple[Field, ...]:

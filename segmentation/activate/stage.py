@@ -17,6 +17,7 @@ from ..core.vocabulary import ROLE_KIND
 from ..ingest.readers import read_file
 from . import audiences
 from .audiences import AudienceCount, AudienceSpec, Condition, ExportResult
+from .export import localise
 from .repository import AudiencesRepository
 
 
@@ -109,10 +110,16 @@ class AudiencesStage(Stage):
                                 ds=self.dataset)
 
     def render(self, spec: AudienceSpec, file_format: str = "csv-excel", audience: str | None = None, *,
-               part: str = "contacts", preset: str | None = None, hashed: bool = False) -> bytes:
-        """One file of the audience as bytes for a download (``part``: ``contacts`` or ``holdout``), logged."""
+               part: str = "contacts", preset: str | None = None, hashed: bool = False,
+               language: str | None = None) -> bytes:
+        """One file of the audience as bytes for a download (``part``: ``contacts`` or ``holdout``), logged;
+        with a ``language``, the headers the app names and yes/no values in it (a preset's headers never)."""
         return audiences.render(self.store, self._own(spec), file_format, audience, ds=self.dataset, part=part,
-                                preset=preset, hashed=hashed)
+                                preset=preset, hashed=hashed, language=language)
+
+    def localise(self, frame: pd.DataFrame, language: str | None) -> pd.DataFrame:
+        """A frame of this audience's rows (:meth:`select`) with app-named headers and yes/no in ``language``."""
+        return localise(frame, language, set(self.dataset.columns))
 
     def contact_columns(self) -> list[str]:
         """The extra contact columns a list can carry: every e-mail or phone, the second and the third."""

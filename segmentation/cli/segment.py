@@ -37,7 +37,7 @@ def cmd_elbow(ws: Workspace, args: argparse.Namespace) -> dict:
     scores = scan.scores_.astype(object).where(scan.scores_.notna(), None)
     return {**{c: scores[c].tolist() for c in ("k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin",
                                                 "smallest_share", "stability")},
-            "knee": scan.knee_, "recommended_k": scan.recommended_k_, "reason": scan.reason_}
+            "knee": scan.knee_, "recommended_k": scan.recommended_k_, "reason": str(scan.reason_)}
 
 
 @command("segment")

@@ -142,6 +142,9 @@ class Dataset:
         return [c for c in self.columns if self.roles.get(c) in roles]
 
 
+_PREFERENCE = "preference:"  # meta keys of user preferences (the interface language...)
+
+
 class _Writes:
     """What one ``BEGIN ... COMMIT`` wrote: whether anything, and which datasets it touched."""
 
@@ -407,6 +410,20 @@ class Store:
                 for statement in schema.MIGRATIONS[version - 1]:
                     tx.execute(statement)
                 tx.execute(f"INSERT OR REPLACE INTO {schema.META} VALUES ('schema_version', ?)", [str(version)])
+
+    def preference(self, key: str) -> str | None:
+        """A user preference kept in the store (``meta`` key ``preference:<key>``), or None."""
+        return self.query_value(f"SELECT value FROM {schema.META} WHERE key = ?", [_PREFERENCE + str(key)])
+
+    def set_preference(self, key: str, value: str | None) -> None:
+        """Keep (or forget, with None) a user preference; it moves no write version (no cached data depends on it)."""
+        if self.preference(key) == value:
+            return
+        with self.transaction(versioned=False) as tx:
+            if value is None:
+                tx.execute(f"DELETE FROM {schema.META} WHERE key = ?", [_PREFERENCE + str(key)])
+            else:
+                tx.execute(f"INSERT OR REPLACE INTO {schema.META} VALUES (?, ?)", [_PREFERENCE + str(key), str(value)])
 
     def drop_orphan_tables(self) -> list[str]:
         """Drop dataset tables left without a dataset row (an import stopped half way).

@@ -16,7 +16,11 @@ missing values count for nothing. One addition for B2B data: colleagues of
 one company (or relatives of one household) share a phone, a mailbox, a
 company, a postcode and sometimes a surname, so those agreements are not
 independent for them. A second non-match class, "same organisation,
-another person" (``c_``, also learned by EM), explains them; a pair is
+another person" (``c_``, also learned by EM), explains them, but only for
+pairs whose person names are present and not the same (a comparison's
+``other_person`` levels): two records without person names (an
+organisation's sites) or with the same names are a match or two unrelated
+records, so identical records are never kept apart by it. A pair is
 scored against both non-match classes::
 
     weight = log2(N_M·P(γ|M)) - log2(N_C·P(γ|C) + N_U·P(γ|U)),  score = 1 / (1 + 2^-weight)
@@ -24,6 +28,9 @@ scored against both non-match classes::
 where P(γ|·) are products of the level probabilities and N_· the expected
 numbers of pairs of each class. Without such pairs (N_C → 0) this is the
 usual sum of log2(m/u) plus the prior.
+
+An e-mail or a phone that did not normalise is compared on its text as
+written when the frame carries it (:func:`segmentation.dedupe.comparisons.raw_column`).
 """
 
 from __future__ import annotations
@@ -44,11 +51,13 @@ from .blocking import BLOCKING_RULES, blocking_features, candidate_pairs, pairs_
 from .comparisons import (
     Comparison,
     default_comparisons,
+    raw_column,
 )
 
 _TF_MIN_RECORDS = 1000  # value frequencies from a tiny file would make every shared value look common
 _RESCORE_MAX = 50       # larger chains go to review without comparing every two members
 _CHAIN_SUPPORT = 2      # sure matches in common that make two clearly different members copies of one
+_APART_SCORE = 0.001    # score below which two members of a chain are clearly different (odds 1:1000)
 _PRIOR_PAIRS = 20.0     # weight (in pairs) of the m/c priors in EM: they decide only on small files
 _ORG_PAIRS = 2_000_000  # pairs of one organisation's records that the "colleague" class is learned on
 
@@ -154,8 +163,8 @@ def _tf_shift(prepared: list[_Prepared], u: list[np.ndarray], left: np.ndarray, 
 def _patterns(levels: np.ndarray, sizes: list[int], shift: np.ndarray | None = None):
     """Distinct (level row, rounded shift) of a level matrix: rows, shifts, counts, and each pair's group."""
     code = np.zeros(len(levels), dtype=np.int64)
-    for k, size in enumerate(sizes):
-        code = pd.factorize(code * (size + 1) + levels[:, k].astype(np.int64) + 1)[0].astype(np.int64)
+    for k, size in enumerate(sizes):  # levels from -2 (not compared) to size - 1
+        code = pd.factorize(code * (size + 2) + levels[:, k].astype(np.int64) + 2)[0].astype(np.int64)
     if shift is not None:  # EM sees term frequencies too, to 1/20 of a nat
         code = code * (1 << 20) + np.clip(np.round(shift * 20), -(1 << 19), (1 << 19) - 1).astype(np.int64) + (1 << 19)
     inverse, uniq = pd.factorize(code)
@@ -165,8 +174,30 @@ def _patterns(levels: np.ndarray, sizes: list[int], shift: np.ndarray | None = N
     return rows, shifts, np.bincount(inverse, minlength=len(first)), inverse
 
 
+def _other_person(rows: np.ndarray, comparisons: list[Comparison]) -> np.ndarray:
+    """Patterns that two people of one organisation can show: a person's names present on both sides and differing.
+
+    The "same organisation, another person" class explains only those; two
+    records without person names (an organisation's sites), or with the same
+    names, are a match or two unrelated records.
+    """
+    out = np.zeros(len(rows), dtype=bool)
+    for k, comp in enumerate(comparisons):
+        if comp.other_person:
+            out |= np.isin(rows[:, k], comp.other_person)
+    return out
+
+
+def _with_raw(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` where a value that did not normalise is replaced by the text as written (its raw column), if given."""
+    raw = [c for c in frame.columns if raw_column(c) in frame.columns]
+    if not raw:
+        return frame
+    return frame.assign(**{c: frame[c].astype(object).where(frame[c].notna(), frame[raw_column(c)]) for c in raw})
+
+
 def _log_prob(rows: np.ndarray, probs: list[np.ndarray]) -> np.ndarray:
-    """log P(pattern | class) under independence; missing levels count 1."""
+    """log P(pattern | class) under independence; missing and not compared levels count 1."""
     out = np.zeros(len(rows))
     for k, p in enumerate(probs):
         level = rows[:, k]
@@ -214,6 +245,7 @@ class Matcher:
         missing = [c for c in roles if c not in frame.columns]
         if missing:
             raise MissingColumnsError(missing, list(frame.columns), where="the data to compare")
+        frame = _with_raw(frame)
         comparisons = default_comparisons(roles)
         if not comparisons:
             raise ColumnError("No column has a role that can be compared (name, e-mail, phone, company, "
@@ -291,9 +323,10 @@ class Matcher:
         """
         total = max(n * (n - 1) / 2, 1.0)
         log_u = _log_prob(rows, u) + shifts
+        other = np.where(_other_person(rows, self.comparisons_), 0.0, -np.inf)
         iteration = 0
         for iteration in range(1, self.settings.em_iterations + 1):  # noqa: B007
-            stacked = np.vstack([math.log(n_m) + _log_prob(rows, m), math.log(n_c) + _log_prob(rows, c),
+            stacked = np.vstack([math.log(n_m) + _log_prob(rows, m), math.log(n_c) + _log_prob(rows, c) + other,
                                  math.log(max(total - n_m - n_c, 1.0)) + log_u])
             post = np.exp(stacked - np.logaddexp.reduce(stacked, axis=0)) * counts
             new_m, new_c = self._mstep(rows, post[0], "m"), self._mstep(rows, post[1], "c") if learn_c else c
@@ -329,6 +362,7 @@ class Matcher:
         rows, _, _, inverse = _patterns(levels, [c.n_levels for c in self.comparisons_])
         log_m = math.log(self.n_match_) + _log_prob(rows, list(self.m_.values()))[inverse]
         log_c = math.log(self.n_related_) + _log_prob(rows, list(self.c_.values()))[inverse]
+        log_c = np.where(_other_person(rows, self.comparisons_)[inverse], log_c, -np.inf)
         log_u = _log_prob(rows, u)[inverse] + _tf_shift(prepared, u, left, levels)
         log_u += math.log(max(self.n_pairs_ - self.n_match_ - self.n_related_, 1.0))
         weight = (log_m - np.logaddexp(log_c, log_u)) / math.log(2)
@@ -374,7 +408,7 @@ class Matcher:
         if kept is not None and kept[0]() is frame and kept[1] == len(frame):
             prepared = kept[2]
         else:
-            prepared = [_Prepared(c, frame) for c in self.comparisons_]
+            prepared = [_Prepared(c, _with_raw(frame)) for c in self.comparisons_]
         a, b = frame.index.get_indexer(pd.Index(left)), frame.index.get_indexer(pd.Index(right))
         if (a < 0).any() or (b < 0).any():
             raise KeyError("Some pairs name records that are not in the frame.")
@@ -491,7 +525,9 @@ def group_pairs(pairs: pd.DataFrame, n_or_index, settings: MatchSettings = Match
     Sure pairs (from ``settings.upper``) join records into connected
     components. In a component of more than two records, the members that
     no sure pair joins are scored with ``rescore``; two of them scoring
-    below ``settings.lower`` are clearly different, which makes the
+    below 0.001 (odds of 1 to 1,000 against: clear evidence, not a mere lack
+    of agreement, since a scrambled copy of a person often scores below
+    review against the other copies) are clearly different, which makes the
     component a chain (A~B~C, A and C not matching), unless both are sure
     matches of two or more of the same records (heavily corrupted copies of
     one person, each vouched for by the same independent records: a chain
@@ -512,8 +548,7 @@ def group_pairs(pairs: pd.DataFrame, n_or_index, settings: MatchSettings = Match
     n_or_index : int or pandas.Index
         Number of records (labels 0..n-1) or the frame's index.
     settings : MatchSettings
-        ``upper`` is the sure-match threshold, ``lower`` the score below
-        which two members of a group are clearly different.
+        ``upper`` is the sure-match threshold.
     rescore : callable, optional
         ``(left_labels, right_labels) -> scores`` in order, e.g.
         ``lambda a, b: matcher.score_pairs(frame, a, b)["score"]``.
@@ -539,14 +574,14 @@ def group_pairs(pairs: pd.DataFrame, n_or_index, settings: MatchSettings = Match
     edges = np.bincount(label[a], minlength=len(size))
     chains = np.flatnonzero((size > 2) & (edges < size * (size - 1) // 2))
     whole = chains[size[chains] > _RESCORE_MAX]  # too large to compare every two members: review
-    # Members of the other chains that no sure pair joins: clearly different if they score below lower.
+    # Members of the other chains that no sure pair joins: clearly different if they score below _APART_SCORE.
     la, lb, _ = pairs_in_blocks(np.where(np.isin(label, chains[size[chains] <= _RESCORE_MAX]), label, -1))
     todo = ~np.isin(la * n + lb, known)
     la, lb = la[todo], lb[todo]
     if rescore is not None and len(la):
         # Two members that a sure chain joins may be uncertain (typo-ridden copies of one person); they
         # must not be clearly different.
-        apart = np.asarray(rescore(index[la], index[lb]), float) < settings.lower
+        apart = np.asarray(rescore(index[la], index[lb]), float) < _APART_SCORE
         la, lb = la[apart], lb[apart]
     if len(la):  # two records that both match two or more of the same records are not a chain's ends
         sure_of = coo_matrix((np.ones(2 * len(a)), (np.r_[a, b], np.r_[b, a])), shape=(n, n)).tocsr()

@@ -93,9 +93,31 @@ def pairs_table(store: Store, ds: Dataset, status: str | None = None, undecided_
     return _df(store, *sql.pairs_table_sql(ds, status, undecided_only, min_score))
 
 
-def waiting_for_review(store: Store, ds: Dataset) -> int:
-    """How many pairs wait for a person."""
-    return int(_value(store, *sql.waiting_sql(ds)))
+def waiting_for_review(store: Store, ds: Dataset, status: str | None = "review") -> int:
+    """How many pairs wait for a person (of ``status``; None: any status)."""
+    return int(_value(store, *sql.waiting_sql(ds, status)))
+
+
+def queue_pair(store: Store, ds: Dataset, status: str | None, position: int) -> pd.DataFrame:
+    """The pair at ``position`` of the review queue of ``status`` (no row past its end)."""
+    return _df(store, *sql.queue_pair_sql(ds, status, position))
+
+
+def pair(store: Store, ds: Dataset, left_row: int, right_row: int) -> pd.DataFrame:
+    """One candidate pair by its row numbers (no row if the run did not keep it)."""
+    return _df(store, *sql.pair_sql(ds, left_row, right_row))
+
+
+def rows_of_ids(store: Store, ds: Dataset, ids: list[str]) -> dict[str, int]:
+    """Record id (as text) -> row number, for ``ids`` only (row numbers stand for ids without an id column)."""
+    if not ids:
+        return {}
+    return {str(k): int(v) for k, v in _rows(store, sql.rows_of_ids_sql(ds, len(ids)), [str(i) for i in ids])}
+
+
+def score_sample(store: Store, ds: Dataset, limit: int) -> pd.DataFrame:
+    """``score``, ``status`` of the candidate pairs (a repeatable sample of ``limit`` when there are more)."""
+    return _df(store, sql.score_sample_sql(ds.id, limit))
 
 
 # -- decisions ---------------------------------------------------------------------
@@ -201,14 +223,20 @@ def close_all_groups(tx: Transaction, ds: Dataset, when: datetime) -> None:
     tx.execute("UPDATE merge_groups SET undone_at = ? WHERE dataset_id = ? AND undone_at IS NULL", [when, ds.id])
 
 
-def merge_groups(store: Store, ds: Dataset) -> pd.DataFrame:
-    """Active merge groups: ``group_id``, ``created_at``, ``source``, ``records``, ``record_ids``."""
-    return _df(store, *sql.merge_groups_sql(ds))
+def merge_groups(store: Store, ds: Dataset, limit: int | None = None) -> pd.DataFrame:
+    """Active merge groups (the newest ``limit``): ``group_id``, ``created_at``, ``source``, ``records``,
+    ``record_ids``."""
+    return _df(store, *sql.merge_groups_sql(ds, limit))
 
 
-def audit_log(store: Store, ds: Dataset) -> pd.DataFrame:
-    """Every decision and merge change, newest first."""
-    return _df(store, *sql.audit_log_sql(ds.id))
+def group_count(store: Store, ds: Dataset) -> int:
+    """How many active merge groups the dataset has."""
+    return int(_value(store, sql.group_count_sql(), [ds.id]) or 0)
+
+
+def audit_log(store: Store, ds: Dataset, limit: int | None = None) -> pd.DataFrame:
+    """Every decision and merge change (the newest ``limit``), newest first."""
+    return _df(store, *sql.audit_log_sql(ds.id, limit))
 
 
 # -- survivorship rules ----------------------------------------------------------
@@ -234,13 +262,24 @@ def id_lookup(store: Store, ds: Dataset, id_column: str) -> dict[str, int]:
 
 def two_records(store: Store, ds: Dataset, left_row: int, right_row: int) -> pd.DataFrame:
     """The normalised records ``left_row`` then ``right_row`` (fewer rows if one is missing)."""
-    return _df(store, f"SELECT * FROM {ds.clean_table} WHERE _row IN (?, ?) ORDER BY _row = ?",
-               [left_row, right_row, right_row])
+    # One point lookup per record (a union): read through the row-number zone maps, not a scan of every row.
+    return _df(store, f"SELECT * FROM {ds.clean_table} WHERE _row = ? UNION ALL "
+               f"SELECT * FROM {ds.clean_table} WHERE _row = ? AND _row <> ?", [left_row, right_row, left_row])
+
+
+def count_shared(store: Store, ds: Dataset, wanted: dict[str, dict[str, object]]) -> dict[str, int]:
+    """Per name of ``wanted`` (``{column: value}``), how many records of the dataset hold those values."""
+    if not wanted:
+        return {}
+    row = next(iter(store.query_rows(*sql.shared_counts_sql(ds, wanted))), None) or [0] * len(wanted)
+    return {name: int(n) for name, n in zip(wanted, row, strict=True)}
 
 
 def preview_golden(store: Store, ds: Dataset, rows: list[int], survivorship: Survivorship) -> pd.DataFrame:
     """The golden record that merging ``rows`` would give (nothing is written)."""
     members = "SELECT unnest(?::BIGINT[]) AS row, -1 AS group_id"
-    statement = golden_sql(ds, members, survivorship)
-    return _df(store, f"SELECT * FROM ({statement}) WHERE customer_id = ?",
-               [list(map(int, rows)), customer_id(min(rows))])
+    # Only these records are read: a preview on a million records takes the time of two.
+    rows = sorted(set(map(int, rows)))
+    records = "(" + " UNION ALL ".join(f"SELECT * FROM {ds.clean_table} WHERE _row = ?" for _ in rows) + ")"
+    statement = golden_sql(ds, members, survivorship, records=records)
+    return _df(store, f"SELECT * FROM ({statement}) WHERE customer_id = ?", [rows, *rows, customer_id(min(rows))])

@@ -21,6 +21,7 @@ calls them through ``handle.dedupe`` (:mod:`segmentation.dedupe.stage`).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -28,17 +29,20 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from ..core.errors import MissingColumnsError, NotFoundError, SettingError, check_choices
+from ..core.errors import MissingColumnsError, NotFoundError, SegmentStudioError, SettingError, check_choices
 from ..core.store import Dataset, Store, Transaction
 from ..customers import repository as customers_repository
 from ..customers.golden import RULES, Survivorship
+from ..i18n import Message, message
 from ..ingest.repository import DatasetsRepository
 from . import repository
 from .comparisons import default_comparisons
 from .matching import Matcher, MatchSettings, consistent_groups, group_pairs
+from .reasons import Evidence, evidence, reasons, sentence, shared_values
 from .sql import ACTIVE_MEMBERS, LATEST_DECISIONS  # noqa: F401  (kept for the stages that still compose them)
 
-Progress = Callable[[float, str], None]
+Progress = Callable[[float, Message | str], None]
+log = logging.getLogger(__name__)
 
 
 def _no_progress(_fraction: float, _message: str) -> None:
@@ -48,6 +52,18 @@ def _no_progress(_fraction: float, _message: str) -> None:
 def _resolve(store: Store, dataset: str | Dataset | None) -> Dataset:
     """``dataset`` itself when a handle passed its description, else looked up by name (newest if None)."""
     return dataset if isinstance(dataset, Dataset) else DatasetsRepository(store).dataset(dataset or None)
+
+
+class MatchingError(SegmentStudioError):
+    """Finding duplicates failed unexpectedly; the store is unchanged (nothing of the run was written)."""
+
+    def __init__(self, dataset: str, step: str, roles: dict[str, str], cause: Exception):
+        compared = ", ".join(f"{c!r} ({r})" for c, r in roles.items()) or "none"
+        super().__init__(
+            f"Finding duplicates in dataset {dataset!r} failed while {step}: {type(cause).__name__}: {cause}. "
+            f"Columns compared: {compared}. Nothing was changed in the store. Check the column roles "
+            "(page Import) or compare fewer columns (--match-columns), and report this message if it persists.")
+        self.dataset, self.step, self.cause = dataset, step, cause
 
 
 @dataclass
@@ -122,13 +138,21 @@ def find_pairs(store: Store, dataset: str | Dataset | None = None, settings: Mat
             raise MissingColumnsError(missing, ds.columns)
         roles = {c: ds.roles[c] for c in match_columns}
         roles.update({c: r for c, r in ds.roles.items() if r == "id"})
-    progress(0.1, "Reading customers")
+    progress(0.1, message("Reading customers"))
     frame = repository.records(store, ds, list(roles))
-    progress(0.3, "Comparing records")
-    matcher = Matcher(settings, roles=roles).fit(frame)
-    pairs = matcher.predict(frame)
-    progress(0.75, "Checking groups of more than two")
-    pairs, in_chains = _check_chains(matcher, frame, pairs, settings)
+    step = "comparing records"
+    try:  # the store is written only at the end: a failure here leaves it as it was
+        progress(0.3, message("Comparing records"))
+        matcher = Matcher(settings, roles=roles).fit(frame)
+        pairs = matcher.predict(frame)
+        step = "checking groups of more than two"
+        progress(0.75, message("Checking groups of more than two"))
+        pairs, in_chains = _check_chains(matcher, frame, pairs, settings)
+    except SegmentStudioError:
+        raise
+    except Exception as exc:  # an unexpected failure becomes one clear error
+        log.debug("Matching failed on dataset %r while %s", ds.name, step, exc_info=True)  # CLI: one line
+        raise MatchingError(ds.name, step, roles, exc) from exc
     status = np.where((pairs["score"] >= settings.upper) & ~in_chains, "sure", "review")
     level_cols = [c for c in pairs.columns if c not in ("left", "right", "score", "weight")]
     stored = pd.DataFrame({
@@ -143,9 +167,9 @@ def find_pairs(store: Store, dataset: str | Dataset | None = None, settings: Mat
         candidate_pairs=len(pairs), sure_matches=int((status == "sure").sum()),
         to_review=int((status == "review").sum()), blocks=int(stats.get("blocks", 0)),
         blocks_capped=int(stats.get("blocks_capped", 0)), note=str(stats.get("note", "")))
-    progress(0.9, "Saving pairs")
+    progress(0.9, message("Saving pairs"))
     repository.save_run(store, ds, stored, asdict(settings), asdict(summary))
-    progress(1.0, "Done")
+    progress(1.0, message("Done"))
     return summary
 
 
@@ -342,8 +366,8 @@ def _write_groups(tx: Transaction, ds: Dataset, comp: pd.DataFrame, current: pd.
     if comp.empty:
         return 0
     frame = comp[["row", "comp"]].merge(current.rename(columns={"group_id": "group"}), on="row", how="left")
-    per_comp = frame.groupby("comp").agg(keep=("group", "min"), groups=("group", "nunique"),
-                                         new=("group", lambda g: int(g.isna().sum())))
+    frame["_new"] = frame["group"].isna().astype("int64")  # vectorised: no Python call per group
+    per_comp = frame.groupby("comp").agg(keep=("group", "min"), groups=("group", "nunique"), new=("_new", "sum"))
     changed = per_comp[(per_comp["new"] > 0) | (per_comp["groups"] > 1)].copy()
     if changed.empty:
         return 0
@@ -385,14 +409,19 @@ def unmerge(store: Store, dataset: str | Dataset | None = None, group: int | Non
     return unmerge_records(store, _resolve(store, dataset), group=group, everything=everything).to_dict()
 
 
-def merge_groups(store: Store, dataset: str | Dataset | None = None) -> pd.DataFrame:
-    """Active merge groups with their members' record ids."""
-    return repository.merge_groups(store, _resolve(store, dataset))
+def merge_groups(store: Store, dataset: str | Dataset | None = None, limit: int | None = None) -> pd.DataFrame:
+    """Active merge groups with their members' record ids (the newest ``limit`` groups, in id order)."""
+    return repository.merge_groups(store, _resolve(store, dataset), limit)
 
 
-def audit_log(store: Store, dataset: str | Dataset | None = None) -> pd.DataFrame:
-    """Every decision and merge change, newest first."""
-    return repository.audit_log(store, _resolve(store, dataset))
+def group_count(store: Store, dataset: str | Dataset | None = None) -> int:
+    """How many active merge groups the dataset has."""
+    return repository.group_count(store, _resolve(store, dataset))
+
+
+def audit_log(store: Store, dataset: str | Dataset | None = None, limit: int | None = None) -> pd.DataFrame:
+    """Every decision and merge change (the newest ``limit``), newest first."""
+    return repository.audit_log(store, _resolve(store, dataset), limit)
 
 
 def saved_survivorship(store: Store, dataset: str | Dataset | None = None) -> Survivorship:
@@ -441,19 +470,113 @@ def pair_records(store: Store, left_row: int, right_row: int, dataset: str | Dat
     return frame
 
 
-def pair_evidence(levels_json: str | None, dataset_roles: dict[str, str]) -> pd.DataFrame:
-    """What each comparison found for one pair: ``comparison`` (its label) and ``result`` (its level).
+def queue_size(store: Store, dataset: str | Dataset | None = None, status: str | None = "review") -> int:
+    """How many pairs of ``status`` (None: any) wait for a decision: undecided, not already in one customer."""
+    return repository.waiting_for_review(store, _resolve(store, dataset), status)
 
-    ``levels_json`` is the ``levels`` column of :func:`pairs_table`.
+
+def queue_pair(store: Store, dataset: str | Dataset | None = None, status: str | None = "review",
+               position: int = 0) -> dict | None:
+    """The pair at ``position`` (0 first; past the end wraps around) of the undecided queue of ``status``.
+
+    Returns a dict as a row of :func:`pairs_table` (``left_row``, ``right_row``, ``left_id``, ``right_id``,
+    ``score``, ``status``, ``decision``, ``levels``, ``in_chain``), or None when nothing waits.
     """
-    levels = json.loads(levels_json) if levels_json else {}
-    by_name = {c.name: c for c in default_comparisons(dataset_roles)}
-    rows = []
-    for name, level in levels.items():
-        comp = by_name.get(name)
-        rows.append((comp.label if comp else name,
-                     comp.level_names().get(int(level), str(level)) if comp else str(level)))
-    return pd.DataFrame(rows, columns=["comparison", "result"])
+    ds = _resolve(store, dataset)
+    size = repository.waiting_for_review(store, ds, status)
+    if not size:
+        return None
+    found = repository.queue_pair(store, ds, status, int(position) % size)
+    return _pair_dict(found)
+
+
+def _pair_dict(frame: pd.DataFrame) -> dict | None:
+    if frame.empty:
+        return None
+    row = frame.iloc[0].to_dict()
+    for key in ("left_row", "right_row"):
+        row[key] = int(row[key])
+    row["score"], row["in_chain"] = float(row["score"]), bool(row["in_chain"])
+    row["decision"] = None if pd.isna(row["decision"]) else str(row["decision"])
+    return row
+
+
+def pair_from_link(store: Store, text: str, dataset: str | Dataset | None = None) -> dict:
+    """The candidate pair a deep link names: ``LEFT-RIGHT``, two record ids (or row numbers), in either order.
+
+    Ids may hold ``-`` themselves: every split of ``text`` at a ``-`` is tried. Raises
+    :class:`~segmentation.core.errors.NotFoundError` when no split names a pair of the last run.
+    """
+    ds = _resolve(store, dataset)
+    text = str(text or "").strip()
+    splits = [(text[:i].strip(), text[i + 1:].strip()) for i, ch in enumerate(text) if ch == "-"]
+    splits = [(a, b) for a, b in splits if a and b]
+    known = repository.rows_of_ids(store, ds, sorted({part for pair in splits for part in pair}))
+    for a, b in splits:
+        candidates = [(known[a], known[b])] if a in known and b in known else []
+        if a.isdigit() and b.isdigit():  # row numbers, as the pair's caption falls back to without ids
+            candidates.append((int(a), int(b)))
+        for left, right in candidates:
+            found = _pair_dict(repository.pair(store, ds, left, right))
+            if found:
+                return found
+    raise NotFoundError(f"No candidate pair {text!r} in dataset {ds.name!r}: expected two record ids joined by "
+                        "'-' (as in ?pair=A12-A57) of a pair that the last 'Find duplicates' kept.")
+
+
+def score_sample(store: Store, dataset: str | Dataset | None = None, limit: int = 50_000) -> pd.DataFrame:
+    """``score`` and ``status`` of the candidate pairs (a repeatable sample of ``limit`` when there are more)."""
+    return repository.score_sample(store, _resolve(store, dataset), int(limit))
+
+
+@dataclass(frozen=True)
+class PairReview:
+    """What the review shows about one pair: the evidence per comparison and the reasons it waits, in words.
+
+    ``evidence`` and ``reasons`` hold :class:`segmentation.i18n.Message` texts
+    (see :mod:`segmentation.dedupe.reasons`) that the page renders in the
+    user's language; ``to_dict()`` gives them in English.
+    """
+
+    left_row: int
+    right_row: int
+    evidence: tuple[Evidence, ...]
+    reasons: tuple[Message, ...]
+
+    @property
+    def why(self) -> Message:
+        """The reasons as one line: ``same name, birth dates 3 years apart``."""
+        return sentence(self.reasons)
+
+    def to_dict(self) -> dict:
+        return {"left_row": self.left_row, "right_row": self.right_row, "reasons": [str(r) for r in self.reasons],
+                "evidence": [e.to_dict() for e in self.evidence]}
+
+
+def _levels(levels_json: str | dict | None) -> dict[str, int]:
+    levels = json.loads(levels_json) if isinstance(levels_json, str) and levels_json else (levels_json or {})
+    return {str(k): int(v) for k, v in levels.items() if v is not None}
+
+
+def pair_review(store: Store, left_row: int, right_row: int, levels_json: str | dict | None,
+                dataset: str | Dataset | None = None, in_chain: bool = False) -> PairReview:
+    """The evidence and the reasons in words for one pair (its ``levels`` as :func:`pairs_table` gives them).
+
+    Missing (a side has no value) is told from not compared (both have one that the comparison left aside)
+    and from different by the two records themselves; agreeing on a value that many records share (a
+    switchboard phone) is named with the count of records that hold it.
+    """
+    ds = _resolve(store, dataset)
+    rows = repository.two_records(store, ds, int(left_row), int(right_row))
+    if len(rows) != 2:
+        raise NotFoundError(f"Rows {left_row} and {right_row} are not both in dataset {ds.name!r}.")
+    left, right = rows.iloc[0].to_dict(), rows.iloc[1].to_dict()
+    levels = _levels(levels_json)
+    comparisons = [c for c in default_comparisons(ds.roles) if c.name in levels]
+    wanted = shared_values(comparisons, levels, left, right)
+    shared = repository.count_shared(store, ds, wanted) if wanted else {}
+    found = evidence(comparisons, levels, left, right, shared)
+    return PairReview(int(left_row), int(right_row), tuple(found), tuple(reasons(found, in_chain=bool(in_chain))))
 
 
 def preview_golden(store: Store, rows: list[int], dataset: str | Dataset | None = None,

@@ -57,16 +57,60 @@ def pairs_table_sql(ds: Dataset, status: str | None, undecided_only: bool, min_s
     source, where, params = pairs_source_sql(ds, status, undecided_only, min_score)
     select = (f"SELECT p.left_row, p.right_row, {record_id_sql(ds, 'l')} AS left_id, "
               f"{record_id_sql(ds, 'r')} AS right_id, p.score, p.status, d.decision, "
-              "CAST(p.levels AS VARCHAR) AS levels")
+              "CAST(p.levels AS VARCHAR) AS levels, p.in_chain")
     return (f"{source.format(select=select)} JOIN {ds.clean_table} l ON l._row = p.left_row "
             f"JOIN {ds.clean_table} r ON r._row = p.right_row WHERE {where} "
             f"ORDER BY p.score DESC, p.left_row, p.right_row"), params
 
 
-def waiting_sql(ds: Dataset) -> tuple[str, list]:
-    """How many pairs wait for a person: to review, undecided, not already in one customer."""
-    source, where, params = pairs_source_sql(ds, "review", True, 0.0)
+def waiting_sql(ds: Dataset, status: str | None = "review") -> tuple[str, list]:
+    """How many pairs wait for a person: of ``status`` (to review by default; None: any), undecided, not already
+    in one customer."""
+    source, where, params = pairs_source_sql(ds, status, True, 0.0)
     return f"{source.format(select='SELECT count(*)')} WHERE {where}", params
+
+
+_PAIR_COLUMNS = ("SELECT p.left_row, p.right_row, p.score, p.status, d.decision, CAST(p.levels AS VARCHAR) AS levels, "
+                 "p.in_chain")
+
+
+def _with_ids(ds: Dataset, inner: str) -> str:
+    """The pairs of ``inner`` (a query) with their records' ids, joined after the pairs were picked."""
+    return (f"SELECT q.left_row, q.right_row, {record_id_sql(ds, 'l')} AS left_id, "
+            f"{record_id_sql(ds, 'r')} AS right_id, q.score, q.status, q.decision, q.levels, q.in_chain "
+            f"FROM ({inner}) q "
+            f"JOIN {ds.clean_table} l ON l._row = q.left_row JOIN {ds.clean_table} r ON r._row = q.right_row "
+            "ORDER BY q.score DESC, q.left_row, q.right_row")
+
+
+def queue_pair_sql(ds: Dataset, status: str | None, position: int) -> tuple[str, list]:
+    """The pair at ``position`` (0 first) of the review queue of ``status`` (undecided, best first), with its ids:
+    one pair is picked before any join, so showing the next pair stays quick on a million records."""
+    source, where, params = pairs_source_sql(ds, status, True, 0.0)
+    inner = (f"{source.format(select=_PAIR_COLUMNS)} WHERE {where} "
+             "ORDER BY p.score DESC, p.left_row, p.right_row LIMIT 1 OFFSET ?")
+    return _with_ids(ds, inner), [*params, max(int(position), 0)]
+
+
+def pair_sql(ds: Dataset, left_row: int, right_row: int) -> tuple[str, list]:
+    """One candidate pair of the dataset by its two row numbers (in either order), with its ids and decision."""
+    source, _where, _params = pairs_source_sql(ds, None, False, 0.0)
+    inner = f"{source.format(select=_PAIR_COLUMNS)} WHERE p.dataset_id = ? AND p.left_row = ? AND p.right_row = ?"
+    a, b = sorted((int(left_row), int(right_row)))
+    return _with_ids(ds, inner), [ds.id, a, b]
+
+
+def rows_of_ids_sql(ds: Dataset, count: int) -> str:
+    """``(id, _row)`` of the records whose id (as text) is one of ``count`` parameters (row numbers without ids)."""
+    ids = ds.columns_with_role("id")
+    key = f"CAST({quote(ids[0])} AS VARCHAR)" if ids else "CAST(_row AS VARCHAR)"
+    return f"SELECT {key} AS id, _row FROM {ds.clean_table} WHERE {key} IN ({', '.join('?' * count)})"
+
+
+def score_sample_sql(dataset_id: int, limit: int) -> str:
+    """``score``, ``status`` of the dataset's candidate pairs, a repeatable sample of ``limit`` when there are more."""
+    return (f"SELECT score, status FROM (SELECT score, status FROM match_pairs WHERE dataset_id = {int(dataset_id)}) "
+            f"USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE (7)")
 
 
 def merged_away_sql(dataset_id: int) -> str:
@@ -96,18 +140,39 @@ def has_merges_sql() -> str:
     return "SELECT count(*) > 0 FROM merge_groups WHERE dataset_id = ? AND undone_at IS NULL"
 
 
-def merge_groups_sql(ds: Dataset) -> tuple[str, list]:
-    """Active merge groups with their members' record ids."""
+def merge_groups_sql(ds: Dataset, limit: int | None = None) -> tuple[str, list]:
+    """Active merge groups with their members' record ids (with ``limit``: the newest ``limit`` groups, picked
+    before their members are read)."""
+    groups = "SELECT * FROM merge_groups WHERE dataset_id = ? AND undone_at IS NULL"
+    if limit is not None:
+        groups += f" ORDER BY id DESC LIMIT {int(limit)}"
     return (f"SELECT g.id AS group_id, g.created_at, g.source, count(*) AS records, "
-            f"string_agg({record_id_sql(ds, 'c')}, ';' ORDER BY c._row) AS record_ids FROM merge_groups g "
+            f"string_agg({record_id_sql(ds, 'c')}, ';' ORDER BY c._row) AS record_ids FROM ({groups}) g "
             f"JOIN merge_members m ON m.group_id = g.id JOIN {ds.clean_table} c ON c._row = m.row "
-            f"WHERE g.dataset_id = ? AND g.undone_at IS NULL GROUP BY ALL ORDER BY g.id", [ds.id])
+            f"GROUP BY ALL ORDER BY g.id", [ds.id])
 
 
-def audit_log_sql(dataset_id: int) -> tuple[str, list]:
-    """Every decision and merge change, newest first."""
+def group_count_sql() -> str:
+    """How many active merge groups a dataset (``?``) has."""
+    return "SELECT count(*) FROM merge_groups WHERE dataset_id = ? AND undone_at IS NULL"
+
+
+def audit_log_sql(dataset_id: int, limit: int | None = None) -> tuple[str, list]:
+    """Every decision and merge change (the newest ``limit`` with a limit), newest first."""
     return ("SELECT decided_at AS \"time\", source, decision AS action, left_row, right_row, score FROM decisions "
             "WHERE dataset_id = ? UNION ALL "
             "SELECT created_at, source, 'merged group ' || id, NULL, NULL, NULL FROM merge_groups WHERE dataset_id = ? "
             "UNION ALL SELECT undone_at, 'undo', 'split group ' || id, NULL, NULL, NULL FROM merge_groups "
-            "WHERE dataset_id = ? AND undone_at IS NOT NULL ORDER BY 1 DESC", [dataset_id] * 3)
+            "WHERE dataset_id = ? AND undone_at IS NOT NULL ORDER BY 1 DESC"
+            + (f" LIMIT {int(limit)}" if limit is not None else ""), [dataset_id] * 3)
+
+
+def shared_counts_sql(ds: Dataset, wanted: dict[str, dict[str, object]]) -> tuple[str, list]:
+    """One scan counting, per entry of ``wanted`` (a name -> ``{column: value}``), the records holding all of
+    those values: how widely a value two records share is shared (a switchboard phone, a frequent name)."""
+    terms, params = [], []
+    for i, values in enumerate(wanted.values()):
+        condition = " AND ".join(f"{quote(c)} = ?" for c in values)  # no cast: a plain comparison is 3x faster
+        terms.append(f"count(*) FILTER (WHERE {condition}) AS k{i}")
+        params += list(values.values())
+    return f"SELECT {', '.join(terms)} FROM {ds.clean_table}", params

@@ -19,7 +19,7 @@ from ..customers.golden import Survivorship, rules_from_table, rules_table
 from ..ingest.importer import read_pairs_file
 from . import repository, review
 from .matching import MatchSettings
-from .review import DedupeSummary, MergeResult, UnmergeResult
+from .review import DedupeSummary, MergeResult, PairReview, UnmergeResult
 
 Pair = tuple[int, int]
 
@@ -69,6 +69,22 @@ class DedupeStage(Stage):
         """How many pairs wait for a person."""
         return review.waiting_for_review(self.store, self.dataset)
 
+    def queue_size(self, status: str | None = "review") -> int:
+        """How many pairs of ``status`` (``"review"``, ``"sure"``, None: all) wait for a decision."""
+        return review.queue_size(self.store, self.dataset, status)
+
+    def queue_pair(self, status: str | None = "review", position: int = 0) -> dict | None:
+        """The pair at ``position`` of the undecided queue of ``status`` (wrapping around), or None."""
+        return review.queue_pair(self.store, self.dataset, status, int(position))
+
+    def pair_from_link(self, text: str) -> dict:
+        """The pair a deep link ``?pair=LEFT-RIGHT`` names (record ids or row numbers); NotFoundError if none."""
+        return review.pair_from_link(self.store, text, self.dataset)
+
+    def score_sample(self, limit: int = 50_000) -> pd.DataFrame:
+        """``score``, ``status`` of the candidate pairs, a repeatable sample of ``limit`` when there are more."""
+        return review.score_sample(self.store, self.dataset, limit)
+
     def decide(self, pairs: Sequence[Pair] | pd.DataFrame, decision: str, source: str = "review") -> int:
         """Record ``"match"`` or ``"no_match"`` on pairs of row numbers; returns how many pairs."""
         return review.decide(self.store, _pairs(pairs) or [], decision, self.dataset, source=source)
@@ -89,9 +105,12 @@ class DedupeStage(Stage):
         """Two records side by side: ``field``, ``left``, ``right``, ``differs``."""
         return review.pair_records(self.store, int(left_row), int(right_row), self.dataset)
 
-    def pair_evidence(self, levels_json: str | None) -> pd.DataFrame:
-        """What each comparison found for a pair (its ``levels``)."""
-        return review.pair_evidence(levels_json, self.dataset.roles)
+    def pair_review(self, left_row: int, right_row: int, levels: str | dict | None,
+                    in_chain: bool = False) -> PairReview:
+        """Evidence per comparison and the reasons the pair waits, in words (``levels``: the pair's, as
+        :meth:`pairs` gives them; ``in_chain``: it links two parts of a chain)."""
+        return review.pair_review(self.store, int(left_row), int(right_row), levels, self.dataset,
+                                  in_chain=bool(in_chain))
 
     # -- merges ------------------------------------------------------------------
     def merge(self, above: float | None = None, pairs: Sequence[Pair] | pd.DataFrame | None = None,
@@ -104,17 +123,22 @@ class DedupeStage(Stage):
         return review.unmerge_records(self.store, self.dataset, group=None if group is None else int(group),
                                       everything=everything)
 
-    def groups(self) -> pd.DataFrame:
-        """Active merge groups: ``group_id``, ``created_at``, ``source``, ``records``, ``record_ids``."""
-        return review.merge_groups(self.store, self.dataset)
+    def groups(self, limit: int | None = None) -> pd.DataFrame:
+        """Active merge groups (the newest ``limit``): ``group_id``, ``created_at``, ``source``, ``records``,
+        ``record_ids``."""
+        return review.merge_groups(self.store, self.dataset, limit)
+
+    def group_count(self) -> int:
+        """How many active merge groups."""
+        return review.group_count(self.store, self.dataset)
 
     def record_count(self) -> int:
         """Customers after merges."""
         return review.record_count(self.store, self.dataset)
 
-    def audit_log(self) -> pd.DataFrame:
-        """Every decision and merge change, newest first."""
-        return review.audit_log(self.store, self.dataset)
+    def audit_log(self, limit: int | None = None) -> pd.DataFrame:
+        """Every decision and merge change (the newest ``limit``), newest first."""
+        return review.audit_log(self.store, self.dataset, limit)
 
     # -- golden records -------------------------------------------------------------
     def survivorship(self) -> Survivorship:

@@ -13,7 +13,11 @@ A third language is a folder of ``.po`` files, not a code change.
   Mark engine templates with :func:`message` so that extraction finds them.
 - Numbers, money, percentages and dates are formatted with babel's CLDR data
   (:func:`format_number`, :func:`format_money`, :func:`format_percent`,
-  :func:`format_date`).
+  :func:`format_date`, :func:`format_datetime`); yes/no values with :func:`yes_no`.
+- A text that depends on a number has a singular and a plural msgid
+  (:func:`translate_plural`; pages call ``app_state.n_``).
+- An error shown to a person may carry a :class:`Message` as its only argument:
+  :func:`render` translates it, ``str(error)`` stays English for the CLI.
 
 The CLI stays in English (its JSON carries the English texts and values).
 """
@@ -79,6 +83,16 @@ def translate(text: str, language: str, /, **values) -> str:
     return string.Formatter().vformat(template, (), _Missing(shown))
 
 
+def translate_plural(singular: str, plural: str, count, language: str, /, **values) -> str:
+    """The singular or plural text for ``count`` as ``language`` says it (French: 0 and 1 are singular).
+
+    ``count`` is also filled in as ``{count}``. In a ``.po`` file the pair is one entry with
+    ``msgid``/``msgid_plural`` and ``msgstr[0]``/``msgstr[1]``.
+    """
+    many = _locale(language).plural_form(abs(count)) != "one"
+    return translate(plural if many else singular, language, count=count, **values)
+
+
 class _Missing(dict):
     def __missing__(self, key):
         return "{" + key + "}"
@@ -107,10 +121,38 @@ def message(text: str, /, **values) -> Message:
 
 
 def render(item, language: str) -> str:
-    """A :class:`Message`, or a plain English text, in ``language``."""
+    """A :class:`Message`, an error (its first argument may be a :class:`Message`) or an English text, in ``language``.
+
+    ``None`` gives ``""``.
+    """
+    if item is None:
+        return ""
+    if isinstance(item, BaseException):
+        first = item.args[0] if len(item.args) == 1 else None
+        item = first if isinstance(first, Message) else str(item)
     if isinstance(item, Message):
         return item.render(language)
     return translate(str(item), language)
+
+
+def yes_no(value, language: str) -> str:
+    """``True``/``False`` as the language's words (``oui``/``non``, ``yes``/``no``); missing gives ``""``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return translate("yes" if bool(value) else "no", language)
+
+
+def format_datetime(value, language: str) -> str:
+    """``23/04/2021 14:05`` (fr) / ``2021-04-23 14:05`` (en); a date alone is shown as :func:`format_date`."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, str):
+        value = _dt.datetime.fromisoformat(value)
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()
+    if not isinstance(value, _dt.datetime):
+        return format_date(value, language)
+    return format_date(value.date(), language) + value.strftime(" %H:%M")
 
 
 def _locale(language: str) -> Locale:
@@ -171,17 +213,21 @@ def format_value(value, language: str) -> str:
     """How a value is filled into a text: numbers grouped for the language, dates as dates, the rest as text."""
     if isinstance(value, Message):
         return value.render(language)
-    if isinstance(value, bool) or value is None:
-        return str(value)
+    if isinstance(value, bool):
+        return yes_no(value, language)
+    if value is None:
+        return "–"
     if isinstance(value, numbers.Integral):
         return format_number(int(value), language)
     if isinstance(value, numbers.Real):
         return format_number(float(value), language)
+    if isinstance(value, _dt.datetime):
+        return format_datetime(value, language)
     if isinstance(value, _dt.date):
         return format_date(value, language)
     return str(value)
 
 
 __all__ = ["LANGUAGES", "LANGUAGE_NAMES", "LOCALES_DIR", "SOURCE_LANGUAGE", "Message", "catalogue",
-           "format_date", "format_money", "format_number", "format_percent", "format_value", "message",
-           "pick_language", "render", "translate"]
+           "format_date", "format_datetime", "format_money", "format_number", "format_percent", "format_value",
+           "message", "pick_language", "render", "translate", "translate_plural", "yes_no"]

@@ -1,18 +1,27 @@
 """K-means segmentation, scikit-learn style: choose k with several scores, fit, assign everyone.
 
-Large files are handled by fitting K-means on a sample and assigning every
-customer to the nearest centre (then computing inertia and the other scores
-on everyone): on a million customers this stays within a fraction of a
-percent of full-data K-means' inertia for a fraction of its time (see
-``benchmarks/bench_segment.py``). Pure: frames and arrays in, fitted
-estimators out; :mod:`segmentation.segment.runs` reads the customers and the
+One procedure makes the partition of a given k, for the k scan and for a run
+alike (:func:`fit_partition`): K-means fitted on a few samples of the
+customers (several seeds), the best judged on a common sample, then refined
+by Lloyd iterations on every customer. The same data, settings and seed give
+the same centres, so a run after a scan is the partition the scan scored. The
+sample sizes grow with the data (:func:`plan_for`): at ten thousand customers
+the samples are the data itself or a large part of it; at a million, fits on
+samples and a few passes over everyone stay within a fraction of a percent of
+full-data K-means' inertia for a fraction of its time (see
+``benchmarks/bench_segment.py``).
+
+Pure: frames and arrays in, fitted estimators and :class:`segmentation.i18n.Message`
+reasons out; :mod:`segmentation.segment.runs` reads the customers and the
 stage's repository (its only SQL executor) keeps the runs.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -20,26 +29,79 @@ from kneed import KneeLocator
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import (
-    adjusted_rand_score,
-    calinski_harabasz_score,
-    davies_bouldin_score,
-    silhouette_score,
-)
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ..core.errors import DataError, SettingError
+from ..i18n import Message, message
 from .features import FeatureSettings, build_preprocessor
 
 Progress = Callable[[float, str], None]
 
-MIN_SHARE = 0.02        # a segment smaller than 2% of customers is hard to act on
-SEPARATION_SIZE = 100_000  # customers Calinski-Harabasz and Davies-Bouldin are computed on
-JUDGE_SIZE = 100_000       # customers the candidate fits of each k are compared on
-MIN_STABILITY = 0.75    # adjusted Rand index between re-runs below which segments are not trusted
-SILHOUETTE_SLACK = 0.05  # the knee wins over the best-separated k unless clearly worse separated
+MIN_SHARE = 0.02          # a segment smaller than 2% of customers is hard to act on
+MIN_STABILITY = 0.75      # adjusted Rand index between fits on other samples below which segments are not trusted
+TWO_GROUPS_SILHOUETTE = 0.5   # k = 2 only when two groups are this well separated ...
+TWO_GROUPS_MARGIN = 0.1       # ... and clearly better separated than with more segments
+SHARP_DROP = 2.0          # a drop of log inertia this many times the next one is a last sharp drop (see find_knee)
+THREADS_FROM = 100_000    # rows from which K-means uses every thread (below, one: see _threads)
+NUMPY_LLOYD_UNTIL = 50_000  # rows up to which Lloyd runs in numpy (above, scikit-learn's multi-threaded loop)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much of the data each step of a fit looks at (see :func:`plan_for`)."""
+
+    fit_size: int         # customers each K-means try is fitted on
+    tries: int            # K-means inits on each of the two resamples; the best on the judge sample is kept
+    judge_size: int       # customers the tries are compared on (and stability measured on)
+    refine_iter: int      # Lloyd iterations on everyone after the best try
+    silhouette_size: int  # customers the silhouette is computed on (it costs n²)
+    separation_size: int  # customers Calinski-Harabasz and Davies-Bouldin are computed on
+
+
+def plan_for(n: int) -> Plan:
+    """Sample sizes sized to ``n`` customers: fits stay cheap at 10,000 customers and accurate at a million.
+
+    Each try is fitted on a sample (80% of the customers up to 3,000, 1,500 at 10,000, 1 in 50 from
+    75,000 on, at most 20,000); the tries are judged on a common sample; Lloyd iterations on everyone
+    then move the best try's centres towards the optimum of the whole data (as full-data K-means would,
+    started there).
+    """
+    # Up to 3,000 customers each resample is 80% of them (every customer below 200), so that the
+    # stability compares fits on different customers, not only different seeds.
+    fit = n if n < 200 else int(0.8 * n) if n <= 3_000 else max(1_500, min(20_000, n // 50))
+    return Plan(fit_size=fit, tries=3, judge_size=min(n, max(5_000, min(100_000, n // 20))),
+                refine_iter=10 if n <= NUMPY_LLOYD_UNTIL else 3, silhouette_size=min(n, 1_000),
+                separation_size=min(n, 20_000))
+
+
+@functools.cache
+def _controller() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
+class _threads:
+    """Threads for a fit on ``rows`` customers: one BLAS thread always (the products are skinny: n × 8 by
+    8 × k, and on a busy 2-core machine two BLAS threads made a 25,000-row assignment 40 times slower);
+    one OpenMP thread below ``THREADS_FROM`` rows (a 3,000-row fit took 1.1 s with two and 0.04 s with one;
+    the seed's loop on 10,000 customers 5.8 s against 0.13 s), every one above, for scikit-learn's Lloyd
+    passes over everyone. One controller: a new one inspects every loaded library (4 ms each time)."""
+
+    def __init__(self, rows: int):
+        self.rows = rows
+
+    def __enter__(self):
+        controller = _controller()
+        self._limits = [controller.limit(limits=1, user_api="blas")]
+        if self.rows < THREADS_FROM:
+            self._limits.append(controller.limit(limits=1, user_api="openmp"))
+        return self
+
+    def __exit__(self, *exc):
+        for limit in reversed(self._limits):
+            limit.restore_original_limits()
+        return False
 
 
 def _no_progress(_fraction: float, _message: str) -> None:
@@ -52,20 +114,193 @@ def _sample(n: int, size: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
 
 
-def _fit_kmeans(xt: np.ndarray, k: int, n_init: int, seed: int) -> KMeans:
-    # On small samples OpenMP threads spin-wait for each other: on a busy 2-core machine a 3,000-row
-    # fit took 1.1 s with two threads and 0.04 s with one. Large fits keep every thread.
-    with _threads(len(xt)), warnings.catch_warnings():
+def _kmeans(xt: np.ndarray, k: int, seed: int, init="k-means++", max_iter: int = 300, tol: float = 1e-4) -> KMeans:
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # fewer distinct points than k: shows as a 0% segment
-        return KMeans(k, n_init=n_init, random_state=seed).fit(xt)
+        return KMeans(k, init=init, n_init=1, max_iter=max_iter, tol=tol, random_state=seed).fit(xt)
 
 
-def _threads(rows: int):
-    return threadpool_limits(1 if rows < 100_000 else None)
+def _plus_plus(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Greedy k-means++ seeding (scikit-learn's: 2 + log k candidates per centre, the best kept)."""
+    n = len(x)
+    sq = np.einsum("ij,ij->i", x, x)
+    centers = np.empty((k, x.shape[1]))
+    centers[0] = x[rng.integers(n)]
+    closest = np.maximum(sq - 2 * x @ centers[0] + centers[0] @ centers[0], 0)
+    trials = 2 + int(np.log(k))
+    for c in range(1, k):
+        total = closest.sum()
+        if total <= 0:  # fewer distinct points than k
+            centers[c:] = centers[0]
+            break
+        cand = np.minimum(np.searchsorted(np.cumsum(closest), rng.random(trials) * total), n - 1)
+        d = np.maximum(sq[cand][:, None] - 2 * x[cand] @ x.T + sq[None, :], 0)
+        new = np.minimum(closest[None, :], d)
+        best = int(new.sum(axis=1).argmin())
+        closest, centers[c] = new[best], x[cand[best]]
+    return centers
+
+
+def _lloyd(x: np.ndarray, centers: np.ndarray, max_iter: int, tol: float) -> np.ndarray:
+    """Lloyd iterations from ``centers`` until the centres move less than ``tol`` (squared, in total)."""
+    k = len(centers)
+    for _ in range(max_iter):
+        labels = _assign(x, centers, inertia=False)[0]
+        members = (labels[None, :] == np.arange(k)[:, None]).astype(x.dtype)
+        counts = members.sum(axis=1)
+        sums = members @ x
+        moved = centers.copy()
+        found = counts > 0
+        moved[found] = sums[found] / counts[found][:, None]  # an empty segment keeps its centre
+        shift = float(((moved - centers) ** 2).sum())
+        centers = moved
+        if shift <= tol:
+            break
+    return centers
+
+
+def _fit_small(x: np.ndarray, k: int, seed: int, max_iter: int = 10) -> np.ndarray:
+    """Centres of K-means on a sample (k-means++ then Lloyd), in numpy: scikit-learn's fixed cost per fit
+    (validation, 4 ms on a quiet machine, 15 ms on a busy one) would be most of the k scan at 10,000 customers."""
+    tol = 1e-4 * float(np.mean(np.var(x, axis=0)))  # scikit-learn's tolerance
+    return _lloyd(x, _plus_plus(x, k, np.random.default_rng(seed)), max_iter, tol)
+
+
+def _model(centers: np.ndarray, seed: int) -> KMeans:
+    """A fitted scikit-learn ``KMeans`` whose centres are exactly ``centers`` (fitted on the centres themselves,
+    started from them: each is the mean of itself), for the saved pipeline's ``predict``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        km = KMeans(len(centers), init=centers, n_init=1, max_iter=1, random_state=seed).fit(centers)
+    km.cluster_centers_ = centers.copy()
+    return km
+
+
+@dataclass
+class Partition:
+    """The segments of one k: centres, every customer's segment, inertia, and how stable the tries were."""
+
+    centers: np.ndarray
+    labels: np.ndarray
+    inertia: float
+    stability: float      # adjusted Rand index between the fits on two resamples
+
+
+def fit_partition(xt: np.ndarray, k: int, seed: int = 0, plan: Plan | None = None) -> Partition:
+    """The K-means partition of ``xt`` into ``k`` segments, the same for the same data, ``k`` and ``seed``.
+
+    Two resamples of the customers, each fitted with ``plan.tries`` K-means inits (k-means++, seeds of
+    their own); every fit is judged on a common sample and the best of each resample kept. The better of
+    the two is refined on everyone (Lloyd from its centres, as full-data K-means started there). K-means'
+    own ``n_init`` would judge its inits on the sample it was fitted on, and a sample's best can be a worse
+    basin on everyone. The stability is the adjusted Rand index, on the common sample, between the two
+    resamples' best fits: the segments come back from other customers and seeds.
+    """
+    n = len(xt)
+    plan = plan or plan_for(n)
+    judged = xt[_sample(n, plan.judge_size, seed + 7_919)]
+    best = []
+    for r in range(2):
+        sample = xt[_sample(n, plan.fit_size, seed + 1_000 * r)]
+        fits = [_fit_small(sample, k, seed + 1_000 * r + t) for t in range(plan.tries)]
+        scored = [(_assign(judged, c)[1], t, c) for t, c in enumerate(fits)]
+        inertia, _t, centers = min(scored, key=lambda item: item[:2])
+        best.append((inertia, _assign(judged, centers, inertia=False)[0], r, centers))
+    stability = _ari(best[0][1], best[1][1], k)
+    centers = min(best, key=lambda item: (item[0], item[2]))[3]
+    if plan.fit_size < n and plan.refine_iter:  # fitted on samples: Lloyd on everyone from the best
+        if n <= NUMPY_LLOYD_UNTIL:
+            centers = _lloyd(xt, centers, plan.refine_iter, 1e-4 * float(np.mean(np.var(xt, axis=0))))
+        else:  # scikit-learn's last pass assigned everyone to these centres
+            km = _kmeans(xt, k, seed, init=centers, max_iter=plan.refine_iter, tol=0.0)
+            return Partition(km.cluster_centers_, km.labels_.astype(np.int64), float(km.inertia_), stability)
+    labels, inertia = _assign(xt, centers)
+    return Partition(centers, labels, inertia, stability)
+
+
+def _ari(a: np.ndarray, b: np.ndarray, k: int) -> float:
+    """Adjusted Rand index of two labelings with values in 0..k-1 (scikit-learn's, without its checks)."""
+    table = np.bincount(a * k + b, minlength=k * k).reshape(k, k).astype(float)
+    pairs = lambda v: (v * (v - 1) / 2).sum()  # noqa: E731
+    total, rows, cols = pairs(table), pairs(table.sum(axis=1)), pairs(table.sum(axis=0))
+    n = pairs(np.array([float(len(a))]))
+    expected = rows * cols / n if n else 0.0
+    top = (rows + cols) / 2
+    return 1.0 if top == expected else float((total - expected) / (top - expected))
+
+
+def _assign(xt: np.ndarray, centers: np.ndarray, chunk: int = 200_000,
+            inertia: bool = True) -> tuple[np.ndarray, float]:
+    """Nearest centre of every row and the total squared distance (0.0 when ``inertia`` is False), chunked."""
+    labels = np.empty(len(xt), dtype=np.int64)
+    total = 0.0
+    sq = np.einsum("ij,ij->i", centers, centers)
+    for start in range(0, len(xt), chunk):
+        part = xt[start:start + chunk]
+        d = part @ centers.T
+        d *= -2
+        d += sq
+        best = d.argmin(axis=1)
+        labels[start:start + chunk] = best
+        if inertia:
+            nearest = np.take_along_axis(d, best[:, None], axis=1)[:, 0] + np.einsum("ij,ij->i", part, part)
+            total += float(np.maximum(nearest, 0).sum())
+    return labels, total
+
+
+class _Silhouette:
+    """Silhouettes of many partitions of one sample: the distance matrix is computed once."""
+
+    def __init__(self, x: np.ndarray):
+        sq = np.einsum("ij,ij->i", x, x)
+        d = x @ x.T
+        d *= -2
+        d += sq[:, None]
+        d += sq[None, :]
+        np.maximum(d, 0, out=d)
+        self.d = np.sqrt(d, out=d)
+
+    def score(self, labels: np.ndarray, k: int) -> float:
+        counts = np.bincount(labels, minlength=k)
+        if (counts > 0).sum() < 2 or (counts > 0).sum() >= len(labels):
+            return np.nan
+        sums = self.d @ np.eye(k)[labels]                       # distance of each row to each segment, summed
+        rows = np.arange(len(labels))
+        own = counts[labels]
+        a = sums[rows, labels] / np.maximum(own - 1, 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean_other = np.where(counts[None, :] > 0, sums / counts[None, :], np.inf)
+        mean_other[rows, labels] = np.inf
+        b = mean_other.min(axis=1)
+        s = np.where(own > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-300), 0.0)
+        return float(s.mean())
+
+
+def _separation(xt: np.ndarray, labels: np.ndarray, k: int, total_ss: float) -> dict:
+    """Calinski-Harabasz and Davies-Bouldin of a partition of ``xt`` (scikit-learn's definitions)."""
+    n = len(xt)
+    counts = np.bincount(labels, minlength=k)
+    found = counts > 0
+    if found.sum() < 2:
+        return {"calinski_harabasz": np.nan, "davies_bouldin": np.nan}
+    means = np.stack([np.bincount(labels, weights=xt[:, j], minlength=k) for j in range(xt.shape[1])], axis=1)
+    means = means[found] / counts[found][:, None]
+    index = np.cumsum(found) - 1
+    dist = np.sqrt(np.maximum(((xt - means[index[labels]]) ** 2).sum(axis=1), 0))
+    within = ((xt - means[index[labels]]) ** 2).sum()
+    m = int(found.sum())
+    ch = (total_ss - within) * (n - m) / (within * (m - 1)) if within > 0 else np.nan
+    spread = np.bincount(index[labels], weights=dist, minlength=m) / counts[found]
+    centre_dist = np.sqrt(np.maximum(((means[:, None, :] - means[None, :, :]) ** 2).sum(axis=2), 0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = (spread[:, None] + spread[None, :]) / centre_dist
+    ratio[np.eye(m, dtype=bool)] = -np.inf
+    ratio[~np.isfinite(ratio)] = 0.0
+    return {"calinski_harabasz": float(ch), "davies_bouldin": float(ratio.max(axis=1).mean())}
 
 
 class SegmentModel(BaseEstimator, ClusterMixin):
-    """Preprocessing + K-means as one pipeline, fitted on a sample, applied to everyone.
+    """Preprocessing + K-means as one pipeline, fitted with :func:`fit_partition`, applied to everyone.
 
     Parameters
     ----------
@@ -74,46 +309,46 @@ class SegmentModel(BaseEstimator, ClusterMixin):
     k : int
         Number of segments.
     random_state : int
-        Seed of the sample and of K-means.
-    n_init : int
-        K-means initialisations (the best is kept).
-    fit_size : int
-        Most customers K-means is fitted on.
+        Seed of the samples and of K-means (the k scan's seed gives the partition the scan scored).
 
     Attributes
     ----------
     pipeline_ : sklearn.pipeline.Pipeline
         ``prep`` (ColumnTransformer) then ``kmeans``; segments are numbered by size, 0 the largest.
     labels_ : numpy.ndarray
-        Segment of each customer fitted on.
+        Segment of each customer.
     inertia_ : float
         Sum of squared distances of every customer to its segment's centre.
+    scores_ : dict
+        ``inertia``, ``silhouette``, ``calinski_harabasz``, ``davies_bouldin``, ``smallest_share``,
+        ``stability``.
     steps_ : dict
         What the preprocessing does (see :func:`segmentation.segment.features.build_preprocessor`).
     """
 
-    def __init__(self, settings: FeatureSettings | None = None, k: int = 5, random_state: int = 0,
-                 n_init: int = 4, fit_size: int = 200_000):
+    def __init__(self, settings: FeatureSettings | None = None, k: int = 5, random_state: int = 0):
         self.settings = settings
         self.k = k
         self.random_state = random_state
-        self.n_init = n_init
-        self.fit_size = fit_size
 
     def fit(self, X: pd.DataFrame, y=None) -> SegmentModel:
+        """Preprocess ``X`` (a feature frame), make ``k`` segments and assign every customer."""
         if not 1 <= self.k <= len(X):
             raise DataError(f"Cannot make {self.k} segments of {len(X):,} customers.")
         prep, steps = build_preprocessor(X, self.settings or FeatureSettings())
         xt = np.asarray(prep.fit_transform(X), dtype=float)
-        km = _fit_kmeans(xt[_sample(len(xt), self.fit_size, self.random_state)], self.k, self.n_init,
-                         self.random_state)
-        labels, self.inertia_ = _assign(xt, km.cluster_centers_)
-        order = np.argsort(-np.bincount(labels, minlength=self.k), kind="stable")
-        km.cluster_centers_ = km.cluster_centers_[order]  # segment 0 is the largest
-        self.labels_ = np.argsort(order)[labels]
+        plan = plan_for(len(xt))
         with _threads(len(xt)):
-            self.scores_ = {"inertia": self.inertia_,
-                            **_separation(xt, self.labels_, self.k, _sample(len(xt), 5_000, self.random_state + 1))}
+            part = fit_partition(xt, self.k, self.random_state, plan)
+            scores = _scores(xt, part, self.k, plan, self.random_state)
+        counts = np.bincount(part.labels, minlength=self.k)
+        order = np.argsort(-counts, kind="stable")
+        km = _model(part.centers[order], self.random_state)  # segment 0 is the largest
+        km.labels_ = np.argsort(order)[part.labels]
+        km.inertia_ = part.inertia
+        self.labels_ = km.labels_
+        self.inertia_ = part.inertia
+        self.scores_ = {"inertia": part.inertia, **{c: v for c, v in scores.items() if c not in ("k", "inertia")}}
         self.pipeline_ = Pipeline([("prep", prep), ("kmeans", km)])
         self.steps_ = steps
         return self
@@ -122,6 +357,23 @@ class SegmentModel(BaseEstimator, ClusterMixin):
         """Segment of each customer of ``X`` (a feature frame), without re-fitting."""
         check_is_fitted(self, "pipeline_")
         return self.pipeline_.predict(X)
+
+
+def _scores(xt: np.ndarray, part: Partition, k: int, plan: Plan, seed: int,
+            silhouette: _Silhouette | None = None, sil_idx: np.ndarray | None = None,
+            sep_idx: np.ndarray | None = None, total_ss: float | None = None) -> dict:
+    n = len(xt)
+    if sil_idx is None:
+        sil_idx = _sample(n, plan.silhouette_size, seed + 1)
+        silhouette = _Silhouette(xt[sil_idx])
+    if sep_idx is None:
+        sep_idx = _sample(n, plan.separation_size, seed + 2)
+        sep = xt[sep_idx]
+        total_ss = float(((sep - sep.mean(axis=0)) ** 2).sum())
+    labels = part.labels
+    return {"k": k, "inertia": part.inertia, "silhouette": silhouette.score(labels[sil_idx], k),
+            **_separation(xt[sep_idx], labels[sep_idx], k, total_ss),
+            "smallest_share": float(np.bincount(labels, minlength=k).min() / n), "stability": part.stability}
 
 
 class KScan(BaseEstimator):
@@ -134,43 +386,32 @@ class KScan(BaseEstimator):
     k_min, k_max : int
         Range of k (both included).
     random_state : int
-        Seed of samples and fits.
-    n_init : int
-        K-means fits per k, each on a sample of its own; the one with the lowest inertia on a common
-        100,000-customer sample is kept.
-    fit_size : int
-        Customers each K-means is fitted on; everyone is then assigned.
-    silhouette_size : int
-        Customers the silhouette is computed on (it costs n²).
-    stability_runs, stability_size : int
-        Re-fits on other samples and seeds, and their sample size.
+        Seed of samples and fits (a run with the same seed gives the partition scored here).
 
     Attributes
     ----------
     scores_ : pandas.DataFrame
-        Per k: ``inertia``, ``silhouette``, ``calinski_harabasz``,
-        ``davies_bouldin``, ``smallest_share``, ``stability`` (mean adjusted
-        Rand index against the re-fits).
+        Per k: ``inertia`` (everyone), ``silhouette`` (a sample), ``calinski_harabasz``,
+        ``davies_bouldin`` (at most 100,000 customers), ``smallest_share``, ``stability`` (mean adjusted
+        Rand index between fits on other samples and seeds).
     knee_ : int or None
-        Where the inertia curve flattens (``kneed``).
+        Where the inertia curve flattens (``kneed``, on the logarithm of inertia).
     recommended_k_ : int
-    reason_ : str
+    reason_ : segmentation.i18n.Message
+        Why, in words a marketer reads (``str()`` gives the English text).
+    plan_ : Plan
+        The sample sizes used.
     """
 
     def __init__(self, settings: FeatureSettings | None = None, k_min: int = 2, k_max: int = 10,
-                 random_state: int = 0, n_init: int = 4, fit_size: int = 30_000, silhouette_size: int = 3_000,
-                 stability_runs: int = 2, stability_size: int = 10_000):
+                 random_state: int = 0):
         self.settings = settings
         self.k_min = k_min
         self.k_max = k_max
         self.random_state = random_state
-        self.n_init = n_init
-        self.fit_size = fit_size
-        self.silhouette_size = silhouette_size
-        self.stability_runs = stability_runs
-        self.stability_size = stability_size
 
     def fit(self, X: pd.DataFrame, y=None, progress: Progress = _no_progress) -> KScan:
+        """Preprocess ``X`` (a feature frame), score every k of the range and recommend one."""
         if self.k_min < 2 or self.k_max < self.k_min:
             error = SettingError("k range", f"{self.k_min}..{self.k_max}", "from 2 or more, not empty")
             error.args = (f"The range of k must start at 2 or more and not be empty; got {self.k_min}..{self.k_max}.",)
@@ -181,128 +422,146 @@ class KScan(BaseEstimator):
         progress(0.02, "Preparing features")
         prep, self.steps_ = build_preprocessor(X, self.settings or FeatureSettings())
         xt = np.asarray(prep.fit_transform(X), dtype=float)
-        fit_idx = _sample(n, self.fit_size, self.random_state)
-        sil_idx = _sample(n, self.silhouette_size, self.random_state + 1)
-        self._sep_idx = _sample(n, SEPARATION_SIZE, self.random_state + 2)
-        self._judge_idx = _sample(n, JUDGE_SIZE, self.random_state + 3)
+        self.plan_ = plan = plan_for(n)
+        seed = self.random_state
         ks = list(range(self.k_min, min(self.k_max, n - 1) + 1))
         rows = []
-        for i, k in enumerate(ks):
-            progress(0.05 + 0.9 * i / len(ks), f"Trying {k} segments")
-            rows.append(self._score(xt, k, fit_idx, sil_idx))
+        with _threads(n):
+            sil_idx = _sample(n, plan.silhouette_size, seed + 1)
+            silhouette = _Silhouette(xt[sil_idx])
+            sep_idx = _sample(n, plan.separation_size, seed + 2)
+            sep = xt[sep_idx]
+            total_ss = float(((sep - sep.mean(axis=0)) ** 2).sum())
+            for i, k in enumerate(ks):
+                progress(0.05 + 0.9 * i / len(ks), f"Trying {k} segments")
+                part = fit_partition(xt, k, seed, plan)
+                rows.append(_scores(xt, part, k, plan, seed, silhouette, sil_idx, sep_idx, total_ss))
         self.scores_ = pd.DataFrame(rows)
         self.knee_ = find_knee(self.scores_)
         self.recommended_k_, self.reason_ = recommend_k(self.scores_, self.knee_)
         progress(1.0, "Done")
         return self
 
-    def _score(self, xt: np.ndarray, k: int, fit_idx: np.ndarray, sil_idx: np.ndarray) -> dict:
-        n = len(xt)
-        with _threads(n):
-            centers = _best_of_samples(xt, k, self.n_init, self.fit_size, self.random_state, self._judge_idx)
-            labels, inertia = _assign(xt, centers)
-            stability = []
-            for r in range(self.stability_runs):
-                other = _sample(n, self.stability_size, self.random_state + 100 + r)
-                again = _fit_kmeans(xt[other], k, 1, self.random_state + 100 + r)
-                stability.append(adjusted_rand_score(labels[sil_idx], again.predict(xt[sil_idx])))
-            return {"k": k, "inertia": inertia,
-                    **_separation(xt, labels, k, sil_idx, self._sep_idx),
-                    "stability": float(np.mean(stability)) if stability else np.nan}
-
-
-def _separation(xt: np.ndarray, labels: np.ndarray, k: int, sil_idx: np.ndarray,
-                sep_idx: np.ndarray | None = None) -> dict:
-    """Silhouette (on the rows ``sil_idx``), Calinski-Harabasz and Davies-Bouldin (on ``sep_idx``, default
-    everyone) and the smallest segment's share (everyone)."""
-    sep = slice(None) if sep_idx is None else sep_idx
-    sep_labels = labels[sep]
-    found = len(np.unique(sep_labels))
-    sil_labels = labels[sil_idx]
-    return {
-        "silhouette": float(silhouette_score(xt[sil_idx], sil_labels))
-        if 1 < len(np.unique(sil_labels)) < len(sil_idx) else np.nan,
-        "calinski_harabasz": float(calinski_harabasz_score(xt[sep], sep_labels)) if found > 1 else np.nan,
-        "davies_bouldin": float(davies_bouldin_score(xt[sep], sep_labels)) if found > 1 else np.nan,
-        "smallest_share": float(np.bincount(labels, minlength=k).min() / len(xt)),
-    }
-
-
-def _best_of_samples(xt: np.ndarray, k: int, tries: int, size: int, seed: int, judge: np.ndarray) -> np.ndarray:
-    """Centres of the best of ``tries`` K-means fits, each on a sample of its own, judged on the rows ``judge``.
-
-    K-means' own ``n_init`` judges its inits on the sample it was fitted on, and a sample's best can be a
-    worse basin on everyone (seen on 1M generated customers: +3.7% inertia at k=5 against full-data
-    K-means). Other samples and seeds, judged on a larger common sample, find the better basin.
-    """
-    best, best_inertia = None, np.inf
-    for t in range(tries):
-        idx = _sample(len(xt), size, seed + t)
-        centers = _fit_kmeans(xt[idx], k, 1, seed + t).cluster_centers_
-        inertia = _assign(xt[judge], centers)[1]
-        if inertia < best_inertia:
-            best, best_inertia = centers, inertia
-    return best
-
-
-def _assign(xt: np.ndarray, centers: np.ndarray, chunk: int = 200_000) -> tuple[np.ndarray, float]:
-    """Nearest centre of every row and the total squared distance, in one pass (chunked)."""
-    labels = np.empty(len(xt), dtype=np.int64)
-    total = 0.0
-    sq = np.einsum("ij,ij->i", centers, centers)
-    for start in range(0, len(xt), chunk):
-        part = xt[start:start + chunk]
-        d = np.einsum("ij,ij->i", part, part)[:, None] - 2 * part @ centers.T + sq[None, :]
-        best = d.argmin(axis=1)
-        labels[start:start + chunk] = best
-        total += float(np.maximum(d[np.arange(len(part)), best], 0).sum())
-    return labels, total
-
 
 def find_knee(scores: pd.DataFrame) -> int | None:
     """Where the inertia curve flattens, within the range tried (``kneed``), or None.
 
-    The knee is found on the logarithm of inertia: on the raw curve, the
-    large first drops hide a last sharp drop and the knee comes too early
-    (seen on well-separated groups: 5 found for 6).
+    The knee of the curve the marketer sees (inertia by k), unless the
+    logarithm of inertia shows a last sharp drop (its drop into its knee at
+    least twice the drop after it): with well-separated groups the large
+    first drops of the raw curve hide the last one and its knee comes too
+    early (seen on generated groups: 5 found for 6, 4 for 8). On smooth
+    curves (real customers) the log's knee comes late (6 where the chart's
+    elbow and published analyses of the Online Retail RFM say 5).
     """
     if len(scores) < 3:
         return None
-    knee = KneeLocator(scores["k"], np.log(scores["inertia"].clip(lower=1e-12)), curve="convex",
-                       direction="decreasing").knee
-    return int(knee) if knee is not None else None
+    k = scores["k"].to_numpy()
+    inertia = scores["inertia"].clip(lower=1e-12).to_numpy(dtype=float)
+    raw = KneeLocator(k, inertia, curve="convex", direction="decreasing").knee
+    log = KneeLocator(k, np.log(inertia), curve="convex", direction="decreasing").knee
+    if log is not None and log != raw:
+        drops = -np.diff(np.log(inertia))          # drops[i]: from k[i] to k[i + 1]
+        at = int(np.flatnonzero(k == log)[0])
+        after = drops[at] if at < len(drops) else 0.0
+        if drops[at - 1] >= SHARP_DROP * after or raw is None:
+            return int(log)
+    return int(raw) if raw is not None else None
 
 
-def recommend_k(scores: pd.DataFrame, knee: int | None) -> tuple[int, str]:
-    """One k, and why, in words a marketer reads.
+def _usable(row: pd.Series) -> bool:
+    stable = np.isnan(row["stability"]) or row["stability"] >= MIN_STABILITY
+    return bool(row["smallest_share"] >= MIN_SHARE and stable)
 
-    Among the k whose smallest segment holds at least 2% of customers and
-    whose segments come back on re-runs (adjusted Rand index ≥ 0.75), take
-    the knee of the inertia curve unless another k separates the segments
-    clearly better (silhouette higher by more than 0.05); then the best
-    separated one. If no k passes, the best separated k overall.
+
+def _two_groups(table: pd.DataFrame) -> bool:
+    """Two clearly separated groups: silhouette at 2 high, and well above any larger k's."""
+    if 2 not in table.index or len(table) < 2:
+        return False
+    sil = table["silhouette"].fillna(-1)
+    return bool(sil[2] >= TWO_GROUPS_SILHOUETTE and sil[2] >= sil.drop(index=2).max() + TWO_GROUPS_MARGIN
+                and _usable(table.loc[2]))
+
+
+def _support(table: pd.DataFrame) -> pd.Series:
+    """How well each k separates its segments by silhouette, Calinski-Harabasz and Davies-Bouldin (mean rank,
+    higher better): supporting evidence when the elbow has no knee."""
+    ranks = pd.concat([table["silhouette"].rank(), table["calinski_harabasz"].rank(),
+                       table["davies_bouldin"].rank(ascending=False)], axis=1)
+    return ranks.mean(axis=1).fillna(0)
+
+
+def recommend_k(scores: pd.DataFrame, knee: int | None) -> tuple[int, Message]:
+    """One k, and why, in words a marketer reads (a :class:`segmentation.i18n.Message`).
+
+    The elbow's knee decides, confirmed by stability (the segments come back
+    when K-means is fitted on other samples: adjusted Rand index ≥ 0.75) and
+    by the smallest segment's size (≥ 2% of customers). A knee that fails
+    them gives way to the nearest k below it that passes (fewer, larger
+    segments), else above it. Without a knee, the k that passes and
+    separates best (silhouette, Calinski-Harabasz, Davies-Bouldin) is taken,
+    2 excepted. k = 2 only when the data clearly has two groups (silhouette
+    ≥ 0.5 at 2 and 0.1 above every larger k). If no k passes, the knee (or
+    the best separated k) with a warning.
     """
     table = scores.set_index("k")
-    usable = table[(table["smallest_share"] >= MIN_SHARE) & (table["stability"].fillna(1) >= MIN_STABILITY)]
-    pool = usable if len(usable) else table
-    sil = pool["silhouette"].fillna(-1)
-    best = int(sil.idxmax())
-    k = knee if knee in pool.index and sil[knee] >= sil[best] - SILHOUETTE_SLACK else best
+    usable = [k for k in table.index if _usable(table.loc[k])]
+    if _two_groups(table):
+        k, how = 2, "two"
+    elif knee in usable:
+        k, how = knee, "knee"
+    elif knee is not None and usable:
+        below = [u for u in usable if u < knee and u > 2] or [u for u in usable if u < knee]
+        above = [u for u in usable if u > knee]
+        k, how = (max(below) if below else min(above)), "near_knee"
+    elif usable:
+        pool = [u for u in usable if u > 2] or usable
+        k, how = int(_support(table.loc[pool]).idxmax()), "support"
+    else:
+        k, how = (knee if knee is not None else int(_support(table).idxmax())), "none"
+    return int(k), _reason(table, int(k), knee, how)
+
+
+def _percent(share: float) -> float:
+    """A share as a percentage for a message: whole below 10 % only when round (``2``, ``0.5``, ``35``)."""
+    value = 100 * float(share)
+    return round(value) if value >= 10 or value == round(value) else round(value, 1)
+
+
+def _reason(table: pd.DataFrame, k: int, knee: int | None, how: str) -> Message:
     row = table.loc[k]
-    why = [f"the curve flattens after {k}" if k == knee else f"the segments are best separated at {k}"]
-    s = row["silhouette"]
-    if not np.isnan(s):
-        why.append("the segments are well separated" if s >= 0.5 else
-                   "the segments are fairly distinct" if s >= 0.25 else "the segments overlap a good deal")
-    why.append(f"the smallest holds {row['smallest_share']:.0%} of customers")
-    st = row["stability"]
-    if not np.isnan(st):
-        why.append("they are the same on re-runs" if st >= 0.9 else "they are mostly the same on re-runs"
-                   if st >= MIN_STABILITY else "they change between re-runs, so treat them with care")
-    text = f"{k} segments: " + ", ".join(why[:-1]) + (", and " if len(why) > 1 else "") + why[-1] + "."
-    if not len(usable):
-        text += " No k gave segments both large and stable enough: consider other features."
-    return k, text
+    share, stability, sil = row["smallest_share"], row["stability"], row["silhouette"]
+    stable_word = (message("they come back the same when fitted on other samples") if np.isnan(stability)
+                   or stability >= 0.9 else message("they mostly come back when fitted on other samples")
+                   if stability >= MIN_STABILITY else message("they change when fitted on other samples"))
+    separated = (message("the segments are well separated") if sil >= 0.5 else
+                 message("the segments are fairly distinct") if sil >= 0.25 else
+                 message("the segments overlap a good deal")) if not np.isnan(sil) else message(
+        "the separation could not be measured")
+    values = {"k": k, "share": _percent(share), "stable": stable_word, "separated": separated}
+    if how == "two":
+        return message("{k} segments: the customers fall into two clearly separated groups (silhouette {sil}), "
+                       "{stable}, and the smaller holds {share}% of customers.", **values, sil=round(float(sil), 2))
+    if how == "knee":
+        return message("{k} segments: the elbow flattens after {k} (the deciding evidence), {stable}, and the "
+                       "smallest holds {share}% of customers; {separated}.", **values)
+    if how == "near_knee":
+        knee_row = table.loc[knee]
+        why = (message("its smallest segment holds only {share}% of customers",
+                       share=_percent(knee_row["smallest_share"]))
+               if knee_row["smallest_share"] < MIN_SHARE
+               else message("its segments change when fitted on other samples"))
+        return message("{k} segments: the elbow flattens after {knee}, but {why}; {k} is the nearest number of "
+                       "segments that is stable and large enough: {stable}, and the smallest holds {share}% of "
+                       "customers.", **values, knee=knee, why=why)
+    if how == "support":
+        return message("{k} segments: the elbow has no clear bend, so the separation scores decided (silhouette, "
+                       "Calinski-Harabasz, Davies-Bouldin); {stable}, and the smallest holds {share}% of customers; "
+                       "{separated}.", **values)
+    return message("{k} segments: the elbow flattens after {k}, but no number of segments gave segments both large "
+                   "and stable enough: consider other features.", k=k) if knee == k else message(
+        "{k} segments: the segments are best separated at {k}, but no number of segments gave segments both large "
+        "and stable enough: consider other features.", k=k)
 
 
-__all__ = ["KScan", "SegmentModel", "find_knee", "recommend_k"]
+__all__ = ["KScan", "Partition", "Plan", "SegmentModel", "find_knee", "fit_partition", "plan_for", "recommend_k"]

@@ -24,12 +24,13 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, RobustScal
 
 from ..core.errors import DataError, MissingColumnsError, SettingError
 from ..core.store import Dataset
+from ..i18n import Message, message
 
 DAYS_AGO = " (days ago)"
 NUMERIC_ROLES = ("measure",)
 DATE_ROLES = ("created_date", "last_activity_date", "date")
 CATEGORY_ROLES = ("category", "region", "country", "city")
-MAX_CATEGORIES = 30     # more distinct values than this is not a segment attribute
+MAX_CATEGORIES = 30     # a category with more values is used as its 29 most frequent values plus "other"
 MAX_DEFAULT_MISSING = 0.2
 SKEW_LIMIT = 1.0        # |skewness| above which a non-negative column is log-transformed
 # Two customers in different categories differ by 2·w² in squared distance; two random customers
@@ -97,12 +98,17 @@ def candidate_features(ds: Dataset, missing: dict[str, float], distinct: dict[st
     pandas.DataFrame
         ``feature``, ``kind`` (numeric/categorical), ``column``, ``missing``
         (share), ``default`` (bool) and ``note``. Ids, names, e-mails,
-        phones, addresses and free text are never offered.
+        phones, addresses and free text are never offered, nor columns with
+        one value or none (a constant says nothing about who differs). A
+        category with more than ``MAX_CATEGORIES`` values is offered as its
+        most frequent values plus "other" (see :func:`build_preprocessor`).
     """
     rows = []
     for col in ds.columns:
         role = ds.roles.get(col)
         share = float(missing.get(col, 0.0))
+        if col in distinct and distinct[col] <= 1:
+            continue
         if role in NUMERIC_ROLES:
             rows.append((col, "numeric", col, share, share <= MAX_DEFAULT_MISSING, ""))
         elif role in DATE_ROLES:
@@ -110,8 +116,9 @@ def candidate_features(ds: Dataset, missing: dict[str, float], distinct: dict[st
                          "days between the date and the reference date"))
         elif role in CATEGORY_ROLES:
             many = distinct.get(col, 0) > MAX_CATEGORIES
-            if not many:
-                rows.append((col, "categorical", col, share, False, ""))
+            rows.append((col, "categorical", col, share, False,
+                         f"its {MAX_CATEGORIES - 1} most frequent values, the others as one \"other\" value"
+                         if many else ""))
     return pd.DataFrame(rows, columns=["feature", "kind", "column", "missing", "default", "note"])
 
 
@@ -192,7 +199,10 @@ def build_preprocessor(frame: pd.DataFrame, settings: FeatureSettings) -> tuple[
         weight = settings.categorical_weight * float(settings.weights.get(col, 1.0))
         parts.append((f"cat:{col}", Pipeline([
             ("impute", SimpleImputer(strategy="most_frequent")),
-            ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+            # At most MAX_CATEGORIES columns: the most frequent values, the others (and values first seen
+            # when customers are assigned again) in one "other" column.
+            ("onehot", OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=MAX_CATEGORIES,
+                                     sparse_output=False)),
             ("weight", _weigh(weight)),
         ]), [col]))
     steps = {
@@ -204,20 +214,23 @@ def build_preprocessor(frame: pd.DataFrame, settings: FeatureSettings) -> tuple[
     return ColumnTransformer(parts, remainder="drop"), steps
 
 
-def describe_steps(steps: dict) -> list[str]:
-    """The preprocessing in sentences a marketer reads."""
+def describe_steps(steps: dict) -> list[Message]:
+    """The preprocessing in sentences a marketer reads (:class:`segmentation.i18n.Message`; ``str()``: English)."""
     out = []
     for col, n in steps["imputed"].items():
-        how = "median" if col in steps["numeric"] else "most frequent value"
-        out.append(f"{col}: {n:,} missing values filled with the {how}.")
+        out.append(message("{feature}: {count} missing values filled with the median.", feature=col, count=n)
+                   if col in steps["numeric"] else
+                   message("{feature}: {count} missing values filled with the most frequent value.", feature=col,
+                           count=n))
     if steps["log"]:
-        out.append(f"Log-transformed (skewed): {', '.join(steps['log'])}.")
-    out.append("Scaled to mean 0 and standard deviation 1." if steps["scaling"] == "standard"
-               else "Scaled robustly (median 0, interquartile range 1): outliers weigh less.")
+        out.append(message("Log-transformed (skewed): {features}.", features=", ".join(steps["log"])))
+    out.append(message("Scaled to mean 0 and standard deviation 1.") if steps["scaling"] == "standard"
+               else message("Scaled robustly (median 0, interquartile range 1): outliers weigh less."))
     if steps["weights"]:
-        out.append("Weights: " + ", ".join(f"{c} × {w:g}" for c, w in steps["weights"].items()) + ".")
+        out.append(message("Weights: {weights}.", weights=", ".join(f"{c} × {w:g}" for c, w in
+                                                                   steps["weights"].items())))
     return out
 
 
-__all__ = ["CATEGORICAL_WEIGHT", "DAYS_AGO", "FeatureSettings", "build_preprocessor", "candidate_features",
-           "describe_steps", "feature_frame", "skewed", "source_column"]
+__all__ = ["CATEGORICAL_WEIGHT", "DAYS_AGO", "MAX_CATEGORIES", "FeatureSettings", "build_preprocessor",
+           "candidate_features", "describe_steps", "feature_frame", "skewed", "source_column"]

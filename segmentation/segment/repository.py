@@ -177,6 +177,10 @@ class SegmentRepository:
                 tx.execute("UPDATE segment_runs SET is_current = (id = (SELECT max(id) FROM segment_runs "
                            "WHERE dataset_id = ?)) WHERE dataset_id = ?", [dataset_id, dataset_id])
 
+    def summary(self, statement: str, params: list | None = None) -> pd.DataFrame:
+        """A read-only summary of a run's customers (SQL text from :mod:`segmentation.segment.profiles`)."""
+        return self.store.query_df(statement, params)
+
     def migration_pairs(self, run_a: int, run_b: int) -> pd.DataFrame:
         """Customers per (segment in run A, segment in run B), ``"(none)"`` for customers of one run only."""
         return self.store.query_df(

@@ -33,6 +33,7 @@ from ..core.errors import NotFoundError, SettingError
 from ..core.store import Dataset, Store
 from ..customers import repository as customers_repo
 from ..customers.attributes import computed as computed_attributes
+from ..i18n import Message
 from ..ingest.repository import DatasetsRepository
 from .clustering import KScan, SegmentModel
 from .features import FeatureSettings, candidate_features, feature_frame, source_column
@@ -93,7 +94,7 @@ class Scan:
     scores: pd.DataFrame
     knee: int | None
     recommended_k: int
-    reason: str
+    reason: Message
     steps: dict
 
 
@@ -200,7 +201,7 @@ def scan_dataset(store: Store, ds: Dataset, settings: FeatureSettings, k_min: in
     scores = result.scores_.astype(object).where(result.scores_.notna(), None)
     SegmentRepository(store).save_scan(ds.id, _settings_json(settings), k_min, k_max,
                                        json.dumps(scores.to_dict(orient="list")), result.knee_,
-                                       result.recommended_k_, result.reason_, json.dumps(result.steps_))
+                                       result.recommended_k_, message_json(result.reason_), json.dumps(result.steps_))
     return result
 
 
@@ -211,13 +212,36 @@ def dataset_last_scan(store: Store, ds: Dataset) -> Scan | None:
         return None
     at, settings, k_min, k_max, scores, knee, k, reason, steps = row
     return Scan(at, _settings_from_json(settings), k_min, k_max, pd.DataFrame(json.loads(scores)).astype(
-        {"k": int}), knee, k, reason, json.loads(steps))
+        {"k": int}), knee, k, message_from_json(reason), json.loads(steps))
+
+
+def message_json(msg: Message) -> str:
+    """A :class:`Message` (values may be messages too) as JSON text, for the store."""
+    def plain(m: Message) -> dict:
+        return {"text": m.text, "values": {k: plain(v) if isinstance(v, Message) else v for k, v in m.values.items()}}
+    return json.dumps(plain(msg))
+
+
+def message_from_json(text: str) -> Message:
+    """The :class:`Message` :func:`message_json` wrote (a scan saved by an earlier version: its English text)."""
+    def build(d: dict) -> Message:
+        return Message(d["text"], {k: build(v) if isinstance(v, dict) and "text" in v else v
+                                   for k, v in d.get("values", {}).items()})
+    try:
+        found = json.loads(text)
+    except (TypeError, ValueError):
+        found = None
+    return build(found) if isinstance(found, dict) and "text" in found else Message(str(text))
 
 
 def fit_run(store: Store, ds: Dataset, settings: FeatureSettings, k: int, name: str | None = None,
             random_state: int = 0, progress: Progress | None = None) -> Run:
     """Fit K-means with ``k`` segments on the customers of ``ds``, save the run (made current) and every
-    customer's segment (see :func:`run_segments` for the parameters)."""
+    customer's segment (see :func:`run_segments` for the parameters).
+
+    The partition is the one a k scan with the same settings and seed scored at ``k`` (same inertia), and
+    the same settings give the same segments again (see :func:`segmentation.segment.clustering.fit_partition`).
+    """
     progress = progress or _no_progress
     settings = _dated(settings)
     progress(0.05, "Reading customers")

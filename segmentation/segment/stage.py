@@ -16,7 +16,8 @@ import pandas as pd
 
 from ..core.errors import NotFoundError
 from ..core.stage import Stage
-from . import runs, snapshots
+from ..i18n import Message
+from . import profiles, runs, snapshots
 from .clustering import KScan
 from .features import FeatureSettings
 from .profiling import Profile, ProfileSettings
@@ -123,7 +124,7 @@ class SegmentsStage(Stage):
 
     def sample(self, run: str | Run | None = None, n: int = 20_000) -> pd.DataFrame:
         """At most ``n`` customers of a run with their features, segment and two principal components."""
-        return runs.sample_of(self.store, self._run(run), n, self.dataset)
+        return profiles.sample_of(self.store, self._run(run), n, self.dataset)
 
     def with_segments(self, run: str | Run | None = None) -> pd.DataFrame:
         """Customers (golden records once merged) with ``segment`` and ``segment_name`` of ``run`` (default the
@@ -134,7 +135,7 @@ class SegmentsStage(Stage):
     # -- profiles and names ------------------------------------------------
     def profile(self, run: str | Run | None = None, settings: ProfileSettings | None = None) -> Profile:
         """What sets each segment apart: sizes, index, rules in words, reach, hints, and the saved names."""
-        return runs.profile_of(self.store, self._run(run), settings, self.dataset)
+        return profiles.profile_of(self.store, self._run(run), settings, self.dataset)
 
     def profile_table(self, run: str | Run | None = None, settings: ProfileSettings | None = None,
                       profile: Profile | None = None) -> pd.DataFrame:
@@ -146,13 +147,17 @@ class SegmentsStage(Stage):
 
     def names(self, run: str | Run | None = None) -> dict[int, str]:
         """Every segment's name (suggested from the profile and saved the first time)."""
-        return runs.names_for(self.store, self._run(run), self.dataset)
+        return profiles.names_of(self.store, self._run(run), self.dataset)
+
+    def labels(self, run: str | Run | None = None) -> dict[int, str | Message]:
+        """Every segment's name to show: a renamed segment's name, else its suggestion as a message that the
+        pages render in the reader's language (``app_state.say``)."""
+        profile = profiles.profile_of(self.store, self._run(run), None, self.dataset)
+        return {s: profile.label(s) for s in profile.names}
 
     def rename_segment(self, run: str | Run | None, segment: int, name: str) -> dict[int, str]:
         """Name a segment (audiences, exports and the CLI use it); the others keep their names."""
-        saved = self._run(run)
-        runs.names_for(self.store, saved, self.dataset)  # the other segments keep their suggested names
-        return runs.name_segment(self.store, saved, segment, name)
+        return profiles.rename(self.store, self._run(run), segment, name, self.dataset)
 
     def carry_names(self, old: str | Run, new: str | Run) -> dict[int, str]:
         """Give each segment of ``new`` the name of the segment of ``old`` it takes most customers from."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pandas as pd
 import pytest
 
@@ -119,3 +121,26 @@ def test_suppression_file_and_segments_by_name(crm):
 def test_no_saved_audience_is_an_empty_table_with_its_columns(crm):
     saved = crm.audiences.saved()
     assert saved.empty and list(saved.columns) == ["name", "saved_at", "spec"]
+
+
+def test_a_download_for_a_french_page_names_the_app_columns_in_french_and_keeps_the_users(crm):
+    """Issue 20: ``segment_name``, ``holdout`` and yes/no values follow the language; the file's own columns and
+    a destination preset's headers never change; without a language (the CLI) nothing changes."""
+    spec = AudienceSpec(channel="email", columns=("id", "Prénom", "Consentement", "segment_name"))
+    french = pd.read_csv(io.BytesIO(crm.audiences.render(spec, "csv", language="fr")), dtype=str,
+                         keep_default_na=False)
+    assert list(french.columns) == ["id", "Prénom", "Consentement", "nom du segment"]
+    assert french["Consentement"].tolist() == ["oui", "oui"]                  # A1 and A4 consented
+    english = pd.read_csv(io.BytesIO(crm.audiences.render(spec, "csv", language="en")), dtype=str,
+                          keep_default_na=False)
+    assert list(english.columns) == ["id", "Prénom", "Consentement", "segment_name"]
+    assert english["Consentement"].tolist() == ["yes", "yes"]
+    cli = pd.read_csv(io.BytesIO(crm.audiences.render(spec, "csv")), dtype=str, keep_default_na=False)
+    assert cli["Consentement"].tolist() == ["True", "True"]
+    preset = crm.audiences.render(AudienceSpec(channel="email"), preset="mailchimp", language="fr")
+    assert preset.decode("utf-8-sig").splitlines()[0] == "Email Address,First Name,Last Name,Phone Number,Tags"
+
+    shown = crm.audiences.localise(pd.DataFrame({"id": ["A1", "A2"], "segment": [0, 1], "holdout": [True, False],
+                                                 "E-mail (all)": ["a", None]}), "fr")
+    assert list(shown.columns) == ["id", "segment", "groupe témoin", "E-mail (tous)"]
+    assert shown["groupe témoin"].tolist() == ["oui", "non"]

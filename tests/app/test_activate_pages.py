@@ -53,8 +53,8 @@ def test_a_refresh_on_unchanged_inputs_is_logged_and_moves_no_version(seeded_db,
     assert at.success[0].value == plain(f"Refresh {log['id'].iloc[0]} done: nothing changed.")
     assert refresh.steps_of(s, int(log["id"].iloc[0]))["status"].tolist() == ["unchanged"] * 3
     assert s.version() == version                           # the log of a refresh that changed nothing is no write
-    shown = next(d.value for d in at.dataframe if "changed" in d.value.columns)  # read afresh, not from a cache
-    assert shown["id"].tolist() == log["id"].tolist()
+    shown = next(d.value for d in at.dataframe if "What changed" in d.value.columns)  # read afresh, not from a cache
+    assert shown["Refresh"].tolist() == log["id"].tolist()
 
 
 def _markdown(at) -> str:
@@ -111,9 +111,9 @@ def test_saved_audiences_show_their_size_reopen_duplicate_and_delete(seeded_db, 
                                   groups=((audiences.Condition("Région", "eq", "Bretagne"),),))
     audiences.save_audience(s, "Bretagne", spec)
     at.switch_page("pages/audiences.py").run()
-    table = next(d.value for d in at.dataframe if "status" in d.value.columns)
-    assert table[["name", "customers", "status"]].values.tolist() == [["Bretagne", audiences.count(s, spec).final,
-                                                                        "ok"]]
+    table = next(d.value for d in at.dataframe if "Status" in d.value.columns)
+    assert table[["Audience", "Customers", "Status"]].values.tolist() == [["Bretagne", audiences.count(s, spec).final,
+                                                                           "ready"]]
     at.button(key="saved_open").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert "Région is Bretagne" in _markdown(at)

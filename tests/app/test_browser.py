@@ -320,10 +320,10 @@ def test_review_one_pair_and_merge(browser, app_server):
         side = page.get_by_test_id("stDataFrame").first
         side.scroll_into_view_if_needed()
         shown(side.locator("canvas").first)
-        for text in ("field", "left", "right", left_id, right_id):
+        for text in ("Field", left_id, right_id):
             expect(side).to_contain_text(text, timeout=EXPECT_TIMEOUT)
 
-        click_and_wait(page, page.locator(".st-key-accept").get_by_role("button", name="✅ Same customer: merge"))
+        click_and_wait(page, page.locator(".st-key-accept").get_by_role("button", name="Same customer: merge"))
         after = metrics.filter(has_text="Customers after merges").get_by_test_id("stMetricValue")
         expect(after).to_have_text(f"{before - 1:,}", timeout=EXPECT_TIMEOUT)  # after the click's rerun
         wait_idle(page)
@@ -337,12 +337,14 @@ def test_review_one_pair_and_merge(browser, app_server):
             wait_idle(page)
             assert metric_value(page, "Customers after merges") == before - 1  # rejected: nothing merged
 
+        # A decision reruns the review pair only (a fragment): the list of merges follows on the next full run.
+        go_to(page, "Deduplicate", "Deduplicate customers")
         shown(page.get_by_role("heading", name="Merged customers"))
         expect(page.get_by_text("No merge yet.")).to_have_count(0)
-        merged = page.get_by_test_id("stDataFrame").filter(has_text="record_ids")
+        merged = page.get_by_test_id("stDataFrame").filter(has_text="Record ids")
         merged.scroll_into_view_if_needed()
         shown(merged)
-        for text in ("group_id", "review", left_id, right_id):  # one group, from the review, of the two records
+        for text in ("Group", "one by one", left_id, right_id):  # one group, from the review, of the two records
             expect(merged).to_contain_text(text, timeout=EXPECT_TIMEOUT)
         shown(page.locator(".st-key-split").get_by_role("button", name="Split this group again"))
         assert not page.get_by_test_id("stException").count()
@@ -381,7 +383,7 @@ def test_two_reviewers_accept_the_same_pair_at_once(browser, app_server):
         before = metric_value(first, "Customers after merges")
         assert metric_value(second, "Customers after merges") == before
 
-        buttons = [p.locator(".st-key-accept").get_by_role("button", name="✅ Same customer: merge") for p in pages]
+        buttons = [p.locator(".st-key-accept").get_by_role("button", name="Same customer: merge") for p in pages]
         for button in buttons:
             shown(button)
         for button in buttons:  # both clicks before either script run is waited for
@@ -395,7 +397,8 @@ def test_two_reviewers_accept_the_same_pair_at_once(browser, app_server):
             expect(after.get_by_test_id("stMetricValue")).to_have_text(f"{before - 1:,}", timeout=EXPECT_TIMEOUT)
             left = f"Pair 1 of {queued - 1:,} · score" if queued > 1 else "Nothing left to review here."
             shown(page.get_by_text(re.compile("^" + re.escape(left))))
-            merged = page.get_by_test_id("stDataFrame").filter(has_text="record_ids")
+            go_to(page, "Deduplicate", "Deduplicate customers")  # the list of merges: on the next full run
+            merged = page.get_by_test_id("stDataFrame").filter(has_text="Record ids")
             merged.scroll_into_view_if_needed()
             for text in (left_id, right_id):
                 expect(merged).to_contain_text(text, timeout=EXPECT_TIMEOUT)
@@ -429,9 +432,8 @@ def test_score_k_see_elbow_and_run_segments(browser, app_server):
         assert 2 <= k <= 10
         elbow = page.locator(".st-key-elbow")
         shown(elbow)
-        for title in ("Inertia (the elbow)", "Silhouette", "Stability on re-runs"):
-            expect(elbow).to_contain_text(title, timeout=EXPECT_TIMEOUT)
-        expect(elbow).to_contain_text(f"recommended k = {k}", timeout=EXPECT_TIMEOUT)
+        expect(elbow).to_contain_text("spread within segments", timeout=EXPECT_TIMEOUT)
+        expect(elbow).to_contain_text(f"recommended: {k} segments", timeout=EXPECT_TIMEOUT)
 
         click_and_wait(page, page.locator(".st-key-run").get_by_role("button", name=f"Run K-means with {k} segments"),
                        timeout=MATCH_TIMEOUT)
@@ -709,3 +711,58 @@ def test_google_preset_download_and_its_separate_holdout_file(browser, tmp_path)
         finally:
             screenshot(page, "browser-audience-google")
             page.context.close()
+
+
+# --- issue 20: the browser's language is the interface's -------------------------------------------------------
+
+LANGUAGE_CASES = {
+    # browser locale: (Import page title, grouped number, Deduplicate link, a metric label of Audiences)
+    "fr-FR": ("Importer des clients", r"^\d{1,3}(\u202f\d{3})+$", "Dédoublonner", "Dans l'audience"),
+    "en-US": ("Import customers", r"^\d{1,3}(,\d{3})+$", "Deduplicate", "In the audience"),
+}
+
+
+@pytest.fixture(scope="module")
+def language_server(tmp_path_factory) -> Iterator[AppServer]:
+    """A server of its own over the seeded sample with a segment run "Q1" whose segment 0 is called "Champions"."""
+    import app_state
+    from segmentation import open_workspace
+
+    work = tmp_path_factory.mktemp("languages")
+    ws = open_workspace(work / "store.duckdb")
+    try:
+        app_state.seed(ws)
+        segments = ws.dataset("sample customers").segments
+        segments.run(segments.default_features(), k=3, name="Q1")
+        segments.rename_segment("Q1", 0, "Champions")
+    finally:
+        ws.close()
+    with served(work / "store.duckdb", work / "streamlit.log") as server:
+        yield server
+
+
+@pytest.mark.parametrize("locale", list(LANGUAGE_CASES))
+def test_the_browser_language_is_the_interface_language(browser, language_server, locale):
+    title, grouped, dedupe_link, audience_metric = LANGUAGE_CASES[locale]
+    other_link = LANGUAGE_CASES["en-US" if locale == "fr-FR" else "fr-FR"][2]
+    context = browser.new_context(locale=locale, viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(SCRIPT_TIMEOUT)
+    try:
+        page.goto(language_server.url)
+        wait_idle(page)
+        shown(page.get_by_role("heading", name=title, exact=True))                   # a page title
+        rows = page.get_by_test_id("stMetric").first.get_by_test_id("stMetricValue")
+        expect(rows).to_have_text(re.compile(grouped), timeout=EXPECT_TIMEOUT)     # 5 480 / 5,480
+        nav = page.get_by_test_id("stSidebarNav")
+        expect(nav).to_contain_text(dedupe_link, timeout=EXPECT_TIMEOUT)
+        assert not nav.get_by_text(other_link, exact=True).count()
+        # The Profile page's deep link: an audience started with segment 0 of run Q1, shown by its name.
+        page.goto(f"{language_server.url}/audiences?run=Q1&segment=0")
+        wait_idle(page)
+        shown(page.get_by_test_id("stMetric").filter(has_text=audience_metric))
+        expect(page.locator(".st-key-audience_segments")).to_contain_text("0 · Champions", timeout=EXPECT_TIMEOUT)
+        assert not page.get_by_test_id("stException").count()
+    finally:
+        screenshot(page, f"browser-language-{locale}")
+        context.close()

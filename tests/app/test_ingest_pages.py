@@ -52,9 +52,9 @@ def test_quality_report_counts_the_rows_of_a_later_export(seeded_db, opened_stor
     assert DatasetsRepository(s).dataset("sample customers").row_count == total
 
     # The list of later exports shows this one.
-    batches = [d.value for d in at.dataframe if "rows_added" in d.value.columns]
+    batches = [d.value for d in at.dataframe if "Records added" in d.value.columns]
     assert len(batches) == 1
-    assert batches[0][["batch", "file_name", "rows_read", "rows_added", "rows_updated"]].values.tolist() == [
+    assert batches[0][["Export", "File", "Rows read", "Records added", "Records updated"]].values.tolist() == [
         [2, "april export.csv", 3, 3, 0]]
 
 

@@ -1,37 +1,19 @@
-"""The Segment, Profile and Behaviour pages stay in step with the store (no page keeps a key of its own).
+"""The Segment page: features offered as the store changes, the elbow and the recommendation in words, the other
+scores behind Details, a link to one run, French.
 
-Each test reproduces a stale screen of before the write version: a page read once, the store changed by
-another page or another session, the page read again.
+(The Profile page's tests are beside that page's own, in the Profile owner's file.)
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-import pytest
-
-import app_state
-from segmentation import FeatureSettings, Workspace
+from segmentation import FeatureSettings
 from segmentation.ingest.repository import DatasetsRepository
 from tests.app.conftest import app_store, run_app
 
 FEATURES = FeatureSettings(numeric=("Valeur contrat", "Fréquence d'utilisation", "Tickets support"),
                            reference_date="2026-11-01")
-
-
-@pytest.fixture
-def workspaces(opened_stores, monkeypatch) -> list[Workspace]:
-    """Every workspace the app opens during the test (the tests drive the engine on the app's own store)."""
-    opened: list[Workspace] = []
-    recording = app_state.open_workspace  # the opened_stores fixture's, which closes them at the end
-
-    def keep(*args, **kwargs):
-        ws = recording(*args, **kwargs)
-        opened.append(ws)
-        return ws
-
-    monkeypatch.setattr(app_state, "open_workspace", keep)
-    return opened
 
 
 def test_segment_page_offers_rfm_measures_computed_after_it_was_shown(seeded_db, opened_stores):
@@ -56,43 +38,48 @@ def test_segment_page_offers_rfm_measures_computed_after_it_was_shown(seeded_db,
     assert "RFM group" in at.multiselect(key=f"seg_categorical_{ds_id}").options
 
 
-def profile_names(at) -> list[str]:
-    tables = {tuple(d.value.columns)[:3]: d.value for d in at.dataframe}
-    return tables[("segment", "name", "rule")]["name"].tolist()
-
-
-def test_renamed_segment_keeps_its_name_after_a_reload_in_profile_csv_and_audiences(seeded_db, opened_stores,
-                                                                                    workspaces):
+def test_segment_page_leads_with_the_elbow_and_the_recommendation_in_words(seeded_db, opened_stores):
     at = run_app()
     s = app_store(opened_stores)
-    at.switch_page("pages/profile.py").run()
-    assert [i.value for i in at.info] == ["Run a segmentation first (page Segment)."]
-    handle = workspaces[0].dataset("sample customers")
-    run = handle.segments.run(FEATURES, 3, name="Autumn")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    suggested = profile_names(at)
-    assert suggested == [handle.segments.names("Autumn")[k] for k in range(3)] and "Champions" not in suggested
-    at.selectbox(key="rename_segment").set_value(1).run()
-    at.text_input(key="rename_name").set_value("Champions").run()
-    at.button(key="rename_button").click().run()
+    ds = DatasetsRepository(s).dataset("sample customers")
+    at.switch_page("pages/segment.py").run()
+    at.multiselect(key=f"seg_numeric_{ds.id}").set_value(list(FEATURES.numeric)).run()
+    at.slider(key="seg_k_range").set_value((2, 7)).run()
+    at.button(key="scan").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert profile_names(at) == [suggested[0], "Champions", suggested[2]]
+    info = at.info[0].value
+    assert info.startswith("**Recommended: ") and " segments: " in info and info.endswith(".**")
+    recommended = int(info.removeprefix("**Recommended: ").split(" ")[0])
+    assert next(n for n in at.number_input if n.label == "Number of segments (k)").value == recommended
+    # The other scores sit behind Details, each with a line on what it means for a marketer.
+    details = next(e for e in at.expander if e.label == "Details: the other scores")
+    lines = [m.value for m in details.markdown]
+    assert [line.split(":")[0] for line in lines] == ["- Silhouette", "- Calinski-Harabasz", "- Davies-Bouldin",
+                                                      "- Smallest segment", "- Stability"]
+    assert at.caption[0].value == "Segmenting on: Valeur contrat, Fréquence d'utilisation, Tickets support"
+    # Run it twice, then follow a link to the first run: ?run=NAME selects it; the page ends with the next step.
+    for name in ("Q1", "Q2"):
+        at.text_input(key="seg_run_name").set_value(name).run()
+        at.button(key="run").click().run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.selectbox(key="seg_run_pick").value == "Q2"
+    linked = run_app()
+    linked.query_params["run"] = "Q1"
+    linked.switch_page("pages/segment.py").run()
+    assert not linked.exception, [e.value for e in linked.exception]
+    assert linked.selectbox(key="seg_run_pick").value == "Q1"
+    assert [e.proto.label for e in linked.get("page_link")][-1] == "Next: describe your segments →"
 
-    # A reload is a new session on the same store and the same process-wide caches.
-    again = run_app()
-    assert app_store(opened_stores) is s
-    again.switch_page("pages/profile.py").run()
-    assert not again.exception, [e.value for e in again.exception]
-    assert again.selectbox(key="profile_run").value == "Autumn"
-    assert profile_names(again) == [suggested[0], "Champions", suggested[2]]
-    # The table the CSV and Excel downloads hold says the same.
-    table = handle.segments.profile_table("Autumn")
-    assert table["name"].tolist() == [suggested[0], "Champions", suggested[2]]
-    assert table["size"].sum() == run.customers == 5480
-    # And so does the Audiences page.
-    again.switch_page("pages/audiences.py").run()
-    assert not again.exception, [e.value for e in again.exception]
-    assert again.multiselect(key="audience_segments").options == [f"0 · {suggested[0]}", "1 · Champions",
-                                                                  f"2 · {suggested[2]}"]
 
+def test_segment_page_speaks_french(seeded_db, opened_stores):
+    at = run_app()
+    at.session_state["language"] = "fr"
+    at.switch_page("pages/segment.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Segmenter les clients"
+    assert [h.value for h in at.subheader][:2] == ["Critères", "Combien de segments ?"]
+    assert at.button(key="scan").label == "Évaluer de 2 à 10 segments"
+    at.button(key="scan").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.info[0].value.startswith("**Recommandation : ") and " segments : " in at.info[0].value
+    assert "Aucune segmentation pour l’instant." in [c.value for c in at.caption]

@@ -55,7 +55,7 @@ def test_last_name_only_when_a_first_name_is_missing():
     comp = JaroWinklerComparison("last_name", unless=["first_name"])
     left = names((None, "Martin"), ("Jean", "Martin"), (None, "Martin"), (None, "Martin"))
     right = names(("Jean", "MARTIN"), ("Jean", "Martin"), (None, "Martine"), (None, "Durand"))
-    assert comp.levels(left, right).tolist() == [3, -1, 2, 0]
+    assert comp.levels(left, right).tolist() == [3, -2, 2, 0]  # -2: both first names there, not compared here
     assert comp.label == "Last name: Jaro-Winkler (if no first name)"
 
 
@@ -74,8 +74,9 @@ def test_email_levels():
             "contact@acme.fr", "jean@acme.fr", None]
     right = ["marie.dupont@acme.fr ", "marie.dupont@gmail.com", "m.dupont@orange.fr", "mdupont@free.fr",
              "contact@acme.fr", "paul@acme.fr", "jean@acme.fr"]
-    # same address, same local part, near local parts (separators, digits), role mailbox, different, missing
-    assert comp.levels(left, right).tolist() == [3, 2, 1, 1, -1, 0, -1]
+    # same address, same local part, near local parts (separators, digits), role mailbox (not compared),
+    # different, missing
+    assert comp.levels(left, right).tolist() == [3, 2, 1, 1, -2, 0, -1]
 
 
 def test_email_local_parts_made_of_the_names_say_nothing_more():
@@ -84,7 +85,7 @@ def test_email_local_parts_made_of_the_names_say_nothing_more():
                          "first_name": ["Marie"] * 3, "last_name": ["Martin"] * 3})
     right = pd.DataFrame({"email": ["marie.martin@gmail.com", "marie.martin@acme.fr", "lulu75@gmail.com"],
                           "first_name": ["Marie"] * 3, "last_name": ["Martin"] * 3})
-    assert comp.levels(left, right).tolist() == [-1, 3, 2]
+    assert comp.levels(left, right).tolist() == [-2, 3, 2]
 
 
 def test_phone_levels():
@@ -103,7 +104,7 @@ def test_postcode_city_and_region_levels():
     city.gate = "same"
     left = pd.DataFrame({"city": ["Paris", "Paris", "Paris"], "postcode": ["75001", "75002", None]})
     right = pd.DataFrame({"city": ["Paris", "Paris", "Lyon"], "postcode": ["75001", "75001", "69001"]})
-    assert city.levels(left, right).tolist() == [-1, 2, 0]
+    assert city.levels(left, right).tolist() == [-2, 2, 0]
     assert ExactComparison("region").levels(["Île-de-France", "Bretagne", None],
                                             ["ILE DE FRANCE", "Normandie", "Bretagne"]).tolist() == [1, 0, -1]
 
@@ -115,7 +116,7 @@ def test_date_levels():
     # A birth date typed with one digit wrong is very close, even years apart.
     births = DateComparison("birth_date").levels(pd.to_datetime(["1956-04-09", "1956-04-09"]),
                                                  pd.to_datetime(["1965-04-09", "1966-05-09"]))
-    assert births.tolist() == [2, 0]
+    assert births.tolist() == [3, 0]
 
 
 def test_token_set_and_exact_identifier():
@@ -124,7 +125,8 @@ def test_token_set_and_exact_identifier():
                             ["Rue de la paix 12", "12 rue de la Paix bat B", "8 boulevard Victor Hugo"])
     assert levels.tolist() == [3, 2, 0]
     ident = ExactComparison("exact")
-    assert ident.levels(["1804974", "1804974", None], ["1804974", "1804975", "1"]).tolist() == [1, 0, -1]
+    assert ident.levels(["1804974", "1804974", "1804974", "1804974", "1234", None],
+                        ["1804974", "1804975", "1809474", "1800000", "1243", "1"]).tolist() == [2, 1, 1, 0, 0, -1]
     assert ident.tf and not ExactComparison("region").tf
 
 
@@ -133,12 +135,12 @@ def test_default_comparisons_follow_the_roles():
              "Tél": "phone", "CP": "postcode", "Ville": "city", "Région": "region", "Créé": "created_date",
              "CA": "measure", "Secteur": "category"}
     found = default_comparisons(roles)
-    assert [c.name for c in found] == ["Prénom + Nom", "Nom", "Société", "E-mail", "Tél", "CP", "Ville", "Région",
-                                       "Créé"]
+    assert [c.name for c in found] == ["Prénom + Nom", "Nom", "Prénom", "Société", "E-mail", "Tél", "CP", "Ville",
+                                       "Région", "Créé"]
     assert [c.label for c in found][:2] == ["Name: Jaro-Winkler, either order",
                                             "Last name: Jaro-Winkler (if no first name)"]
-    assert found[3].columns == ("E-mail", "Prénom", "Nom")
-    assert found[6].unless == ("postcode",) and found[7].unless == ("postcode", "city")
-    assert all(set(c.level_names()) == set(range(-1, c.n_levels)) for c in found)
+    assert found[4].columns == ("E-mail", "Prénom", "Nom")
+    assert found[7].unless == ("postcode",) and found[8].unless == ("postcode", "city")
+    assert all(set(c.level_names()) == set(range(-2, c.n_levels)) for c in found)
     assert all(len(c.m_prior) == len(c.u_prior) == len(c.c_prior) == c.n_levels for c in found)
     assert default_comparisons({"CA": "measure"}) == []

@@ -118,7 +118,7 @@ def test_find_time_flags_only_the_conflicting_links():
     frame = pd.DataFrame(index=pd.Index(["X", "L1", "L2", "L3", "L4"]))
     pairs = pd.DataFrame({"left": ["X"] * 4, "right": ["L1", "L2", "L3", "L4"], "score": [0.99, 0.98, 0.97, 0.96]})
     settings = MatchSettings()
-    found, in_chain = dedupe._check_chains(FakeMatcher({frozenset(("L1", "L2")): 0.1}), frame, pairs, settings)
+    found, in_chain = dedupe._check_chains(FakeMatcher({frozenset(("L1", "L2")): 1e-4}), frame, pairs, settings)
     flagged = {frozenset((a, b)) for a, b, f in zip(found["left"], found["right"], in_chain, strict=True) if f}
     assert flagged == {frozenset(("X", "L2")), frozenset(("L2", "L3")), frozenset(("L2", "L4"))}
     assert len(found) == 4 + 5                                     # the 5 uncertain member pairs added, not L1~L2

@@ -198,3 +198,74 @@ def test_merge_and_unmerge_at_once_end_as_one_then_the_other(handle):
         assert outcome in {((), "undone"), (("A2;A5",), "match")}, outcome
         outcomes.add(outcome)
     assert outcomes
+
+
+# -- the review queue one pair at a time, deep links, reasons, and a failure in matching ---------------------------
+def test_the_queue_one_pair_at_a_time(handle):
+    dedupe = handle.dedupe
+    assert dedupe.queue_size("review") == 2 and dedupe.queue_size("sure") == 1 and dedupe.queue_size(None) == 3
+    first, second = dedupe.queue_pair("review", 0), dedupe.queue_pair("review", 1)
+    assert (first["left_id"], first["right_id"], first["score"]) == ("A3", "A4", 0.7)
+    assert (second["left_id"], second["right_id"], second["in_chain"]) == ("A2", "A5", False)
+    assert dedupe.queue_pair("review", 2)["left_id"] == "A3"          # past the end wraps around
+    dedupe.decide([(3, 4)], "no_match")
+    assert dedupe.queue_size("review") == 1 and dedupe.queue_pair("review", 0)["left_id"] == "A2"
+    dedupe.decide([(2, 5)], "no_match")
+    assert dedupe.queue_pair("review", 0) is None
+    sample = dedupe.score_sample()
+    assert sorted(sample["score"]) == [0.3, 0.7, 0.97]
+
+
+def test_a_deep_link_names_a_pair_by_its_record_ids(handle):
+    dedupe = handle.dedupe
+    for link in ("A4-A3", "A3-A4", " A3-A4 ", "3-4"):
+        pair = dedupe.pair_from_link(link)
+        assert (pair["left_row"], pair["right_row"], pair["left_id"], pair["right_id"]) == (3, 4, "A3", "A4")
+    with pytest.raises(NotFoundError, match=r"No candidate pair 'A1-A3' in dataset .*expected two record ids"):
+        dedupe.pair_from_link("A1-A3")                              # both exist, but no run kept that pair
+    with pytest.raises(NotFoundError):
+        dedupe.pair_from_link("nothing")
+
+
+def test_the_review_of_a_pair_in_words(handle):
+    dedupe = handle.dedupe
+    # A3/A4: same names, e-mail on one side only, same phone; A3 has no activity date.
+    levels = {"first name + last name": 5, "email": -1, "phone": 3}
+    review = dedupe.pair_review(3, 4, levels)
+    assert [str(r) for r in review.reasons] == ["same name", "same phone", "no e-mail on one side"]
+    assert str(review.why) == "same name, same phone, no e-mail on one side"
+    assert review.why.render("fr") == "même nom, même téléphone, e-mail absent d'un côté"
+    assert [(str(e.field), e.kind, str(e.result)) for e in review.evidence] == [
+        ("Name", "same", "same"), ("E-mail", "missing", "no value on one side"), ("Phone", "same", "same")]
+    assert review.to_dict()["reasons"] == ["same name", "same phone", "no e-mail on one side"]
+    # A1/A2: both have an e-mail; whatever level the run stored, it is never "missing".
+    review = dedupe.pair_review(1, 2, '{"email": -1}')
+    assert [(e.kind, str(e.result)) for e in review.evidence] == [("not compared", "different, not counted")]
+    assert [str(r) for r in dedupe.pair_review(1, 2, {"email": 0}, in_chain=True).reasons] == [
+        "links two groups that other comparisons keep apart", "e-mails differ"]
+
+
+def test_an_unexpected_failure_in_matching_is_one_clear_error_and_changes_nothing(handle, monkeypatch, tmp_path,
+                                                                                   capsys):
+    from segmentation.cli import main
+    from segmentation.dedupe.matching import Matcher
+    from segmentation.dedupe.review import MatchingError
+
+    dedupe = handle.dedupe
+    before, version = dedupe.pairs(), handle.store.version()
+
+    def broken(self, frame):
+        raise KeyError(2)
+
+    monkeypatch.setattr(Matcher, "fit", broken)
+    with pytest.raises(MatchingError, match=r"^Finding duplicates in dataset 'crm' failed while comparing records: "
+                                            r"KeyError: 2\. Columns compared: .*Nothing was changed in the store"):
+        dedupe.find()
+    pd.testing.assert_frame_equal(dedupe.pairs(), before)
+    assert handle.store.version() == version
+    path = handle.store.path
+    handle.store.close()
+    assert main(["dedupe", "--db", str(path), "--dataset", "crm"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: Finding duplicates in dataset 'crm' failed while comparing records: KeyError")
+    assert not any(line.startswith("Traceback") for line in err)

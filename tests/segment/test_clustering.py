@@ -3,40 +3,147 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import NotFittedError
+from sklearn.metrics import adjusted_rand_score
 
 from segmentation.core.errors import DataError, MissingColumnsError, SettingError
-from segmentation.segment.clustering import KScan, SegmentModel, recommend_k
+from segmentation.i18n import Message
+from segmentation.segment.clustering import KScan, SegmentModel, find_knee, recommend_k
 from segmentation.segment.features import FeatureSettings, build_preprocessor, describe_steps, feature_frame
 
+DATA = Path(__file__).parent / "data"
 
+
+def blobs(true_k: int, categorical: bool = False) -> pd.DataFrame:
+    """``true_k`` groups of unequal sizes (150 to 700), four features on very different scales, and
+    optionally a category that mostly follows the groups (one customer in ten has another value)."""
+    rng = np.random.default_rng(true_k)
+    sizes = [int(s) for s in rng.integers(150, 700, true_k)]
+    x, y = make_blobs(n_samples=sizes, n_features=4, cluster_std=1.0, center_box=(-20, 20), random_state=true_k)
+    frame = pd.DataFrame(x * [1, 100, 0.01, 1_000] + [0, 5_000, 0, 0], columns=list("abcd"))
+    if categorical:
+        level = np.where(rng.random(len(y)) < 0.1, rng.integers(0, 3, len(y)), y % 3)
+        frame["kind"] = np.array(["x", "y", "z"])[level]
+    return frame
+
+
+@pytest.mark.parametrize("categorical", [False, True], ids=["numeric", "with a category"])
 @pytest.mark.parametrize("true_k", range(3, 9))
-def test_recommended_k_finds_well_separated_groups(true_k):
-    x, _ = make_blobs(n_samples=3000, centers=true_k, n_features=4, cluster_std=1.0, center_box=(-20, 20),
-                      random_state=true_k)
-    frame = pd.DataFrame(x, columns=list("abcd"))
-    scan = KScan(FeatureSettings(numeric=tuple("abcd"), log=())).fit(frame)
+def test_recommended_k_finds_the_groups(true_k, categorical):
+    settings = FeatureSettings(numeric=tuple("abcd"), categorical=("kind",) if categorical else (), log=())
+    scan = KScan(settings).fit(blobs(true_k, categorical))
     assert list(scan.scores_["k"]) == list(range(2, 11))
-    assert scan.recommended_k_ == true_k
-    assert scan.reason_.startswith(f"{true_k} segments: ")
-    assert "they are the same on re-runs" in scan.reason_
+    assert (scan.recommended_k_, scan.knee_) == (true_k, true_k)
+    assert isinstance(scan.reason_, Message)
+    assert str(scan.reason_).startswith(f"{true_k} segments: the elbow flattens after {true_k} (the deciding "
+                                        "evidence), they come back the same when fitted on other samples")
     row = scan.scores_.set_index("k").loc[true_k]
-    assert row["silhouette"] > 0.5 and row["stability"] > 0.9
-    assert scan.scores_["inertia"].is_monotonic_decreasing or true_k < 10
+    assert row["stability"] > 0.9 and row["smallest_share"] > 0.05
 
 
-def test_recommendation_skips_tiny_and_unstable_segments():
-    scores = pd.DataFrame({"k": [2, 3, 4, 5], "inertia": [100.0, 50, 30, 25], "silhouette": [0.4, 0.45, 0.6, 0.3],
-                           "smallest_share": [0.4, 0.2, 0.01, 0.1], "stability": [0.95, 0.95, 0.99, 0.5]})
-    k, reason = recommend_k(scores, knee=4)      # the knee's smallest segment is 1% of customers
-    assert k == 3
-    assert reason == ("3 segments: the segments are best separated at 3, the segments are fairly distinct, "
-                      "the smallest holds 20% of customers, and they are the same on re-runs.")
+def test_two_groups_only_when_the_data_clearly_has_two():
+    x, _ = make_blobs(n_samples=[400, 900], n_features=3, cluster_std=1.0, center_box=(-20, 20), random_state=2)
+    scan = KScan(FeatureSettings(numeric=("a", "b", "c"), log=())).fit(pd.DataFrame(x, columns=["a", "b", "c"]))
+    assert scan.recommended_k_ == 2
+    assert str(scan.reason_).startswith("2 segments: the customers fall into two clearly separated groups")
+
+
+def table(inertia, stability, share=None, silhouette=None) -> pd.DataFrame:
+    n = len(inertia)
+    return pd.DataFrame({"k": range(2, 2 + n), "inertia": inertia, "stability": stability,
+                         "smallest_share": share or [0.2] * n, "silhouette": silhouette or [0.3] * n,
+                         "calinski_harabasz": [100.0 - i for i in range(n)],
+                         "davies_bouldin": [1.0 + i / 10 for i in range(n)]})
+
+
+def test_the_knee_decides_when_stability_and_size_confirm_it():
+    scores = table([100.0, 80, 64, 52, 48, 45, 43], [0.99, 0.95, 0.97, 0.96, 0.7, 0.6, 0.6],
+                   silhouette=[0.45, 0.3, 0.28, 0.27, 0.25, 0.24, 0.2])   # silhouette peaks at 2: not the vote
+    assert find_knee(scores) == 5
+    k, reason = recommend_k(scores, 5)
+    assert k == 5
+    assert str(reason) == ("5 segments: the elbow flattens after 5 (the deciding evidence), they come back the same "
+                           "when fitted on other samples, and the smallest holds 20% of customers; the segments "
+                           "are fairly distinct.")
+    assert reason.render("fr").startswith("5 segments : la courbe du coude s’aplatit après 5")
+
+
+def test_an_unstable_or_tiny_knee_gives_way_to_the_nearest_k_below():
+    scores = table([100.0, 80, 64, 52, 48, 45], [0.99, 0.95, 0.8, 0.55, 0.7, 0.6])
+    k, reason = recommend_k(scores, 5)
+    assert k == 4
+    assert str(reason) == ("4 segments: the elbow flattens after 5, but its segments change when fitted on other "
+                           "samples; 4 is the nearest number of segments that is stable and large enough: they "
+                           "mostly come back when fitted on other samples, and the smallest holds 20% of customers.")
+    tiny = table([100.0, 80, 64, 52], [0.99, 0.95, 0.97, 0.96], share=[0.3, 0.2, 0.1, 0.005])
+    k, reason = recommend_k(tiny, 5)
+    assert k == 4 and "its smallest segment holds only 0.5% of customers" in str(reason)
+
+
+def test_without_a_knee_the_separation_scores_decide_but_never_two():
+    scores = table([100.0, 90, 80, 70], [0.99, 0.95, 0.97, 0.96], silhouette=[0.45, 0.31, 0.35, 0.2])
+    scores["calinski_harabasz"] = [200.0, 150, 160, 100]
+    scores["davies_bouldin"] = [0.9, 1.2, 1.0, 1.4]
+    k, reason = recommend_k(scores, None)
+    assert k == 4
+    assert str(reason).startswith("4 segments: the elbow has no clear bend, so the separation scores decided")
+
+
+def test_the_knee_is_read_on_the_chart_unless_the_log_shows_a_last_sharp_drop():
+    smooth = table([6642.0, 5067, 4139, 3513, 3046, 2738, 2510, 2300, 2140], [1.0] * 9)  # Online Retail RFM
+    assert find_knee(smooth) == 5
+    sharp = table([1000.0, 600, 330, 200, 60, 55, 51, 48, 45], [1.0] * 9)   # well-separated groups: 6
+    assert find_knee(sharp) == 6
+
+
+def test_real_online_retail_rfm_gives_the_published_number_of_segments():
+    # RFM of the 4,339 customers of UCI Online Retail (see data/README.md); published analyses use 4 and 5.
+    rfm = pd.read_csv(DATA / "online_retail_rfm.csv")
+    scan = KScan(FeatureSettings(numeric=("recency", "frequency", "monetary"))).fit(rfm)
+    assert scan.steps_["log"] == ["recency", "frequency", "monetary"]
+    assert scan.knee_ == 5
+    assert 4 <= scan.recommended_k_ <= 5
+
+
+def test_a_run_reproduces_the_scan_and_is_as_good_as_full_data_kmeans():
+    frame = blobs(5)
+    frame["a"] += np.random.default_rng(0).normal(0, 8, len(frame))   # overlapping groups: basins matter
+    settings = FeatureSettings(numeric=tuple("abcd"), log=())
+    scan = KScan(settings).fit(frame)
+    scanned = scan.scores_.set_index("k")["inertia"]
+    xt = build_preprocessor(frame, settings)[0].fit_transform(frame)
+    for k in (3, 4, 6):
+        run = SegmentModel(settings, k=k).fit(frame)
+        assert run.inertia_ == pytest.approx(scanned[k], rel=1e-9)        # the partition the scan scored
+        again = SegmentModel(settings, k=k).fit(frame)
+        assert (again.labels_ == run.labels_).all()                       # same settings, same labels
+        full = KMeans(k, n_init=10, random_state=0).fit(xt)
+        assert (run.inertia_ <= full.inertia_ * (1 + 1e-6)
+                or adjusted_rand_score(full.labels_, run.labels_) >= 0.9), k
+
+
+def test_the_scores_are_scikit_learns():
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+
+    from segmentation.segment.clustering import _ari, _separation, _Silhouette
+
+    x = build_preprocessor(blobs(4), FeatureSettings(numeric=tuple("abcd"), log=()))[0].fit_transform(blobs(4))
+    labels = KMeans(4, n_init=1, random_state=0).fit(x).labels_
+    other = KMeans(5, n_init=1, random_state=1).fit(x).labels_
+    total = float(((x - x.mean(axis=0)) ** 2).sum())
+    mine = _separation(x, labels, 4, total)
+    assert mine["calinski_harabasz"] == pytest.approx(calinski_harabasz_score(x, labels), rel=1e-9)
+    assert mine["davies_bouldin"] == pytest.approx(davies_bouldin_score(x, labels), rel=1e-9)
+    assert _Silhouette(x[:500]).score(labels[:500], 4) == pytest.approx(silhouette_score(x[:500], labels[:500]),
+                                                                        rel=1e-9)
+    assert _ari(labels, other, 5) == pytest.approx(adjusted_rand_score(labels, other), rel=1e-12)
 
 
 def test_preprocessing_imputes_logs_scales_and_weighs():
@@ -57,22 +164,42 @@ def test_preprocessing_imputes_logs_scales_and_weighs():
     assert xt.shape == (8, 4)                      # two numeric + two one-hot columns
     assert np.isclose(xt[:, 0].std(), 2.0)         # weight 2 on a standardised column
     assert set(np.round(np.unique(xt[:, 2:]), 2)) == {0.0, 0.71}  # one-hot times the categorical weight
-    assert "value: 1 missing values filled with the median." in describe_steps(steps)
-    assert "sector: 1 missing values filled with the most frequent value." in describe_steps(steps)
+    said = [str(m) for m in describe_steps(steps)]
+    assert said == ["value: 1 missing values filled with the median.",
+                    "created (days ago): 1 missing values filled with the median.",
+                    "sector: 1 missing values filled with the most frequent value.",
+                    "Log-transformed (skewed): value.", "Scaled to mean 0 and standard deviation 1.",
+                    "Weights: value × 2."]
 
 
-def test_model_fits_on_a_sample_assigns_everyone_and_round_trips():
+def test_a_category_with_many_values_is_its_top_values_plus_other():
+    countries = [f"country {i:03d}" for i in range(243)]
+    values = [countries[i] for i in range(243) for _ in range(243 - i)]     # country 000 most frequent
+    frame = pd.DataFrame({"spend": np.arange(len(values), dtype=float), "country": values})
+    settings = FeatureSettings(numeric=("spend",), categorical=("country",), log=())
+    prep = build_preprocessor(frame, settings)[0].fit(frame)
+    names = list(prep.get_feature_names_out())
+    assert len(names) == 1 + 30 and names[1] == "cat:country__country_country 000"
+    assert names[-1] == "cat:country__country_infrequent_sklearn"            # the 214 others together
+    unseen = prep.transform(pd.DataFrame({"spend": [1.0], "country": ["Atlantis"]}))
+    assert unseen[0, -1] == pytest.approx(0.71) and unseen[0, 1:-1].sum() == 0
+
+
+def test_model_assigns_everyone_numbers_segments_by_size_and_round_trips():
     x, _ = make_blobs(n_samples=2000, centers=[[0, 0], [10, 10], [0, 10]], cluster_std=0.5, random_state=1)
     frame = pd.DataFrame(x, columns=["a", "b"])
-    model = SegmentModel(FeatureSettings(numeric=("a", "b"), log=()), k=3, fit_size=300).fit(frame)
+    model = SegmentModel(FeatureSettings(numeric=("a", "b"), log=()), k=3).fit(frame)
     sizes = np.bincount(model.labels_)
     assert list(sizes) == sorted(sizes, reverse=True)        # segment 0 is the largest
     assert sizes.sum() == 2000
+    assert (model.predict(frame) == model.labels_).all()
     again = pickle.loads(pickle.dumps(model))
     assert (again.predict(frame) == model.labels_).all()
     new = pd.DataFrame({"a": [0.1, 9.8], "b": [0.2, 10.1]})
     centre = model.predict(frame.iloc[[int(np.argmin(np.hypot(x[:, 0], x[:, 1])))]])[0]
     assert model.predict(new)[0] == centre
+    assert set(model.scores_) == {"inertia", "silhouette", "calinski_harabasz", "davies_bouldin", "smallest_share",
+                                  "stability"}
     with pytest.raises(NotFittedError):
         SegmentModel(FeatureSettings(numeric=("a",))).predict(frame)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from segmentation.core.errors import NotFoundError
@@ -9,7 +11,9 @@ from segmentation.dedupe import review as dedupe
 from segmentation.ingest.importer import ImportSettings, import_file
 from segmentation.segment import runs as segments
 from segmentation.segment.features import FeatureSettings
-from tests.conftest import SAMPLE
+from tests.conftest import ROOT, SAMPLE
+
+REAL = ROOT / "tests" / "data" / "real"
 
 CSV = (
     "id;name;value;visits;sector;created;email\n"
@@ -74,16 +78,54 @@ def test_runs_follow_merges_compare_rename_delete(store, ds):
         segments.get_run(store, "Spring 2026")
 
 
-def test_sample_customers_segment_end_to_end(store):
-    data = (SAMPLE / "customers.csv").read_bytes()
-    ds = import_file(store, data, "customers.csv")
-    settings = segments.default_features(store, ds.name)
-    assert "Valeur contrat" in settings.numeric
+def test_sample_customers_give_five_segments_with_and_without_taille_and_runs_reproduce_the_scan(store):
+    ds = import_file(store, (SAMPLE / "customers.csv").read_bytes(), "customers.csv")
+    settings = replace(segments.default_features(store, ds.name), reference_date="2026-12-01")
+    assert settings.numeric == ("Date de création (days ago)", "Dernière activité (days ago)",
+                                "Fréquence d'utilisation", "Tickets support", "Valeur contrat")
     scan = segments.scan(store, ds.name, settings)
-    assert 2 <= scan.recommended_k_ <= 10 and scan.reason_
-    run = segments.run_segments(store, ds.name, settings, k=scan.recommended_k_)
-    sizes = segments.segment_sizes(store, run.name)
-    assert sum(sizes.values()) == ds.row_count == run.customers
+    assert (scan.recommended_k_, scan.knee_) == (5, 5)
+    with_size = replace(settings, categorical=("Taille",))   # one category must not swamp the decision
+    scan = segments.scan(store, ds.name, with_size)
+    assert (scan.recommended_k_, scan.knee_) == (5, 5)
+    assert str(scan.reason_).startswith("5 segments: the elbow flattens after 5 (the deciding evidence)")
+    kept = segments.last_scan(store, ds.name)                  # read back after a reload, in either language
+    assert str(kept.reason) == str(scan.reason_)
+    assert kept.reason.render("fr").startswith("5 segments : la courbe du coude s’aplatit après 5")
+
+    # A run after the scan is the partition the scan scored; the same settings give the same segments.
+    scanned = scan.scores_.set_index("k")["inertia"]
+    run = segments.run_segments(store, ds.name, with_size, k=4)
+    assert run.scores["inertia"] == pytest.approx(scanned[4], rel=1e-9)
+    again = segments.run_segments(store, ds.name, with_size, k=4, name="again")
+    assert again.scores["inertia"] == run.scores["inertia"]
+    first, second = (segments.members_of(store, r).set_index("customer_id")["segment"] for r in (run, again))
+    assert first.equals(second)
+    assert sum(segments.sizes_of(store, run).values()) == ds.row_count == run.customers
+
+
+def test_real_marketing_campaign_gets_the_published_number_of_segments(store):
+    # Kaggle "Customer Personality Analysis" (300 customers of tests/data/real): published analyses use 4 or 5.
+    ds = import_file(store, (REAL / "marketing_campaign.csv").read_bytes(), "marketing_campaign.csv",
+                     ImportSettings(kind="customers"))
+    table = segments.dataset_candidates(store, ds).set_index("feature")
+    assert not {"Z_CostContact", "Z_Revenue"} & set(table.index)     # constant columns are never features
+    settings = replace(segments.dataset_default_features(store, ds), reference_date="2026-12-01")
+    assert "Income" in settings.numeric and "MntWines" in settings.numeric
+    scan = segments.scan(store, ds.name, settings)
+    assert 3 <= scan.recommended_k_ <= 6 and scan.knee_ in (4, 5)
+
+
+def test_a_category_with_many_values_is_offered_as_its_top_values_plus_other(store):
+    rows = "".join(f"A{i};{100 + i * 7 % 900};Country {i % 40:02d}\n" for i in range(400))
+    ds = import_file(store, ("id;value;country\n" + rows).encode(), "many.csv",
+                     ImportSettings(roles={"value": "measure", "country": "country"}))
+    table = segments.dataset_candidates(store, ds).set_index("feature")
+    assert table.loc["country", "kind"] == "categorical"
+    assert table.loc["country", "note"] == 'its 29 most frequent values, the others as one "other" value'
+    settings = FeatureSettings(numeric=("value",), categorical=("country",), log=(), reference_date="2026-01-01")
+    run = segments.fit_run(store, ds, settings, k=3)
+    assert run.customers == 400 and sum(segments.sizes_of(store, run).values()) == 400
 
 
 # ------------------------------------------------------------------ saved models never run code (issue 19)
