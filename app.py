@@ -1,13 +1,17 @@
 """Segment Studio: the entry point and router (``streamlit run app.py``)."""
 
 import streamlit as st
+from PIL import Image
 
 import app_state
 from app_state import _
 from pages.text import plain
 from segmentation import SegmentStudioError
 
-st.set_page_config(page_title="Segment Studio", layout="wide")  # a Material page_icon is fetched from Google
+# The favicon is drawn here: a Material page icon would make the browser fetch its SVG from Google, and without a
+# page_icon each page's Material icon becomes the favicon (fetched the same way).
+_FAVICON = Image.new("RGB", (32, 32), (255, 75, 75))  # PIL comes with Streamlit
+st.set_page_config(page_title="Segment Studio", page_icon=_FAVICON, layout="wide")
 app_state.init()
 try:
     app_state.opening_workspace()

@@ -12,16 +12,16 @@ from pages.text import plain
 from segmentation import CATEGORICAL_WEIGHT, FeatureSettings, SegmentStudioError, describe_steps
 
 SCORE_MEANINGS = {  # what each score tells a marketer, behind "Details"
-    "silhouette": "Silhouette: how clearly each customer belongs to its own segment rather than the next one "
-                  "(from −1 to 1; above 0.25 the segments are distinct enough to be addressed differently).",
-    "calinski_harabasz": "Calinski-Harabasz: how far apart the segments are compared with how spread out each one "
-                         "is (higher is better; compare it between numbers of segments only).",
-    "davies_bouldin": "Davies-Bouldin: how much each segment resembles its closest neighbour (lower is better; below "
-                      "1 the segments are easy to tell apart).",
-    "smallest_share": "Smallest segment: the share of customers in the smallest segment (under 2 % a segment is too "
-                      "small for a campaign of its own).",
-    "stability": "Stability: how much the segments stay the same when computed on other customers (1: identical; "
-                 "under 0.75 they depend on chance).",
+    "silhouette": _("Silhouette: how clearly each customer belongs to its own segment rather than the next one "
+                  "(from −1 to 1; above 0.25 the segments are distinct enough to be addressed differently)."),
+    "calinski_harabasz": _("Calinski-Harabasz: how far apart the segments are compared with how spread out each one "
+                         "is (higher is better; compare it between numbers of segments only)."),
+    "davies_bouldin": _("Davies-Bouldin: how much each segment resembles its closest neighbour (lower is better; below "
+                      "1 the segments are easy to tell apart)."),
+    "smallest_share": _("Smallest segment: the share of customers in the smallest segment (under 2 % a segment is too "
+                      "small for a campaign of its own)."),
+    "stability": _("Stability: how much the segments stay the same when computed on other customers (1: identical; "
+                 "under 0.75 they depend on chance)."),
 }
 
 
@@ -78,12 +78,13 @@ with st.expander(_("Preprocessing")):
     cat_weight = p1.slider(_("Weight of categorical attributes"), 0.1, 2.0, CATEGORICAL_WEIGHT, 0.01,
                            key="seg_cat_weight", disabled=not categorical,
                            help=_("At 0.71 a categorical attribute weighs about half a numeric feature."))
-    weights = st.data_editor(pd.DataFrame({"Feature": [*numeric, *categorical], "Weight": 1.0}), hide_index=True,
-                             disabled=["Feature"], key=f"seg_weights_{ds.id}_{len(numeric)}_{len(categorical)}",
-                             column_config={"Feature": _("Feature"), "Weight": _("Weight")})
+    feature, weight = _("Feature"), _("Weight")
+    weights = st.data_editor(pd.DataFrame({feature: [*numeric, *categorical], weight: 1.0}), hide_index=True,
+                             disabled=[feature],
+                             key=f"seg_weights_{ds.id}_{len(numeric)}_{len(categorical)}_{app_state.language()}")
 settings = FeatureSettings(numeric=tuple(numeric), categorical=tuple(categorical), log=log, scaling=scaling,
                            categorical_weight=cat_weight,
-                           weights={f: float(w) for f, w in zip(weights["Feature"], weights["Weight"], strict=True)
+                           weights={f: float(w) for f, w in zip(weights[feature], weights[weight], strict=True)
                                     if pd.notna(w) and float(w) != 1.0})
 with st.expander(_("Distribution of each feature")):
     st.plotly_chart(charts.feature_histograms(app_state.cached(segments, "feature_sample", settings)),
@@ -109,7 +110,7 @@ if found is not None:
                + ("" if same else " " + _("Other features are picked now: score again to compare.")))
     with st.expander(_("Details: the other scores")):
         for line in SCORE_MEANINGS.values():
-            st.markdown("- " + _(line))
+            st.markdown("- " + line)
         st.plotly_chart(charts.elbow_chart(found.scores, found.knee, found.recommended_k), key="elbow_details")
     recommended = found.recommended_k if same else None
 

@@ -58,5 +58,5 @@ def test_the_refresh_page_marks_a_refresh_left_running_as_interrupted(seeded_db,
     log = refresh.history(s)
     assert log["status"].tolist() == ["interrupted"]
     assert log["error"].iloc[0].startswith("Interrupted: found still running on ")
-    shown = next(d.value for d in at.dataframe if "changed" in d.value.columns)
-    assert shown["status"].tolist() == ["interrupted"]
+    shown = next(d.value for d in at.dataframe if "What changed" in d.value.columns)
+    assert shown["Status"].tolist() == ["interrupted"]
