@@ -64,8 +64,24 @@ def get_workspace(path: str | None = None) -> Workspace:
     return ws
 
 
+def routed() -> None:
+    """Make sure ``app.py`` routes this run: a deep link opened first on a fresh server runs the page alone.
+
+    Until ``st.navigation`` has run once in the process, Streamlit treats ``pages/`` as an old-style
+    multipage folder: ``/profile?run=…`` as a first request runs ``pages/profile.py`` without the router
+    (no session defaults, a menu listing every module of ``pages/``). The page is then run again through
+    ``app.py``, which keeps the address and its query parameters.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def workspace() -> Workspace:
     """The workspace for this run of the script."""
+    routed()
     return get_workspace(_db_argument())
 
 
@@ -150,6 +166,7 @@ def language() -> str:
     The browser's is ``st.context.locale`` (``"fr-FR"`` -> ``"fr"``); a language the app does not offer
     gives English.
     """
+    routed()
     chosen = st.session_state.get(LANGUAGE_KEY)
     if chosen not in i18n.LANGUAGES:
         try:

@@ -672,6 +672,33 @@ def test_every_page_fetches_only_from_the_app(browser, app_server):
         context.close()
 
 
+def test_a_deep_link_opened_first_on_a_fresh_server_goes_through_the_router(browser, tmp_path):
+    """A bookmarked address as the server's very first request: the page runs inside the app, query kept.
+
+    Until the router has run once, Streamlit would run ``pages/audiences.py`` on its own, with a menu
+    listing every module of ``pages/`` and none of the session's defaults.
+    """
+    with served(tmp_path / "store.duckdb", tmp_path / "streamlit.log") as server:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(SCRIPT_TIMEOUT)
+        try:
+            page.goto(server.url + "/audiences?dataset=sample+customers")
+            wait_idle(page)
+            shown(page.get_by_role("heading", name="Audiences", exact=True))
+            menu = page.get_by_test_id("stSidebarNav").get_by_role("link")
+            expect(menu).to_have_count(len(PAGES))
+            assert [t.split("\n")[-1].strip() for t in menu.all_inner_texts()] == [  # after the icon's name
+                "Import", "Deduplicate", "Behaviour and prediction", "Segment", "Profile", "Audiences", "Refresh"]
+            expect(page.locator(".st-key-audience_dataset").get_by_role("combobox")).to_have_value("sample customers")
+            assert "dataset=sample" in page.url, page.url
+            assert not page.get_by_test_id("stException").count()
+            assert "Traceback" not in server.log.read_text()
+        finally:
+            screenshot(page, "browser-deep-link")
+            context.close()
+
+
 def test_google_preset_download_and_its_separate_holdout_file(browser, tmp_path):
     """Issue 18: an audience in the Google Customer Match format, the control group in a file of its own."""
     import csv
