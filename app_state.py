@@ -70,11 +70,12 @@ def routed() -> None:
     Until ``st.navigation`` has run once in the process, Streamlit treats ``pages/`` as an old-style
     multipage folder: ``/profile?run=…`` as a first request runs ``pages/profile.py`` without the router
     (no session defaults, a menu listing every module of ``pages/``). The page is then run again through
-    ``app.py``, which keeps the address and its query parameters.
+    ``app.py``, which keeps the address and its query parameters. A session the router has set up
+    already is left alone (``AppTest`` runs a page it switched to that way, with the session of the app).
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    if PagesManager.uses_pages_directory and "flash" not in st.session_state:
         PagesManager.uses_pages_directory = False
         st.rerun()
 

@@ -24,9 +24,12 @@ from datetime import datetime
 import pandas as pd
 
 from ..core.store import Dataset, Store, Transaction, quote
+from ..core.vocabulary import MISSING_WORDS
 from ..customers.golden import Survivorship, golden_sql
 from ..customers.identity import customer_id
+from ..ingest.statements import has_batches_sql, raw_text_sql
 from . import sql
+from .comparisons import raw_column
 
 Reader = Store | Transaction
 
@@ -54,8 +57,21 @@ def writing(store: Store, ds: Dataset) -> Iterator[Transaction]:
 
 # -- matching runs and candidate pairs -------------------------------------------
 def records(store: Store, ds: Dataset, columns: list[str]) -> pd.DataFrame:
-    """The normalised records' ``columns``, indexed by row number (what the matcher compares)."""
-    return store.read_table(ds.clean_table, ["_row", *columns]).set_index("_row")
+    """The normalised records' ``columns``, indexed by row number (what the matcher compares).
+
+    E-mail and phone columns come with their text as written too (:func:`.comparisons.raw_column`): an
+    address without a domain or a short local number does not normalise, yet two records that wrote it
+    alike are evidence all the same.
+    """
+    frame = store.read_table(ds.clean_table, ["_row", *columns]).set_index("_row")
+    raw = {c: raw_column(c) for c in columns if ds.roles.get(c) in ("email", "phone")}
+    if not raw:
+        return frame
+    batched = bool(store.query_value(has_batches_sql(), [ds.raw_table]))
+    missing = ds.options.get("missing")
+    missing = MISSING_WORDS if missing is None else missing
+    text = store.query_df(raw_text_sql(ds, raw, batched, tuple(missing))).set_index("_row")
+    return frame.join(text, how="left")
 
 
 def save_run(store: Store, ds: Dataset, pairs: pd.DataFrame, settings: dict, stats: dict) -> None:

@@ -38,6 +38,19 @@ def current_versions_sql(ds: Dataset) -> str:
     )
 
 
+def raw_text_sql(ds: Dataset, names: dict[str, str], batched: bool, missing: tuple[str, ...] | list[str]) -> str:
+    """``SELECT _row, <column as written> AS <name>``: each column of ``names`` as text, of each record's current
+    version (``batched``: the raw table has later exports, see :func:`current_versions_sql`).
+
+    Blank cells and the dataset's missing-value words are NULL: what is left is text a person wrote.
+    """
+    source = f"({current_versions_sql(ds)})" if batched else ds.raw_table
+    empty = ", ".join(sql_string(w) for w in ("", *missing))
+    items = [f"CASE WHEN trim(CAST({quote(c)} AS VARCHAR)) IN ({empty}) THEN NULL "
+             f"ELSE trim(CAST({quote(c)} AS VARCHAR)) END AS {quote(name)}" for c, name in names.items()]
+    return f"SELECT _row, {', '.join(items)} FROM {source}"
+
+
 def fresh_rows_sql(ds: Dataset, incoming: str = "_incoming") -> str:
     """Rows of ``incoming`` that are new or changed: a later export repeats most records as they were.
 

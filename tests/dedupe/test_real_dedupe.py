@@ -84,8 +84,9 @@ def compared_pairs(data: Imported) -> tuple[np.ndarray, dict]:
     return codes(rows[left], rows[right], data.n), stats
 
 
-# True pairs, and true pairs blocking compares (the recall ceiling), with the roles the import guesses.
-CEILINGS = {"fake_1000": (2975, 2954), "chicago": (6608, 6589)}
+# True pairs, and true pairs blocking compares (the recall ceiling), with the roles the import guesses (chicago: 12
+# more since e-mails and phones that do not normalise are compared as written).
+CEILINGS = {"fake_1000": (2975, 2954), "chicago": (6608, 6601)}
 
 
 def test_the_recall_ceiling_is_at_least_0_99(imported):
