@@ -174,8 +174,30 @@ def run_ours(csv_path: Path, truth, import_settings=None, match_settings=None, s
         }
         if samples:
             result["errors"] = _error_samples(store, ds.name, groups, truth, samples)
-        store.close()
+        result.update(_exports(store, ds.name))  # after the peak above: an export is not part of deduplicating
     return result
+
+
+def _exports(store, dataset: str) -> dict:
+    """The golden records exported twice as CSV, each time from the store opened anew: the same bytes?"""
+    import hashlib
+
+    from segmentation import open_workspace, to_csv_bytes
+
+    path = store.path
+    store.close()
+    digests, seconds = [], []
+    for _attempt in range(2):
+        ws = open_workspace(path)
+        try:
+            start = time.perf_counter()
+            data = to_csv_bytes(ws.dataset(dataset).customers.golden_rows())
+            seconds.append(time.perf_counter() - start)
+            digests.append(hashlib.sha256(data).hexdigest())
+        finally:
+            ws.close()
+    return {"export_s": seconds[0], "export_mb": len(data) / 1e6, "exports_identical": digests[0] == digests[1],
+            "export_sha256": digests[0][:16]}
 
 
 def _error_samples(store, dataset: str, groups, truth, samples: int) -> dict:
@@ -504,6 +526,9 @@ def checks(results: dict) -> list[str]:
                        f"{theirs['seconds']:.1f} s (import + dedupe {r['import_s'] + r['dedupe_s']:.1f} s)")
             ok = r["f1"] >= theirs["f1"]
             out.append(f"{'met ' if ok else 'MISS'}  {rows:,} customers: F1 {r['f1']:.4f} ≥ Splink {theirs['f1']:.4f}")
+        if "exports_identical" in r:
+            out.append(f"{'met ' if r['exports_identical'] else 'MISS'}  {rows:,} customers: two exports of the "
+                       f"golden records ({r['export_mb']:.0f} MB, {r['export_s']:.1f} s) byte-identical")
         if rows == 100_000:
             for what, value, goal in (("precision", r["precision"], 0.999), ("F1", r["f1"], 0.995)):
                 out.append(f"{'met ' if value >= goal else 'MISS'}  {rows:,} customers: {what} {value:.4f} ≥ {goal}")

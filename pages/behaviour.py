@@ -220,3 +220,5 @@ def propensity_section() -> None:
 
 rfm_section()
 propensity_section()
+st.page_link("pages/segment.py", label=_("Next: segment your customers, RFM measures and scores included"),
+             icon=":material/arrow_forward:")
