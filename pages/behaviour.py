@@ -204,7 +204,8 @@ def propensity_section() -> None:
     k[1].metric(_("Top-decile precision"), percent(model.top_decile_precision, 0),
                 help=_("Share of the 10% highest scores that had the target, against {rate} of all customers.",
                        rate=percent(model.base_rate, 0)))
-    k[2].metric(_("Chosen model"), model.chosen)
+    models = {"logistic regression": _("logistic regression"), "gradient boosting": _("gradient boosting")}
+    k[2].metric(_("Chosen model"), models.get(model.chosen, model.chosen))
     k[3].metric(_("Score column"), model.column)
     if 0 < model.trained_on < model.customers:
         st.caption(_("Trained on a stratified sample of {sample} of the {customers} customers (each answer keeps its "
