@@ -71,13 +71,12 @@ def rfm_form() -> None:
                                  "last order)"), key="rfm_lifetime",
                                help=_("As the lifetimes package defines them, for lifetime value models."))
     if st.button(_("Compute RFM"), type="primary", key="rfm_compute", icon=":material/calculate:"):
-        with st.spinner(_("Computing RFM…")):
-            try:
-                behaviour.rfm(app_state.dataset(orders_name, "transactions"),
-                              RFMSettings(as_of=as_of.isoformat(), window_days=int(window), cancel_prefix=prefix,
-                                          lifetime=lifetime, **columns))
-            except SegmentStudioError as exc:
-                st.error(plain(say(exc)))
+        try:
+            behaviour.rfm(app_state.dataset(orders_name, "transactions"),
+                          RFMSettings(as_of=as_of.isoformat(), window_days=int(window), cancel_prefix=prefix,
+                                      lifetime=lifetime, **columns), progress=app_state.progress_bar())
+        except SegmentStudioError as exc:
+            st.error(plain(say(exc)))
 
 
 def used_columns(info) -> None:

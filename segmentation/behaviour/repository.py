@@ -69,7 +69,8 @@ class BehaviourRepository:
                                    f"LIMIT {int(rows)}")
 
     def write_rfm(self, customers_id: int, orders_id: int, statements: dict, params: dict,
-                  settings_json: str, summarise: Callable[[dict[str, int], dict], dict]) -> dict:
+                  settings_json: str, summarise: Callable[[dict[str, int], dict], dict],
+                  progress: Callable[[int, int], None] | None = None) -> dict:
         """Build ``rfm_<customers id>`` from the statements of :func:`segmentation.behaviour.rfm.rfm_sql` and
         record the run, in one transaction.
 
@@ -79,9 +80,11 @@ class BehaviourRepository:
         them and ``counts`` the run's figures (one row). ``summarise(groups,
         counts)`` turns the customers per group and those figures into what is
         kept with the run (and returned). Each statement gets the ``params``
-        it names (``$as_of``...).
+        it names (``$as_of``...). ``progress(step, steps)`` is told before each statement.
         """
         table = rfm_table_name(customers_id)
+        steps = len(statements["temporary"]) + 2
+        tell = progress or (lambda _step, _steps: None)
 
         def used(sql: str) -> dict | None:
             return {k: v for k, v in params.items() if f"${k}" in sql} or None
@@ -89,10 +92,13 @@ class BehaviourRepository:
         with self.store.transaction(customers_id) as tx:
             made = []
             try:
-                for name, sql in statements["temporary"]:
+                for step, (name, sql) in enumerate(statements["temporary"]):
+                    tell(step, steps)
                     tx.execute(f"CREATE OR REPLACE TEMP TABLE {quote(name)} AS {sql}", used(sql))
                     made.append(name)
+                tell(steps - 2, steps)
                 tx.execute(f"CREATE OR REPLACE TABLE {table} AS {statements['table']}", used(statements["table"]))
+                tell(steps - 1, steps)
                 counts = tx.df(statements["counts"]).iloc[0].to_dict()
             finally:
                 for name in reversed(made):

@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, datetime
 
@@ -539,8 +540,13 @@ def _check(settings: RFMSettings) -> None:
             raise SettingError("as_of", settings.as_of, "a date YYYY-MM-DD") from None
 
 
-def compute_rfm(store: Store, cust: Dataset, ords: Dataset, settings: RFMSettings = RFMSettings()) -> RFMResult:
-    """Compute RFM for the customers of ``cust`` from the orders of ``ords`` and keep it as ``rfm_<id>``."""
+def compute_rfm(store: Store, cust: Dataset, ords: Dataset, settings: RFMSettings = RFMSettings(),
+                progress: Callable[[float, Message], None] | None = None) -> RFMResult:
+    """Compute RFM for the customers of ``cust`` from the orders of ``ords`` and keep it as ``rfm_<id>``.
+
+    ``progress(fraction, message)`` is told each step (adding up the orders, the lifetime measures, the
+    scores and groups, the counts), as the other long steps tell a page's progress bar.
+    """
     if ords.kind != "transactions":
         raise _kind_error(ords)
     _check(settings)
@@ -559,8 +565,16 @@ def compute_rfm(store: Store, cust: Dataset, ords: Dataset, settings: RFMSetting
                          **{k: (float(v) if k.startswith("monetary") else int(v)) for k, v in counts.items()
                             if k != "unknown_customer_orders"}).to_dict()
 
+    labels = [message("Adding up each customer's orders"),
+              *([message("Lifetime measures")] if settings.lifetime else []),
+              message("Scores and groups"), message("Counting the orders left out")]
+
+    def step(done: int, steps: int) -> None:
+        if progress is not None:
+            progress(done / steps, labels[min(done, len(labels) - 1)])
+
     stats = repo.write_rfm(cust.id, ords.id, statements, params_of(settings),
-                                                 json.dumps(asdict(settings)), summarise)
+                           json.dumps(asdict(settings)), summarise, step)
     return _result_from(stats, orders_id=ords.id, settings=settings)
 
 

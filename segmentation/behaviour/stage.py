@@ -25,10 +25,12 @@ class BehaviourStage(Stage):
     """RFM from an orders dataset and propensity scores, for one customers dataset."""
 
     # -- RFM ---------------------------------------------------------------
-    def rfm(self, orders: DatasetHandle | None = None, settings: RFMSettings | None = None) -> RFMResult:
-        """Compute RFM from ``orders`` (default: the newest transactions dataset) and keep it per customer."""
+    def rfm(self, orders: DatasetHandle | None = None, settings: RFMSettings | None = None,
+            progress=None) -> RFMResult:
+        """Compute RFM from ``orders`` (default: the newest transactions dataset) and keep it per customer;
+        ``progress(fraction, message)`` is told each step."""
         orders = orders if orders is not None else self.handle.workspace.dataset(None, kind="transactions")
-        return rfm.compute_rfm(self.store, self.dataset, orders.info, settings or RFMSettings())
+        return rfm.compute_rfm(self.store, self.dataset, orders.info, settings or RFMSettings(), progress)
 
     def last_rfm(self) -> RFMResult | None:
         """The figures and settings of the last RFM computation, if any."""

@@ -114,6 +114,23 @@ def test_invoice_lines_orders_cancellations_returns_and_guests(store):
     assert rfm.unknown_orders(store)["InvoiceNo"].tolist() == ["1010"]   # the guest line is not "unknown"
 
 
+def test_each_step_is_told_to_the_progress_bar(store):
+    from segmentation.ingest.repository import DatasetsRepository
+
+    _with_orders(store, LINES)
+    repo = DatasetsRepository(store)
+    told: list[tuple[float, str]] = []
+    for lifetime, expected in ((False, [(0.0, "Adding up each customer's orders"), (1 / 3, "Scores and groups"),
+                                        (2 / 3, "Counting the orders left out")]),
+                               (True, [(0.0, "Adding up each customer's orders"), (0.25, "Lifetime measures"),
+                                       (0.5, "Scores and groups"), (0.75, "Counting the orders left out")])):
+        told.clear()
+        rfm.compute_rfm(store, repo.dataset("customers"), repo.dataset("orders"),
+                        rfm.RFMSettings(as_of="2026-01-31", lifetime=lifetime),
+                        progress=lambda fraction, msg: told.append((fraction, msg.text)))
+        assert told == expected
+
+
 def test_no_order_column_counts_lines_and_no_prefix_means_no_cancellation(store):
     _with_orders(store, LINES)
     rfm.compute(store, "customers", "orders", rfm.RFMSettings(as_of="2026-01-31", order_column=""))
