@@ -399,8 +399,8 @@ def _warnings_from(saved: dict) -> list[Message]:
 
 def target_values(frame: pd.Series) -> pd.Series:
     """A yes/no column as 0/1 (missing or unknown counts as no), read with the one yes/no vocabulary."""
-    if frame.dtype == bool:
-        return frame.astype(int)
+    if frame.dtype == bool or isinstance(frame.dtype, pd.BooleanDtype):  # a yes/no column read at import
+        return frame.astype("boolean").fillna(False).astype(int)
     return yes_no_series(frame).fillna(False).astype(int)
 
 

@@ -235,7 +235,7 @@ def yes_no_series(values: pd.Series, *, opt_out: bool = False, blank_is_no: bool
     distinct = pd.Series(values.dropna().unique())
     lookup = {v: yes_no(v, opt_out=opt_out) for v in distinct}
     out = values.map(lambda v: lookup.get(v) if pd.notna(v) else None)
-    result = pd.array([None if v is None else bool(v) for v in out], dtype="boolean")
+    result = pd.array([None if v is None or v is pd.NA else bool(v) for v in out], dtype="boolean")
     series = pd.Series(result, index=values.index, name=values.name)
     if blank_is_no:
         blank = values.isna() | values.map(lambda v: pd.notna(v) and fold_word(v) == "")

@@ -109,6 +109,22 @@ def _scored(store):
     return ds
 
 
+def test_a_yes_no_column_with_blanks_is_a_target_blank_meaning_no(store):
+    """A column read as yes/no at import (here a consent) comes back with <NA> for blanks: it is a target too."""
+    frame, y = generated(600, seed=3)
+    answers = np.where(y == 1, "oui", "non").astype(object)
+    answers[::7] = ""                                                   # 86 blanks
+    text = "id;usage;tickets;accord\n" + "".join(
+        f"K{i};{u:.3f};{t:.0f};{a}\n"
+        for i, (u, t, a) in enumerate(zip(frame["usage"], frame["tickets"], answers, strict=True)))
+    ds = import_file(store, text.encode(), "crm.csv",
+                     ImportSettings(roles={"usage": "measure", "tickets": "measure", "accord": "consent"}))
+    result = propensity.score(store, ds.name, propensity.ScoreSettings(target="accord", name="accord"))
+    positives = int(((y == 1) & (answers != "")).sum())                 # a blank counts as no
+    assert result["customers"] == 600 and result["base_rate"] == pytest.approx(positives / 600)
+    assert result["auc_mean"] >= 0.7
+
+
 def test_a_saved_propensity_model_predicts_exactly_the_stored_scores(store):
     from segmentation.behaviour.repository import BehaviourRepository
     from segmentation.core import models as saved_models
