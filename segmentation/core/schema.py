@@ -110,6 +110,11 @@ MIGRATIONS.append([  # the customers each saved audience held at its last export
     """CREATE TABLE export_members (dataset_id INTEGER NOT NULL, audience VARCHAR NOT NULL,
         exported_at TIMESTAMP NOT NULL, customer_id VARCHAR NOT NULL)""",
 ])
+MIGRATIONS.append([  # a run's profile as computed (JSON only), read again while its inputs are unchanged.
+    """CREATE TABLE segment_profiles (run_id INTEGER NOT NULL, settings VARCHAR NOT NULL,
+        dataset_version BIGINT NOT NULL, assigned_at TIMESTAMP NOT NULL, computed_on DATE NOT NULL,
+        profile JSON NOT NULL, PRIMARY KEY (run_id, settings))""",
+])
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # -- table names ------------------------------------------------------------
@@ -137,6 +142,7 @@ DATASET_ROWS: dict[str, tuple[str, str | None]] = {
     "snapshot_members": ("snapshot_id", "segment_snapshots"),
     "segment_members": ("run_id", "segment_runs"),
     "segment_names": ("run_id", "segment_runs"),
+    "segment_profiles": ("run_id", "segment_runs"),
     "merge_groups": ("dataset_id", None),
     "match_runs": ("dataset_id", None),
     "match_pairs": ("dataset_id", None),
@@ -192,6 +198,9 @@ def forget_person_sql(dataset_id: int, rows: str, customers: str) -> list[tuple[
         column, holds = key
         out.append((dataset_table(prefix, ds), f"DELETE FROM {dataset_table(prefix, ds)} WHERE {column} IN "
                     f"(SELECT * FROM {rows if holds == 'row' else customers})", []))
+    # Saved profiles are totals computed with the person: stale now, and dropped rather than left behind.
+    out.append(("segment_profiles", "DELETE FROM segment_profiles WHERE run_id IN "
+                "(SELECT id FROM segment_runs WHERE dataset_id = ?)", [ds]))
     return out
 
 

@@ -8,11 +8,20 @@ surrogate tree and the charts. The SQL text is built here (pure functions of
 the run's settings); :class:`segmentation.segment.repository.SegmentRepository`
 executes it. The figures equal those of
 :func:`segmentation.segment.profiling.build_profile` on every customer.
+
+A profile once computed is kept in the store as JSON (``segment_profiles``:
+:func:`profile_to_json`, nothing executable), keyed on the run, the settings,
+the day (days-ago measures count from today) and the dataset's write version;
+a rename carries it forward (a name is no input of a profile), any other write
+to the dataset leaves it behind, so it is computed again. A fresh process
+reads it back instead of summarising a million customers again.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
+import math
+from dataclasses import asdict, fields, replace
 from datetime import date
 
 import numpy as np
@@ -22,6 +31,7 @@ from sklearn.decomposition import PCA
 from ..core.store import Dataset, Store, quote
 from ..customers import repository as customers_repo
 from ..customers.identity import customer_order_sql, customers_sql
+from ..i18n import Message
 from ..ingest.repository import DatasetsRepository
 from . import runs
 from .features import CATEGORY_ROLES, DAYS_AGO, source_column
@@ -162,7 +172,8 @@ def profile_of(store: Store, run: runs.Run, settings: ProfileSettings | None = N
 
     Suggested names are saved the first time (as :func:`segmentation.segment.runs.profile_of` does), so
     audiences, exports and the CLI show the names the page shows. A profile already computed in this
-    process for the same dataset write version is given again (with the names saved now).
+    process for the same dataset write version is given again (with the names saved now); else one kept in
+    the store with the same inputs (:func:`kept_profile`); else it is computed and kept (:func:`keep_profile`).
     """
     ds = _dataset(store, run, ds)
     settings = settings or ProfileSettings()
@@ -170,11 +181,121 @@ def profile_of(store: Store, run: runs.Run, settings: ProfileSettings | None = N
     found = _MEMO.get(key)
     if found is not None and found[0] == version:
         return replace(found[1], names=runs.saved_names(store, run, suggested=found[1].names))
-    result = _profile(store, run, settings, ds)
+    result = kept_profile(store, run, settings, ds, version)
+    if result is None:
+        result = keep_profile(store, run, settings, ds, version)
+    result.names = runs.saved_names(store, run, suggested=result.names)
     _MEMO[key] = (store.version(ds.id), result)  # saving the suggested names may have moved the version
     while len(_MEMO) > _MEMO_SIZE:
         _MEMO.pop(next(iter(_MEMO)))
     return result
+
+
+def _settings_json(settings: ProfileSettings) -> str:
+    return json.dumps(asdict(settings), sort_keys=True)
+
+
+def kept_profile(store: Store, run: runs.Run, settings: ProfileSettings | None = None, ds: Dataset | None = None,
+                 version: int | None = None) -> Profile | None:
+    """The run's profile kept in the store, if its inputs are unchanged (else None); names as suggested.
+
+    ``version`` is the dataset's write version the caller read (default: now).
+    """
+    ds = _dataset(store, run, ds)
+    text = SegmentRepository(store).kept_profile(
+        run.id, _settings_json(settings or ProfileSettings()), store.version(ds.id) if version is None else version,
+        run.assigned_at, date.today())
+    if text is None:
+        return None
+    try:
+        return profile_from_json(text)
+    except (TypeError, KeyError, ValueError):  # kept by another version of the app: computed again
+        return None
+
+
+def keep_profile(store: Store, run: runs.Run, settings: ProfileSettings | None = None, ds: Dataset | None = None,
+                 version: int | None = None) -> Profile:
+    """Compute a run's profile (names as suggested, none saved) and keep it in the store for the next process.
+
+    ``version`` is the dataset's write version read before the computation
+    (default: now); nothing is kept if the dataset changed meanwhile. The end of
+    a run's fit may call this so that the Profile page's first open reads it.
+    """
+    ds = _dataset(store, run, ds)
+    settings = settings or ProfileSettings()
+    version = store.version(ds.id) if version is None else version
+    result = _profile(store, run, settings, ds)
+    SegmentRepository(store).keep_profile(run.id, ds.id, _settings_json(settings), version, run.assigned_at,
+                                          date.today(), profile_to_json(result))
+    return result
+
+
+# ------------------------------------------------------------------ a profile as JSON (nothing executable)
+
+def _encode(value):
+    """A value of a profile as JSON: plain numbers, texts, booleans and None as they are, the rest tagged."""
+    if value is None or isinstance(value, str | bool):
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else {"float": str(float(value))}  # nan, inf, -inf
+    if isinstance(value, Message):
+        return {"message": value.text, "values": {k: _encode(v) for k, v in value.values.items()}}
+    if isinstance(value, pd.DataFrame):
+        return {"frame": {"columns": _index(value.columns), "index": _index(value.index),
+                          "dtypes": [str(t) for t in value.dtypes],
+                          "data": [[_encode(v) for v in value.iloc[:, i].tolist()] for i in range(value.shape[1])]}}
+    if isinstance(value, dict):
+        return {"pairs": [[_encode(k), _encode(v)] for k, v in value.items()]}
+    if isinstance(value, list):
+        return {"list": [_encode(v) for v in value]}
+    raise TypeError(f"A profile holds frames, messages, numbers and texts; got {type(value).__name__}.")
+
+
+def _index(index: pd.Index) -> dict:
+    if isinstance(index, pd.RangeIndex):
+        return {"range": [index.start, index.stop, index.step], "name": index.name}
+    return {"values": [_encode(v) for v in index.tolist()], "dtype": str(index.dtype), "name": index.name}
+
+
+def _decode(value):
+    if not isinstance(value, dict):
+        return value
+    if "float" in value:
+        return float(value["float"])
+    if "message" in value:
+        return Message(value["message"], {k: _decode(v) for k, v in value["values"].items()})
+    if "pairs" in value:
+        return {_decode(k): _decode(v) for k, v in value["pairs"]}
+    if "list" in value:
+        return [_decode(v) for v in value["list"]]
+    frame = value["frame"]
+    index = _unindex(frame["index"])
+    out = pd.DataFrame({i: pd.Series([_decode(v) for v in data], dtype=dtype, index=index)
+                        for i, (data, dtype) in enumerate(zip(frame["data"], frame["dtypes"], strict=True))},
+                       index=index)
+    out.columns = _unindex(frame["columns"])
+    return out
+
+
+def _unindex(index: dict) -> pd.Index:
+    if "range" in index:
+        return pd.RangeIndex(*index["range"], name=index["name"])
+    return pd.Index([_decode(v) for v in index["values"]], dtype=index["dtype"], name=index["name"])
+
+
+def profile_to_json(profile: Profile) -> str:
+    """A profile as JSON text: its frames with their dtypes, its messages with their values (exact floats)."""
+    return json.dumps({f.name: _encode(getattr(profile, f.name)) for f in fields(profile)}, ensure_ascii=False,
+                      allow_nan=False)
+
+
+def profile_from_json(text: str) -> Profile:
+    """The profile :func:`profile_to_json` wrote, equal to it (frames, dtypes, messages, names)."""
+    return Profile(**{k: _decode(v) for k, v in json.loads(text).items()})
 
 
 def rename(store: Store, run: runs.Run, segment: int, name: str, ds: Dataset | None = None) -> dict[int, str]:
@@ -226,8 +347,7 @@ def _profile(store: Store, run: runs.Run, settings: ProfileSettings, ds: Dataset
                       sample["segment"].astype(int).to_numpy(),
                       value_sums, reach, stale, settings,
                       frozenset(ds.columns_with_role("region", "city", "country")))
-    result.names = runs.saved_names(store, run, suggested=result.names)
-    return result
+    return result  # names as suggested: the caller applies the saved ones
 
 
 def names_of(store: Store, run: runs.Run, ds: Dataset | None = None) -> dict[int, str]:
@@ -273,5 +393,6 @@ def sample_of(store: Store, run: runs.Run, n: int = CHART_SAMPLE, ds: Dataset | 
     return frame
 
 
-__all__ = ["CHART_SAMPLE", "TREE_SAMPLE", "base_sql", "categories_sql", "feature_sql", "names_of", "profile_of",
-           "profile_sql", "rename", "sample_of", "sample_sql", "summary_sql"]
+__all__ = ["CHART_SAMPLE", "TREE_SAMPLE", "base_sql", "categories_sql", "feature_sql", "keep_profile", "kept_profile",
+           "names_of", "profile_from_json", "profile_of", "profile_sql", "profile_to_json", "rename", "sample_of",
+           "sample_sql", "summary_sql"]

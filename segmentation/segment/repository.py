@@ -1,7 +1,8 @@
 """The segment stage's repository: the only module of the stage that executes SQL.
 
 It owns the tables ``segment_runs``, ``segment_members``, ``segment_names``,
-``segment_scans``, ``segment_snapshots`` and ``snapshot_members``: every read
+``segment_scans``, ``segment_snapshots``, ``snapshot_members`` and
+``segment_profiles`` (a run's profile kept as JSON): every read
 and write of them is a method here, and no other stage touches them (they ask
 :mod:`segmentation.segment.runs`, :mod:`segmentation.segment.snapshots` or
 the dataset handle's ``segments`` stage).
@@ -16,7 +17,7 @@ same transaction as the write, under the store's write lock.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 
 import pandas as pd
 
@@ -170,7 +171,7 @@ class SegmentRepository:
         """Delete a run, its members and names; if it was current, the dataset's newest remaining run is."""
         with self.store.transaction(dataset_id) as tx:
             was_current = tx.fetchone("SELECT is_current FROM segment_runs WHERE id = ?", [run_id])
-            for table in ("segment_members", "segment_names"):
+            for table in ("segment_members", "segment_names", "segment_profiles"):
                 tx.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
             tx.execute("DELETE FROM segment_runs WHERE id = ?", [run_id])
             if was_current and was_current[0]:
@@ -208,22 +209,71 @@ class SegmentRepository:
         with self.store.transaction(dataset_id) as tx:
             names = {int(s): n for s, n in tx.execute("SELECT segment, name FROM segment_names WHERE run_id = ?",
                                                       [run_id])}
+            added = False
             for segment, name in suggested.items():
                 if segment not in names:
                     tx.execute("INSERT INTO segment_names VALUES (?, ?, ?)", [run_id, segment, name])
                     names[segment] = name
+                    added = True
+            if added:
+                self._carry_profiles(tx, dataset_id)
         return names
 
     def set_name(self, run_id: int, dataset_id: int, segment: int, name: str) -> None:
         """Name one segment of a run."""
         with self.store.transaction(dataset_id) as tx:
             tx.execute("INSERT OR REPLACE INTO segment_names VALUES (?, ?, ?)", [run_id, segment, name])
+            self._carry_profiles(tx, dataset_id)
 
     def set_names(self, run_id: int, dataset_id: int, names: dict[int, str]) -> None:
         """Name several segments of a run in one transaction."""
         with self.store.transaction(dataset_id) as tx:
             for segment, name in names.items():
                 tx.execute("INSERT OR REPLACE INTO segment_names VALUES (?, ?, ?)", [run_id, int(segment), name])
+            if names:
+                self._carry_profiles(tx, dataset_id)
+
+    # -- kept profiles -----------------------------------------------------
+    def _carry_profiles(self, tx, dataset_id: int) -> None:
+        """Inside a transaction that writes only names: the dataset's kept profiles stay valid after it.
+
+        A name is not an input of a profile, so a profile kept at the dataset's
+        current write version is moved to the version this commit makes. Inside
+        :meth:`segmentation.core.store.Store.atomic` (where other writes may join
+        the same commit) nothing is carried: the profiles are computed again.
+        """
+        if self.store.in_atomic:
+            return
+        version = self.store.version(dataset_id)  # committed; no other write can commit while tx holds the lock
+        tx.execute("UPDATE segment_profiles SET dataset_version = ? WHERE dataset_version = ? AND run_id IN "
+                   "(SELECT id FROM segment_runs WHERE dataset_id = ?)", [version + 1, version, dataset_id])
+
+    def kept_profile(self, run_id: int, settings_json: str, dataset_version: int, assigned_at: datetime,
+                     computed_on: date) -> str | None:
+        """The JSON of a run's profile kept for these settings, if its inputs are those given; else None."""
+        return self.store.query_value(
+            "SELECT CAST(profile AS VARCHAR) FROM segment_profiles WHERE run_id = ? AND settings = ? AND "
+            "dataset_version = ? AND assigned_at = ? AND computed_on = ?",
+            [run_id, settings_json, dataset_version, assigned_at, computed_on])
+
+    def keep_profile(self, run_id: int, dataset_id: int, settings_json: str, dataset_version: int,
+                     assigned_at: datetime, computed_on: date, profile_json: str) -> bool:
+        """Keep a run's profile computed at ``dataset_version``, in a transaction of its own; False (nothing
+        kept) when the dataset changed since, or inside an atomic block.
+
+        A derived summary that no cache keys on: the write moves no write version.
+        The run's profiles kept at other versions (stale) are deleted with it.
+        """
+        if self.store.in_atomic:
+            return False
+        with self.store.transaction(dataset_id, versioned=False) as tx:
+            if self.store.version(dataset_id) != dataset_version:
+                return False
+            tx.execute("DELETE FROM segment_profiles WHERE run_id = ? AND (dataset_version <> ? OR settings = ?)",
+                       [run_id, dataset_version, settings_json])
+            tx.execute("INSERT INTO segment_profiles VALUES (?, ?, ?, ?, ?, ?)",
+                       [run_id, settings_json, dataset_version, assigned_at, computed_on, profile_json])
+        return True
 
     # -- snapshots ---------------------------------------------------------
     def take_snapshot(self, run_id: int, dataset_id: int, run_name: str, names: dict[int, str],

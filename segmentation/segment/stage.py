@@ -10,6 +10,7 @@ it once. The stage's only SQL executor is
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -22,6 +23,8 @@ from .clustering import KScan
 from .features import FeatureSettings
 from .profiling import Profile, ProfileSettings
 from .runs import AssignResult, Progress, Run, Scan
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # the handle imports the stages; only its type is needed here
     from ..workspace import DatasetHandle
@@ -67,7 +70,19 @@ class SegmentsStage(Stage):
     def run(self, features: FeatureSettings, k: int, name: str | None = None, random_state: int = 0,
             progress: Progress | None = None) -> Run:
         """Fit K-means with ``k`` segments, save the run (made current) and every customer's segment."""
-        return runs.fit_run(self.store, self.dataset, features, k, name, random_state, progress)
+        run = runs.fit_run(self.store, self.dataset, features, k, name, random_state, progress)
+        self._keep_profile(run)
+        return run
+
+    def _keep_profile(self, run: Run) -> None:
+        """Profile a run just fitted or assigned and keep it, so that the Profile page's first open reads it.
+
+        The run is saved either way: a profile that fails here is computed (and its error shown) on the
+        Profile page."""
+        try:
+            profiles.keep_profile(self.store, run, None, self.dataset)
+        except Exception:
+            log.warning("Could not keep the profile of run %r", run.name, exc_info=True)
 
     def runs(self) -> pd.DataFrame:
         """This dataset's runs, newest first: name, dataset, created_at, k, customers, current, settings."""
@@ -108,7 +123,10 @@ class SegmentsStage(Stage):
 
     def assign(self, run: str | Run | None = None, progress: Progress | None = None) -> AssignResult:
         """Give every customer of this dataset a segment with a saved run's pipeline, without re-fitting."""
-        return runs.assign_run(self.store, self._run(run), self.dataset, progress)
+        found = self._run(run)
+        result = runs.assign_run(self.store, found, self.dataset, progress)
+        self._keep_profile(self._run(found.name))  # assigned anew: profiled anew
+        return result
 
     def sizes(self, run: str | Run | None = None) -> dict[str, int]:
         """Customers per segment, ``{"0": n, ...}`` (every segment, empty ones too)."""

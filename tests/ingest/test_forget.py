@@ -71,9 +71,11 @@ def test_forget_leaves_no_trace_and_reports_exact_counts(ws):
     assert out["identifier"] == "email" and out["datasets"] == ["crm"]
     assert out["uploads_rewritten"] == ["crm.csv"] and out["uploads_deleted"] == []
     # Two records (A2, A4) merged into one customer C2: one pair, its decision, the group's two members,
-    # one segment member and one snapshot member; the golden records are dropped, to be rebuilt.
+    # one segment member and one snapshot member; the golden records are dropped, to be rebuilt, and so is
+    # the run's saved profile (totals computed with the person, kept when the run was fitted).
     assert out["removed"] == {"match_pairs": 1, "decisions": 1, "merge_members": 2, "segment_members": 1,
-                              "snapshot_members": 1, "raw": 2, "clean": 2, "golden (rebuilt)": 1, "uploads": 1}
+                              "snapshot_members": 1, "raw": 2, "clean": 2, "golden (rebuilt)": 1, "uploads": 1,
+                              "segment_profiles": 1}
     # The stored upload is the export without the person's two lines; the audit line holds no personal data.
     _, data = ws.ingest.upload(int(ws.ingest.uploads()["id"].iloc[0]))
     assert data == (HEADER + "\n".join(r for i, r in enumerate(ROWS) if i not in (1, 3)) + "\n").encode("utf-8")
