@@ -6,6 +6,7 @@ column and segment names are shown as they are.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -65,16 +66,22 @@ def issue_label(key: str, label: str) -> str:
 
 
 def score_histogram(pairs: pd.DataFrame, upper: float, lower: float) -> go.Figure:
-    """Histogram of candidate-pair scores with the two thresholds."""
+    """Histogram of candidate-pair scores with the two thresholds, binned here (40 bins of 0.025): the browser
+    gets 80 bars, not every score of the sample."""
     sure, review = _("sure"), _("to review")
-    pairs = pairs.assign(status=pairs["status"].map({"sure": sure, "review": review}).fillna(pairs["status"]))
-    fig = px.histogram(pairs, x="score", nbins=40, color="status",
-                       color_discrete_map={sure: "#2e7d32", review: "#f0a202"},
-                       labels={"score": _("Match score"), "status": "", "count": _("pairs")})
+    edges = np.linspace(0.0, 1.0, 41)
+    centres = (edges[:-1] + edges[1:]) / 2
+    fig = go.Figure()
+    for status, label, colour in (("sure", sure, "#2e7d32"), ("review", review, "#f0a202")):
+        scores = pairs.loc[pairs["status"] == status, "score"].clip(0.0, 1.0)
+        counts, _edges = np.histogram(scores, bins=edges)
+        fig.add_bar(x=centres, y=counts, width=0.025, name=label, marker_color=colour,
+                    hovertemplate="%{x:.3f}: %{y}<extra>" + label + "</extra>")
     fig.add_vline(x=upper, line_dash="dash", annotation_text=sure, line_color="#2e7d32")
     fig.add_vline(x=lower, line_dash="dot", annotation_text=review, line_color="#f0a202")
+    fig.update_xaxes(title_text=_("Match score"), range=[0, 1])
     fig.update_yaxes(title_text=_("pairs"))
-    fig.update_layout(height=300, margin={"t": 30, "b": 10}, bargap=0.05)
+    fig.update_layout(height=300, margin={"t": 30, "b": 10}, bargap=0.05, barmode="stack")
     return fig
 
 
@@ -127,8 +134,11 @@ def feature_histograms(frame: pd.DataFrame) -> go.Figure:
     for i, col in enumerate(cols):
         r, c = divmod(i, per_row)
         values = frame[col]
-        if pd.api.types.is_numeric_dtype(values):
-            trace = go.Histogram(x=values.dropna(), nbinsx=40, marker_color="#3b6ea8", showlegend=False)
+        if pd.api.types.is_numeric_dtype(values):  # binned here: 40 bars to the browser, not the whole sample
+            present = values.dropna().astype(float)
+            counts, edges = np.histogram(present, bins=40) if len(present) else (np.zeros(0), np.zeros(1))
+            trace = go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges), marker_color="#3b6ea8",
+                           showlegend=False)
         else:
             counts = values.fillna(_("(missing)")).value_counts().head(12)
             trace = go.Bar(x=counts.index.astype(str), y=counts.to_numpy(), marker_color="#7a9cc6", showlegend=False)

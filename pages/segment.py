@@ -86,9 +86,11 @@ settings = FeatureSettings(numeric=tuple(numeric), categorical=tuple(categorical
                            categorical_weight=cat_weight,
                            weights={f: float(w) for f, w in zip(weights[feature], weights[weight], strict=True)
                                     if pd.notna(w) and float(w) != 1.0})
-with st.expander(_("Distribution of each feature")):
-    st.plotly_chart(charts.feature_histograms(app_state.cached(segments, "feature_sample", settings)),
-                    key="feature_hist")
+distributions = st.expander(_("Distribution of each feature"), key="seg_distributions", on_change="rerun")
+with distributions:
+    if distributions.open:  # the sample is read (and the chart sent) only once the reader opens it
+        st.plotly_chart(charts.feature_histograms(app_state.cached(segments, "feature_sample", settings)),
+                        key="feature_hist")
 
 st.subheader(_("How many segments?"))
 k_min, k_max = st.slider(_("Try k from … to …"), 2, 20, (2, 10), key="seg_k_range")
