@@ -220,3 +220,16 @@ def test_bad_settings_say_what_is_wrong():
         KScan(FeatureSettings(numeric=("a",)), k_min=1).fit(frame)
     with pytest.raises(DataError, match=r"^Cannot make 4 segments of 3 customers\.$"):
         SegmentModel(FeatureSettings(numeric=("a",)), k=4).fit(frame)
+
+
+def test_a_row_as_near_two_centres_goes_to_the_first_and_fewer_distinct_points_than_k_still_fit():
+    from segmentation.segment.clustering import _members, _with_ones, fit_partition, plan_for
+
+    x = np.array([[0.0, 0.0], [2.0, 0.0], [1.0, 0.0]])                   # the last row is as near to both
+    centers = np.array([[[[0.0, 0.0], [2.0, 0.0]]]])                     # 1 sample × 1 fit × 2 centres
+    members = _members(np.ascontiguousarray(_with_ones(x[None]).transpose(0, 2, 1)), centers)
+    assert members[0, 0].astype(int).tolist() == [[1, 0, 1], [0, 1, 0]]
+    part = fit_partition(np.repeat(x, 5, axis=0), 5)                     # 3 distinct points, 5 segments
+    assert part.inertia == pytest.approx(0.0, abs=1e-9)
+    assert sorted(np.bincount(part.labels, minlength=5).tolist()) == [0, 0, 5, 5, 5]
+    assert plan_for(10_000).refine_iter == 3 and plan_for(3_000).refine_iter == 10
