@@ -24,10 +24,10 @@ from datetime import datetime
 import pandas as pd
 
 from ..core.store import Dataset, Store, Transaction, quote
-from ..core.vocabulary import MISSING_WORDS
 from ..customers.golden import Survivorship, golden_sql
 from ..customers.identity import customer_id
-from ..ingest.statements import has_batches_sql, raw_text_sql
+from ..ingest.repository import DatasetsRepository
+from ..ingest.statements import raw_text_sql
 from . import sql
 from .comparisons import raw_column
 
@@ -67,10 +67,8 @@ def records(store: Store, ds: Dataset, columns: list[str]) -> pd.DataFrame:
     raw = {c: raw_column(c) for c in columns if ds.roles.get(c) in ("email", "phone")}
     if not raw:
         return frame
-    batched = bool(store.query_value(has_batches_sql(), [ds.raw_table]))
-    missing = ds.options.get("missing")
-    missing = MISSING_WORDS if missing is None else missing
-    text = store.query_df(raw_text_sql(ds, raw, batched, tuple(missing))).set_index("_row")
+    source = DatasetsRepository(store).raw_source(ds)  # each record's current version
+    text = store.query_df(raw_text_sql(source, raw, ds.options.get("missing"))).set_index("_row")
     return frame.join(text, how="left")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..core import schema
 from ..core.store import Dataset, quote
+from ..core.vocabulary import MISSING_WORDS
 from .normalize import ColumnPlan
 from .sqltext import sql_string
 
@@ -38,14 +39,15 @@ def current_versions_sql(ds: Dataset) -> str:
     )
 
 
-def raw_text_sql(ds: Dataset, names: dict[str, str], batched: bool, missing: tuple[str, ...] | list[str]) -> str:
-    """``SELECT _row, <column as written> AS <name>``: each column of ``names`` as text, of each record's current
-    version (``batched``: the raw table has later exports, see :func:`current_versions_sql`).
+def raw_text_sql(source: str, names: dict[str, str], missing: tuple[str, ...] | list[str] | None = None) -> str:
+    """``SELECT _row, <column as written> AS <name>`` over ``source``, a dataset's current raw rows
+    (:meth:`segmentation.ingest.repository.DatasetsRepository.raw_source`), for each column of ``names``.
 
-    Blank cells and the dataset's missing-value words are NULL: what is left is text a person wrote.
+    Blank cells and the missing-value words (``None``: :data:`~segmentation.core.vocabulary.MISSING_WORDS`)
+    are NULL: what is left is text a person wrote.
     """
-    source = f"({current_versions_sql(ds)})" if batched else ds.raw_table
-    empty = ", ".join(sql_string(w) for w in ("", *missing))
+    words = MISSING_WORDS if missing is None else tuple(missing)
+    empty = ", ".join(sql_string(w) for w in ("", *words))
     items = [f"CASE WHEN trim(CAST({quote(c)} AS VARCHAR)) IN ({empty}) THEN NULL "
              f"ELSE trim(CAST({quote(c)} AS VARCHAR)) END AS {quote(name)}" for c, name in names.items()]
     return f"SELECT _row, {', '.join(items)} FROM {source}"
