@@ -60,13 +60,18 @@ def test_leakage_and_too_few_positives_are_flagged():
         PropensityModel(FeatureSettings(numeric=("usage",))).fit(frame, np.zeros(len(y)))
 
 
+def imported(store, frame: pd.DataFrame, target: str, answers, role: str):
+    """A CRM export of ``frame``'s usage and tickets with the ``target`` column's ``answers``, imported."""
+    text = f"id;usage;tickets;{target}\n" + "".join(
+        f"K{i};{u:.3f};{t:.0f};{a}\n"
+        for i, (u, t, a) in enumerate(zip(frame["usage"], frame["tickets"], answers, strict=True)))
+    return import_file(store, text.encode(), "crm.csv",
+                       ImportSettings(roles={"usage": "measure", "tickets": "measure", target: role}))
+
+
 def test_scores_are_stored_and_usable_in_audiences(store):
     frame, y = generated(600)
-    text = "id;usage;tickets;churned\n" + "".join(
-        f"K{i};{u:.3f};{t:.0f};{'oui' if c else 'non'}\n"
-        for i, (u, t, c) in enumerate(zip(frame["usage"], frame["tickets"], y, strict=True)))
-    ds = import_file(store, text.encode(), "crm.csv",
-                     ImportSettings(roles={"usage": "measure", "tickets": "measure", "churned": "category"}))
+    ds = imported(store, frame, "churned", np.where(y == 1, "oui", "non"), "category")
     result = propensity.score(store, ds.name, propensity.ScoreSettings(target="churned", name="churn"))
     assert result["column"] == "score_churn" and result["auc_mean"] >= 0.75
     assert result["chosen"] in ("logistic regression", "gradient boosting")
@@ -114,11 +119,7 @@ def test_a_yes_no_column_with_blanks_is_a_target_blank_meaning_no(store):
     frame, y = generated(600, seed=3)
     answers = np.where(y == 1, "oui", "non").astype(object)
     answers[::7] = ""                                                   # 86 blanks
-    text = "id;usage;tickets;accord\n" + "".join(
-        f"K{i};{u:.3f};{t:.0f};{a}\n"
-        for i, (u, t, a) in enumerate(zip(frame["usage"], frame["tickets"], answers, strict=True)))
-    ds = import_file(store, text.encode(), "crm.csv",
-                     ImportSettings(roles={"usage": "measure", "tickets": "measure", "accord": "consent"}))
+    ds = imported(store, frame, "accord", answers, "consent")
     result = propensity.score(store, ds.name, propensity.ScoreSettings(target="accord", name="accord"))
     positives = int(((y == 1) & (answers != "")).sum())                 # a blank counts as no
     assert result["customers"] == 600 and result["base_rate"] == pytest.approx(positives / 600)
