@@ -22,6 +22,7 @@ from .core.errors import (
     DataError,
     DatasetNotFoundError,
     InputFileError,
+    MatchingError,
     MissingColumnsError,
     NotFoundError,
     RefreshError,

@@ -87,6 +87,18 @@ class DatasetNotFoundError(NotFoundError):
         super().__init__(message)
 
 
+class MatchingError(SegmentStudioError):
+    """Finding duplicates failed unexpectedly; the store is unchanged (nothing of the run was written)."""
+
+    def __init__(self, dataset: str, step: str, roles: dict[str, str], cause: Exception):
+        compared = ", ".join(f"{c!r} ({r})" for c, r in roles.items()) or "none"
+        super().__init__(
+            f"Finding duplicates in dataset {dataset!r} failed while {step}: {type(cause).__name__}: {cause}. "
+            f"Columns compared: {compared}. Nothing was changed in the store. Check the column roles "
+            "(page Import) or compare fewer columns (--match-columns), and report this message if it persists.")
+        self.dataset, self.step, self.cause = dataset, step, cause
+
+
 class StoreError(SegmentStudioError):
     """The working store cannot be opened or is in an unexpected state."""
 

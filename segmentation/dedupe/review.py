@@ -29,7 +29,14 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from ..core.errors import MissingColumnsError, NotFoundError, SegmentStudioError, SettingError, check_choices
+from ..core.errors import (
+    MatchingError,
+    MissingColumnsError,
+    NotFoundError,
+    SegmentStudioError,
+    SettingError,
+    check_choices,
+)
 from ..core.store import Dataset, Store, Transaction
 from ..customers import repository as customers_repository
 from ..customers.golden import RULES, Survivorship
@@ -52,18 +59,6 @@ def _no_progress(_fraction: float, _message: str) -> None:
 def _resolve(store: Store, dataset: str | Dataset | None) -> Dataset:
     """``dataset`` itself when a handle passed its description, else looked up by name (newest if None)."""
     return dataset if isinstance(dataset, Dataset) else DatasetsRepository(store).dataset(dataset or None)
-
-
-class MatchingError(SegmentStudioError):
-    """Finding duplicates failed unexpectedly; the store is unchanged (nothing of the run was written)."""
-
-    def __init__(self, dataset: str, step: str, roles: dict[str, str], cause: Exception):
-        compared = ", ".join(f"{c!r} ({r})" for c, r in roles.items()) or "none"
-        super().__init__(
-            f"Finding duplicates in dataset {dataset!r} failed while {step}: {type(cause).__name__}: {cause}. "
-            f"Columns compared: {compared}. Nothing was changed in the store. Check the column roles "
-            "(page Import) or compare fewer columns (--match-columns), and report this message if it persists.")
-        self.dataset, self.step, self.cause = dataset, step, cause
 
 
 @dataclass

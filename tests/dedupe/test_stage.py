@@ -249,7 +249,7 @@ def test_an_unexpected_failure_in_matching_is_one_clear_error_and_changes_nothin
                                                                                    capsys):
     from segmentation.cli import main
     from segmentation.dedupe.matching import Matcher
-    from segmentation.dedupe.review import MatchingError
+    from segmentation import MatchingError
 
     dedupe = handle.dedupe
     before, version = dedupe.pairs(), handle.store.version()
