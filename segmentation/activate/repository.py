@@ -34,7 +34,7 @@ class AudiencesRepository:
     # -- saved audiences ---------------------------------------------------
     def save_audience(self, dataset_id: int | None, name: str, spec_json: str) -> None:
         """Keep a definition under ``name`` (replacing one of that name, whatever its case), in one transaction."""
-        with self.store.transaction(dataset_id) as tx:
+        with self.store.transaction(dataset_id, records=False) as tx:  # a definition: the records stay
             tx.execute("DELETE FROM audiences WHERE lower(name) = lower(?)", [name])
             tx.execute("INSERT INTO audiences VALUES (?, ?, ?)", [name, datetime.now(), spec_json])
 

@@ -5,8 +5,10 @@ customer), ``score_models`` and ``scores_<customers dataset id>``
 (propensity scores per customer). :mod:`segmentation.behaviour.rfm` builds
 the RFM statements as text (:func:`segmentation.behaviour.rfm.rfm_sql`);
 this module runs them. Every write names the customers dataset it changes
-(``store.transaction(dataset_id)``): RFM measures and scores are attributes
-of its customers, so every cache of that dataset is fresh again.
+(``store.transaction(dataset_id, records=False, attributes=True)``): RFM
+measures and scores are attributes of its customers, so every cache of that
+dataset is fresh again, but not its records (the golden records are not
+rebuilt).
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ class BehaviourRepository:
         def used(sql: str) -> dict | None:
             return {k: v for k, v in params.items() if f"${k}" in sql} or None
 
-        with self.store.transaction(customers_id) as tx:
+        with self.store.transaction(customers_id, records=False, attributes=True) as tx:
             made = []
             try:
                 for step, (name, sql) in enumerate(statements["temporary"]):
@@ -139,7 +141,7 @@ class BehaviourRepository:
         ``scores`` has ``customer_id``, ``score`` and ``top``.
         """
         table = scores_table_name(dataset_id)
-        with self.store.transaction(dataset_id) as tx:
+        with self.store.transaction(dataset_id, records=False, attributes=True) as tx:
             tx.execute(f"CREATE TABLE IF NOT EXISTS {table} (customer_id VARCHAR PRIMARY KEY)")
             tx.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {quote(column)} DOUBLE")
             tx.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {quote(column + ' top %')} DOUBLE")

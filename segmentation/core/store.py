@@ -145,13 +145,38 @@ class Dataset:
 _PREFERENCE = "preference:"  # meta keys of user preferences (the interface language...)
 
 
+#: The write-version scope of a dataset's records (see :meth:`Store.records_version`): ``records:<id>``.
+RECORDS_SCOPE = "records:"
+#: The scope of what describes its customers, records and computed attributes (:meth:`Store.attributes_version`).
+ATTRIBUTES_SCOPE = "attributes:"
+
+
 class _Writes:
-    """What one ``BEGIN ... COMMIT`` wrote: whether anything, and which datasets it touched."""
+    """What one ``BEGIN ... COMMIT`` wrote: whether anything, which datasets it touched, and whose records."""
 
     def __init__(self, versioned: bool = True):
         self.wrote = False
         self.versioned = versioned
         self.datasets: set[int] = set()
+        #: Datasets whose records may have changed (every dataset named, unless the writer said otherwise).
+        self.records: set[int] = set()
+        #: Datasets whose records or computed attributes (RFM, scores) may have changed.
+        self.attributes: set[int] = set()
+
+    def name(self, dataset_ids: tuple[int | None, ...], records: bool = True, attributes: bool = False) -> None:
+        """Count these datasets as changed (and their records too, unless ``records=False``; their computed
+        attributes when their records or ``attributes``)."""
+        ids = {int(i) for i in dataset_ids if i is not None}
+        self.datasets |= ids
+        if records:
+            self.records |= ids
+        if records or attributes:
+            self.attributes |= ids
+
+    def scopes(self) -> list[str]:
+        """The write-version scopes this transaction moves: the store's, each dataset's, each dataset's records."""
+        return ["*", *(str(i) for i in sorted(self.datasets)), *(f"{RECORDS_SCOPE}{i}" for i in sorted(self.records)),
+                *(f"{ATTRIBUTES_SCOPE}{i}" for i in sorted(self.attributes))]
 
 
 class Transaction:
@@ -159,7 +184,9 @@ class Transaction:
 
     A statement that is not a read marks the transaction as a write: its
     commit bumps the store's write version (:meth:`Store.version`), and that
-    of every dataset named with :meth:`touch`.
+    of every dataset named with :meth:`touch`, and the version of those
+    datasets' records (:meth:`Store.records_version`) unless the writer
+    declared that it leaves them alone (``records=False``).
     """
 
     def __init__(self, cursor: duckdb.DuckDBPyConnection, writes: _Writes | None = None):
@@ -171,9 +198,16 @@ class Transaction:
             self._writes.wrote = True
         return self._cur.execute(sql, params) if params is not None else self._cur.execute(sql)
 
-    def touch(self, *dataset_ids: int | None) -> None:
-        """Say that this transaction changes these datasets (their write versions move on commit)."""
-        self._writes.datasets.update(int(i) for i in dataset_ids if i is not None)
+    def touch(self, *dataset_ids: int | None, records: bool = True, attributes: bool = False) -> None:
+        """Say that this transaction changes these datasets (their write versions move on commit).
+
+        ``records=False`` says it changes only data derived from their records (a run, RFM, a score, an
+        audience, a name...): the records' version (:meth:`Store.records_version`) stays, so the golden
+        records are not rebuilt. When in doubt, leave the default: a needless rebuild is only slow.
+        ``attributes=True`` (with ``records=False``) says it changes computed attributes of the customers
+        (RFM, scores): :meth:`Store.attributes_version` moves (it moves with the records anyway).
+        """
+        self._writes.name(dataset_ids, records, attributes)
         self._writes.wrote = True
 
     def execute(self, sql: str, params: list | tuple | dict | None = None) -> list[tuple]:
@@ -287,10 +321,9 @@ class Store:
             try:
                 yield cur
                 if writes.wrote and writes.versioned:
-                    scopes = ["*", *(str(i) for i in sorted(writes.datasets))]
                     cur.execute(f"INSERT INTO {schema.WRITE_VERSIONS} SELECT s, 1 FROM unnest(?::VARCHAR[]) t(s) "
                                 f"ON CONFLICT (scope) DO UPDATE SET version = {schema.WRITE_VERSIONS}.version + 1",
-                                [scopes]).fetchall()
+                                [writes.scopes()]).fetchall()
             except (duckdb.IOException, duckdb.TransactionException) as exc:  # a write failed: a full disk
                 _rollback(cur)
                 raise self._not_saved(exc) from exc
@@ -332,22 +365,29 @@ class Store:
                 self._local.writes = None
 
     @contextmanager
-    def transaction(self, *datasets: int | None, versioned: bool = True) -> Iterator[Transaction]:
+    def transaction(self, *datasets: int | None, versioned: bool = True, records: bool = True,
+                    attributes: bool = False) -> Iterator[Transaction]:
         """Serialised write transaction; rolled back entirely if the block raises.
 
         ``datasets`` are the ids of the datasets the block changes (see
-        :meth:`Transaction.touch`). ``versioned=False`` is for logs that no
-        cache depends on (the refresh log): they do not move the write version.
-        Inside :meth:`atomic` it is part of the atomic block's transaction.
+        :meth:`Transaction.touch`); ``records=False`` declares that the block
+        leaves their records alone (it writes derived data only: runs, RFM,
+        scores, audiences, names), so their records' version does not move;
+        ``attributes=True`` that it changes their computed attributes (RFM,
+        scores: :meth:`attributes_version`).
+        ``versioned=False`` is for logs that no cache depends on (the refresh
+        log): they do not move the write version. Inside :meth:`atomic` it is
+        part of the atomic block's transaction (whose commit moves the records'
+        version if any of its writers did not say ``records=False``).
         """
         shared = getattr(self._local, "cursor", None)
         if shared is not None:
             tx = Transaction(shared, self._local.writes if versioned else _Writes(versioned=False))
-            tx._writes.datasets.update(int(i) for i in datasets if i is not None)
+            tx._writes.name(datasets, records, attributes)
             yield tx
             return
         writes = _Writes(versioned)
-        writes.datasets.update(int(i) for i in datasets if i is not None)
+        writes.name(datasets, records, attributes)
         with self._begun(writes) as cur:
             yield Transaction(cur, writes)
 
@@ -359,6 +399,27 @@ class Store:
         """
         scope = "*" if dataset_id is None else str(int(dataset_id))
         return int(self.query_value(f"SELECT version FROM {schema.WRITE_VERSIONS} WHERE scope = ?", [scope]) or 0)
+
+    def records_version(self, dataset_id: int) -> int:
+        """How many committed writes may have changed the dataset's records so far.
+
+        It moves with every write naming the dataset except those declared
+        ``records=False`` (derived data only), so what is built from the
+        records alone (the golden records) keys on it and survives a saved
+        audience, a run or a rename.
+        """
+        return int(self.query_value(f"SELECT version FROM {schema.WRITE_VERSIONS} WHERE scope = ?",
+                                    [f"{RECORDS_SCOPE}{int(dataset_id)}"]) or 0)
+
+    def attributes_version(self, dataset_id: int) -> int:
+        """How many committed writes may have changed what describes the dataset's customers so far.
+
+        It moves with :meth:`records_version` and with every write declared
+        ``attributes=True`` (RFM, scores), not with runs, names, audiences:
+        what describes customers with their attributes (a profile) keys on it.
+        """
+        return int(self.query_value(f"SELECT version FROM {schema.WRITE_VERSIONS} WHERE scope = ?",
+                                    [f"{ATTRIBUTES_SCOPE}{int(dataset_id)}"]) or 0)
 
     @contextmanager
     def pending(self, *dataset_ids: int) -> Iterator[None]:

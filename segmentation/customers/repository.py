@@ -1,7 +1,7 @@
 """The customers stage's repository: the only module of the stage that runs SQL.
 
 It owns the golden-records table ``golden_<dataset id>`` (a derived table,
-rebuilt when the dataset's write version, merges, rules or rows change) and
+rebuilt when the dataset's records, merges, rules or rows change) and
 runs every "who is a customer" read: the customers of a dataset (golden
 records once merges exist, else its normalised records), their computed
 attributes (RFM, propensity scores) and the raw rows. The SQL text comes from
@@ -47,21 +47,24 @@ def survivorship(store: Store, ds: Dataset) -> Survivorship:
 
 
 def _golden_key(db, store: Store, ds: Dataset, rules: Survivorship) -> str:
-    # The dataset's write version moves with every import, merge and saved rule (each names the dataset);
-    # the merges, rules, roles and row count are kept beside it so that a write which forgot to name the
-    # dataset still rebuilds the table.
-    return json.dumps([store.version(ds.id), dedupe_repository.merge_fingerprint(db, ds), rules.rules, ds.roles,
-                       ds.row_count], default=str)
+    # The version of the dataset's records moves with every import, re-normalisation, forget, merge, undo
+    # and saved rule (each names the dataset), not with writes of derived data only (audiences, runs, names,
+    # RFM, scores: ``records=False``), so a saved audience does not rebuild a million golden records. The
+    # merges, rules, columns, roles, options and row count are kept beside it so that a write which forgot to
+    # name the dataset still rebuilds the table.
+    return json.dumps([store.records_version(ds.id), dedupe_repository.merge_fingerprint(db, ds), rules.rules,
+                       ds.columns, ds.roles, ds.options, ds.row_count], default=str, sort_keys=True)
 
 
 def golden_table(store: Store, ds: Dataset) -> str:
     """A table of the dataset's golden records, rebuilt only when its inputs changed; returns its name.
 
     Audiences count on every change of a condition: aggregating a million records into golden records each
-    time would take seconds, reading this table takes a fraction of one. The table is keyed on the dataset's
-    write version (and, to be safe, on its merges, rules, roles and rows); the check is made again under the
-    write lock before a rebuild, so two sessions never rebuild it on top of each other. A rebuild is derived
-    data and does not move the write version.
+    time would take seconds, reading this table takes a fraction of one. The table is keyed on the version of
+    the dataset's records (:meth:`Store.records_version`: writes of derived data such as audiences, runs or
+    scores leave it) and, to be safe, on its merges, rules, columns, roles, options and rows; the check is made
+    again under the write lock before a rebuild, so two sessions never rebuild it on top of each other. A
+    rebuild is derived data and does not move the write version.
     """
     table, meta_key = golden_table_name(ds), f"golden_version_{int(ds.id)}"
     meta = schema.META

@@ -49,9 +49,13 @@ def _rows(db: Reader, statement: str, params: list | None = None) -> list[tuple]
 
 
 @contextmanager
-def writing(store: Store, ds: Dataset) -> Iterator[Transaction]:
-    """One write transaction on the dataset (its write version moves on commit), under the write lock."""
-    with store.transaction(ds.id) as tx:
+def writing(store: Store, ds: Dataset, records: bool = True) -> Iterator[Transaction]:
+    """One write transaction on the dataset (its write version moves on commit), under the write lock.
+
+    ``records=False``: it writes neither merges nor rules (a matching run's pairs, decisions alone), so the
+    golden records are not rebuilt after it.
+    """
+    with store.transaction(ds.id, records=records) as tx:
         yield tx
 
 
@@ -74,7 +78,7 @@ def records(store: Store, ds: Dataset, columns: list[str]) -> pd.DataFrame:
 
 def save_run(store: Store, ds: Dataset, pairs: pd.DataFrame, settings: dict, stats: dict) -> None:
     """Replace the dataset's candidate pairs and keep the run's settings and figures, in one transaction."""
-    with writing(store, ds) as tx:
+    with writing(store, ds, records=False) as tx:  # pairs only: no merge, no rule
         tx.execute("DELETE FROM match_pairs WHERE dataset_id = ?", [ds.id])
         tx.register("_pairs", pairs)
         tx.execute("INSERT INTO match_pairs SELECT dataset_id, left_row, right_row, score, status, "

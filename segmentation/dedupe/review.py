@@ -238,7 +238,7 @@ def decide(store: Store, pairs: list[tuple[int, int]], decision: str, dataset: s
     if not pairs:
         return 0
     frame = _pair_frame(pairs)
-    with repository.writing(store, ds) as tx:
+    with repository.writing(store, ds, records=False) as tx:  # decisions alone: no merge, no rule
         repository.insert_decisions(tx, ds, frame, decision, source, datetime.now())
     return len(frame)
 

@@ -11,10 +11,13 @@ executes it. The figures equal those of
 
 A profile once computed is kept in the store as JSON (``segment_profiles``:
 :func:`profile_to_json`, nothing executable), keyed on the run, the settings,
-the day (days-ago measures count from today) and the dataset's write version;
-a rename carries it forward (a name is no input of a profile), any other write
-to the dataset leaves it behind, so it is computed again. A fresh process
-reads it back instead of summarising a million customers again.
+the day (days-ago measures count from today), the run's assignment and the
+version of what describes the dataset's customers
+(:meth:`~segmentation.core.store.Store.attributes_version`: their records, RFM
+and scores); names, audiences, other runs are no inputs of a profile and leave
+it valid, any change of the records or attributes leaves it behind, so it is
+computed again. A fresh process reads it back instead of summarising a million
+customers again.
 """
 
 from __future__ import annotations
@@ -156,8 +159,7 @@ def _dataset(store: Store, run: runs.Run, ds: Dataset | None) -> Dataset:
         run.dataset_id)
 
 
-#: Profiles computed in this process: (store, run id, settings) -> (the dataset's write version, profile).
-#: A rename moves the write version without changing a profile: :func:`rename` carries the entry forward.
+#: Profiles computed in this process: (store, run id, settings) -> (the attributes version, profile).
 _MEMO: dict[tuple, tuple[int, Profile]] = {}
 _MEMO_SIZE = 16
 
@@ -172,12 +174,13 @@ def profile_of(store: Store, run: runs.Run, settings: ProfileSettings | None = N
 
     Suggested names are saved the first time (as :func:`segmentation.segment.runs.profile_of` does), so
     audiences, exports and the CLI show the names the page shows. A profile already computed in this
-    process for the same dataset write version is given again (with the names saved now); else one kept in
-    the store with the same inputs (:func:`kept_profile`); else it is computed and kept (:func:`keep_profile`).
+    process for the same records and attributes (:meth:`Store.attributes_version`) is given again (with the
+    names saved now); else one kept in the store with the same inputs (:func:`kept_profile`); else it is
+    computed and kept (:func:`keep_profile`).
     """
     ds = _dataset(store, run, ds)
     settings = settings or ProfileSettings()
-    key, version = _memo_key(store, run, settings), store.version(ds.id)
+    key, version = _memo_key(store, run, settings), store.attributes_version(ds.id)
     found = _MEMO.get(key)
     if found is not None and found[0] == version:
         return replace(found[1], names=runs.saved_names(store, run, suggested=found[1].names))
@@ -185,25 +188,28 @@ def profile_of(store: Store, run: runs.Run, settings: ProfileSettings | None = N
     if result is None:
         result = keep_profile(store, run, settings, ds, version)
     result.names = runs.saved_names(store, run, suggested=result.names)
-    _MEMO[key] = (store.version(ds.id), result)  # saving the suggested names may have moved the version
+    _MEMO[key] = (version, result)  # saving the suggested names does not move the attributes version
     while len(_MEMO) > _MEMO_SIZE:
         _MEMO.pop(next(iter(_MEMO)))
     return result
 
 
 def _settings_json(settings: ProfileSettings) -> str:
-    return json.dumps(asdict(settings), sort_keys=True)
+    # "inputs" marks profiles kept at an attributes version: one kept at a dataset write version (before)
+    # can never be read back as if it were current.
+    return json.dumps({**asdict(settings), "inputs": "attributes"}, sort_keys=True)
 
 
 def kept_profile(store: Store, run: runs.Run, settings: ProfileSettings | None = None, ds: Dataset | None = None,
                  version: int | None = None) -> Profile | None:
     """The run's profile kept in the store, if its inputs are unchanged (else None); names as suggested.
 
-    ``version`` is the dataset's write version the caller read (default: now).
+    ``version`` is the dataset's attributes version the caller read (default: now).
     """
     ds = _dataset(store, run, ds)
     text = SegmentRepository(store).kept_profile(
-        run.id, _settings_json(settings or ProfileSettings()), store.version(ds.id) if version is None else version,
+        run.id, _settings_json(settings or ProfileSettings()),
+        store.attributes_version(ds.id) if version is None else version,
         run.assigned_at, date.today())
     if text is None:
         return None
@@ -217,13 +223,13 @@ def keep_profile(store: Store, run: runs.Run, settings: ProfileSettings | None =
                  version: int | None = None) -> Profile:
     """Compute a run's profile (names as suggested, none saved) and keep it in the store for the next process.
 
-    ``version`` is the dataset's write version read before the computation
+    ``version`` is the dataset's attributes version read before the computation
     (default: now); nothing is kept if the dataset changed meanwhile. The end of
     a run's fit may call this so that the Profile page's first open reads it.
     """
     ds = _dataset(store, run, ds)
     settings = settings or ProfileSettings()
-    version = store.version(ds.id) if version is None else version
+    version = store.attributes_version(ds.id) if version is None else version
     result = _profile(store, run, settings, ds)
     SegmentRepository(store).keep_profile(run.id, ds.id, _settings_json(settings), version, run.assigned_at,
                                           date.today(), profile_to_json(result))
@@ -302,13 +308,7 @@ def rename(store: Store, run: runs.Run, segment: int, name: str, ds: Dataset | N
     """Name a segment (the others keep their suggested names); its profile stays valid, not recomputed."""
     ds = _dataset(store, run, ds)
     names_of(store, run, ds)  # the other segments keep their suggested names
-    before = store.version(ds.id)
-    names = runs.name_segment(store, run, segment, name)
-    if store.version(ds.id) == before + 1:  # nothing but the rename was written meanwhile
-        for key, (version, profile) in list(_MEMO.items()):
-            if key[:3] == (id(store), str(getattr(store, "path", "")), run.id) and version == before:
-                _MEMO[key] = (before + 1, profile)
-    return names
+    return runs.name_segment(store, run, segment, name)  # a name moves no attributes version
 
 
 def _profile(store: Store, run: runs.Run, settings: ProfileSettings, ds: Dataset) -> Profile:
@@ -336,7 +336,9 @@ def _profile(store: Store, run: runs.Run, settings: ProfileSettings, ds: Dataset
             stat_rows.append((-1, f, int(o[f"n{i}"]), o[f"mean{i}"], o[f"median{i}"], o[f"lmean{i}"], o[f"sd{i}"],
                          o[f"lsd{i}"], o[f"skew{i}"], o[f"min{i}"]))
     stats = pd.DataFrame(stat_rows, columns=NUMERIC_STATS).astype({c: float for c in NUMERIC_STATS[3:]})
-    cats = rows.loc[rows["_part"] == "c", ["feature", "category", "segment", "_n"]].rename(columns={"_n": "n"})
+    # Without a category column the statement has no category part, and its rows no such columns.
+    cats = rows.loc[rows["_part"] == "c"].reindex(columns=["feature", "category", "segment", "_n"]).rename(
+        columns={"_n": "n"})
     cats = cats.astype({"segment": int, "n": np.int64}).assign(
         feature=lambda f: f["feature"].astype(int).map(dict(enumerate(categorical))))
     tree_frame = sample.rename(columns={**{f"f{i}": f for i, f in enumerate(numeric)},

@@ -7,11 +7,13 @@ and write of them is a method here, and no other stage touches them (they ask
 :mod:`segmentation.segment.runs`, :mod:`segmentation.segment.snapshots` or
 the dataset handle's ``segments`` stage).
 
-Every write names the dataset it changes (``store.transaction(dataset_id)``),
-so the dataset's write version moves and every cache keyed on it is fresh
-again. A read that decides a write (a free run name, whether names are
-missing, whether membership changed since the last snapshot) runs through the
-same transaction as the write, under the store's write lock.
+Every write names the dataset it changes (``store.transaction(dataset_id,
+records=False)``), so the dataset's write version moves and every cache keyed
+on it is fresh again; none changes the dataset's records (runs, members, names,
+scans, snapshots are derived data), so the golden records are not rebuilt.
+A read that decides a write (a free run name, whether names are missing,
+whether membership changed since the last snapshot) runs through the same
+transaction as the write, under the store's write lock.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ class SegmentRepository:
     def save_scan(self, dataset_id: int, settings_json: str, k_min: int, k_max: int, scores_json: str,
                   knee: int | None, recommended_k: int, reason: str, steps_json: str) -> None:
         """Keep a dataset's last k scan (replacing the one before)."""
-        with self.store.transaction(dataset_id) as tx:
+        with self.store.transaction(dataset_id, records=False) as tx:
             tx.execute("INSERT OR REPLACE INTO segment_scans VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        [dataset_id, datetime.now(), settings_json, k_min, k_max, scores_json, knee, recommended_k,
                         reason, steps_json])
@@ -74,7 +76,7 @@ class SegmentRepository:
         sessions saving at once never pick the same name.
         """
         now = datetime.now()
-        with self.store.transaction(dataset_id) as tx:
+        with self.store.transaction(dataset_id, records=False) as tx:
             taken = {r[0].lower() for r in tx.execute("SELECT name FROM segment_runs")}
             name, n = wanted_name, 1
             while name.lower() in taken:
@@ -137,7 +139,7 @@ class SegmentRepository:
 
     def replace_members(self, run_id: int, dataset_id: int, members: pd.DataFrame) -> None:
         """Every customer's segment of a run, replaced in one transaction (with the run's count and date)."""
-        with self.store.transaction(dataset_id) as tx:
+        with self.store.transaction(dataset_id, records=False) as tx:
             tx.execute("DELETE FROM segment_members WHERE run_id = ?", [run_id])
             self._insert_members(tx, run_id, members)
             tx.execute("UPDATE segment_runs SET customers = ?, assigned_at = ? WHERE id = ?",
@@ -155,12 +157,12 @@ class SegmentRepository:
 
     def set_current(self, run_id: int, dataset_id: int) -> None:
         """Make a run the current one of its dataset."""
-        with self.store.transaction(dataset_id) as tx:
+        with self.store.transaction(dataset_id, records=False) as tx:
             tx.execute("UPDATE segment_runs SET is_current = (id = ?) WHERE dataset_id = ?", [run_id, dataset_id])
 
     def rename_run(self, run_id: int, dataset_id: int, new_name: str) -> bool:
         """Give a run another name; False (and nothing changed) when another run has that name already."""
-        with self.store.transaction(dataset_id) as tx:
+        with self.store.transaction(dataset_id, records=False) as tx:
             if tx.fetchone("SELECT count(*) FROM segment_runs WHERE lower(name) = lower(?) AND id <> ?",
                            [new_name, run_id])[0]:
                 return False
@@ -169,7 +171,7 @@ class SegmentRepository:
 
     def delete_run(self, run_id: int, dataset_id: int) -> None:
         """Delete a run, its members and names; if it was current, the dataset's newest remaining run is."""
-        with self.store.transaction(dataset_id) as tx:
+        with self.store.transaction(dataset_id, records=False) as tx:
             was_current = tx.fetchone("SELECT is_current FROM segment_runs WHERE id = ?", [run_id])
             for table in ("segment_members", "segment_names", "segment_profiles"):
                 tx.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
@@ -206,48 +208,27 @@ class SegmentRepository:
         so a rename made at the same moment by another session is never
         overwritten by a suggestion.
         """
-        with self.store.transaction(dataset_id) as tx:
+        with self.store.transaction(dataset_id, records=False) as tx:
             names = {int(s): n for s, n in tx.execute("SELECT segment, name FROM segment_names WHERE run_id = ?",
                                                       [run_id])}
-            added = False
             for segment, name in suggested.items():
                 if segment not in names:
                     tx.execute("INSERT INTO segment_names VALUES (?, ?, ?)", [run_id, segment, name])
                     names[segment] = name
-                    added = True
-            if added:
-                self._carry_profiles(tx, dataset_id)
         return names
 
     def set_name(self, run_id: int, dataset_id: int, segment: int, name: str) -> None:
         """Name one segment of a run."""
-        with self.store.transaction(dataset_id) as tx:
+        with self.store.transaction(dataset_id, records=False) as tx:
             tx.execute("INSERT OR REPLACE INTO segment_names VALUES (?, ?, ?)", [run_id, segment, name])
-            self._carry_profiles(tx, dataset_id)
 
     def set_names(self, run_id: int, dataset_id: int, names: dict[int, str]) -> None:
         """Name several segments of a run in one transaction."""
-        with self.store.transaction(dataset_id) as tx:
+        with self.store.transaction(dataset_id, records=False) as tx:
             for segment, name in names.items():
                 tx.execute("INSERT OR REPLACE INTO segment_names VALUES (?, ?, ?)", [run_id, int(segment), name])
-            if names:
-                self._carry_profiles(tx, dataset_id)
 
     # -- kept profiles -----------------------------------------------------
-    def _carry_profiles(self, tx, dataset_id: int) -> None:
-        """Inside a transaction that writes only names: the dataset's kept profiles stay valid after it.
-
-        A name is not an input of a profile, so a profile kept at the dataset's
-        current write version is moved to the version this commit makes. Inside
-        :meth:`segmentation.core.store.Store.atomic` (where other writes may join
-        the same commit) nothing is carried: the profiles are computed again.
-        """
-        if self.store.in_atomic:
-            return
-        version = self.store.version(dataset_id)  # committed; no other write can commit while tx holds the lock
-        tx.execute("UPDATE segment_profiles SET dataset_version = ? WHERE dataset_version = ? AND run_id IN "
-                   "(SELECT id FROM segment_runs WHERE dataset_id = ?)", [version + 1, version, dataset_id])
-
     def kept_profile(self, run_id: int, settings_json: str, dataset_version: int, assigned_at: datetime,
                      computed_on: date) -> str | None:
         """The JSON of a run's profile kept for these settings, if its inputs are those given; else None."""
@@ -258,8 +239,9 @@ class SegmentRepository:
 
     def keep_profile(self, run_id: int, dataset_id: int, settings_json: str, dataset_version: int,
                      assigned_at: datetime, computed_on: date, profile_json: str) -> bool:
-        """Keep a run's profile computed at ``dataset_version``, in a transaction of its own; False (nothing
-        kept) when the dataset changed since, or inside an atomic block.
+        """Keep a run's profile computed at ``dataset_version`` (the dataset's attributes version), in a
+        transaction of its own; False (nothing kept) when its records or attributes changed since, or inside an
+        atomic block.
 
         A derived summary that no cache keys on: the write moves no write version.
         The run's profiles kept at other versions (stale) are deleted with it.
@@ -267,7 +249,7 @@ class SegmentRepository:
         if self.store.in_atomic:
             return False
         with self.store.transaction(dataset_id, versioned=False) as tx:
-            if self.store.version(dataset_id) != dataset_version:
+            if self.store.attributes_version(dataset_id) != dataset_version:
                 return False
             tx.execute("DELETE FROM segment_profiles WHERE run_id = ? AND (dataset_version <> ? OR settings = ?)",
                        [run_id, dataset_version, settings_json])
@@ -283,7 +265,7 @@ class SegmentRepository:
         Whether membership changed is read in the transaction that writes the
         snapshot: two sessions taking one at once keep one.
         """
-        with self.store.transaction(dataset_id) as tx:
+        with self.store.transaction(dataset_id, records=False) as tx:
             last = tx.fetchone("SELECT max(id) FROM segment_snapshots WHERE run_id = ?", [run_id])[0]
             if only_if_changed and last is not None and not tx.fetchone(
                     "SELECT count(*) FROM ((SELECT customer_id, segment FROM segment_members WHERE run_id = ? "

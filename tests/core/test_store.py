@@ -120,3 +120,59 @@ def test_atomic_block_keeps_all_or_nothing(store, french_csv):
     assert [d.name for d in DatasetsRepository(store).datasets()] == ["crm"]
     with pytest.raises(StoreError, match="cannot be nested"), store.atomic(), store.atomic():
         pass
+
+
+def test_writes_that_leave_the_records_alone_do_not_move_their_version(store):
+    def versions(i):
+        return store.version(), store.version(i), store.records_version(i)
+
+    assert versions(7) == (1, 0, 0)
+    with store.transaction(7) as tx:                     # a writer that says nothing: the records may have changed
+        tx.execute("CREATE TABLE t (x INTEGER)")
+    assert versions(7) == (2, 1, 1)
+    with store.transaction(7, records=False) as tx:      # derived data only
+        tx.execute("INSERT INTO t VALUES (1)")
+    assert versions(7) == (3, 2, 1)
+    with store.transaction() as tx:
+        tx.touch(7, 8, records=False)
+    assert versions(7) == (4, 3, 1) and (store.version(8), store.records_version(8)) == (1, 0)
+    with store.transaction(7, versioned=False) as tx:    # a log: nothing moves
+        tx.execute("INSERT INTO t VALUES (2)")
+    assert versions(7) == (4, 3, 1)
+    with store.atomic():                                 # one writer of the block changed the records: they moved
+        with store.transaction(7, records=False) as tx:
+            tx.execute("INSERT INTO t VALUES (3)")
+        with store.transaction(7) as tx:
+            tx.execute("INSERT INTO t VALUES (4)")
+    assert versions(7) == (5, 4, 2)
+    with store.atomic(), store.transaction(7, records=False) as tx:
+        tx.execute("INSERT INTO t VALUES (5)")
+    assert versions(7) == (6, 5, 2)
+    with pytest.raises(ValueError), store.transaction(7) as tx:  # rolled back: nothing moves
+        tx.execute("INSERT INTO t VALUES (6)")
+        raise ValueError
+    assert versions(7) == (6, 5, 2)
+
+
+def test_the_attributes_version_moves_with_the_records_and_with_computed_attributes(store):
+    def versions(i):
+        return store.version(i), store.records_version(i), store.attributes_version(i)
+
+    with store.transaction(3) as tx:                                       # records: attributes too
+        tx.execute("CREATE TABLE t (x INTEGER)")
+    assert versions(3) == (1, 1, 1)
+    with store.transaction(3, records=False, attributes=True) as tx:       # RFM, a score
+        tx.execute("INSERT INTO t VALUES (1)")
+    assert versions(3) == (2, 1, 2)
+    with store.transaction(3, records=False) as tx:                        # a run, a name, an audience
+        tx.execute("INSERT INTO t VALUES (2)")
+    assert versions(3) == (3, 1, 2)
+    with store.transaction() as tx:
+        tx.touch(3, records=False, attributes=True)
+    assert versions(3) == (4, 1, 3)
+    with store.atomic():
+        with store.transaction(3, records=False) as tx:
+            tx.execute("INSERT INTO t VALUES (3)")
+        with store.transaction(3, records=False, attributes=True) as tx:
+            tx.execute("INSERT INTO t VALUES (4)")
+    assert versions(3) == (5, 1, 4)

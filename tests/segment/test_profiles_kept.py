@@ -122,3 +122,32 @@ def test_a_profile_kept_yesterday_is_computed_again(computed, monkeypatch):
         ws.dataset().segments.profile(run_name)
         assert len(calls) == 1
         assert ws.store.query_value("SELECT computed_on FROM segment_profiles") == Tomorrow.today()
+
+
+def test_writes_that_describe_no_customer_keep_the_profile_and_rfm_or_scores_do_not(computed):
+    from segmentation import AudienceSpec, Condition, RFMSettings
+    from segmentation.behaviour.repository import BehaviourRepository
+
+    db, run_name, first, calls = computed
+    with open_workspace(db) as ws:
+        handle = ws.dataset()
+        handle.audiences.save("Rich", AudienceSpec(channel=None, groups=((Condition("value", "ge", 1000),),)))
+        handle.segments.run(FEATURES, 3, name="another")
+        handle.segments.rename_segment(run_name, 1, "Regulars")
+        again = handle.segments.profile(run_name)
+        assert calls == [handle.segments.get_run("another").id]   # only the new run's own profile
+        assert again.names == {0: first.names[0], 1: "Regulars"}
+        pd.testing.assert_frame_equal(again.numeric, first.numeric, check_exact=True)
+        profiles._MEMO.clear()
+        kept = handle.segments.profile(run_name)
+        assert kept.names[1] == "Regulars" and len(calls) == 1      # read back: still valid
+        orders = ws.ingest.import_bytes(b"order_id;customer_id;order_date;amount\nO1;A1;10/01/2026;40\n",
+                                        "orders.csv", ImportSettings(kind="transactions"))
+        handle.behaviour.rfm(orders, RFMSettings(as_of="2026-01-31"))
+        handle.segments.profile(run_name)
+        assert len(calls) == 2                                       # RFM describes customers: computed again
+        scores = pd.DataFrame({"customer_id": ["C1"], "score": [0.5], "top": [10.0]})
+        BehaviourRepository(ws.store).write_scores(handle.id, "churn", "score_churn", scores, "{}", "{}", b"")
+        handle.segments.profile(run_name)
+        assert len(calls) == 3
+        pd.testing.assert_frame_equal(kept.sizes, first.sizes, check_exact=True)
