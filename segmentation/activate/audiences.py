@@ -309,16 +309,18 @@ def _contacts_sql(ds: Dataset, sql: str, merged: bool) -> str:
     return f"SELECT {star}, {', '.join(added)} FROM ({sql})"
 
 
-def customers_sql(store: Store, ds: Dataset) -> str:
+def customers_sql(store: Store, ds: Dataset, attributes: set[str] | None = None) -> str:
     """SQL of the dataset's customers (``customer_id``, every column, :func:`contact_columns`, computed
-    attributes joined on).
+    attributes joined on: every one, or those of them named in ``attributes``).
 
     Who is a customer is the customers stage's to say (its golden records once merges exist); this only
-    adds the extra contact columns and joins the computed attributes on.
+    adds the extra contact columns and joins the computed attributes on. Each attribute table is a join over
+    every customer: a count that names none of them joins none (a million customers count in a fraction of
+    the time).
     """
     sql = _contacts_sql(ds, customers.customers_relation(store, ds), customers.has_merges(store, ds))
-    extra = customers.kinds(store, ds)
-    return customers.join_sql(store, ds, list(extra), sql) if extra else sql
+    extra = [n for n in customers.kinds(store, ds) if attributes is None or n in attributes]
+    return customers.join_sql(store, ds, extra, sql) if extra else sql
 
 
 def attribute_kinds(store: Store, ds: Dataset) -> dict[str, str]:
@@ -335,20 +337,48 @@ def _run_of(store: Store, spec: AudienceSpec, ds: Dataset):
         return None
 
 
-def _base_sql(store: Store, spec: AudienceSpec, ds: Dataset) -> tuple[str, list]:
-    """Customers (with ``segment`` and ``segment_name``) in the chosen segments."""
+def _named(spec: AudienceSpec) -> set[str]:
+    """The columns a spec names: those of its conditions and of its file."""
+    return {cond.column for group in spec.groups for cond in group} | set(spec.columns)
+
+
+def _with_segments_sql(store: Store, run, customers_rel: str) -> tuple[str, list]:
+    """``customers_rel`` with the ``segment`` and ``segment_name`` of each customer in ``run``."""
+    names = segments.names_for(store, run)
+    # The names as a CASE (no join): the same name, or NULL, for each segment as a join on them gives.
+    name_sql = ("CASE m.segment " + " ".join(f"WHEN {int(k)} THEN CAST(? AS VARCHAR)" for k in names)
+                + " END") if names else "NULL::VARCHAR"
+    return (f"SELECT c.*, m.segment, {name_sql} AS segment_name FROM ({customers_rel}) c "
+            f"LEFT JOIN ({segments.members_sql(run)}) m USING (customer_id)", list(names.values()))
+
+
+def _late_segments(store: Store, spec: AudienceSpec, ds: Dataset):
+    """The run whose segments a preview of ``spec`` may join on its few rows only (after picking them), or
+    None: when no segment is chosen and no condition names ``segment_name``, who is in does not depend on it."""
+    named = {cond.column for group in spec.groups for cond in group}
+    if spec.segments or "segment_name" in named:
+        return None
+    return _run_of(store, spec, ds)
+
+
+def _base_sql(store: Store, spec: AudienceSpec, ds: Dataset, attributes: set[str] | None = None,
+              segment_columns: bool = True) -> tuple[str, list]:
+    """Customers (with ``segment`` and ``segment_name``) in the chosen segments.
+
+    ``attributes``: the computed attributes to join on (default: every one). Without ``segment_columns``
+    (a count), the run's members are joined only when segments are chosen or a condition names
+    ``segment_name``: every customer is in "all segments", and the join would only cost time.
+    """
     run = _run_of(store, spec, ds)
     params: list = []
-    if run is not None:
-        names = segments.names_for(store, run)
-        names_sql = "SELECT * FROM (VALUES " + ", ".join(f"({int(k)}, ?)" for k in names) + ") n(segment, name)"
-        sql = (f"SELECT c.*, m.segment, n.name AS segment_name FROM ({customers_sql(store, ds)}) c "
-               f"LEFT JOIN ({segments.members_sql(run)}) m USING (customer_id) "
-               f"LEFT JOIN ({names_sql}) n ON n.segment = m.segment")
-        params = list(names.values())
+    customers_rel = customers_sql(store, ds, attributes)
+    named = {cond.column for group in spec.groups for cond in group}
+    if run is not None and (segment_columns or spec.segments or "segment_name" in named):
+        sql, params = _with_segments_sql(store, run, customers_rel)
+    elif run is not None:
+        sql = customers_rel
     else:
-        sql = (f"SELECT c.*, NULL::INTEGER AS segment, NULL::VARCHAR AS segment_name "
-               f"FROM ({customers_sql(store, ds)}) c")
+        sql = f"SELECT c.*, NULL::INTEGER AS segment, NULL::VARCHAR AS segment_name FROM ({customers_rel}) c"
     if spec.segments:
         if run is None:
             raise DataError("Segments were chosen but the dataset has no segment run.")
@@ -430,11 +460,40 @@ def holdout_size(spec: AudienceSpec, final: int) -> int:
     return math.floor(_share(spec) * final + 0.5)  # halves up, as the SQL of _holdout_sql
 
 
+def _draw_sql(spec: AudienceSpec) -> str:
+    """SQL of a customer's place in the holdout draw of ``spec``'s seed (with its id: the order is total)."""
+    return f"md5('{int(spec.seed)}:' || customer_id)"
+
+
 def _holdout_sql(spec: AudienceSpec) -> str:
     """SQL (a window over the audience's rows) of "held out": the first :func:`holdout_size` customers in the
     order of md5(seed, customer id), so the share is exact and the same seed draws the same customers."""
-    order = f"md5('{int(spec.seed)}:' || customer_id), customer_id"
+    order = f"{_draw_sql(spec)}, customer_id"
     return f"(row_number() OVER (ORDER BY {order}) <= floor({_share(spec)!r} * count(*) OVER () + 0.5))"
+
+
+def _final_sql(q: _Query) -> str:
+    """SQL of "in the audience" (its parameters: ``q.match_params + q.sup_params``)."""
+    return f"{q.matching} AND {q.has} AND {q.consent_ok} AND NOT {q.suppressed}"
+
+
+def preview_ids_sql(q: _Query, limit: int) -> tuple[str, list]:
+    """The ids of the first ``limit`` customers of the audience by id (the rows of a preview)."""
+    return (f"SELECT customer_id FROM ({q.base}) WHERE {_final_sql(q)} ORDER BY customer_id LIMIT {int(limit)}",
+            q.params + q.match_params + q.sup_params)
+
+
+def draw_places_sql(q: _Query, spec: AudienceSpec, ids: list[str]) -> tuple[str, list]:
+    """For each of ``ids`` (customers of the audience), how many customers of the audience come before it in
+    the holdout draw of ``spec``'s seed (in one scan: the draw is computed once per customer)."""
+    params: list = []
+    places = []
+    for customer in ids:
+        draw = hashlib.md5(f"{int(spec.seed)}:{customer}".encode()).hexdigest()  # md5() of DuckDB: the same
+        places.append("count_if(draw < ? OR (draw = ? AND customer_id < ?))")
+        params += [draw, draw, customer]
+    return (f"SELECT {', '.join(places) or 'count(*)'} FROM (SELECT {_draw_sql(spec)} AS draw, customer_id "
+            f"FROM ({q.base}) WHERE {_final_sql(q)})", params + q.params + q.match_params + q.sup_params)
 
 
 def _where(ds: Dataset, spec: AudienceSpec, extra: dict[str, str]) -> tuple[list[tuple[str, str, list]], str, list]:
@@ -478,8 +537,12 @@ class _Query:
         return "true" if self.include_no_consent else self.allowed
 
 
-def _query(store: Store, spec: AudienceSpec, ds: Dataset) -> _Query:
-    base, params = _base_sql(store, spec, ds)
+def _query(store: Store, spec: AudienceSpec, ds: Dataset, counting: bool = False,
+           segment_columns: bool | None = None) -> _Query:
+    """The pieces of an audience's SQL; ``counting``: for its figures only (no column of the file, no
+    segment columns unless the spec needs them, or ``segment_columns`` says)."""
+    base, params = _base_sql(store, spec, ds, _named(replace(spec, columns=())) if counting else _named(spec),
+                             segment_columns=not counting if segment_columns is None else segment_columns)
     kinds = attribute_kinds(store, ds)
     per, matching, match_params = _where(ds, spec, kinds)
     has, allowed = _contact_sql(ds, spec)
@@ -537,8 +600,7 @@ def audience_sql(q: _Query, spec: AudienceSpec, outputs: list[tuple[str, str]], 
         part = "none"
     cols = ", ".join(f"{sql} AS {quote(header)}" for sql, header in outputs)
     flag = _holdout_sql(spec) if spec.holdout > 0 else "false"
-    inner = (f"SELECT *, {flag} AS _held_out FROM ({q.base}) "
-             f"WHERE {q.matching} AND {q.has} AND {q.consent_ok} AND NOT {q.suppressed}")
+    inner = f"SELECT *, {flag} AS _held_out FROM ({q.base}) WHERE {_final_sql(q)}"
     keep = {"all": "true", "contacts": "NOT _held_out", "holdout": "_held_out", "none": "false"}[part]
     shown = ", _held_out AS holdout" if part == "all" and spec.holdout > 0 else ""
     sql = f"SELECT {cols}{shown} FROM ({inner}) WHERE {keep} ORDER BY customer_id"
@@ -558,7 +620,7 @@ def count(store: Store, spec: AudienceSpec, ds: Dataset | None = None) -> Audien
     """Live figures of an audience, in one DuckDB query: in segments, matching, excluded by each rule, by
     missing contact point, by consent and by suppression, final size and holdout."""
     ds = _dataset(store, spec, ds)
-    q = _query(store, spec, ds)
+    q = _query(store, spec, ds, counting=True)
     row = AudiencesRepository(store).figures(*count_sql(q, spec))
     n_rules = len(q.per)
     return AudienceCount(
@@ -567,6 +629,20 @@ def count(store: Store, spec: AudienceSpec, ds: Dataset | None = None) -> Audien
         excluded_no_contact=int(row[2 + n_rules]), excluded_no_consent=int(row[3 + n_rules]),
         excluded_suppressed=int(row[4 + n_rules]), final=int(row[5 + n_rules]),
         holdout=holdout_size(spec, int(row[5 + n_rules])), consent_column=bool(q.consent_columns))
+
+
+def counting_spec(spec: AudienceSpec) -> AudienceSpec:
+    """The part of a spec its figures depend on: without the file's columns, the holdout share and its seed.
+
+    ``with_holdout(count(counting_spec(spec)), spec)`` equals ``count(spec)``: a page that keys its count on
+    this spec does not count a million customers again when the holdout slider or the columns move.
+    """
+    return replace(spec, columns=(), holdout=0.0, seed=0)
+
+
+def with_holdout(figures: AudienceCount, spec: AudienceSpec) -> AudienceCount:
+    """``figures`` (of any spec counting the same customers) with the holdout of ``spec``."""
+    return replace(figures, holdout=holdout_size(spec, figures.final))
 
 
 def default_columns(store: Store, spec: AudienceSpec, ds: Dataset | None = None) -> list[str]:
@@ -590,9 +666,41 @@ def select(store: Store, spec: AudienceSpec, limit: int | None = None, ds: Datas
     ``holdout`` flag when the spec keeps a holdout, ``"contacts"`` the customers to contact only,
     ``"holdout"`` the control group only."""
     ds = _dataset(store, spec, ds)
-    q = _query(store, spec, ds)
     columns = list(spec.columns) or default_columns(store, spec, ds)
-    return AudiencesRepository(store).frame(*select_sql(q, spec, columns, limit, part))
+    run = _late_segments(store, spec, ds) if limit is not None and part == "all" and spec.holdout <= 0 else None
+    if run is None:
+        return AudiencesRepository(store).frame(*select_sql(_query(store, spec, ds), spec, columns, limit, part))
+    # A preview of every segment: its first rows picked without the run's members, then their segments.
+    q = _query(store, spec, ds, segment_columns=False)
+    first = f"SELECT * FROM ({q.base}) WHERE {_final_sql(q)} ORDER BY customer_id LIMIT {int(limit)}"
+    joined, names = _with_segments_sql(store, run, first)
+    picked = replace(q, base=joined, params=names + q.params + q.match_params + q.sup_params, per=[],
+                     matching="true", match_params=[], has="true", allowed="true", suppressed="false", sup_params=[])
+    return AudiencesRepository(store).frame(*select_sql(picked, spec, columns, limit, part))
+
+
+def draw_places(store: Store, spec: AudienceSpec, limit: int, ds: Dataset | None = None) -> list[int]:
+    """For the first ``limit`` customers of the audience by id (the rows of ``select(spec, limit)``), how many
+    customers of the audience come before each in the holdout draw of ``spec``'s seed (its holdout share does
+    not matter): customer ``i`` is held out when that is below :func:`holdout_size` (see :func:`held_out`).
+
+    A page keys this on the spec without its share, so that moving the holdout slider reads nothing again
+    (the window of :func:`audience_sql` sorts the whole audience for every share).
+    """
+    ds = _dataset(store, spec, ds)
+    q = _query(store, spec, ds, counting=True)
+    repo = AudiencesRepository(store)
+    ids = repo.frame(*preview_ids_sql(q, limit))["customer_id"].tolist()
+    return [int(v) for v in repo.figures(*draw_places_sql(q, spec, ids))[:len(ids)]]
+
+
+def held_out(preview: pd.DataFrame, places: list[int], spec: AudienceSpec, figures: AudienceCount) -> pd.DataFrame:
+    """``preview`` (``select`` of ``spec`` without its holdout) with the ``holdout`` flag of ``spec``, given the
+    :func:`draw_places` of its rows and the audience's ``figures``: equal to ``select`` of ``spec``."""
+    if spec.holdout <= 0:
+        return preview
+    held = holdout_size(spec, figures.final)
+    return preview.assign(holdout=pd.Series([p < held for p in places], index=preview.index, dtype=bool))
 
 
 # ------------------------------------------------------------------ suppression, saved audiences, exports
@@ -646,7 +754,8 @@ def category_values(store: Store, ds: Dataset, column: str, search: str = "", li
     picker; ``search`` keeps those whose spelling contains it, case, accents and spaces folded."""
     if column not in ds.columns and column not in attribute_kinds(store, ds):
         raise MissingColumnsError([column], ds.columns)
-    return AudiencesRepository(store).frame(*category_values_sql(customers_sql(store, ds), column, search, limit))
+    return AudiencesRepository(store).frame(*category_values_sql(customers_sql(store, ds, {column}), column,
+                                                                         search, limit))
 
 
 def saved_with_sizes(store: Store, dataset: str) -> pd.DataFrame:
@@ -924,8 +1033,9 @@ def spec_digest(spec: AudienceSpec) -> str:
 __all__ = ["CHANNELS", "EXTRA_CONTACTS", "NO_CONSENT_CHOICES", "OPERATORS", "AudienceCount", "AudienceSpec",
            "Condition", "ExportResult", "ExportSettings", "applies", "attribute_kinds", "audience_frame",
            "audience_rows", "audience_sql", "category_values", "category_values_sql", "check_consent_choice",
-           "condition_sql", "contact_columns", "count", "count_sql", "customers_rows", "customers_sql",
-           "default_columns", "delete_audience", "duplicate_audience", "export", "export_log", "fold_sql",
-           "get_audience", "holdout_files", "holdout_path", "holdout_size", "last_export_rows", "log_export",
-           "overlap", "parse_filter", "personal_columns", "render", "save_audience", "save_suppression",
-           "saved_audiences", "saved_with_sizes", "select", "select_sql", "spec_digest", "suppression_values"]
+           "condition_sql", "contact_columns", "count", "count_sql", "counting_spec", "customers_rows",
+           "customers_sql", "default_columns", "delete_audience", "draw_places", "draw_places_sql",
+           "duplicate_audience", "export", "export_log", "fold_sql", "get_audience", "held_out", "holdout_files",
+           "holdout_path", "holdout_size", "last_export_rows", "log_export", "overlap", "parse_filter",
+           "personal_columns", "preview_ids_sql", "render", "save_audience", "save_suppression", "saved_audiences",
+           "saved_with_sizes", "select", "select_sql", "spec_digest", "suppression_values", "with_holdout"]

@@ -44,6 +44,25 @@ class AudiencesStage(Stage):
         """Live figures: in segments, matching, excluded by each rule, by contact, consent, suppression."""
         return audiences.count(self.store, self._own(spec), self.dataset)
 
+    def counting(self, spec: AudienceSpec) -> AudienceSpec:
+        """The part of ``spec`` its figures depend on (not its columns, holdout or seed): the key a page counts
+        on, so that moving the holdout slider does not count again (then :meth:`with_holdout`)."""
+        return audiences.counting_spec(self._own(spec))
+
+    def with_holdout(self, figures: AudienceCount, spec: AudienceSpec) -> AudienceCount:
+        """The figures of :meth:`counting` with the holdout of ``spec``: equal to ``count(spec)``."""
+        return audiences.with_holdout(figures, spec)
+
+    def draw_places(self, spec: AudienceSpec, limit: int) -> list[int]:
+        """For the first ``limit`` rows of :meth:`select`, how many customers of the audience come before each in
+        the holdout draw of the spec's seed (not its share: a page keys this on :meth:`counting` and the seed)."""
+        return audiences.draw_places(self.store, self._own(spec), limit, self.dataset)
+
+    def held_out(self, preview: pd.DataFrame, places: list[int], spec: AudienceSpec,
+                 figures: AudienceCount) -> pd.DataFrame:
+        """``select`` of ``spec`` without its holdout, with its ``holdout`` flag: equal to ``select(spec)``."""
+        return audiences.held_out(preview, places, spec, figures)
+
     def select(self, spec: AudienceSpec, limit: int | None = None) -> pd.DataFrame:
         """The audience's rows (its columns, a ``holdout`` flag when it keeps a holdout)."""
         return audiences.select(self.store, self._own(spec), limit, ds=self.dataset)

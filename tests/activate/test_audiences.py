@@ -295,3 +295,64 @@ def test_changes_since_the_last_export_and_parquet(store, ds, tmp_path):
     assert result.rows == 4 and pd.read_parquet(tmp_path / "b.parquet")["id"].tolist() == ["A1", "A3", "A4", "A5"]
     with pytest.raises(A.SettingError, match="an export of a saved audience"):
         A.export(store, wider, tmp_path / "c.csv", changes_out=changes)
+
+
+# ---------------------------------------------------------------- issue 21: a change reads only what it changes
+
+def _figures(store, spec) -> dict:
+    return A.with_holdout(A.count(store, A.counting_spec(spec)), spec).to_dict()
+
+
+def test_figures_counted_without_holdout_and_columns_are_the_specs(store, ds):
+    run = segments.run_segments(store, ds.name, FeatureSettings(numeric=("Valeur contrat",), log=()), k=2)
+    specs = [AudienceSpec(), AudienceSpec(holdout=0.5, seed=3, columns=("id",)),
+             AudienceSpec(run=run.name, segments=(1,), holdout=0.2),
+             AudienceSpec(run=run.name, groups=((Condition("segment_name", "not_empty"),),), holdout=0.34),
+             AudienceSpec(groups=((Condition("Région", "eq", "Bretagne"),), (Condition("Valeur contrat", "ge", 1),)),
+                          include_no_consent=True, holdout=0.5, seed=9)]
+    for spec in specs:
+        assert _figures(store, spec) == A.count(store, spec).to_dict(), spec
+    assert A.counting_spec(specs[1]) == A.counting_spec(AudienceSpec(holdout=0.1, seed=8))  # one count, any share
+    assert A.count(store, specs[2]).in_segments == int((segments.members_of(store, run)["segment"] == 1).sum())
+
+
+@pytest.mark.parametrize(("customers", "share", "seed"), [(400, 0.25, 7), (265, 0.1, 3), (57, 0.5, 0), (3, 0.1, 1)])
+def test_preview_flags_from_draw_places_equal_the_window(store, customers, share, seed):
+    rows = "".join(f"C{i:03d};n{i}@x.fr;{'non' if i % 7 == 0 else 'oui'}\n" for i in range(customers))
+    ds = import_file(store, ("id;email;consent\n" + rows).encode(), "big.csv")
+    spec = AudienceSpec(dataset=ds.name, holdout=share, seed=seed, columns=("id", "email"))
+    figures = A.with_holdout(A.count(store, A.counting_spec(spec)), spec)
+    for limit in (20, customers):
+        preview = A.select(store, AudienceSpec(**{**spec.__dict__, "holdout": 0.0, "seed": 0}), limit)
+        assert "holdout" not in preview
+        places = A.draw_places(store, AudienceSpec(**{**A.counting_spec(spec).__dict__, "seed": seed}), limit)
+        shown = A.held_out(preview, places, spec, figures)
+        expected = A.select(store, spec, limit)
+        assert shown.equals(expected)                                  # the same rows and the same flags
+        assert list(shown.columns) == ["id", "email", "holdout"]
+    assert int(shown["holdout"].sum()) == figures.holdout == A.holdout_size(spec, figures.final)
+    other = AudienceSpec(**{**A.counting_spec(spec).__dict__, "seed": seed, "holdout": 0.4})
+    assert A.draw_places(store, other, 20) == A.draw_places(store, AudienceSpec(
+        **{**A.counting_spec(spec).__dict__, "seed": seed}), 20)       # the share does not move a place
+    assert A.held_out(preview, places, AudienceSpec(**{**spec.__dict__, "holdout": 0.0}), figures) is preview
+
+
+def test_a_rename_and_a_new_run_show_in_counts_and_previews(store, ds):
+    run = segments.run_segments(store, ds.name, FeatureSettings(numeric=("Valeur contrat",), log=()), k=2,
+                                name="Q1")
+    spec = AudienceSpec(run="Q1", segments=(0,), channel=None, columns=("id", "segment", "segment_name"))
+    segments.rename_segment(store, run.name, 0, "Champions")
+    shown = A.select(store, spec)
+    assert set(shown["segment_name"]) == {"Champions"} and set(shown["segment"]) == {0}
+    named = AudienceSpec(run="Q1", channel=None, groups=((Condition("segment_name", "eq", "Champions"),),))
+    assert A.count(store, named).matching == len(shown) == A.count(store, spec).final
+    everyone = A.count(store, AudienceSpec(run="Q1", channel=None))
+    assert everyone.in_segments == everyone.final == len(ROWS)       # no segment chosen: every customer
+    every = AudienceSpec(run="Q1", channel="email", columns=("id", "segment", "segment_name", "Région"))
+    whole = A.select(store, every)                                   # its segments joined after picking the rows
+    assert A.select(store, every, 3).equals(whole.head(3)) and whole["segment_name"].notna().all()
+    assert "Champions" in set(whole["segment_name"]) and len(whole) == A.count(store, every).final
+    second = segments.run_segments(store, ds.name, FeatureSettings(numeric=("Valeur contrat",), log=()), k=3,
+                                   name="Q2")
+    by_segment = [A.count(store, AudienceSpec(run="Q2", segments=(k,), channel=None)).final for k in range(3)]
+    assert sum(by_segment) == len(ROWS) and second.k == 3

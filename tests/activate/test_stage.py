@@ -144,3 +144,17 @@ def test_a_download_for_a_french_page_names_the_app_columns_in_french_and_keeps_
                                                  "E-mail (all)": ["a", None]}), "fr")
     assert list(shown.columns) == ["id", "segment", "groupe témoin", "E-mail (tous)"]
     assert shown["groupe témoin"].tolist() == ["oui", "non"]
+
+
+def test_the_page_keys_count_once_for_any_holdout_and_flags_the_preview_as_select(crm):
+    """Issue 21: the page counts on ``counting(spec)`` and flags its preview from ``draw_places``."""
+    audiences = crm.audiences
+    spec = AudienceSpec(channel=None, holdout=0.5, seed=2, columns=("id",))
+    counting = audiences.counting(spec)
+    assert counting == AudienceSpec(dataset="crm", channel=None)       # no share, seed or columns: one count
+    figures = audiences.with_holdout(audiences.count(counting), spec)
+    assert figures.to_dict() == audiences.count(spec).to_dict() and figures.holdout == 2
+    preview = audiences.select(AudienceSpec(**{**spec.__dict__, "holdout": 0.0, "seed": 0}), limit=3)
+    places = audiences.draw_places(AudienceSpec(**{**counting.__dict__, "seed": 2}), 3)
+    assert len(set(places)) == 3 and set(places) <= {0, 1, 2, 3}      # each its own place among the 4
+    assert audiences.held_out(preview, places, spec, figures).equals(audiences.select(spec, limit=3))

@@ -127,3 +127,32 @@ def test_saved_audiences_show_their_size_reopen_duplicate_and_delete(seeded_db, 
     at.button(key="saved_delete_yes").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert [n for n in audiences.saved_audiences(s)["name"]] == ["Bretagne 2"]
+
+
+def test_the_holdout_slider_and_the_columns_keep_the_count_and_flag_the_preview(seeded_db, opened_stores,
+                                                                                 monkeypatch):
+    """Issue 21: the builder is a fragment; moving the slider counts nothing again, the preview's flags are
+    those of ``select`` with the holdout."""
+    from segmentation.activate.stage import AudiencesStage
+
+    at = run_app()
+    s = app_store(opened_stores)
+    segments.run_segments(s, "sample customers", segments.default_features(s, "sample customers"), k=3, name="Q1")
+    at.switch_page("pages/audiences.py").run()
+    at.multiselect(key="audience_segments").set_value([0]).run()
+    counted: list = []
+    real = AudiencesStage.count
+    monkeypatch.setattr(AudiencesStage, "count", lambda self, spec: counted.append(spec) or real(self, spec))
+    at.slider(key="audience_holdout").set_value(30).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert counted == []                                                  # the count of this audience is kept
+    spec = audiences.AudienceSpec(dataset="sample customers", run="Q1", segments=(0,), holdout=0.3,
+                                  columns=tuple(at.multiselect(key="audience_columns_1_email").value))
+    expected = audiences.count(s, spec)
+    assert metrics(at)["Holdout"] == f"{expected.holdout:,}" and expected.holdout > 0
+    preview = next(d.value for d in at.dataframe if "segment_name" in d.value.columns)
+    flags = audiences.select(s, spec, 20)["holdout"]
+    assert preview["holdout"].tolist() == flags.map({True: "yes", False: "no"}).tolist() and flags.any()
+    at.slider(key="audience_holdout").set_value(0).run()
+    assert counted == [] and "holdout" not in next(d.value for d in at.dataframe if "segment_name" in d.value.columns)
+    assert metrics(at)["Holdout"] == "0"
