@@ -14,7 +14,10 @@ not timed:
 
 - ``seed``: the seed's bare loop: median imputation and ``StandardScaler``,
   then ``KMeans(n_clusters=k, random_state=0).fit(X).inertia_`` for k = 1..10
-  (scikit-learn defaults, ``n_init="auto"``, every thread), on every customer, inertia only;
+  (scikit-learn defaults, ``n_init="auto"``, every thread), on every customer, inertia only. Timed from the
+  same frame as ours to the last inertia (its preprocessing, shown apart, included), in a fresh process
+  like ours: both pay their first calls (scikit-learn's thread-pool inspection, its first validation of a
+  frame) in their time;
 - ``seed1``: the same loop on one thread (below 1M only), shown beside it: on a busy 2-core machine the
   loop's OpenMP threads wait on each other and the default loop can be ten times slower than on one;
 - ``ours``: ``KScan(FeatureSettings(numeric=...)).fit(frame)`` with its default
@@ -43,8 +46,8 @@ Usage::
 Options: ``--sizes`` (customers; default 10000 100000 1000000), ``--no-full``
 (skip the slow accuracy reference), ``--json`` (one JSON object on standard
 output instead of the table; it is always written to
-``benchmarks/data/bench_segment_last.json``, not committed), ``--repeat R`` (measure seed and ours R times each
-and show the median; every time is kept), ``--wait-for PATTERN ...`` (before
+``benchmarks/data/bench_segment_last.json``, not committed), ``--repeat R`` (measure seed and ours R times each,
+interleaved, and show the median; every time is kept), ``--wait-for PATTERN ...`` (before
 each timed measurement, wait while another process whose command line
 contains one of the patterns runs: polled every 30 s, at most 20 minutes; what
 was running at the start or the end of a measurement is recorded as
@@ -136,27 +139,36 @@ def measure(mode: str, n: int) -> dict:
     from sklearn.cluster import KMeans
     from sklearn.impute import SimpleImputer
     from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_info, threadpool_limits
 
     from segmentation.segment.clustering import KScan
-    from segmentation.segment.features import FeatureSettings, build_preprocessor
+    from segmentation.segment.features import FeatureSettings, build_preprocessor, fit_transform
 
     frame, _types = generate(n)
     settings = FeatureSettings(numeric=FEATURES)
+    # Every mode starts after one inspection of the thread pools, outside its time (the seed's threadpool_limits
+    # makes one; the first of a process costs tens of ms, the next ones a third as much); inside, the seed's
+    # first K-means and our first fit each make scikit-learn's controller.
+    threadpool_info()
     if mode in ("seed", "seed1"):
-        from threadpoolctl import threadpool_limits
-
         with threadpool_limits(1 if mode == "seed1" else None):
             start = time.perf_counter()
             x = StandardScaler().fit_transform(SimpleImputer(strategy="median").fit_transform(frame))
+            prep_seconds = time.perf_counter() - start
             inertia = {k: float(KMeans(n_clusters=k, random_state=0).fit(x).inertia_) for k in KS_SEED}
-            return {"seconds": time.perf_counter() - start, "inertia": inertia, "peak_mb": _peak_mb()}
+            return {"seconds": time.perf_counter() - start, "prep_seconds": prep_seconds, "inertia": inertia,
+                    "peak_mb": _peak_mb()}
     if mode == "ours":
         start = time.perf_counter()
         scan = KScan(settings).fit(frame)
         seconds = time.perf_counter() - start
+        again = time.perf_counter()  # its preprocessing alone, once more (warm: a part of seconds, not added)
+        fit_transform(frame, settings)
+        prep_seconds = time.perf_counter() - again
         scores = scan.scores_
-        return {"seconds": seconds, "peak_mb": _peak_mb(), "recommended_k": int(scan.recommended_k_),
-                "knee": scan.knee_, "reason": str(scan.reason_), "log": list(scan.steps_["log"]),
+        return {"seconds": seconds, "prep_seconds": prep_seconds, "peak_mb": _peak_mb(),
+                "recommended_k": int(scan.recommended_k_), "knee": scan.knee_, "reason": str(scan.reason_),
+                "log": list(scan.steps_["log"]),
                 "inertia": {int(k): float(v) for k, v in zip(scores["k"], scores["inertia"], strict=True)},
                 "scores": json.loads(scores.to_json(orient="records"))}
     if mode == "full":
@@ -215,13 +227,21 @@ def run_child(mode: str, n: int, wait_for: list[str]) -> dict:
     return result
 
 
-def repeated(mode: str, n: int, wait_for: list[str], times: int) -> dict:
-    """``times`` measurements; the median one (by time) with every time beside it."""
-    runs = sorted((run_child(mode, n, wait_for) for _ in range(times)), key=lambda r: r["seconds"])
-    best = dict(runs[(len(runs) - 1) // 2])
-    best["all_seconds"] = [r["seconds"] for r in runs]
-    best["busy"] = next((r["busy"] for r in runs if r["busy"]), None)
-    return best
+def repeated(modes: list[str], n: int, wait_for: list[str], times: int) -> dict[str, dict]:
+    """``times`` measurements of each mode, interleaved (seed, ours, seed, ours, ...: a change of the machine's
+    load during the run weighs on both alike); per mode the median one (by time), every time beside it (in
+    the order measured)."""
+    runs = {mode: [] for mode in modes}
+    for _ in range(times):
+        for mode in modes:
+            runs[mode].append(run_child(mode, n, wait_for))
+    out = {}
+    for mode, done in runs.items():
+        best = dict(sorted(done, key=lambda r: r["seconds"])[(len(done) - 1) // 2])
+        best["all_seconds"] = [r["seconds"] for r in done]
+        best["busy"] = next((r["busy"] for r in done if r["busy"]), None)
+        out[mode] = best
+    return out
 
 
 def compare(n: int, seed: dict, ours: dict, full: dict | None, seed1: dict | None = None) -> dict:
@@ -255,13 +275,14 @@ def main() -> None:
         return
     rows = []
     if not args.json:
-        print(f"{'customers':>10} {'seed loop s':>12} {'1 thread s':>10} {'ours s':>8} {'ratio':>6} {'goal':>5} "
+        print(f"{'customers':>10} {'seed loop s':>12} {'1 thread s':>10} {'ours s':>8} {'ratio':>6} {'÷1 thr':>6} "
+              f"{'goal':>5} "
               f"{'seed MB':>8} {'ours MB':>8} {'full s':>8} {'max gap %':>10} {'k':>3} {'knee':>4}   goal: ours ≤ "
               f"seed at every size, ≤ 60 s at 1M; |gap| ≤ 2 %", flush=True)
     for n in args.sizes:
-        seed = repeated("seed", n, args.wait_for, args.repeat)
-        seed1 = repeated("seed1", n, args.wait_for, args.repeat) if n < 1_000_000 else None
-        ours = repeated("ours", n, args.wait_for, args.repeat)
+        measured = repeated(["seed", "ours", "seed1"] if n < 1_000_000 else ["seed", "ours"], n, args.wait_for,
+                            args.repeat)
+        seed, seed1, ours = measured["seed"], measured.get("seed1"), measured["ours"]
         full = None if args.no_full else run_child("full", n, args.wait_for)
         row = compare(n, seed, ours, full, seed1)
         rows.append(row)
@@ -270,13 +291,17 @@ def main() -> None:
             busy = ", ".join(sorted({r["busy"] for r in (seed, seed1, ours, full) if r and r["busy"]}))
             busy = f"  (measured while {busy} ran)" if busy else ""
             one = f"{seed1['seconds']:>10.2f}" if seed1 else f"{'-':>10}"
-            print(f"{n:>10,} {seed['seconds']:>12.2f} {one} {ours['seconds']:>8.2f} {row['ratio']:>5.2f}× "
+            one_ratio = f"{row['ratio1']:>5.2f}×" if seed1 else f"{'-':>6}"
+            print(f"{n:>10,} {seed['seconds']:>12.2f} {one} {ours['seconds']:>8.2f} {row['ratio']:>5.2f}× {one_ratio} "
                   f"{GOAL_WORD[row['goal_time']]:>5} {seed['peak_mb']:>8.0f} {ours['peak_mb']:>8.0f} "
                   f"{full['seconds'] if full else float('nan'):>8.1f} {gap} {ours['recommended_k']:>3} "
                   f"{ours['knee'] if ours['knee'] is not None else '-':>4}{busy}", flush=True)
             if args.repeat > 1:
                 print(f"{'':>10} seed s: {', '.join(f'{t:.2f}' for t in seed['all_seconds'])}; ours s: "
                       f"{', '.join(f'{t:.2f}' for t in ours['all_seconds'])}", flush=True)
+            print(f"{'':>10} preprocessing s: seed {seed['prep_seconds']:.3f} (median imputation, scaling; in its "
+                  f"time), ours {ours['prep_seconds']:.3f} (imputation, log, scaling; again after the timed scan)",
+                  flush=True)
             print(f"{'':>10} gap % by k: " + (", ".join(f"{k}: {g:+.2f}" for k, g in row["gap_pct"].items())
                                               if full else "-"), flush=True)
             print(f"{'':>10} {ours['reason']} (knee {ours['knee']}; logged: {', '.join(ours['log'])})", flush=True)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,7 @@ from threadpoolctl import ThreadpoolController
 
 from ..core.errors import DataError, SettingError
 from ..i18n import Message, message
-from .features import FeatureSettings, build_preprocessor
+from .features import FeatureSettings, build_preprocessor, fit_transform
 
 Progress = Callable[[float, str], None]
 
@@ -86,7 +86,14 @@ def plan_for(n: int) -> Plan:
 
 @functools.cache
 def _controller() -> ThreadpoolController:
-    return ThreadpoolController()
+    """scikit-learn's own controller when it has one, else one of ours: a new controller inspects every loaded
+    library (the process holds about 300; 15 to 50 ms on a busy machine, a fifth of a scan of 10,000
+    customers), so the process makes one, shared with scikit-learn's K-means."""
+    try:
+        from sklearn.utils.parallel import _get_threadpool_controller
+    except ImportError:  # pragma: no cover - an older or newer scikit-learn
+        return ThreadpoolController()
+    return _get_threadpool_controller()
 
 
 class _threads:
@@ -94,7 +101,7 @@ class _threads:
     8 × k, and on a busy 2-core machine two BLAS threads made a 25,000-row assignment 40 times slower);
     one OpenMP thread below ``THREADS_FROM`` rows (a 3,000-row fit took 1.1 s with two and 0.04 s with one;
     the seed's loop on 10,000 customers 5.8 s against 0.13 s), every one above, for scikit-learn's Lloyd
-    passes over everyone. One controller: a new one inspects every loaded library (4 ms each time)."""
+    passes over everyone. One controller, scikit-learn's (see :func:`_controller`)."""
 
     def __init__(self, rows: int):
         self.rows = rows
@@ -145,7 +152,7 @@ def _plus_plus(x: np.ndarray, k: int, rngs: list[np.random.Generator]) -> np.nda
     closest += sq[ri, first][:, :, None]
     closest += sq[:, None, :]
     np.maximum(closest, 0, out=closest)                                   # samples × fits × rows
-    trials = 2 + int(np.log(k))
+    trials = _trials(k)
     done = np.zeros((r, tries), dtype=bool)  # fewer distinct points than k: the remaining centres repeat the first
     for c in range(1, k):
         total = closest.sum(axis=2)
@@ -259,14 +266,38 @@ class _Draws:
     samples: np.ndarray       # the two resamples the tries are fitted on, 2 × rows × features
     tol: np.ndarray           # scikit-learn's tolerance on each resample
     refine_tol: float         # ... and on everyone
+    ks: tuple[int, ...] = ()  # the k a scan will fit (see _seeds)
+    seeded: dict = field(default_factory=dict)  # candidates per centre -> the k-means++ centres of the largest k
 
 
-def _draws(xt: np.ndarray, seed: int, plan: Plan) -> _Draws:
+def _draws(xt: np.ndarray, seed: int, plan: Plan, ks: tuple[int, ...] = ()) -> _Draws:
     n = len(xt)
     samples = np.stack([xt[_sample(n, plan.fit_size, seed + 1_000 * r)] for r in range(2)])
     return _Draws(xt[_sample(n, plan.judge_size, seed + 7_919)], samples,
                   np.array([_tolerance(s) for s in samples]),
-                  _tolerance(xt) if plan.fit_size < n and plan.refine_iter and n <= NUMPY_LLOYD_UNTIL else 0.0)
+                  _tolerance(xt) if plan.fit_size < n and plan.refine_iter and n <= NUMPY_LLOYD_UNTIL else 0.0,
+                  tuple(ks))
+
+
+def _trials(k: int) -> int:
+    """Candidates per centre of the greedy k-means++ seeding (scikit-learn's 2 + log k)."""
+    return 2 + int(np.log(k))
+
+
+def _seeds(draws: _Draws, k: int, seed: int, tries: int) -> np.ndarray:
+    """The k-means++ centres of every try for ``k`` (2 × tries × k × features).
+
+    The greedy seeding of a larger k with as many candidates per centre, from the same generators, picks
+    the same first ``k`` centres (each centre depends only on the ones before it and the generators'
+    draws), so a scan seeds once per number of candidates (k = 2, 3..7, 8..20), at its largest k, and each k
+    takes the first centres: the same centres, to the last bit, as a seeding for that k alone (a run)."""
+    trials = _trials(k)
+    have = draws.seeded.get(trials)
+    if have is None or have.shape[2] < k:
+        top = max([j for j in draws.ks if _trials(j) == trials] + [k])
+        rngs = [np.random.default_rng(seed + 1_000 * r + t) for r in range(2) for t in range(tries)]
+        have = draws.seeded[trials] = _plus_plus(draws.samples, top, rngs)
+    return np.ascontiguousarray(have[:, :, :k])
 
 
 def fit_partition(xt: np.ndarray, k: int, seed: int = 0, plan: Plan | None = None) -> Partition:
@@ -286,8 +317,7 @@ def fit_partition(xt: np.ndarray, k: int, seed: int = 0, plan: Plan | None = Non
 
 def _fit(xt: np.ndarray, k: int, seed: int, plan: Plan, draws: _Draws) -> Partition:
     n, tries = len(xt), plan.tries
-    rngs = [np.random.default_rng(seed + 1_000 * r + t) for r in range(2) for t in range(tries)]
-    fits = _lloyd(draws.samples, _plus_plus(draws.samples, k, rngs), plan.fit_iter, draws.tol)  # 2 × tries × k × f
+    fits = _lloyd(draws.samples, _seeds(draws, k, seed, tries), plan.fit_iter, draws.tol)  # 2 × tries × k × f
     inertia, distances = _judge(draws.judged, fits)
     best = []
     for r in range(2):
@@ -519,14 +549,13 @@ class KScan(BaseEstimator):
         if n <= self.k_min:
             raise DataError(f"{n:,} customers are too few to try {self.k_min} segments or more.")
         progress(0.02, "Preparing features")
-        prep, self.steps_ = build_preprocessor(X, self.settings or FeatureSettings())
-        xt = np.asarray(prep.fit_transform(X), dtype=float)
+        xt, self.steps_ = fit_transform(X, self.settings or FeatureSettings())  # the matrix a run's prep gives
         self.plan_ = plan = plan_for(n)
         seed = self.random_state
         ks = list(range(self.k_min, min(self.k_max, n - 1) + 1))
         parts = []
         with _threads(n):
-            draws = _draws(xt, seed, plan)   # the same samples for every k, as fit_partition draws them
+            draws = _draws(xt, seed, plan, tuple(ks))   # the same samples for every k, as fit_partition draws them
             for i, k in enumerate(ks):
                 progress(0.05 + 0.9 * i / len(ks), f"Trying {k} segments")
                 parts.append((k, _fit(xt, k, seed, plan, draws)))

@@ -4,7 +4,8 @@ Numeric measures are used as they are; dates become "days ago" (tenure,
 recency); categories are one-hot encoded with a weight. The preprocessing a
 careful analyst does is one scikit-learn ``ColumnTransformer``: missing
 values imputed (median, most frequent), skewed money and count columns
-log-transformed, scaling (standard or robust), feature weights. Pure: it
+log-transformed, scaling (standard or robust), feature weights; the k scan
+computes the same matrix in numpy (:func:`fit_transform`). Pure: it
 takes a dataset's description and frames, and knows nothing of the store (the
 stage's only SQL executor is :mod:`segmentation.segment.repository`).
 """
@@ -17,10 +18,12 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, RobustScaler, StandardScaler
+from sklearn.utils.validation import FLOAT_DTYPES, check_array
 
 from ..core.errors import DataError, MissingColumnsError, SettingError
 from ..core.store import Dataset
@@ -147,9 +150,10 @@ def feature_frame(customers: pd.DataFrame, settings: FeatureSettings) -> pd.Data
 def skewed(frame: pd.DataFrame, columns: list[str]) -> list[str]:
     """Non-negative columns whose skewness exceeds ``SKEW_LIMIT`` (money, counts): log them."""
     found = []
-    for col in columns:
-        values = frame[col].dropna()
-        if len(values) > 2 and values.min() >= 0 and abs(values.skew()) > SKEW_LIMIT:
+    for col in columns:  # column by column: pandas' skewness of the values present
+        values = frame[col].to_numpy(dtype=float, na_value=np.nan)
+        values = values[~np.isnan(values)]
+        if len(values) > 2 and values.min() >= 0 and abs(pd.Series(values).skew()) > SKEW_LIMIT:
             found.append(col)
     return found
 
@@ -180,9 +184,21 @@ def build_preprocessor(frame: pd.DataFrame, settings: FeatureSettings) -> tuple[
     if settings.scaling not in ("standard", "robust"):
         raise SettingError("scaling", settings.scaling, "'standard' or 'robust'")
     numeric, categorical = list(settings.numeric), list(settings.categorical)
-    empty = [c for c in settings.columns if frame[c].isna().all()]
+    missing, infinite = {}, []
+    for c in settings.columns:  # one look at each column (pandas' isna three times took a quarter of this)
+        values = frame[c]
+        if c in numeric:
+            values = values.to_numpy(dtype=float, na_value=np.nan)
+            missing[c] = int(np.count_nonzero(np.isnan(values)))
+            if np.isinf(values).any():
+                infinite.append(c)
+        else:
+            missing[c] = int(values.isna().sum())
+    empty = [c for c in settings.columns if missing[c] == len(frame)]
     if empty:
         raise DataError(f"Features {empty} have no value at all: leave them out.")
+    if infinite:
+        raise DataError(f"Features {infinite} have infinite values: expected finite numbers (or empty cells).")
     log = skewed(frame, numeric) if settings.log is None else [c for c in settings.log if c in numeric]
     weights = np.array([float(settings.weights.get(c, 1.0)) for c in numeric])
     parts = []
@@ -207,11 +223,80 @@ def build_preprocessor(frame: pd.DataFrame, settings: FeatureSettings) -> tuple[
         ]), [col]))
     steps = {
         "numeric": numeric,
-        "imputed": {c: int(frame[c].isna().sum()) for c in settings.columns if frame[c].isna().any()},
+        "imputed": {c: n for c, n in missing.items() if n},
         "log": log, "scaling": settings.scaling, "categorical_weight": settings.categorical_weight,
         "weights": {c: w for c, w in settings.weights.items() if w != 1.0},
     }
     return ColumnTransformer(parts, remainder="drop"), steps
+
+
+def fit_transform(frame: pd.DataFrame, settings: FeatureSettings) -> tuple[np.ndarray, dict]:
+    """The preprocessed matrix of ``frame``: ``build_preprocessor(frame, settings)`` fitted on ``frame``.
+
+    The same numbers, bit for bit (see ``tests/segment/test_features_fast.py``), as the
+    ``ColumnTransformer``'s ``fit_transform``, without its overhead (column selection, validation and
+    copies in every step: at 10,000 customers × 8 features, seven times the time of this, and a third
+    of the k scan): the numeric features are imputed with their medians, logged and standardised in
+    numpy (robust scaling by scikit-learn's scaler on the array); a categorical feature goes through
+    its own pipeline. For a scan, which keeps the matrix, not the fitted preprocessing (a run needs it
+    to assign customers later: it fits the ``ColumnTransformer``).
+
+    Returns
+    -------
+    xt : numpy.ndarray
+        Customers × output columns (logged numeric features, the other numeric ones, one-hot columns).
+    steps : dict
+        As :func:`build_preprocessor`'s.
+    """
+    prep, steps = build_preprocessor(frame, settings)
+    blocks = []
+    for name, pipe, cols in prep.transformers:
+        if name in ("logged", "numeric"):
+            blocks.append(_numeric_block(frame, cols, pipe))
+        else:
+            blocks.append(np.asarray(clone(pipe).fit_transform(frame[cols]), dtype=float))
+    return np.hstack(blocks), steps
+
+
+def _numeric_block(frame: pd.DataFrame, cols: list[str], pipe: Pipeline) -> np.ndarray:
+    """``pipe`` (impute the median, log, scale, weigh) fitted on and applied to ``frame[cols]``, in numpy.
+
+    The array is converted as the imputer converts it (its memory layout decides the order in which
+    the scaler's sums add the numbers, hence their last bits)."""
+    x = check_array(frame[cols], dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan", copy=True, force_writeable=True)
+    missing = np.isnan(x)
+    for j in np.flatnonzero(missing.any(axis=0)):  # column by column: the median of the values present
+        column = x[:, j]
+        column[missing[:, j]] = np.median(column[~missing[:, j]])
+    if "log" in pipe.named_steps:
+        np.log1p(x, out=x)
+    scaler = pipe.named_steps["scale"]
+    x = _standardise(x) if isinstance(scaler, StandardScaler) else clone(scaler).fit_transform(x)
+    return scale_columns(x, pipe.named_steps["weight"].kw_args["weights"])
+
+
+def _standardise(x: np.ndarray) -> np.ndarray:
+    """``StandardScaler().fit_transform(x)`` of an array without missing values, in place: the operations of
+    scikit-learn's first pass (``_incremental_mean_and_var``: the corrected two-pass variance) and of its test
+    of near-constant features (scale 1), in the same order on the same array, so the same bits (tested
+    against it in ``tests/segment/test_features_fast.py``) without its validation of the array twice."""
+    count = np.full(x.shape[1], float(len(x)))
+    zeros = np.zeros(x.shape[1])
+    total = np.sum(x, axis=0)
+    mean = (zeros + total) / count
+    temp = x - total / count
+    correction = np.sum(temp, axis=0)
+    temp **= 2
+    var = np.sum(temp, axis=0)
+    var -= correction**2 / count
+    var = var / count
+    eps = np.finfo(np.float64).eps
+    constant = var <= count[0] * eps * var + (count[0] * mean * eps) ** 2
+    scale = np.sqrt(var)
+    scale[constant] = 1.0
+    x -= mean
+    x /= scale
+    return x
 
 
 def describe_steps(steps: dict) -> list[Message]:
@@ -233,4 +318,5 @@ def describe_steps(steps: dict) -> list[Message]:
 
 
 __all__ = ["CATEGORICAL_WEIGHT", "DAYS_AGO", "MAX_CATEGORIES", "FeatureSettings", "build_preprocessor",
-           "candidate_features", "describe_steps", "feature_frame", "skewed", "source_column"]
+           "candidate_features", "describe_steps", "feature_frame", "fit_transform", "skewed",
+           "source_column"]
