@@ -25,6 +25,7 @@ from segmentation import (
 )
 
 ws = app_state.workspace()
+SHOWN_ROWS = 200  # rows of a quality issue shown on the page (all of them in the download)
 ROLE_LABELS = [say(label) for label in ROLES.values()]
 ROLE_KEYS = {say(label): key for key, label in ROLES.items()}
 DATE_ORDERS = {"auto": _("Decide from the values"), "dmy": _("Day first (31/12/2024)"),
@@ -343,10 +344,13 @@ else:
     st.dataframe(issues.drop(columns=["key"]), hide_index=True)
     labels = dict(zip(issues["key"], issues[_("Issue")], strict=True))
     key = st.selectbox(_("Rows concerned by"), list(labels), format_func=labels.get, key="issue")
-    rows = app_state.cached(handle.ingest, "issue_rows", key, settings)
-    st.dataframe(rows.head(200).rename(columns={"row": _("row"), "_row": _("row")}), hide_index=True, height=200)
-    st.download_button(n_("Download this row (CSV)", "Download these {count} rows (CSV)", len(rows)),
-                       app_state.cached(handle.ingest, "issue_rows_csv", key, settings),
+    # Only the first rows are read to be shown (the user may hide them); all of them when the file is downloaded.
+    if st.toggle(_("Show the first {count} rows", count=SHOWN_ROWS), value=True, key="issue_show"):
+        rows = app_state.cached(handle.ingest, "issue_rows", key, settings, limit=SHOWN_ROWS)
+        st.dataframe(rows.rename(columns={"row": _("row"), "_row": _("row")}), hide_index=True, height=200)
+    count = next((i.count for i in report.issues if i.key == key), 0)
+    st.download_button(n_("Download this row (CSV)", "Download these {count} rows (CSV)", count),
+                       lambda: handle.ingest.issue_rows_csv(key, settings), on_click="ignore",
                        file_name=f"{ds.name} - {labels[key]}.csv", mime="text/csv", key="issue_download",
                        icon=":material/download:")
 

@@ -132,6 +132,7 @@ DATASET_TABLE_PREFIXES: dict[str, str] = {
     "rfm": "behaviour",     # RFM measures per customer
     "scores": "behaviour",  # propensity scores per customer
     "golden": "customers",  # golden records after merges
+    "reports": "ingest",    # the read and quality reports as computed (JSON), with the key of their inputs
 }
 
 #: Store tables holding rows of a dataset: table -> (key column, parent). With no parent the key column
@@ -175,7 +176,7 @@ PERSON_ROWS: dict[str, tuple[tuple[str, ...], str, str | None]] = {
 #: The key of a person's rows in each of a dataset's own tables (None: derived, dropped and rebuilt).
 DATASET_TABLE_PERSON_KEYS: dict[str, tuple[str, str] | None] = {
     "raw": ("_row", "row"), "clean": ("_row", "row"), "rfm": ("customer_id", "customer"),
-    "scores": ("customer_id", "customer"), "golden": None, "rejects": None,
+    "scores": ("customer_id", "customer"), "golden": None, "rejects": None, "reports": None,
 }
 
 

@@ -149,6 +149,8 @@ _PREFERENCE = "preference:"  # meta keys of user preferences (the interface lang
 RECORDS_SCOPE = "records:"
 #: The scope of what describes its customers, records and computed attributes (:meth:`Store.attributes_version`).
 ATTRIBUTES_SCOPE = "attributes:"
+#: The scope of its imported rows alone, raw and normalised (:meth:`Store.rows_version`): ``rows:<id>``.
+ROWS_SCOPE = "rows:"
 
 
 class _Writes:
@@ -162,21 +164,28 @@ class _Writes:
         self.records: set[int] = set()
         #: Datasets whose records or computed attributes (RFM, scores) may have changed.
         self.attributes: set[int] = set()
+        #: Datasets whose imported rows (raw, normalised) may have changed: those whose records may have,
+        #: unless the writer said its records change without their rows (merges, rules).
+        self.rows: set[int] = set()
 
-    def name(self, dataset_ids: tuple[int | None, ...], records: bool = True, attributes: bool = False) -> None:
+    def name(self, dataset_ids: tuple[int | None, ...], records: bool = True, attributes: bool = False,
+             rows: bool | None = None) -> None:
         """Count these datasets as changed (and their records too, unless ``records=False``; their computed
-        attributes when their records or ``attributes``)."""
+        attributes when their records or ``attributes``; their rows with their records unless ``rows=False``)."""
         ids = {int(i) for i in dataset_ids if i is not None}
         self.datasets |= ids
         if records:
             self.records |= ids
         if records or attributes:
             self.attributes |= ids
+        if records and rows is not False:
+            self.rows |= ids
 
     def scopes(self) -> list[str]:
         """The write-version scopes this transaction moves: the store's, each dataset's, each dataset's records."""
         return ["*", *(str(i) for i in sorted(self.datasets)), *(f"{RECORDS_SCOPE}{i}" for i in sorted(self.records)),
-                *(f"{ATTRIBUTES_SCOPE}{i}" for i in sorted(self.attributes))]
+                *(f"{ATTRIBUTES_SCOPE}{i}" for i in sorted(self.attributes)),
+                *(f"{ROWS_SCOPE}{i}" for i in sorted(self.rows))]
 
 
 class Transaction:
@@ -198,7 +207,8 @@ class Transaction:
             self._writes.wrote = True
         return self._cur.execute(sql, params) if params is not None else self._cur.execute(sql)
 
-    def touch(self, *dataset_ids: int | None, records: bool = True, attributes: bool = False) -> None:
+    def touch(self, *dataset_ids: int | None, records: bool = True, attributes: bool = False,
+              rows: bool | None = None) -> None:
         """Say that this transaction changes these datasets (their write versions move on commit).
 
         ``records=False`` says it changes only data derived from their records (a run, RFM, a score, an
@@ -206,8 +216,10 @@ class Transaction:
         records are not rebuilt. When in doubt, leave the default: a needless rebuild is only slow.
         ``attributes=True`` (with ``records=False``) says it changes computed attributes of the customers
         (RFM, scores): :meth:`Store.attributes_version` moves (it moves with the records anyway).
+        ``rows=False`` (with the records) says the customers change but not the imported rows (merges, undos,
+        survivorship rules): :meth:`Store.rows_version` stays.
         """
-        self._writes.name(dataset_ids, records, attributes)
+        self._writes.name(dataset_ids, records, attributes, rows)
         self._writes.wrote = True
 
     def execute(self, sql: str, params: list | tuple | dict | None = None) -> list[tuple]:
@@ -366,7 +378,7 @@ class Store:
 
     @contextmanager
     def transaction(self, *datasets: int | None, versioned: bool = True, records: bool = True,
-                    attributes: bool = False) -> Iterator[Transaction]:
+                    attributes: bool = False, rows: bool | None = None) -> Iterator[Transaction]:
         """Serialised write transaction; rolled back entirely if the block raises.
 
         ``datasets`` are the ids of the datasets the block changes (see
@@ -374,7 +386,9 @@ class Store:
         leaves their records alone (it writes derived data only: runs, RFM,
         scores, audiences, names), so their records' version does not move;
         ``attributes=True`` that it changes their computed attributes (RFM,
-        scores: :meth:`attributes_version`).
+        scores: :meth:`attributes_version`); ``rows=False`` that it changes
+        the customers but not the imported rows (merges, rules:
+        :meth:`rows_version`).
         ``versioned=False`` is for logs that no cache depends on (the refresh
         log): they do not move the write version. Inside :meth:`atomic` it is
         part of the atomic block's transaction (whose commit moves the records'
@@ -383,11 +397,11 @@ class Store:
         shared = getattr(self._local, "cursor", None)
         if shared is not None:
             tx = Transaction(shared, self._local.writes if versioned else _Writes(versioned=False))
-            tx._writes.name(datasets, records, attributes)
+            tx._writes.name(datasets, records, attributes, rows)
             yield tx
             return
         writes = _Writes(versioned)
-        writes.name(datasets, records, attributes)
+        writes.name(datasets, records, attributes, rows)
         with self._begun(writes) as cur:
             yield Transaction(cur, writes)
 
@@ -410,6 +424,17 @@ class Store:
         """
         return int(self.query_value(f"SELECT version FROM {schema.WRITE_VERSIONS} WHERE scope = ?",
                                     [f"{RECORDS_SCOPE}{int(dataset_id)}"]) or 0)
+
+    def rows_version(self, dataset_id: int) -> int:
+        """How many committed writes may have changed the dataset's imported rows (raw and normalised) so far.
+
+        It moves with :meth:`records_version` except for writes declared
+        ``rows=False`` (merges, undos, survivorship rules: they change who the
+        customers are, not the rows read from the files), so what is computed
+        from the rows alone (the read and quality reports) survives a merge.
+        """
+        return int(self.query_value(f"SELECT version FROM {schema.WRITE_VERSIONS} WHERE scope = ?",
+                                    [f"{ROWS_SCOPE}{int(dataset_id)}"]) or 0)
 
     def attributes_version(self, dataset_id: int) -> int:
         """How many committed writes may have changed what describes the dataset's customers so far.

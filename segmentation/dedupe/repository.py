@@ -53,9 +53,10 @@ def writing(store: Store, ds: Dataset, records: bool = True) -> Iterator[Transac
     """One write transaction on the dataset (its write version moves on commit), under the write lock.
 
     ``records=False``: it writes neither merges nor rules (a matching run's pairs, decisions alone), so the
-    golden records are not rebuilt after it.
+    golden records are not rebuilt after it. Nothing here writes the imported rows (``rows=False``): the
+    read and quality reports stay valid after a merge.
     """
-    with store.transaction(ds.id, records=records) as tx:
+    with store.transaction(ds.id, records=records, rows=False) as tx:
         yield tx
 
 

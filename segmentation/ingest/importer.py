@@ -11,7 +11,11 @@ it was.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +30,7 @@ from ..core.vocabulary import KINDS, MISSING_WORDS, ROLES
 from . import forget
 from .dates import ORDERS
 from .normalize import NormalizeOptions, plan_columns
-from .readers import ReadResult, read_file
+from .readers import MAX_CELL_CHARS, CsvLayout, ReadResult, plain_csv, read_file
 from .report import ReadReport
 from .repository import DatasetsRepository
 from .roles import guess_roles
@@ -174,19 +178,34 @@ def spread_sample(table: pa.Table, rows: int) -> pd.DataFrame:
     Roles and value decisions see the whole file, not only its first rows
     (an export sorted by date, or whose late rows differ, is judged right).
     """
-    n = table.num_rows
+    picks = _spread_picks(table.num_rows, rows)
+    return table.to_pandas() if picks is None else table.take(pa.array(picks)).to_pandas()
+
+
+def _spread_picks(n: int, rows: int) -> np.ndarray | None:
+    """The 0-based positions :func:`spread_sample` draws from ``n`` rows; None for all of them."""
     if n <= rows:
-        return table.to_pandas()
-    picks = np.unique(np.linspace(0, n - 1, rows).round().astype(np.int64))
-    return table.take(pa.array(picks)).to_pandas()
+        return None
+    return np.unique(np.linspace(0, n - 1, rows).round().astype(np.int64))
 
 
-def _roles_for(columns: list[str], sample: pd.DataFrame, settings: ImportSettings) -> dict[str, str]:
-    roles = guess_roles(columns, sample)
+def _stored_spread(repo: DatasetsRepository, ds: Dataset, rows: int) -> pd.DataFrame:
+    """:func:`spread_sample` of a dataset's raw table just stored (the same rows, read back)."""
+    picks = _spread_picks(ds.row_count, rows)
+    return repo.raw_rows_at(ds, None if picks is None else (picks + 1).tolist())
+
+
+def _check_setting_roles(columns: list[str], settings: ImportSettings) -> None:
+    """The columns and roles the settings name exist (:class:`ColumnError` otherwise)."""
     wanted = dict(settings.roles)
     if settings.id_column is not None:
         wanted.setdefault(settings.id_column, "id")
     check_choices(wanted, columns, ROLES, "roles")
+
+
+def _roles_for(columns: list[str], sample: pd.DataFrame, settings: ImportSettings) -> dict[str, str]:
+    roles = guess_roles(columns, sample)
+    _check_setting_roles(columns, settings)
     roles.update(settings.roles)
     if settings.id_column is not None:
         for col, role in roles.items():
@@ -205,11 +224,25 @@ RESERVED = ("_row", "_batch")
 
 def _rename_reserved(result: ReadResult) -> ReadResult:
     """A user column called ``_row`` or ``_batch`` would collide with the store's own columns."""
-    if not any(c.lower() in RESERVED for c in result.columns):
+    fixed = _reserved_free(result.columns)
+    if fixed is None:
         return result
-    taken = {c.lower() for c in result.columns}
+    result.table = result.table.rename_columns(fixed)
+    result.warnings.append(RESERVED_WARNING)
+    result.columns = fixed
+    return result
+
+
+RESERVED_WARNING = f"Columns called {list(RESERVED)} were renamed: those names are reserved."
+
+
+def _reserved_free(columns: list[str]) -> list[str] | None:
+    """``columns`` with ``_row`` and ``_batch`` renamed (``_row (2)``); None if none is reserved."""
+    if not any(c.lower() in RESERVED for c in columns):
+        return None
+    taken = {c.lower() for c in columns}
     fixed = []
-    for c in result.columns:
+    for c in columns:
         if c.lower() in RESERVED:
             n = 2
             while f"{c} ({n})".lower() in taken:
@@ -217,10 +250,7 @@ def _rename_reserved(result: ReadResult) -> ReadResult:
             c = f"{c} ({n})"
             taken.add(c.lower())
         fixed.append(c)
-    result.table = result.table.rename_columns(fixed)
-    result.warnings.append(f"Columns called {list(RESERVED)} were renamed: those names are reserved.")
-    result.columns = fixed
-    return result
+    return fixed
 
 
 def import_file(store: Store, data: bytes, file_name: str, settings: ImportSettings = ImportSettings(),
@@ -259,6 +289,12 @@ def import_file(store: Store, data: bytes, file_name: str, settings: ImportSetti
         raise SettingError("kind", settings.kind, f"one of {list(KINDS)}")
     repo = DatasetsRepository(store)
     progress(0.05, f"Reading {file_name}")
+    dataset_id = None
+    if not settings.append_to:
+        plain = _import_plain(repo, data, file_name, settings, progress, upload_id)
+        if isinstance(plain, Dataset):
+            return plain
+        dataset_id = plain
     result = _rename_reserved(read_file(data, file_name, sheet=settings.sheet, max_bytes=settings.max_bytes))
     if settings.append_to:
         return _append(repo, result, file_name, settings, progress, upload_id)
@@ -276,7 +312,7 @@ def import_file(store: Store, data: bytes, file_name: str, settings: ImportSetti
     # Two transactions (DuckDB scans a table created in the same transaction ~2.5x slower); the dataset
     # becomes visible only with its row, written last. Until then its tables are "pending": the orphan
     # clean-up of another session leaves them alone. A failure drops them.
-    ds.id = repo.next_dataset_id()
+    ds.id = repo.next_dataset_id() if dataset_id is None else dataset_id
     try:
         with store.pending(ds.id):
             repo.store_raw(ds, _with_row_numbers(result.table), result.rejected)
@@ -288,6 +324,67 @@ def import_file(store: Store, data: bytes, file_name: str, settings: ImportSetti
     ds.last_import = {"forgotten_rows_skipped": skipped} if skipped else None
     progress(1.0, "Imported")
     return ds
+
+
+def _import_plain(repo: DatasetsRepository, data: bytes, file_name: str, settings: ImportSettings,
+                  progress: Progress, upload_id: int | None) -> Dataset | int | None:
+    """The import of a plain CSV file (:func:`~segmentation.ingest.readers.plain_csv`), parsed by DuckDB.
+
+    DuckDB's multi-threaded reader writes the raw table straight from the
+    file's records (no Arrow table, no copy in Python); roles and value
+    decisions see the same spread rows, read back. Returns the dataset; or,
+    at the first doubt (not a plain file, a row DuckDB refuses, another row
+    count, people to skip), nothing written and the dataset id taken, if any,
+    for :func:`import_file`'s careful path, which gives the same result.
+    """
+    layout = plain_csv(data, file_name, settings.max_bytes)
+    if layout is None or repo.forgotten_hashes()[1]:
+        return None
+    columns = _reserved_free(layout.columns)
+    warnings = list(layout.warnings) if columns is None else [*layout.warnings, RESERVED_WARNING]
+    columns = columns or layout.columns
+    _check_setting_roles(columns, settings)
+    normalize_options = settings.normalize_options()
+    progress(0.3, "Storing raw rows")
+    ds = Dataset(
+        id=repo.next_dataset_id(), name="", source_file=file_name, kind=settings.kind, imported_at=datetime.now(),
+        row_count=layout.rows, rejected_rows=0, file_format="csv", encoding=layout.encoding,
+        delimiter=layout.delimiter, sheet=None, columns=columns, roles={}, options=asdict(normalize_options),
+        warnings=warnings)
+    try:
+        with repo.store.pending(ds.id):
+            with _records_file(layout) as path:
+                if not repo.store_raw_csv(ds, path, layout.delimiter, layout.rows, _LINE_LIMIT):
+                    return ds.id
+            ds.roles = _roles_for(columns, _stored_spread(repo, ds, GUESS_ROWS), settings)
+            sample = _stored_spread(repo, ds, SAMPLE_ROWS)
+            plans = plan_columns(ds.roles, sample, normalize_options, repo.evidence(ds, ds.roles, normalize_options))
+            repo.commit_new(ds, plans, settings.name or Path(file_name).stem or "dataset", upload_id, progress)
+    except BaseException:
+        repo.drop_orphan_tables()
+        raise
+    progress(1.0, "Imported")
+    return ds
+
+
+_LINE_LIMIT = 4 * MAX_CELL_CHARS  # bytes: a plain file's lines are shorter than a cell's most characters
+
+
+@contextmanager
+def _records_file(layout: CsvLayout) -> Iterator[str]:
+    """The layout's records written to a private temporary file (in memory, ``/dev/shm``, where there is room)."""
+    size = layout.end - layout.start
+    where = None
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        with_room = shutil.disk_usage("/dev/shm").free > 2 * size
+        where = "/dev/shm" if with_room else None
+    handle, path = tempfile.mkstemp(prefix="segment-studio-", suffix=".csv", dir=where)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(memoryview(layout.body)[layout.start:layout.end])
+        yield path
+    finally:
+        os.unlink(path)
 
 
 def _skip_forgotten(repo: DatasetsRepository, table: pa.Table, roles: dict[str, str]) -> tuple[pa.Table, int]:

@@ -10,6 +10,7 @@ only SQL executor, runs it.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import date
@@ -92,6 +93,34 @@ class QualityReport:
         }
 
 
+    def to_json(self) -> str:
+        """Every figure as JSON, to keep (:meth:`from_json` gives the report back, equal)."""
+        corr = self.correlation
+        return json.dumps({
+            "dataset": self.dataset, "rows": self.rows, "rejected_rows": self.rejected_rows,
+            "columns": self.columns.to_dict("records"), "outliers": self.outliers.to_dict("records"),
+            "exact_duplicates": self.exact_duplicates, "duplicate_keys": self.duplicate_keys,
+            "stale_profiles": self.stale_profiles, "stale_column": self.stale_column,
+            "correlation": {"names": [str(c) for c in corr.columns],
+                            "values": [[None if pd.isna(v) else float(v) for v in r] for r in corr.to_numpy()]},
+            "issues": [[i.key, i.label, i.count] for i in self.issues]})
+
+    @classmethod
+    def from_json(cls, text: str) -> QualityReport:
+        """The report :meth:`to_json` wrote."""
+        data = json.loads(text)
+        names = data["correlation"]["names"]
+        values = [[float("nan") if v is None else v for v in r] for r in data["correlation"]["values"]]
+        return cls(
+            dataset=data["dataset"], rows=data["rows"], rejected_rows=data["rejected_rows"],
+            columns=pd.DataFrame(data["columns"]) if data["columns"] else pd.DataFrame(),
+            outliers=pd.DataFrame(data["outliers"], columns=["column", "count", "low", "high"]),
+            exact_duplicates=data["exact_duplicates"], duplicate_keys=data["duplicate_keys"],
+            stale_profiles=data["stale_profiles"], stale_column=data["stale_column"],
+            correlation=pd.DataFrame(values or None, index=names, columns=names, dtype=float),
+            issues=[Issue(*i) for i in data["issues"]])
+
+
 def _blank(col: str) -> str:
     return f"(r.{col} IS NULL OR trim(r.{col}) = '')"
 
@@ -155,15 +184,26 @@ def _numeric_columns(ds: Dataset) -> list[str]:
 def column_counts_sql(ds: Dataset, raw: str) -> str:
     """Rows, then per column: missing raw values, invalid values (raw but no normalised value), distinct values.
 
-    ``raw`` is the SQL text of the current raw rows (:meth:`DatasetsRepository.raw_source`).
+    ``raw`` is the SQL text of the current raw rows (:meth:`DatasetsRepository.raw_source`). The blank
+    test is computed once per cell, in a subquery.
     """
-    aggs = []
-    for col in ds.columns:
+    flags, aggs = ["c._row"], []
+    for i, col in enumerate(ds.columns):
         q = quote(col)
-        aggs.append(f"count_if({_blank(q)})")
-        aggs.append(f"count_if(NOT {_blank(q)} AND c.{q} IS NULL)")
-        aggs.append(f"approx_count_distinct(c.{q})")
-    return f"SELECT count(*), {', '.join(aggs)} FROM {raw} r JOIN {ds.clean_table} c USING (_row)"
+        flags += [f"{_blank(q)} AS b{i}", f"c.{q} IS NULL AS n{i}", f"c.{q} AS v{i}"]
+        aggs += [f"count_if(b{i})", f"count_if(NOT b{i} AND n{i})", f"approx_count_distinct(v{i})"]
+    inner = f"SELECT {', '.join(flags)} FROM {raw} r JOIN {ds.clean_table} c USING (_row)"
+    return f"SELECT count(*){''.join(', ' + a for a in aggs)} FROM ({inner}) f"
+
+
+def all_fences_sql(ds: Dataset, columns: list[str]) -> str:
+    """:func:`fences_sql` of every column of ``columns`` in one scan: five values per column, in order."""
+    items = []
+    for column in columns:
+        q = quote(column)
+        items += [f"min({q})", f"quantile_cont({q}, 0.25)", f"quantile_cont({q}, 0.75)",
+                  f"quantile_cont(ln(1 + greatest({q}, 0)), 0.25)", f"quantile_cont(ln(1 + greatest({q}, 0)), 0.75)"]
+    return f"SELECT {', '.join(items)} FROM {ds.clean_table}"
 
 
 def outliers_sql(ds: Dataset, column: str) -> str:
@@ -173,10 +213,15 @@ def outliers_sql(ds: Dataset, column: str) -> str:
 
 
 def exact_duplicates_sql(ds: Dataset) -> str:
-    """Records equal to another one on every column."""
+    """Records equal to another one on every column.
+
+    Only the records whose hash of every column another record shares are grouped on every column (a
+    cheap first pass; the grouping decides, so a collision of hashes changes nothing).
+    """
     all_cols = ", ".join(quote(c) for c in ds.columns)
+    shared = f"SELECT h FROM (SELECT hash({all_cols}) AS h FROM {ds.clean_table}) GROUP BY h HAVING count(*) > 1"
     return (f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {ds.clean_table} "
-            f"GROUP BY {all_cols} HAVING count(*) > 1)")
+            f"WHERE hash({all_cols}) IN ({shared}) GROUP BY {all_cols} HAVING count(*) > 1)")
 
 
 def duplicate_key_sql(ds: Dataset, column: str) -> str:
@@ -191,11 +236,30 @@ def correlation_sql(ds: Dataset, pairs: list[tuple[str, str]]) -> str:
     return "SELECT " + ", ".join(f"corr({quote(a)}, {quote(b)})" for a, b in pairs) + f" FROM {ds.clean_table}"
 
 
-def issue_rows_sql(ds: Dataset, key: str, condition: str, raw: str) -> str:
+def figures_sql(ds: Dataset, numeric: list[str], dup_cols: list[str], stale: str | None,
+                pairs: list[tuple[str, str]]) -> str:
+    """One query of the figures that follow the fences, in order: each numeric column's outliers (two
+    parameters each: low, high), exact duplicates, each key column's shared values, stale profiles
+    (``stale``: the condition over ``c``, if any) and each pair's correlation."""
+    items = [f"count_if({quote(col)} < ? OR {quote(col)} > ?)" for col in numeric]
+    items.append(f"({exact_duplicates_sql(ds)})")
+    items += [f"({duplicate_key_sql(ds, col)})" for col in dup_cols]
+    if stale is not None:
+        items.append(f"count_if({stale})")
+    items += [f"corr(c.{quote(a)}, c.{quote(b)})" for a, b in pairs]
+    return f"SELECT {', '.join(items)} FROM {ds.clean_table} c"
+
+
+def issue_rows_sql(ds: Dataset, key: str, condition: str, raw: str, limit: int | None = None) -> str:
     """The raw rows (``row`` and the columns) that ``condition`` selects, for the issue ``key``.
 
-    ``raw`` is the SQL text of the current raw rows (:meth:`DatasetsRepository.raw_source`).
+    ``raw`` is the SQL text of the current raw rows (:meth:`DatasetsRepository.raw_source`); ``limit``
+    keeps the first rows only.
     """
+    return _issue_rows_sql(ds, key, condition, raw) + ("" if limit is None else f" LIMIT {int(limit)}")
+
+
+def _issue_rows_sql(ds: Dataset, key: str, condition: str, raw: str) -> str:
     cols = ", ".join(f"r.{quote(c)}" for c in ds.columns)
     if key == "rejected":
         return f"SELECT line, reason, raw FROM {ds.rejects_table} ORDER BY line"
@@ -224,11 +288,21 @@ def quality_report(store: Store, dataset: str | None = None,
     return report(repo, repo.dataset(dataset or None), settings)
 
 
-def report(repo: DatasetsRepository, ds: Dataset, settings: QualitySettings = QualitySettings()) -> QualityReport:
-    """The data-quality report of the dataset ``ds`` (its SQL run by ``repo``)."""
+def report(repo: DatasetsRepository, ds: Dataset, settings: QualitySettings = QualitySettings(),
+           column_row: tuple | None = None) -> QualityReport:
+    """The data-quality report of the dataset ``ds`` (its SQL run by ``repo``).
+
+    ``column_row`` is the row of :func:`column_counts_sql` if already computed (the column pass shared
+    with the read report, :func:`segmentation.ingest.report.split_pass`).
+    """
     numeric = _numeric_columns(ds)
-    row, *fence_rows = repo.first_rows([(column_counts_sql(ds, repo.raw_source(ds)), None),
-                                        *((fences_sql(ds, col), None) for col in numeric)])
+    queries = [] if column_row is not None else [(column_counts_sql(ds, repo.raw_source(ds)), None)]
+    if numeric:
+        queries.append((all_fences_sql(ds, numeric), None))
+    answered = repo.first_rows(queries)
+    row = column_row if column_row is not None else answered.pop(0)
+    fenced = answered
+    fence_rows = [fenced[0][5 * i: 5 * i + 5] for i in range(len(numeric))] if numeric else []
     n = int(row[0])
     records = []
     for i, col in enumerate(ds.columns):
@@ -247,32 +321,24 @@ def report(repo: DatasetsRepository, ds: Dataset, settings: QualitySettings = Qu
     dup_cols = ds.columns_with_role("email", "phone")
     stale_cols = ds.columns_with_role("last_activity_date")
     pairs = [(a, b) for i, a in enumerate(numeric) for b in numeric[i:]] if len(numeric) >= 2 else []
-    queries: list[tuple[str, list | None]] = [(outliers_sql(ds, col), [low, high])
-                                              for col, (low, high) in zip(numeric, limits, strict=True)]
-    queries.append((exact_duplicates_sql(ds), None))
-    queries += [(duplicate_key_sql(ds, col), None) for col in dup_cols]
-    if stale_cols:
-        cond = _condition(ds, f"stale:{stale_cols[0]}", settings)
-        queries.append((f"SELECT count_if({cond}) FROM {ds.clean_table} c", None))
-    if pairs:
-        queries.append((correlation_sql(ds, pairs), None))
-    answers = iter(repo.first_rows(queries))
+    stale = _condition(ds, f"stale:{stale_cols[0]}", settings) if stale_cols else None
+    sql = figures_sql(ds, numeric, dup_cols, stale, pairs)
+    answers = iter(repo.first_rows([(sql, [v for low_high in limits for v in low_high])])[0])
 
     outlier_frame = pd.DataFrame(
-        [{"column": col, "count": int(next(answers)[0] or 0), "low": low, "high": high}
+        [{"column": col, "count": int(next(answers) or 0), "low": low, "high": high}
          for col, (low, high) in zip(numeric, limits, strict=True)],
         columns=["column", "count", "low", "high"])
-    exact = int(next(answers)[0] or 0)
-    dup_keys = {col: int(next(answers)[0] or 0) for col in dup_cols}
-    stale = int(next(answers)[0] or 0) if stale_cols else None
+    exact = int(next(answers) or 0)
+    dup_keys = {col: int(next(answers) or 0) for col in dup_cols}
+    stale_count = int(next(answers) or 0) if stale_cols else None
     corr = pd.DataFrame(index=numeric, columns=numeric, dtype=float)
-    if pairs:
-        for (a, b), v in zip(pairs, next(answers), strict=True):
-            corr.loc[a, b] = corr.loc[b, a] = v
+    for a, b in pairs:
+        corr.loc[a, b] = corr.loc[b, a] = next(answers)
 
     result = QualityReport(
         dataset=ds.name, rows=n, rejected_rows=ds.rejected_rows, columns=columns, outliers=outlier_frame,
-        exact_duplicates=exact, duplicate_keys=dup_keys, stale_profiles=stale,
+        exact_duplicates=exact, duplicate_keys=dup_keys, stale_profiles=stale_count,
         stale_column=stale_cols[0] if stale_cols else None, correlation=corr)
     result.issues = _issues(result)
     return result
@@ -309,13 +375,15 @@ def issue_rows(store: Store, key: str, dataset: str | None = None,
 
 
 def rows_of(repo: DatasetsRepository, ds: Dataset, key: str,
-            settings: QualitySettings = QualitySettings()) -> pd.DataFrame:
+            settings: QualitySettings = QualitySettings(), limit: int | None = None) -> pd.DataFrame:
     """The rows concerned by one issue of the report of ``ds``, with their raw values.
 
     Parameters
     ----------
     key : str
         An :class:`Issue` key such as ``"invalid:E-mail"`` or ``"rejected"``.
+    limit : int, optional
+        The first rows only (to show some).
 
     Returns
     -------
@@ -331,11 +399,11 @@ def rows_of(repo: DatasetsRepository, ds: Dataset, key: str,
         The key is not one of an issue.
     """
     if key == "rejected":
-        return repo.frame(issue_rows_sql(ds, key, "", ds.raw_table))
+        return repo.frame(issue_rows_sql(ds, key, "", ds.raw_table, limit))
     limits = None
     if key.startswith("outlier:"):
         column = key.partition(":")[2]
         if column not in ds.columns:
             raise ColumnError(f"No column {column!r} in dataset {ds.name!r}; found {ds.columns}")
         limits = fences(repo.first_rows([(fences_sql(ds, column), None)])[0], settings)
-    return repo.frame(issue_rows_sql(ds, key, _condition(ds, key, settings, limits), repo.raw_source(ds)))
+    return repo.frame(issue_rows_sql(ds, key, _condition(ds, key, settings, limits), repo.raw_source(ds), limit))

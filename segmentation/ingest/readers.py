@@ -466,8 +466,86 @@ def _first_invalid(data: bytes, start: int) -> int:
 # --- CSV ---------------------------------------------------------------------
 
 
+@dataclass
+class CsvLayout:
+    """Where a delimited text file's records are, before they are parsed (see :func:`plain_csv`).
+
+    ``body`` is UTF-8; the records are ``body[start:end]`` (after the header,
+    before a footer); ``rows`` and ``crlf`` (lines end in ``\\r\\n``) are
+    set by :func:`plain_csv` only.
+    """
+
+    body: bytes
+    start: int
+    end: int
+    columns: list[str]
+    raw_headers: list[str]
+    encoding: str
+    delimiter: str
+    header_lines: int
+    newline: bytes
+    warnings: list[str]
+    rows: int = 0
+    crlf: bool = False
+
+
+def plain_csv(data: bytes, file_name: str, max_bytes: int | None = None) -> CsvLayout | None:
+    """The layout of a delimited text file whose records are plain lines, or None at the first doubt.
+
+    "Plain": no quote character, no NUL, no blank line, one kind of line end
+    (``\n`` or ``\r\n`` throughout), no line over :data:`MAX_CELL_CHARS`
+    bytes; then every line is one record, split on the delimiter alone, and
+    any reader that splits lines and fields gives the cells :func:`read_file`
+    gives (its ``rows`` is the number of records, to check the reader's
+    count against). Anything else (workbooks, aligned text, quotes, ...)
+    gives None: read it with :func:`read_file`. The file's refusals (size,
+    columns, empty, ...) are raised as :func:`read_file` raises them.
+    """
+    if max_bytes is not None and len(data) > max_bytes:
+        return None  # read_file gives the message
+    if _detect_format(data, file_name) != "csv":
+        return None
+    layout = _csv_layout(data, file_name)
+    if isinstance(layout, ReadResult):
+        return None
+    rows = _plain_rows(layout.body, layout.start, layout.end)
+    if not rows:
+        return None
+    layout.rows = rows
+    layout.crlf = layout.body.find(b"\r", layout.start, layout.end) >= 0
+    return layout
+
+
+def _plain_rows(body: bytes, start: int, end: int) -> int | None:
+    """How many lines ``body[start:end]`` holds if they are plain records (see :func:`plain_csv`), else None."""
+    if end <= start or any(body.find(byte, start, end) >= 0 for byte in (b'"', b"\x00")):
+        return None
+    newlines = body.count(b"\n", start, end)
+    if body.find(b"\r", start, end) >= 0 and not (body.count(b"\r", start, end) == body.count(b"\r\n", start, end)
+                                                   == newlines):
+        return None  # a lone CR, or lines ending in both ways
+    crlf = newlines and body[body.find(b"\n", start, end) - 1] == 13
+    ends = []
+    for offset in range(start, end, _UTF8_CHUNK):
+        chunk = np.frombuffer(body, np.uint8, count=min(_UTF8_CHUNK, end - offset), offset=offset)
+        ends.append(np.flatnonzero(chunk == 10) + offset)
+    ends.append(np.array([end] if body[end - 1] != 10 else [], dtype=np.int64))
+    stops = np.concatenate(ends).astype(np.int64)
+    begins = np.concatenate([[start], stops[:-1] + 1])
+    lengths = stops - begins - (1 if crlf else 0) * (stops < end)
+    if not len(lengths) or lengths.min() <= 0 or lengths.max() > MAX_CELL_CHARS:
+        return None  # a blank line (skipped by the reader), or a long line whose cells must be measured
+    return len(lengths)
+
+
 def _read_csv(data: bytes, file_name: str) -> ReadResult:
     """Read delimited text; the parsing itself is pyarrow's (no row loop here)."""
+    layout = _csv_layout(data, file_name)
+    return layout if isinstance(layout, ReadResult) else _parse_csv(layout, file_name)
+
+
+def _csv_layout(data: bytes, file_name: str) -> CsvLayout | ReadResult:
+    """Decode, check and locate a delimited file's header and records (or read it whole if aligned)."""
     body, start, encoding, warnings = _utf8_body(data, file_name)
     if _NON_SPACE.search(body, start) is None:
         raise InputFileError(
@@ -512,7 +590,15 @@ def _read_csv(data: bytes, file_name: str) -> ReadResult:
         warnings.append(f"footer of {_count(footer_lines, 'line')} after a blank line ignored")
     if _NON_SPACE.search(body, content_start, end) is None:
         raise _no_records(file_name)
+    return CsvLayout(body=body, start=content_start, end=end, columns=columns, raw_headers=raw_headers,
+                     encoding=encoding, delimiter=delimiter, header_lines=header_lines,
+                     newline=b"\n" if "\n" in head else b"\r", warnings=warnings)
 
+
+def _parse_csv(layout: CsvLayout, file_name: str) -> ReadResult:
+    """Parse the located records with pyarrow; rows with another number of fields are set aside."""
+    body, content_start, end, columns = layout.body, layout.start, layout.end, layout.columns
+    delimiter, header_lines, warnings = layout.delimiter, layout.header_lines, layout.warnings
     invalid: list[tuple[int, int, int, str]] = []
 
     def set_aside(row: pacsv.InvalidRow) -> str:
@@ -544,8 +630,7 @@ def _read_csv(data: bytes, file_name: str) -> ReadResult:
         ) from exc
     _check_cell_length(table, body, content_start, header_lines + 1, file_name)
 
-    newline = b"\n" if "\n" in head else b"\r"
-    lines = _locate_lines(body, content_start, end, header_lines + 1, newline, invalid)
+    lines = _locate_lines(body, content_start, end, header_lines + 1, layout.newline, invalid)
     rejected = _rejected_frame(
         lines,
         [f"expected {expected} fields, found {actual}" for _, expected, actual, _ in invalid],
@@ -555,9 +640,9 @@ def _read_csv(data: bytes, file_name: str) -> ReadResult:
     return ReadResult(
         table=table,
         columns=columns,
-        original_headers=raw_headers,
+        original_headers=layout.raw_headers,
         file_format="csv",
-        encoding=encoding,
+        encoding=layout.encoding,
         delimiter=delimiter,
         sheet=None,
         sheets=[],

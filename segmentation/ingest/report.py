@@ -15,6 +15,7 @@ This module builds the SQL text and holds the results;
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -24,6 +25,7 @@ from ..core.store import quote
 from ..core.vocabulary import MISSING_WORDS, ROLE_KIND, ROLES
 from .normalize import invalid_counts_hint
 from .plan import ColumnPlan
+from .sqltext import sql_string
 from .statements import value_sql
 
 #: A column with less of its non-missing values read than this gets a warning before import.
@@ -119,6 +121,17 @@ class ReadReport:
         """``{"rows": ..., "columns": [...]}``, JSON-ready."""
         return {"rows": self.rows, "columns": [c.to_dict() for c in self.columns]}
 
+    def to_json(self) -> str:
+        """The report as JSON, to keep (:meth:`from_json` gives it back, equal)."""
+        return json.dumps({"rows": self.rows, "columns": [
+            [c.name, c.role, c.kind, c.read, c.invalid, c.missing, list(c.examples_unread)] for c in self.columns]})
+
+    @classmethod
+    def from_json(cls, text: str) -> ReadReport:
+        """The report :meth:`to_json` wrote."""
+        data = json.loads(text)
+        return cls(rows=data["rows"], columns=[ColumnRead(*c) for c in data["columns"]])
+
     def frame(self) -> pd.DataFrame:
         """The report as a table to show: column, role, read, invalid, missing, % read, examples not read."""
         return pd.DataFrame({
@@ -152,14 +165,25 @@ def report_columns(roles: dict[str, str], missing: tuple[str, ...] | list[str] |
     return [ReportColumn(c, r, words) for c, r in roles.items()]
 
 
-def _raw(col: ReportColumn) -> str:
-    """The raw value with missing words turned to NULL (as the normaliser reads it)."""
-    return value_sql(ColumnPlan(col.name, col.role, col.kind, "VARCHAR", "", missing=col.missing),
-                     f"r.{quote(col.name)}")
-
-
 def _missing(col: ReportColumn) -> str:
-    return f"nullif(trim({_raw(col)}), '') IS NULL"
+    """The raw cell is missing: NULL, blank or a missing-value word once trimmed.
+
+    The same as ``nullif(trim(value_sql(...)), '') IS NULL`` (the normaliser's reading), with the cell
+    trimmed once.
+    """
+    r = f"r.{quote(col.name)}"
+    return f"({r} IS NULL OR trim({r}) IN ({', '.join(sql_string(w) for w in (*col.missing, ''))}))"
+
+
+def flags_sql(columns: list[ReportColumn], raw_source: str, clean_source: str) -> str:
+    """Per row, two flags per column ``i``: ``m{i}`` the raw cell is missing, ``n{i}`` its normalised value is NULL.
+
+    Each flag is computed once per cell, so that the counts of :func:`counts_sql` are cheap sums.
+    """
+    items = ["1 AS one"]
+    for i, col in enumerate(columns):
+        items += [f"{_missing(col)} AS m{i}", f"c.{quote(col.name)} IS NULL AS n{i}"]
+    return f"SELECT {', '.join(items)} FROM {raw_source} r JOIN {clean_source} c USING (_row)"
 
 
 def counts_sql(columns: list[ReportColumn], raw_source: str, clean_source: str) -> str:
@@ -169,22 +193,88 @@ def counts_sql(columns: list[ReportColumn], raw_source: str, clean_source: str) 
     with ``_row``, joined on it (the raw rows and their normalised values).
     """
     items = ["count(*)"]
-    for col in columns:
-        unread = f"NOT ({_missing(col)}) AND c.{quote(col.name)} IS NULL"
-        read = f"count(*) FILTER (WHERE NOT ({_missing(col)}) AND c.{quote(col.name)} IS NOT NULL)"
-        items.append(read)
+    for i, col in enumerate(columns):
+        read = f"count_if(NOT m{i} AND NOT n{i})"
         if invalid_counts_hint(col.kind):
-            items += [f"count(*) FILTER (WHERE {unread})", f"count(*) FILTER (WHERE {_missing(col)})"]
+            items += [read, f"count_if(NOT m{i} AND n{i})", f"count_if(m{i})"]
         else:
-            items += ["0", f"count(*) - {read}"]
-    return f"SELECT {', '.join(items)} FROM {raw_source} r JOIN {clean_source} c USING (_row)"
+            items += [read, "0", f"count(*) - {read}"]
+    return f"SELECT {', '.join(items)} FROM ({flags_sql(columns, raw_source, clean_source)}) f"
 
 
-def examples_sql(col: ReportColumn, raw_source: str, clean_source: str, limit: int = EXAMPLES) -> str:
-    """The most frequent distinct raw values of one column that were not read (``value``, ``n``)."""
-    q = quote(col.name)
-    return (f"SELECT r.{q} AS value, count(*) AS n FROM {raw_source} r JOIN {clean_source} c USING (_row) "
-            f"WHERE NOT ({_missing(col)}) AND c.{q} IS NULL GROUP BY 1 ORDER BY n DESC, value LIMIT {int(limit)}")
+#: Figures per column in a :func:`column_pass_sql` row (after its first value, the row count).
+PASS_WIDTH = 6
+
+
+def column_pass_sql(columns: list[ReportColumn], raw_source: str, clean_source: str) -> str:
+    """One pass over the rows for both reports: ``count(*)``, then per column six figures.
+
+    The read report's read, invalid and missing (as in :func:`counts_sql`), then the quality report's
+    (:mod:`segmentation.ingest.quality`): blank raw cells (NULL or spaces only), cells not blank whose
+    normalised value is NULL, and the approximate count of distinct normalised values. Each cell is
+    trimmed once (the innermost query); :func:`split_pass` separates the two reports' figures.
+    """
+    trimmed = ", ".join(["_row", *(f"trim({quote(col.name)}) AS t{i}" for i, col in enumerate(columns))])
+    flags, items = ["1 AS one"], ["count(*)"]
+    for i, col in enumerate(columns):
+        q = quote(col.name)
+        words = ", ".join(sql_string(w) for w in (*col.missing, ""))
+        flags += [f"(t{i} IS NULL OR t{i} IN ({words})) AS m{i}", f"(t{i} IS NULL OR t{i} = '') AS b{i}",
+                  f"c.{q} IS NULL AS n{i}", f"c.{q} AS v{i}"]
+        read = f"count_if(NOT m{i} AND NOT n{i})"
+        if invalid_counts_hint(col.kind):
+            items += [read, f"count_if(NOT m{i} AND n{i})", f"count_if(m{i})"]
+        else:
+            items += [read, "0", f"count(*) - {read}"]
+        items += [f"count_if(b{i})", f"count_if(NOT b{i} AND n{i})", f"approx_count_distinct(v{i})"]
+    inner = (f"SELECT {', '.join(flags)} FROM (SELECT {trimmed} FROM {raw_source}) r "
+             f"JOIN {clean_source} c USING (_row)")
+    return f"SELECT {', '.join(items)} FROM ({inner}) f"
+
+
+def split_pass(row: tuple | list) -> tuple[tuple, tuple]:
+    """A :func:`column_pass_sql` row as a :func:`counts_sql` row and a quality column-counts row."""
+    n, figures = row[0], row[1:]
+    columns = range(len(figures) // PASS_WIDTH)
+    read = tuple(v for i in columns for v in figures[PASS_WIDTH * i: PASS_WIDTH * i + 3])
+    quality = tuple(v for i in columns for v in figures[PASS_WIDTH * i + 3: PASS_WIDTH * (i + 1)])
+    return (n, *read), (n, *quality)
+
+
+def examples_sql(columns: list[tuple[int, ReportColumn]], raw_source: str, clean_source: str,
+                 limit: int = EXAMPLES) -> str:
+    """The most frequent distinct raw values that were not read, of every column given, in one query.
+
+    ``columns`` are (position, column) pairs; rows are ``(position, value, n)``, the ``limit`` most
+    frequent values of each column (ties in value order), most frequent first.
+    """
+    if not columns:
+        return "SELECT NULL::INTEGER AS i, NULL::VARCHAR AS value, 0::BIGINT AS n WHERE false"
+    values, any_null = [], []
+    for i, col in columns:
+        q = quote(col.name)
+        values.append(f"CASE WHEN c.{q} IS NULL AND NOT {_missing(col)} THEN r.{q} END AS v{int(i)}")
+        any_null.append(f"c.{q} IS NULL")
+    unread = (f"SELECT {', '.join(values)} FROM {raw_source} r JOIN {clean_source} c USING (_row) "
+              f"WHERE {' OR '.join(any_null)}")
+    groups = " UNION ALL ".join(f"SELECT {int(i)} AS i, v{int(i)} AS value, count(*) AS n FROM unread "
+                                f"WHERE v{int(i)} IS NOT NULL GROUP BY 2" for i, _ in columns)
+    return (f"WITH unread AS MATERIALIZED ({unread}) SELECT i, value, n FROM ({groups}) "
+            f"QUALIFY row_number() OVER (PARTITION BY i ORDER BY n DESC, value) <= {int(limit)} "
+            f"ORDER BY i, n DESC, value")
+
+
+def examples_by_column(columns: list[ReportColumn], rows: list[tuple]) -> dict[str, list[str]]:
+    """Column name -> its examples, from the rows of :func:`examples_sql`."""
+    found: dict[str, list[str]] = {}
+    for i, value, _n in rows:
+        found.setdefault(columns[int(i)].name, []).append(value)
+    return found
+
+
+def unread_columns(columns: list[ReportColumn], counts: tuple) -> list[tuple[int, ReportColumn]]:
+    """The (position, column) pairs with invalid values in a :func:`counts_sql` row (those with examples)."""
+    return [(i, col) for i, col in enumerate(columns) if counts[2 + 3 * i]]
 
 
 def filled_sql(clean_select: str, plans: list[ColumnPlan], fills: dict[int, str], source: str) -> str:
@@ -221,14 +311,20 @@ def build_report(columns: list[ReportColumn], counts: tuple, examples: dict[str,
 
 __all__ = [
     "EXAMPLES",
+    "PASS_WIDTH",
     "PHONE_REGIONS",
     "READ_THRESHOLD",
     "ColumnRead",
     "ReadReport",
     "ReportColumn",
     "build_report",
+    "column_pass_sql",
     "counts_sql",
+    "examples_by_column",
     "examples_sql",
     "filled_sql",
+    "flags_sql",
     "report_columns",
+    "split_pass",
+    "unread_columns",
 ]

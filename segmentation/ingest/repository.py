@@ -21,12 +21,13 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 
 from ..core import schema
 from ..core.errors import DatasetNotFoundError, NotFoundError
-from ..core.store import Dataset, Store, Transaction, quote, unique_name
+from ..core.store import ROWS_SCOPE, Dataset, Store, Transaction, quote, unique_name
 from . import forget, report, statements
 from .normalize import ColumnPlan, NormalizeOptions, evidence_sql, plan_columns
 
@@ -35,6 +36,10 @@ Progress = Callable[[float, str], None]
 _DATASET_COLUMNS = ("id, name, source_file, kind, imported_at, row_count, rejected_rows, file_format, "
                     "encoding, delimiter, sheet, columns, roles, options, warnings")
 _REJECT_TYPES = {"line": "int64", "reason": object, "raw": object}
+
+
+class _Doubt(Exception):
+    """A fast path met something it does not handle exactly: roll back and take the careful path."""
 
 
 def _no_progress(_fraction: float, _message: str) -> None:
@@ -292,6 +297,8 @@ class DatasetsRepository:
                         tx.execute(f"DROP TABLE {golden}")
                         tx.execute(f"DELETE FROM {schema.META} WHERE key = ?", [f"golden_version_{ds.id}"])
                         removed["golden (rebuilt)"] = removed.get("golden (rebuilt)", 0) + 1
+                # The kept reports quote raw values (examples not read): dropped, computed again when read.
+                tx.execute(f"DROP TABLE IF EXISTS {schema.dataset_table('reports', ds.id)}")
                 if kind == "email":
                     count("rejects", tx.execute(f"DELETE FROM {ds.rejects_table} WHERE contains(lower(raw), ?)",
                                                 [folded]))
@@ -488,6 +495,38 @@ class DatasetsRepository:
             tx.execute(f"CREATE TABLE {ds.rejects_table} AS {statements.rejects_select_sql('_rejects')}")
             tx.unregister("_rejects")
 
+    def store_raw_csv(self, ds: Dataset, path: str, delimiter: str, rows: int, max_line_bytes: int) -> bool:
+        """Create a new dataset's raw table straight from a plain CSV file of ``rows`` records; False on doubt.
+
+        ``path`` holds the records only (see :func:`segmentation.ingest.readers.plain_csv`).
+        Any reading error, or another number of rows than ``rows``, rolls the
+        table back and returns False: the caller then reads the file with
+        :func:`~segmentation.ingest.readers.read_file` (today's careful way).
+        """
+        try:
+            with self.store.transaction(ds.id) as tx:
+                try:
+                    tx.execute(statements.raw_from_csv_sql(ds, delimiter, max_line_bytes), [path])
+                except duckdb.IOException:
+                    raise
+                except duckdb.Error as exc:
+                    raise _Doubt from exc
+                if tx.fetchone(f"SELECT count(*) FROM {ds.raw_table}")[0] != rows:
+                    raise _Doubt
+                tx.register("_rejects", pd.DataFrame({c: pd.Series(dtype=t) for c, t in _REJECT_TYPES.items()}))
+                tx.execute(f"CREATE TABLE {ds.rejects_table} AS {statements.rejects_select_sql('_rejects')}")
+                tx.unregister("_rejects")
+        except _Doubt:
+            return False
+        return True
+
+    def raw_rows_at(self, ds: Dataset, rows: list[int] | None) -> pd.DataFrame:
+        """A new dataset's raw cells (without ``_row``) at these 1-based row numbers, in order; all if None."""
+        cols = ", ".join(quote(c) for c in ds.columns)
+        where = "" if rows is None else " WHERE _row IN (SELECT unnest(?::BIGINT[]))"
+        return self.store.query_df(f"SELECT {cols} FROM {ds.raw_table}{where} ORDER BY _row",
+                                   None if rows is None else [rows])
+
     def commit_new(self, ds: Dataset, plans: list[ColumnPlan], wanted_name: str, upload_id: int | None,
                    progress: Progress = _no_progress) -> None:
         """Normalise a new dataset's raw rows and record it under a free name: the dataset becomes visible."""
@@ -630,14 +669,51 @@ class DatasetsRepository:
             tx.unregister(view)
 
     # -- the read report ------------------------------------------------------
-    def read_report(self, ds: Dataset) -> report.ReadReport:
-        """Per column, how many raw values were read, invalid or missing, over every current row (a read)."""
+    def read_report(self, ds: Dataset, counts: tuple | None = None) -> report.ReadReport:
+        """Per column, how many raw values were read, invalid or missing, over every current row (a read).
+
+        ``counts`` is the :func:`~segmentation.ingest.report.counts_sql` row if already computed.
+        """
         columns = report.report_columns({c: ds.roles.get(c, "text") for c in ds.columns}, ds.options.get("missing"))
         source = self.raw_source(ds)
-        counts = self.store.query_rows(report.counts_sql(columns, source, ds.clean_table))[0]
-        examples = {col.name: [r[0] for r in self.store.query_rows(report.examples_sql(col, source, ds.clean_table))]
-                    for i, col in enumerate(columns) if counts[2 + 3 * i]}
+        if counts is None:
+            counts = self.store.query_rows(report.counts_sql(columns, source, ds.clean_table))[0]
+        unread = report.unread_columns(columns, counts)
+        examples = report.examples_by_column(columns, self.store.query_rows(
+            report.examples_sql(unread, source, ds.clean_table))) if unread else {}
         return report.build_report(columns, counts, examples)
+
+    def column_pass(self, ds: Dataset) -> tuple:
+        """The row of :func:`~segmentation.ingest.report.column_pass_sql` (both reports' column figures)."""
+        columns = report.report_columns({c: ds.roles.get(c, "text") for c in ds.columns}, ds.options.get("missing"))
+        return tuple(self.store.query_rows(report.column_pass_sql(columns, self.raw_source(ds), ds.clean_table))[0])
+
+    def kept_report(self, dataset_id: int, kind: str, key: str) -> str | None:
+        """The report ``kind`` of a dataset as kept (JSON) if it was computed with inputs of this ``key``."""
+        table = schema.dataset_table("reports", dataset_id)
+        if not self.store.table_exists(table):
+            return None
+        return self.store.query_value(f"SELECT body FROM {table} WHERE kind = ? AND key = ?", [kind, key])
+
+    def keep_report(self, dataset_id: int, kind: str, key: str, body: str, rows_version: int) -> None:
+        """Keep a report (JSON) computed with inputs of this ``key``: derived data, the write version stays.
+
+        ``rows_version`` is the dataset's :meth:`Store.rows_version` read before computing it: when
+        a write (an import, a forget...) came meanwhile, or the dataset went, nothing is kept; nor in a store
+        opened read-only (the report is then computed on each read).
+        """
+        table = schema.dataset_table("reports", dataset_id)
+        if self.store.query_value("SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()"):
+            return
+        with self.store.transaction(versioned=False) as tx:
+            now = tx.fetchone(f"SELECT version FROM {schema.WRITE_VERSIONS} WHERE scope = ?",
+                              [f"{ROWS_SCOPE}{int(dataset_id)}"])
+            exists = tx.fetchone(f"SELECT count(*) FROM {schema.DATASETS} WHERE id = ?", [int(dataset_id)])[0]
+            if not exists or int(now[0] if now else 0) != int(rows_version):
+                return
+            tx.execute(f"CREATE TABLE IF NOT EXISTS {table} (kind VARCHAR PRIMARY KEY, key VARCHAR NOT NULL, "
+                       "body VARCHAR NOT NULL)")
+            tx.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)", [kind, key, body])
 
     def preview_read_report(self, sample: pd.DataFrame, roles: dict[str, str],
                             options: NormalizeOptions) -> report.ReadReport:
@@ -668,9 +744,9 @@ class DatasetsRepository:
                 tx.register("_preview_clean", tx.df(report.filled_sql("SELECT * FROM _preview_sql", plans, fills,
                                                                       "_preview_raw")))
                 counts = tx.fetchone(report.counts_sql(columns, "_preview_raw", "_preview_clean"))
-                examples = {col.name: [r[0] for r in tx.execute(report.examples_sql(col, "_preview_raw",
-                                                                                    "_preview_clean"))]
-                            for i, col in enumerate(columns) if counts[2 + 3 * i]}
+                unread = report.unread_columns(columns, counts)
+                examples = report.examples_by_column(columns, tx.execute(
+                    report.examples_sql(unread, "_preview_raw", "_preview_clean"))) if unread else {}
             finally:
                 for view in ["_preview_raw", "_preview_sql", "_preview_clean", *views.values(), *fills.values()]:
                     tx.unregister(view)

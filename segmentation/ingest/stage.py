@@ -7,6 +7,7 @@ Thin methods over :mod:`segmentation.ingest.importer` and
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -20,7 +21,7 @@ from ..activate.export import to_csv_bytes
 from ..core.errors import SettingError
 from ..core.stage import Stage
 from ..core.store import Dataset
-from . import importer, quality
+from . import importer, quality, report
 from .forget import ForgetResult
 from .importer import ImportSettings, Preview
 from .normalize import NormalizeOptions
@@ -32,6 +33,8 @@ if TYPE_CHECKING:  # the workspace imports this module; the stage only needs its
     from ..workspace import DatasetHandle, Workspace
 
 Progress = Callable[[float, str], None]
+#: The format of the kept reports (part of their key): changed with the way they are computed.
+REPORTS_FORMAT = 1
 #: Hours after which an upload no dataset was imported from (an abandoned one) is deleted.
 STALE_UPLOAD_HOURS = 24
 
@@ -129,8 +132,40 @@ class IngestStage(Stage):
         return ImportResult.of(self.dataset, self.read_report())
 
     def read_report(self) -> ReadReport:
-        """Per column, how many values were read, could not be read (with examples) or were missing."""
-        return self.repository.read_report(self.dataset)
+        """Per column, how many values were read, could not be read (with examples) or were missing.
+
+        Kept once computed (see :meth:`_inputs`): read again while the dataset's records are unchanged.
+        """
+        version, key = self._inputs()
+        kept = self.repository.kept_report(self.dataset.id, "read", key)
+        if kept is not None:
+            return ReadReport.from_json(kept)
+        counts, _ = report.split_pass(self._column_pass(version, key))
+        found = self.repository.read_report(self.dataset, counts)
+        self.repository.keep_report(self.dataset.id, "read", key, found.to_json(), version)
+        return found
+
+    def _inputs(self) -> tuple[int, str]:
+        """The version of the dataset's records and the key of the reports' inputs.
+
+        The rows' version moves with every write naming the dataset that may change its imported rows (an
+        import, a later export, new roles, a forget; not a merge, a rule, a run, RFM or an audience); its
+        columns, roles, options and counts are in the key too, and :data:`REPORTS_FORMAT`, so that a report
+        computed by another version of the code is not read.
+        """
+        ds = self.dataset
+        version = self.store.rows_version(ds.id)
+        return version, json.dumps([REPORTS_FORMAT, version, ds.columns, ds.roles, ds.options, ds.row_count,
+                                    ds.rejected_rows], default=str, sort_keys=True)
+
+    def _column_pass(self, version: int, key: str) -> tuple:
+        """Both reports' per-column figures (one pass over the rows), kept like the reports."""
+        kept = self.repository.kept_report(self.dataset.id, "columns", key)
+        if kept is not None:
+            return tuple(json.loads(kept))
+        row = self.repository.column_pass(self.dataset)
+        self.repository.keep_report(self.dataset.id, "columns", key, json.dumps([int(v) for v in row]), version)
+        return row
 
     def summary(self) -> DatasetSummary:
         """Name, kind, rows and import time."""
@@ -144,12 +179,27 @@ class IngestStage(Stage):
         return self.handle.reload()
 
     def quality(self, settings: QualitySettings | None = None) -> QualityReport:
-        """The data-quality report (missing, invalid, outliers, duplicates, stale profiles, correlations)."""
-        return quality.report(self.repository, self.dataset, settings or QualitySettings())
+        """The data-quality report (missing, invalid, outliers, duplicates, stale profiles, correlations).
 
-    def issue_rows(self, key: str, settings: QualitySettings | None = None) -> pd.DataFrame:
-        """The rows behind one issue of :meth:`quality` (an :class:`~segmentation.ingest.quality.Issue` key)."""
-        return quality.rows_of(self.repository, self.dataset, key, settings or QualitySettings())
+        Kept once computed, for the last settings (and reference date) asked, like :meth:`read_report`.
+        """
+        settings = settings or QualitySettings()
+        version, key = self._inputs()
+        wanted = json.dumps([key, settings.stale_months, settings.outlier_iqr, settings.reference_date().isoformat()])
+        kept = self.repository.kept_report(self.dataset.id, "quality", wanted)
+        if kept is not None:
+            return replace(QualityReport.from_json(kept), dataset=self.dataset.name)
+        _, columns = report.split_pass(self._column_pass(version, key))
+        found = quality.report(self.repository, self.dataset, settings, column_row=columns)
+        self.repository.keep_report(self.dataset.id, "quality", wanted, found.to_json(), version)
+        return found
+
+    def issue_rows(self, key: str, settings: QualitySettings | None = None, limit: int | None = None) -> pd.DataFrame:
+        """The rows behind one issue of :meth:`quality` (an :class:`~segmentation.ingest.quality.Issue` key).
+
+        ``limit`` gives the first rows only (to show some).
+        """
+        return quality.rows_of(self.repository, self.dataset, key, settings or QualitySettings(), limit)
 
     def issue_rows_csv(self, key: str, settings: QualitySettings | None = None) -> bytes:
         """:meth:`issue_rows` as a CSV file (formula cells neutralised), for download."""

@@ -247,3 +247,21 @@ def unused_uploads_sql(upload_id: int | None = None, before=None) -> tuple[str, 
         sql += " AND u.uploaded_at < ?"
         params.append(before)
     return sql, params
+
+
+def raw_from_csv_sql(ds: Dataset, delimiter: str, max_line_bytes: int) -> str:
+    """``CREATE TABLE raw_<id>`` straight from a plain CSV file of records (parameter: its path).
+
+    For :func:`segmentation.ingest.readers.plain_csv` files only (no quotes, no
+    header, every line a record): DuckDB's own multi-threaded reader splits
+    lines and fields, every column text, empty cells NULL, rows numbered in
+    file order (``row_number() OVER ()`` keeps the reader's insertion order).
+    Strict: a line with another number of fields is an error, and the caller
+    reads the file the careful way instead.
+    """
+    columns = "{" + ", ".join(f"{sql_string(c)}: 'VARCHAR'" for c in ds.columns) + "}"
+    delim = "\\t" if delimiter == "\t" else delimiter
+    return (f"CREATE TABLE {ds.raw_table} AS SELECT row_number() OVER () AS _row, "
+            f"{', '.join(quote(c) for c in ds.columns)} FROM read_csv(?, delim={sql_string(delim)}, quote='', "
+            f"escape='', comment='', header=false, auto_detect=false, columns={columns}, strict_mode=true, "
+            f"null_padding=false, ignore_errors=false, encoding='utf-8', max_line_size={int(max_line_bytes)})")

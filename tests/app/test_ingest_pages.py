@@ -5,7 +5,9 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from pages.text import plain
+from segmentation.ingest import stage
 from segmentation.ingest.importer import ImportSettings, import_file, set_roles
+from segmentation.ingest.quality import rows_of
 from segmentation.ingest.repository import DatasetsRepository
 from tests.app.conftest import app_store, metrics, run_app, sample_customer_count, sample_customers
 
@@ -219,3 +221,29 @@ def test_the_read_report_before_import_follows_the_reading_options(seeded_db, op
     assert read_tables(at)[-1][1:4] == [
         ["Date de création", 2, 1, 1, "13/02/2024"], ["Montant", 2, 2, 0, "1,5, 1.234,5"],
         ["Téléphone", 1, 2, 1, "0612345678, 0712345678"]]
+
+
+def test_only_the_first_rows_of_an_issue_are_read_to_be_shown(seeded_db, opened_stores, monkeypatch):
+    asked = []
+    original = stage.IngestStage.issue_rows
+
+    def recording(self, key, settings=None, limit=None):
+        asked.append((key, limit))
+        return original(self, key, settings, limit)
+
+    monkeypatch.setattr(stage.IngestStage, "issue_rows", recording)
+    at = run_app()
+    blank_emails = int(sample_customers()["E-mail"].str.strip().eq("").sum())
+    # Every row is read only when the file is downloaded: the label counts them from the report.
+    assert asked == [("missing:E-mail", 200)]
+    assert download_label(at) == f"Download these {blank_emails:,} rows (CSV)"
+    shown = [d.value for d in at.dataframe if "row" in d.value.columns]
+    assert len(shown) == 1
+    repo = DatasetsRepository(app_store(opened_stores))
+    expected = rows_of(repo, repo.dataset("sample customers"), "missing:E-mail")
+    assert len(expected) == blank_emails
+    assert shown[0]["row"].tolist() == expected["row"].head(200).tolist()
+    at.toggle(key="issue_show").set_value(False).run()  # hidden: no rows read, none shown
+    assert not at.exception, [e.value for e in at.exception]
+    assert asked == [("missing:E-mail", 200)]
+    assert not [d for d in at.dataframe if "row" in d.value.columns]

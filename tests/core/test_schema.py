@@ -23,14 +23,14 @@ def test_every_table_keyed_by_a_dataset_is_listed(store):
 
 def test_delete_statements_drop_the_tables_then_the_rows():
     statements = schema.delete_dataset_sql(7)
-    assert statements[:6] == [(f"DROP TABLE IF EXISTS {p}_7", []) for p in
-                              ("raw", "clean", "rejects", "rfm", "scores", "golden")]
-    assert statements[6] == (
+    assert statements[:7] == [(f"DROP TABLE IF EXISTS {p}_7", []) for p in
+                              ("raw", "clean", "rejects", "rfm", "scores", "golden", "reports")]
+    assert statements[7] == (
         "DELETE FROM merge_members WHERE group_id IN (SELECT id FROM merge_groups WHERE dataset_id = ?)", [7])
     assert statements[-1] == ("DELETE FROM datasets WHERE id = ?", [7])
-    assert len(statements) == 6 + len(schema.DATASET_ROWS)
+    assert len(statements) == 7 + len(schema.DATASET_ROWS)
 
 
 def test_dataset_tables_and_pattern():
-    assert schema.dataset_tables(3) == ["raw_3", "clean_3", "rejects_3", "rfm_3", "scores_3", "golden_3"]
-    assert schema.DATASET_TABLE_PATTERN == "^(raw|clean|rejects|rfm|scores|golden)_[0-9]+$"
+    assert schema.dataset_tables(3) == ["raw_3", "clean_3", "rejects_3", "rfm_3", "scores_3", "golden_3", "reports_3"]
+    assert schema.DATASET_TABLE_PATTERN == "^(raw|clean|rejects|rfm|scores|golden|reports)_[0-9]+$"

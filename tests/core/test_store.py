@@ -176,3 +176,25 @@ def test_the_attributes_version_moves_with_the_records_and_with_computed_attribu
         with store.transaction(3, records=False, attributes=True) as tx:
             tx.execute("INSERT INTO t VALUES (4)")
     assert versions(3) == (5, 1, 4)
+
+
+def test_the_rows_version_moves_with_the_records_unless_only_the_customers_changed(store):
+    def versions(i):
+        return store.records_version(i), store.rows_version(i)
+
+    with store.transaction(4) as tx:                                       # an import: rows and records
+        tx.execute("CREATE TABLE t (x INTEGER)")
+    assert versions(4) == (1, 1)
+    with store.transaction(4, rows=False) as tx:                           # a merge, a rule
+        tx.execute("INSERT INTO t VALUES (1)")
+    assert versions(4) == (2, 1)
+    with store.transaction(4, records=False) as tx:                        # derived data: neither
+        tx.execute("INSERT INTO t VALUES (2)")
+    assert versions(4) == (2, 1)
+    with store.atomic():                                                   # a merge and an import in one block
+        with store.transaction(4, rows=False) as tx:
+            tx.execute("INSERT INTO t VALUES (3)")
+        with store.transaction() as tx:
+            tx.touch(4)
+            tx.execute("INSERT INTO t VALUES (4)")
+    assert versions(4) == (3, 2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from segmentation import ColumnRead, ImportSettings, ReadReport, open_workspace
+from segmentation.workspace import Workspace
 
 CRM = (
     "id;Inscription;Montant;E-mail;Nom\n"
@@ -107,3 +108,111 @@ def test_hint_below_ninety_percent_read():
     assert report.frame().to_dict("records")[0] == {
         "Column": "a", "Role": "Phone", "Read": 8, "Invalid": 1, "Missing": 0, "Read %": 88.9,
         "Examples not read": "12"}
+
+
+# -- the kept reports (issue 21): computed once, read again while the dataset's records are unchanged ----------
+def kept_kinds(ws, handle) -> list[str]:
+    table = f"reports_{handle.id}"
+    if not ws.store.table_exists(table):
+        return []
+    return [r[0] for r in ws.store.query_rows(f"SELECT kind FROM {table} ORDER BY kind")]
+
+
+def no_second_pass(monkeypatch, handle):
+    """Make computing the report fail: what is returned then can only be the kept report."""
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("the report was computed again")
+    monkeypatch.setattr(type(handle.ingest.repository), "column_pass", refuse)
+
+
+def test_a_kept_read_report_equals_the_computed_one_and_moves_no_version(ws, monkeypatch):
+    handle = ws.ingest.import_bytes(CRM, "crm.csv", ImportSettings(roles=ROLES))
+    version = ws.store.version()
+    computed = handle.ingest.read_report()
+    assert ws.store.version() == version  # kept as derived data: no page cache is made stale
+    assert kept_kinds(ws, handle) == ["columns", "read"]
+    assert computed == handle.ingest.repository.read_report(handle.info)  # the same as the plain computation
+    no_second_pass(monkeypatch, handle)
+    kept = ws.dataset("crm").ingest.read_report()
+    assert kept == computed and figures(kept) == EXPECTED
+
+
+def test_a_later_export_recomputes_the_kept_read_report(ws):
+    handle = ws.ingest.import_bytes(CRM, "crm.csv", ImportSettings(roles=ROLES))
+    assert figures(handle.ingest.read_report())[1] == EXPECTED[1]
+    later = b"id;Inscription;Montant;E-mail;Nom\n5;05/05/2024;9;d@x.fr;Di\n11;plus tard;1;k@x.fr;Ko\n"
+    added = handle.ingest.append(later, "later.csv")
+    assert figures(added.ingest.read_report())[1] == ("Inscription", "created_date", "date", 9, 2, 0,
+                                                      ["31/02/2024", "plus tard"])
+    assert figures(ws.dataset("crm").ingest.read_report())[3] == ("E-mail", "email", "email", 9, 0, 2, [])
+
+
+def test_a_merge_an_audience_and_a_run_keep_the_reports(ws, monkeypatch):
+    from segmentation import AudienceSpec, Condition, FeatureSettings
+
+    handle = ws.ingest.import_bytes(CRM, "crm.csv", ImportSettings(roles=ROLES))
+    read, quality = handle.ingest.read_report(), handle.ingest.quality()
+    rows = ws.store.rows_version(handle.id)
+    handle.dedupe.merge(pairs=[(1, 2)])                 # who the customers are changes, not the rows read
+    handle.audiences.save("Big", AudienceSpec(channel=None, groups=((Condition("Montant", "ge", 10),),)))
+    handle.segments.run(FeatureSettings(numeric=("Montant",), log=()), 2, name="r")
+    assert ws.store.rows_version(handle.id) == rows and ws.store.records_version(handle.id) > rows
+    no_second_pass(monkeypatch, handle)
+    again = ws.dataset("crm").ingest
+    assert again.read_report() == read and again.quality().to_json() == quality.to_json()
+
+
+def test_a_role_change_recomputes_the_kept_read_report(ws):
+    handle = ws.ingest.import_bytes(CRM, "crm.csv", ImportSettings(roles=ROLES))
+    assert figures(handle.ingest.read_report())[2] == EXPECTED[2]
+    changed = handle.ingest.set_roles({"Montant": "text"})
+    assert figures(changed.ingest.read_report())[2] == ("Montant", "text", "text", 8, 0, 2, [])
+    assert figures(ws.dataset("crm").ingest.read_report())[2] == ("Montant", "text", "text", 8, 0, 2, [])
+
+
+def test_a_forget_drops_the_kept_reports_and_their_examples(ws):
+    handle = ws.ingest.import_bytes(CRM, "crm.csv", ImportSettings(roles=ROLES))
+    assert handle.ingest.read_report().columns[3].examples_unread == ["d@x"]
+    handle.ingest.quality()
+    assert kept_kinds(ws, handle) == ["columns", "quality", "read"]
+    bodies = f"SELECT string_agg(body, ' ') FROM reports_{handle.id}"
+    assert "d@x" in ws.store.query_value(bodies)
+    ws.ingest.forget(id="5")  # the record whose e-mail "d@x" could not be read
+    assert kept_kinds(ws, handle) == []  # gone at once, not only unused
+    after = ws.dataset("crm").ingest.read_report()
+    assert after.rows == 9
+    assert figures(after)[3] == ("E-mail", "email", "email", 7, 0, 2, [])
+    assert "d@x" not in ws.store.query_value(bodies)
+
+
+def test_deleting_the_dataset_drops_its_kept_reports(ws):
+    handle = ws.ingest.import_bytes(CRM, "crm.csv", ImportSettings(roles=ROLES))
+    handle.ingest.read_report()
+    assert ws.store.table_exists(f"reports_{handle.id}")
+    ws.ingest.delete("crm")
+    assert not ws.store.table_exists(f"reports_{handle.id}")
+
+
+def test_a_report_computed_before_a_write_is_not_kept(ws):
+    handle = ws.ingest.import_bytes(CRM, "crm.csv", ImportSettings(roles=ROLES))
+    repo = handle.ingest.repository
+    before = ws.store.rows_version(handle.id)
+    handle.ingest.set_roles({"Montant": "text"})  # a write came while the report was computed
+    repo.keep_report(handle.id, "read", "k", "{}", before)
+    assert repo.kept_report(handle.id, "read", "k") is None
+    repo.keep_report(handle.id, "read", "k", "{}", ws.store.rows_version(handle.id))
+    assert repo.kept_report(handle.id, "read", "k") == "{}"
+
+
+def test_a_store_opened_read_only_computes_the_report_without_keeping_it(tmp_path):
+    path = tmp_path / "ro.duckdb"
+    writer = open_workspace(path)
+    writer.ingest.import_bytes(CRM, "crm.csv", ImportSettings(roles=ROLES))
+    writer.close()
+    reader = Workspace(path, read_only=True)
+    try:
+        assert figures(reader.dataset("crm").ingest.read_report()) == EXPECTED
+        assert reader.dataset("crm").ingest.quality().rows == 10
+        assert not reader.store.table_exists("reports_1")
+    finally:
+        reader.close()
