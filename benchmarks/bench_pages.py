@@ -134,6 +134,7 @@ def build(customers: int, path: Path) -> dict:
     try:
         with step("import customers"):
             ds = ws.ingest.import_path(source, ImportSettings(name=DATASET))
+            ds.ingest.import_result()  # as the Import page and the CLI do after an import: the read report kept
         with step("find duplicates"):
             found = ds.dedupe.find(MatchSettings())
         with step("merge sure matches"):  # as the page's bulk merge and the refresh's auto_merge: sure ones only
