@@ -48,3 +48,20 @@ def french_csv() -> bytes:
         "C4;Nexa Conseil;bretagne ;Jean;Roux;contact@nexa.fr;12345;35000;2022-05-06;01/10/2026;;\r\n"
     )
     return text.encode("cp1252")
+
+
+# --- Two workers: ``bash .ci/test`` runs ``pytest -n 2 --dist loadfile --no-loadscope-reorder`` (pytest-xdist) ---
+# Each test file runs whole on one worker, in its order: module-scoped templates are built once, and the browser
+# tests that share one server (the import, then the matching, the segment run, the profile...) keep the order
+# they rely on. A worker takes the next file when it is almost done with its own, in collection order, the
+# longest files first so that no long file is left for the end (a worker idle meanwhile): the browser tests
+# (a third of the suite's time, mostly waiting on the app), then the refresh pipeline and the command line.
+LONGEST_FIRST = ("tests/app/test_browser.py", "tests/automate/test_runner.py", "tests/test_cli.py",
+                 "tests/test_packaging.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker; a plain run keeps its order
+        rank = {module: n for n, module in enumerate(LONGEST_FIRST)}
+        # A stable sort: the other files, and the tests within each file, keep their order.
+        items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
