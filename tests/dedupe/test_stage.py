@@ -247,9 +247,9 @@ def test_the_review_of_a_pair_in_words(handle):
 
 def test_an_unexpected_failure_in_matching_is_one_clear_error_and_changes_nothing(handle, monkeypatch, tmp_path,
                                                                                    capsys):
+    from segmentation import MatchingError
     from segmentation.cli import main
     from segmentation.dedupe.matching import Matcher
-    from segmentation import MatchingError
 
     dedupe = handle.dedupe
     before, version = dedupe.pairs(), handle.store.version()
