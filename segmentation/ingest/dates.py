@@ -294,11 +294,11 @@ def evidence_sql(v: str) -> dict[str, str]:
     ``day_first`` counts the values ``nn/nn/yy(yy)`` whose first field is a
     day above 12 and the second a month; ``month_first`` the reverse.
     """
-    parts = (f"regexp_extract(trim({v}), '^(\\d{{1,2}})[/.-](\\d{{1,2}})[/.-](?:\\d{{4}}|\\d{{2}})(?:$|[^0-9])', "
-             f"['a', 'b'])")
-    first, second = (f"try_cast(nullif({parts}.{k}, '') AS INTEGER)" for k in ("a", "b"))
-    return {"day_first": f"count(*) FILTER (WHERE {first} BETWEEN 13 AND 31 AND {second} BETWEEN 1 AND 12)",
-            "month_first": f"count(*) FILTER (WHERE {second} BETWEEN 13 AND 31 AND {first} BETWEEN 1 AND 12)"}
+    # One match per value and order, no capture: a field is the whole run of digits between the separators,
+    # so "a day above 12" is two digits 13-31 and "a month" one or two digits 1-12 (01-09 included).
+    day, month, tail = "(?:1[3-9]|2[0-9]|3[01])", "(?:0?[1-9]|1[0-2])", "[/.-](?:[0-9]{4}|[0-9]{2})(?:$|[^0-9])"
+    return {"day_first": f"count(*) FILTER (WHERE regexp_matches(trim({v}), '^{day}[/.-]{month}{tail}'))",
+            "month_first": f"count(*) FILTER (WHERE regexp_matches(trim({v}), '^{month}[/.-]{day}{tail}'))"}
 
 
 def decide_order(evidence: dict | None, sample: pd.Series, default_region: str = "FR") -> str:

@@ -35,8 +35,17 @@ def text_sql() -> str:
     nfc = "CASE WHEN strlen({v}) = length({v}) THEN {v} ELSE nfc_normalize({v}) END"
     odd = r"[\t\n\r\v\f\x{a0}\x{2000}-\x{200b}\x{202f}]"
     space = r"[\s\x{a0}\x{2000}-\x{200b}\x{202f}]+"
-    return (f"nullif(trim(CASE WHEN contains({{v}}, '  ') OR regexp_matches({{v}}, '{odd}') "
-            f"THEN regexp_replace({nfc}, '{space}', ' ', 'g') ELSE {nfc} END), '')")
+    general = (f"nullif(trim(CASE WHEN contains({{v}}, '  ') OR regexp_matches({{v}}, '{odd}') "
+               f"THEN regexp_replace({nfc}, '{space}', ' ', 'g') ELSE {nfc} END), '')")
+    return f"CASE WHEN regexp_full_match({{v}}, '{_SETTLED_TEXT}') THEN {{v}} ELSE {general} END"
+
+
+#: Text that the clean-up leaves as it is (most values): words of printable ASCII, Latin-1 letters and signs,
+#: French ligatures and typographic quotes, dashes and the euro sign (all unchanged by NFC: no combining mark
+#: can follow), separated by single spaces, nothing around. Such a value is kept without further work.
+_SETTLED_TEXT = (r"[!-~\x{a1}-\x{ff}\x{152}\x{153}\x{178}\x{2013}\x{2014}\x{2018}\x{2019}\x{201c}\x{201d}\x{20ac}]+"
+                 r"(?: [!-~\x{a1}-\x{ff}\x{152}\x{153}\x{178}\x{2013}\x{2014}\x{2018}\x{2019}\x{201c}\x{201d}"
+                 r"\x{20ac}]+)*")
 
 
 def id_sql() -> str:
@@ -49,16 +58,22 @@ def email_sql() -> str:
     x = "lower(trim({v}))"
     pattern = sql_string(EMAIL_PATTERN)
     # regexp_full_match is about 2.5x faster than extracting a group; "mailto:" is rare, tested second.
-    return (f"CASE WHEN regexp_full_match({x}, {pattern}) THEN {x} "
+    # A value that matches as written is already lower-case and trimmed (the pattern has neither capitals
+    # nor spaces): kept as is, without lower(trim()).
+    return (f"CASE WHEN regexp_full_match({{v}}, {pattern}) THEN {{v}} "
+            f"WHEN regexp_full_match({x}, {pattern}) THEN {x} "
             f"WHEN starts_with({x}, 'mailto:') AND regexp_full_match({x}[8:], {pattern}) THEN {x}[8:] END")
 
 
 def postcode_sql(default_region: str) -> str:
     """Upper-case, single spaces; French codes that lost their leading zero get it back."""
     base = r"nullif(upper(trim(regexp_replace({v}, '\s+', ' ', 'g'))), '')"
+    # A code of digits and capitals only (most of them) is its own base: no clean-up to compute.
+    settled = "regexp_full_match({v}, '[0-9A-Z]+')"
     if default_region.upper() == "FR":
-        return f"CASE WHEN regexp_full_match({base}, '\\d{{4}}') THEN '0' || {base} ELSE {base} END"
-    return base
+        return (f"CASE WHEN {settled} THEN CASE WHEN regexp_full_match({{v}}, '[0-9]{{4}}') THEN '0' || {{v}} "
+                f"ELSE {{v}} END WHEN regexp_full_match({base}, '\\d{{4}}') THEN '0' || {base} ELSE {base} END")
+    return f"CASE WHEN {settled} THEN {{v}} ELSE {base} END"
 
 
 def boolean_sql(opt_out: bool = False, blank_is_no: bool = False) -> str:

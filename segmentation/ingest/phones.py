@@ -178,7 +178,15 @@ def phone_sql(default_region: str, country: bool = False) -> str:
     france = default_region.upper() == "FR"
     if not country:
         prefix = f"(?:{international}|0)" if france else international
-        return _fast(compact, f"(?i)^{prefix}{tail}")
+        general = _fast(compact, f"(?i)^{prefix}{tail}")
+        if not france:
+            return general
+        # Numbers written with no separator and no extension (0612345678, +33612345678): a full match (no
+        # capture, no clean-up) and the nine digits after the prefix (FR_FAST_PATTERN never starts with 0).
+        return (f"CASE WHEN regexp_full_match({{v}}, {sql_string(f'0(?:{FR_FAST_PATTERN})')}) "
+                f"THEN '+33' || substr({{v}}, 2) "
+                f"WHEN regexp_full_match({{v}}, {sql_string(f'[+]33(?:{FR_FAST_PATTERN})')}) "
+                f"THEN '+33' || substr({{v}}, 4) ELSE {general} END")
     words = ", ".join(sql_string(w) for w in (("", *_FRANCE_WORDS) if france else _FRANCE_WORDS))
     marked = f"CASE WHEN coalesce(lower(trim({{c}})), '') IN ({words}) THEN 'F' ELSE 'X' END || {compact}"
     return _fast(marked, f"(?i)^(?:F0|[FX]{international}){tail}")
