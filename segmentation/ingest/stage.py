@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -137,12 +137,21 @@ class IngestStage(Stage):
         Kept once computed (see :meth:`_inputs`): read again while the dataset's records are unchanged.
         """
         version, key = self._inputs()
-        kept = self.repository.kept_report(self.dataset.id, "read", key)
+
+        def compute() -> ReadReport:
+            counts, _ = report.split_pass(self._column_pass(version, key))
+            return self.repository.read_report(self.dataset, counts)
+
+        return self._kept("read", key, version, compute, ReadReport.to_json, ReadReport.from_json)
+
+    def _kept(self, kind: str, key: str, version: int, compute: Callable[[], object],
+              encode: Callable[[object], str], decode: Callable[[str], object]):
+        """The report ``kind`` kept under ``key``; else computed, kept (at the rows' ``version``) and returned."""
+        kept = self.repository.kept_report(self.dataset.id, kind, key)
         if kept is not None:
-            return ReadReport.from_json(kept)
-        counts, _ = report.split_pass(self._column_pass(version, key))
-        found = self.repository.read_report(self.dataset, counts)
-        self.repository.keep_report(self.dataset.id, "read", key, found.to_json(), version)
+            return decode(kept)
+        found = compute()
+        self.repository.keep_report(self.dataset.id, kind, key, encode(found), version)
         return found
 
     def _inputs(self) -> tuple[int, str]:
@@ -160,12 +169,8 @@ class IngestStage(Stage):
 
     def _column_pass(self, version: int, key: str) -> tuple:
         """Both reports' per-column figures (one pass over the rows), kept like the reports."""
-        kept = self.repository.kept_report(self.dataset.id, "columns", key)
-        if kept is not None:
-            return tuple(json.loads(kept))
-        row = self.repository.column_pass(self.dataset)
-        self.repository.keep_report(self.dataset.id, "columns", key, json.dumps([int(v) for v in row]), version)
-        return row
+        return self._kept("columns", key, version, lambda: self.repository.column_pass(self.dataset),
+                          lambda row: json.dumps([int(v) for v in row]), lambda text: tuple(json.loads(text)))
 
     def summary(self) -> DatasetSummary:
         """Name, kind, rows and import time."""
@@ -185,14 +190,16 @@ class IngestStage(Stage):
         """
         settings = settings or QualitySettings()
         version, key = self._inputs()
-        wanted = json.dumps([key, settings.stale_months, settings.outlier_iqr, settings.reference_date().isoformat()])
-        kept = self.repository.kept_report(self.dataset.id, "quality", wanted)
-        if kept is not None:
-            return replace(QualityReport.from_json(kept), dataset=self.dataset.name)
-        _, columns = report.split_pass(self._column_pass(version, key))
-        found = quality.report(self.repository, self.dataset, settings, column_row=columns)
-        self.repository.keep_report(self.dataset.id, "quality", wanted, found.to_json(), version)
-        return found
+        # Every setting is part of the key (a new one too), the reference date as the day it is today.
+        wanted = json.dumps([key, {**asdict(settings), "today": settings.reference_date().isoformat()}],
+                            sort_keys=True)
+
+        def compute() -> QualityReport:
+            _, columns = report.split_pass(self._column_pass(version, key))
+            return quality.report(self.repository, self.dataset, settings, column_row=columns)
+
+        return self._kept("quality", wanted, version, compute, QualityReport.to_json,
+                          lambda text: replace(QualityReport.from_json(text), dataset=self.dataset.name))
 
     def issue_rows(self, key: str, settings: QualitySettings | None = None, limit: int | None = None) -> pd.DataFrame:
         """The rows behind one issue of :meth:`quality` (an :class:`~segmentation.ingest.quality.Issue` key).
