@@ -14,6 +14,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
+from segmentation import open_workspace  # noqa: E402
 from segmentation.core.store import Store  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +32,14 @@ def store(tmp_path):
     s = Store(tmp_path / "test.duckdb")
     yield s
     s.close()
+
+
+@pytest.fixture
+def ws(tmp_path):
+    """A workspace on a new store file (a test module may define its own, with data in it)."""
+    workspace = open_workspace(tmp_path / "ws.duckdb")
+    yield workspace
+    workspace.close()
 
 
 @pytest.fixture

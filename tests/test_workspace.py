@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from segmentation import DatasetHandle, DatasetNotFoundError, ImportSettings, NotFoundError, open_workspace
+from segmentation import DatasetHandle, DatasetNotFoundError, ImportSettings, NotFoundError
 from tests.conftest import SAMPLE
-
-
-@pytest.fixture
-def ws(tmp_path):
-    w = open_workspace(tmp_path / "w.duckdb")
-    yield w
-    w.close()
 
 
 def test_a_new_workspace_has_no_dataset_and_says_so(ws):

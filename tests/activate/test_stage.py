@@ -15,7 +15,6 @@ from segmentation import (
     ImportSettings,
     NotFoundError,
     SettingError,
-    open_workspace,
 )
 
 ROWS = [  # id, first, last, email, region, value, consent, opt-out (the yes/no words of a spreadsheet)
@@ -24,13 +23,6 @@ ROWS = [  # id, first, last, email, region, value, consent, opt-out (the yes/no 
     ("A3", "Cy", "Moe", "cy@x.fr", "Normandie", "15000", "1.0", "x"),
     ("A4", "Di", "Fox", "di@x.fr", "Normandie", "900", "1.0", ""),
 ]
-
-
-@pytest.fixture
-def ws(tmp_path):
-    workspace = open_workspace(tmp_path / "w.duckdb")
-    yield workspace
-    workspace.close()
 
 
 def _csv(rows, header="id;Prénom;Nom;E-mail;Région;Valeur contrat;Consentement;Désabonné") -> bytes:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from segmentation import AudienceSpec, open_workspace
+from segmentation import AudienceSpec
 from segmentation.customers.golden import TIE_ORDER
 from segmentation.ingest.importer import import_file
 
@@ -25,13 +23,6 @@ RECENT = (
     b"R3;J.;Dupont;;0123456781;01/03/2026\n"
     b"R4;Jean-Marc;Dupont;jm@a.fr;0123456782;\n"
 )
-
-
-@pytest.fixture
-def ws(tmp_path):
-    w = open_workspace(tmp_path / "ws.duckdb")
-    yield w
-    w.close()
 
 
 def reverse_physical_order(store, ds) -> None:

@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-from segmentation import AudienceSpec, Condition, FeatureSettings, RFMSettings, open_workspace
+from segmentation import AudienceSpec, Condition, FeatureSettings, RFMSettings
 from segmentation.behaviour.repository import BehaviourRepository
 from segmentation.core import schema
 from segmentation.customers import repository
@@ -19,13 +19,6 @@ from tests.dedupe.test_review import CSV
 
 ORDERS = (b"order_id;customer_id;order_date;amount\n"
           b"O1;A1;10/01/2026;40\nO2;A2;20/01/2026;60\nO3;A3;05/01/2026;30\nO4;A5;15/12/2025;25\n")
-
-
-@pytest.fixture
-def ws(tmp_path):
-    w = open_workspace(tmp_path / "ws.duckdb")
-    yield w
-    w.close()
 
 
 @pytest.fixture

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from segmentation import MissingColumnsError, open_workspace
+from segmentation import MissingColumnsError
 from segmentation.customers import identity, repository
 from segmentation.ingest.importer import import_file
 from tests.dedupe.test_review import CSV, add_pairs
-
-
-@pytest.fixture
-def ws(tmp_path):
-    w = open_workspace(tmp_path / "ws.duckdb")
-    yield w
-    w.close()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import io
 import openpyxl
 import pytest
 
-from segmentation import FeatureSettings, ImportSettings, SettingError, open_workspace
+from segmentation import FeatureSettings, ImportSettings, SettingError
 from segmentation.cli import main
 
 EMAIL = "Zoe.Forget@Example.FR"
@@ -22,13 +22,6 @@ ROWS = [
 ]
 EXPORT = (HEADER + "\n".join(ROWS) + "\n").encode("utf-8")
 NEEDLE = "zoe.forget@example.fr"
-
-
-@pytest.fixture
-def ws(tmp_path):
-    workspace = open_workspace(tmp_path / "ws.duckdb")
-    yield workspace
-    workspace.close()
 
 
 def text_hits(ws, needle: str) -> dict[str, int]:

@@ -9,15 +9,7 @@ import duckdb
 import pytest
 
 from segmentation.ingest import dates, numbers
-
-
-def run(expr: str, raw: list[str | None]) -> list:
-    """``expr`` over ``raw`` in DuckDB, in order."""
-    con = duckdb.connect()
-    sql = expr.replace("{v}", "x")
-    rows = con.execute(f"SELECT {sql} FROM (SELECT unnest(?::VARCHAR[]) AS x, "
-                       "generate_subscripts(?::VARCHAR[], 1) AS i) ORDER BY i", [raw, raw]).fetchall()
-    return [r[0] for r in rows]
+from tests.ingest.test_numbers import run
 
 
 def general_number_sql(decimal: str, monkeypatch) -> str:

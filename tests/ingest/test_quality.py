@@ -7,7 +7,6 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from segmentation import open_workspace
 from segmentation.core.errors import ColumnError, NotFoundError
 from segmentation.ingest import quality
 from segmentation.ingest.importer import import_file
@@ -81,13 +80,6 @@ def same_report(a, b) -> None:
     pd.testing.assert_frame_equal(a.outliers, b.outliers)
     pd.testing.assert_frame_equal(a.correlation, b.correlation)
     assert a.issues == b.issues and a.to_dict() == b.to_dict()
-
-
-@pytest.fixture
-def ws(tmp_path):
-    workspace = open_workspace(tmp_path / "s.duckdb")
-    yield workspace
-    workspace.close()
 
 
 def test_a_kept_quality_report_equals_the_computed_one(ws, monkeypatch):

@@ -31,13 +31,6 @@ EXPECTED = [
 ]
 
 
-@pytest.fixture
-def ws(tmp_path):
-    workspace = open_workspace(tmp_path / "s.duckdb")
-    yield workspace
-    workspace.close()
-
-
 def figures(report: ReadReport) -> list[tuple]:
     return [(c.name, c.role, c.kind, c.read, c.invalid, c.missing, c.examples_unread) for c in report.columns]
 

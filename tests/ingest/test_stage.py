@@ -12,18 +12,10 @@ from segmentation import (
     DatasetSummary,
     ImportSettings,
     QualitySettings,
-    open_workspace,
 )
 
 HEADER = "id;E-mail;Ville;Consentement\n"
 FIRST = HEADER + "A1;a@x.fr;Paris;1.0\nA2;;Lyon;0.0\nA3;c@x.fr;Paris;1.0\n"
-
-
-@pytest.fixture
-def ws(tmp_path):
-    workspace = open_workspace(tmp_path / "ws.duckdb")
-    yield workspace
-    workspace.close()
 
 
 def test_import_bytes_returns_a_handle_and_the_cli_figures(ws):
