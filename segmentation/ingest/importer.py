@@ -367,7 +367,9 @@ def _import_plain(repo: DatasetsRepository, data: bytes, file_name: str, setting
     return ds
 
 
-_LINE_LIMIT = 4 * MAX_CELL_CHARS  # bytes: a plain file's lines are shorter than a cell's most characters
+# Bytes: a line no longer than a cell's most characters holds no cell over them (DuckDB refuses a longer line,
+# then read_file measures its cells). Two bytes less, for a line end DuckDB might count.
+_LINE_LIMIT = MAX_CELL_CHARS - 2
 
 
 @contextmanager

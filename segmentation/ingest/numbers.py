@@ -125,14 +125,18 @@ def _grouped_sql(decimal: str) -> str:
     no-break too) or the other mark, or no groups; an optional decimal part;
     an optional ``€``, ``$`` or ``£`` before or after. The value is the one
     the general reading gives (the same digits and mark are kept), at a
-    fraction of its cost: one small match and one ``regexp_replace``.
+    fraction of its cost: one small match and a few ``replace``.
     """
     other = "." if decimal == "," else ","
     space = r"[ \x{a0}\x{202f}]"
     group = f"[ \\x{{a0}}\\x{{202f}}\\{other}]"
     pattern = (f"(?:[€$£]{space}?)?(?:[0-9]{{1,3}}(?:{group}[0-9]{{3}})+|[0-9]+)(?:\\{decimal}[0-9]+)?"
                f"(?:{space}?[€$£])?")
-    digits = f"regexp_replace({{v}}, '[^0-9\\{decimal}]', '', 'g')"
+    # What the pattern lets through besides digits and the decimal mark, each removed by a replace() (several
+    # times faster in DuckDB than one regexp_replace).
+    digits = "{v}"
+    for kept_out in ("'€'", "'$'", "'£'", "' '", "chr(160)", "chr(8239)", f"'{other}'"):
+        digits = f"replace({digits}, {kept_out}, '')"
     if decimal == ",":
         digits = f"replace({digits}, ',', '.')"
     return f"regexp_full_match({{v}}, {_literal(pattern)}) THEN try_cast({digits} AS DOUBLE)"

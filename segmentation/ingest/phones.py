@@ -172,7 +172,7 @@ def phone_sql(default_region: str, country: bool = False) -> str:
     :data:`FR_FAST_PATTERN` are written, so the result is always the one
     :func:`map_phones` would give; an extension after the number is left out.
     """
-    compact = r"regexp_replace({v}, '[\s.\-/]', '', 'g')"
+    compact = _compact_sql("{v}")
     international = r"(?:\+|00)33(?:\(0\)|0)?"
     tail = f"({FR_FAST_PATTERN}){_EXTENSION_TAIL}$"
     france = default_region.upper() == "FR"
@@ -190,6 +190,18 @@ def phone_sql(default_region: str, country: bool = False) -> str:
     words = ", ".join(sql_string(w) for w in (("", *_FRANCE_WORDS) if france else _FRANCE_WORDS))
     marked = f"CASE WHEN coalesce(lower(trim({{c}})), '') IN ({words}) THEN 'F' ELSE 'X' END || {compact}"
     return _fast(marked, f"(?i)^(?:F0|[FX]{international}){tail}")
+
+
+# What the fast path strips from a number: RE2's \s (tab, line feed, form feed, carriage return, space), the dot, the
+# hyphen and the slash: one replace() each, which DuckDB runs several times faster than regexp_replace or translate.
+_SEPARATORS = ("' '", "chr(9)", "chr(10)", "chr(12)", "chr(13)", "'.'", "'-'", "'/'")
+
+
+def _compact_sql(value: str) -> str:
+    """SQL text of ``value`` without the separators of :data:`_SEPARATORS`."""
+    for separator in _SEPARATORS:
+        value = f"replace({value}, {separator}, '')"
+    return value
 
 
 def _fast(text: str, pattern: str) -> str:

@@ -363,28 +363,36 @@ def _detect_encoding(data: bytes) -> str:
     return "cp1252"
 
 
-def _is_utf8(data: bytes, start: int = 0) -> bool:
-    """Whether data[start:] is strict UTF-8, decoded in chunks to bound memory."""
+def _is_utf8(data: bytes, start: int = 0, final: bool = True) -> bool:
+    """Whether data[start:] is strict UTF-8, decoded in chunks to bound memory (not ``final``: a character cut
+    at the end, as in a file's head, is allowed)."""
     view, position, end = memoryview(data), start, len(data)
     try:
         while position < end:
             stop = position + _UTF8_CHUNK
             # Not final: a character cut at the chunk's end is left for the next.
-            _, consumed = codecs.utf_8_decode(view[position:stop], "strict", stop >= end)
+            _, consumed = codecs.utf_8_decode(view[position:stop], "strict", final and stop >= end)
+            if stop >= end:
+                return True  # all decoded, or (not final) all but a character cut at the end
             position += consumed
     except UnicodeDecodeError:
         return False
     return True
 
 
-def _utf8_body(data: bytes, file_name: str) -> tuple[bytes, int, str, list[str]]:
+def _utf8_body(data: bytes, file_name: str, trust_tail: bool = False) -> tuple[bytes, int, str, list[str]]:
     """Return (UTF-8 bytes, offset where the text starts, encoding name, warnings).
 
     UTF-8 input is used in place (pyarrow reads it without a copy); other
     encodings are decoded and re-encoded, since pyarrow wants UTF-8. A UTF-8
     file with a few lines in cp1252 (a line pasted from another export) is
-    decoded line by line, with a warning naming those lines.
+    decoded line by line, with a warning naming those lines. ``trust_tail``: see :func:`_csv_layout`.
     """
+    if trust_tail and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+        head = data[start:start + _HEAD_BYTES]
+        if b"\x00" not in head and _is_utf8(head, final=len(data) - start <= _HEAD_BYTES):
+            return data, start, "utf-8-sig" if start else "utf-8", []
     encoding = _detect_encoding(data)
     if encoding == "utf-8":
         return data, 0, encoding, []
@@ -490,25 +498,32 @@ class CsvLayout:
 
 
 def plain_csv(data: bytes, file_name: str, max_bytes: int | None = None) -> CsvLayout | None:
-    """The layout of a delimited text file whose records are plain lines, or None at the first doubt.
+    """The layout of a delimited text file whose records may be plain lines, or None at the first doubt.
 
-    "Plain": no quote character, no NUL, no blank line, one kind of line end
-    (``\n`` or ``\r\n`` throughout), no line over :data:`MAX_CELL_CHARS`
-    bytes; then every line is one record, split on the delimiter alone, and
-    any reader that splits lines and fields gives the cells :func:`read_file`
-    gives (its ``rows`` is the number of records, to check the reader's
-    count against). Anything else (workbooks, aligned text, quotes, ...)
-    gives None: read it with :func:`read_file`. The file's refusals (size,
-    columns, empty, ...) are raised as :func:`read_file` raises them.
+    "Plain": no quote character, no NUL, one kind of line end (``\n`` or
+    ``\r\n`` throughout); then every line is one record, split on the
+    delimiter alone, and a reader that splits lines and fields gives the
+    cells :func:`read_file` gives (its ``rows`` is the number of lines, to
+    check the reader's count against). Three checks are left to that reader,
+    which makes them while it reads, rather than done here in a pass of
+    their own: the bytes after the first megabyte being UTF-8 (``encoding``
+    is ``utf-8`` when the head is), no line over ``MAX_CELL_CHARS`` bytes,
+    and no blank line (the reader skips one: its count then differs) except
+    in a one-column file, where a blank line is a cell and is refused here.
+    The reader must refuse the file on any of them; then :func:`read_file`
+    reads it (another encoding, mixed lines, long cells, blank lines).
+    Anything else (workbooks, aligned text, quotes, ...) gives None: read it
+    with :func:`read_file`. The file's refusals (size, columns, empty, ...)
+    are raised as :func:`read_file` raises them.
     """
     if max_bytes is not None and len(data) > max_bytes:
         return None  # read_file gives the message
     if _detect_format(data, file_name) != "csv":
         return None
-    layout = _csv_layout(data, file_name)
+    layout = _csv_layout(data, file_name, trust_tail=True)
     if isinstance(layout, ReadResult):
         return None
-    rows = _plain_rows(layout.body, layout.start, layout.end)
+    rows = _plain_rows(layout.body, layout.start, layout.end, one_column=len(layout.columns) == 1)
     if not rows:
         return None
     layout.rows = rows
@@ -516,26 +531,19 @@ def plain_csv(data: bytes, file_name: str, max_bytes: int | None = None) -> CsvL
     return layout
 
 
-def _plain_rows(body: bytes, start: int, end: int) -> int | None:
-    """How many lines ``body[start:end]`` holds if they are plain records (see :func:`plain_csv`), else None."""
+def _plain_rows(body: bytes, start: int, end: int, one_column: bool) -> int | None:
+    """How many lines ``body[start:end]`` holds if they may be plain records (see :func:`plain_csv`), else None."""
     if end <= start or any(body.find(byte, start, end) >= 0 for byte in (b'"', b"\x00")):
         return None
     newlines = body.count(b"\n", start, end)
     if body.find(b"\r", start, end) >= 0 and not (body.count(b"\r", start, end) == body.count(b"\r\n", start, end)
                                                    == newlines):
         return None  # a lone CR, or lines ending in both ways
-    crlf = newlines and body[body.find(b"\n", start, end) - 1] == 13
-    ends = []
-    for offset in range(start, end, _UTF8_CHUNK):
-        chunk = np.frombuffer(body, np.uint8, count=min(_UTF8_CHUNK, end - offset), offset=offset)
-        ends.append(np.flatnonzero(chunk == 10) + offset)
-    ends.append(np.array([end] if body[end - 1] != 10 else [], dtype=np.int64))
-    stops = np.concatenate(ends).astype(np.int64)
-    begins = np.concatenate([[start], stops[:-1] + 1])
-    lengths = stops - begins - (1 if crlf else 0) * (stops < end)
-    if not len(lengths) or lengths.min() <= 0 or lengths.max() > MAX_CELL_CHARS:
-        return None  # a blank line (skipped by the reader), or a long line whose cells must be measured
-    return len(lengths)
+    if body[start] in b"\r\n":
+        return None  # a blank first line
+    if one_column and (body.find(b"\n\n", start, end) >= 0 or body.find(b"\n\r\n", start, end) >= 0):
+        return None  # a blank line: the careful reader skips it, a one-column reader would keep it as a cell
+    return newlines + (body[end - 1] != 10)
 
 
 def _read_csv(data: bytes, file_name: str) -> ReadResult:
@@ -544,9 +552,13 @@ def _read_csv(data: bytes, file_name: str) -> ReadResult:
     return layout if isinstance(layout, ReadResult) else _parse_csv(layout, file_name)
 
 
-def _csv_layout(data: bytes, file_name: str) -> CsvLayout | ReadResult:
-    """Decode, check and locate a delimited file's header and records (or read it whole if aligned)."""
-    body, start, encoding, warnings = _utf8_body(data, file_name)
+def _csv_layout(data: bytes, file_name: str, trust_tail: bool = False) -> CsvLayout | ReadResult:
+    """Decode, check and locate a delimited file's header and records (or read it whole if aligned).
+
+    ``trust_tail``: a file whose first megabyte is UTF-8 is taken as UTF-8 without validating the rest (for
+    :func:`plain_csv`, whose reader validates it while reading and refuses the file otherwise).
+    """
+    body, start, encoding, warnings = _utf8_body(data, file_name, trust_tail)
     if _NON_SPACE.search(body, start) is None:
         raise InputFileError(
             f"The file '{file_name}' is empty: export it again from your CRM, with a "

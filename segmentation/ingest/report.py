@@ -25,7 +25,7 @@ from ..core.store import quote
 from ..core.vocabulary import MISSING_WORDS, ROLE_KIND, ROLES
 from .normalize import invalid_counts_hint
 from .plan import ColumnPlan
-from .sqltext import sql_string
+from .sqltext import sql_string, trimmed_in_sql
 from .statements import value_sql
 
 #: A column with less of its non-missing values read than this gets a warning before import.
@@ -172,7 +172,7 @@ def _missing(col: ReportColumn) -> str:
     trimmed once.
     """
     r = f"r.{quote(col.name)}"
-    return f"({r} IS NULL OR trim({r}) IN ({', '.join(sql_string(w) for w in (*col.missing, ''))}))"
+    return f"({r} IS NULL OR {trimmed_in_sql(r, (*col.missing, ''))})"
 
 
 def flags_sql(columns: list[ReportColumn], raw_source: str, clean_source: str) -> str:

@@ -488,7 +488,7 @@ class DatasetsRepository:
         """
         with self.store.transaction(ds.id) as tx:
             tx.register("_incoming", table)
-            cols = ", ".join(["_row"] + [quote(c) for c in ds.columns])
+            cols = ", ".join([quote(c) for c in ds.columns] + ["_row"])  # _row last, as store_raw_csv writes it
             tx.execute(f"CREATE TABLE {ds.raw_table} AS SELECT {cols} FROM _incoming")
             tx.unregister("_incoming")
             tx.register("_rejects", rejected.astype(_REJECT_TYPES))
@@ -516,6 +516,16 @@ class DatasetsRepository:
                 tx.register("_rejects", pd.DataFrame({c: pd.Series(dtype=t) for c, t in _REJECT_TYPES.items()}))
                 tx.execute(f"CREATE TABLE {ds.rejects_table} AS {statements.rejects_select_sql('_rejects')}")
                 tx.unregister("_rejects")
+            # The row numbers in a second transaction: a committed table's rowids are its rows' places in order.
+            with self.store.transaction(ds.id) as tx:
+                for statement in statements.raw_row_numbers_sql(ds):
+                    tx.execute(statement)
+                numbered = tx.fetchone(statements.raw_row_range_sql(ds)) == (rows, 1, rows)
+            if not numbered:  # never seen; the careful path then writes the tables anew
+                with self.store.transaction(ds.id) as tx:
+                    tx.execute(f"DROP TABLE {ds.raw_table}")
+                    tx.execute(f"DROP TABLE {ds.rejects_table}")
+                raise _Doubt
         except _Doubt:
             return False
         return True

@@ -9,7 +9,7 @@ import tempfile
 import pytest
 
 import segmentation.ingest.importer as importer
-from segmentation.core.errors import ColumnError
+from segmentation.core.errors import ColumnError, InputFileError
 from segmentation.core.store import Store
 from segmentation.ingest.importer import ImportSettings, import_file
 from segmentation.ingest.readers import MAX_CELL_CHARS, plain_csv
@@ -75,15 +75,48 @@ def test_plain_files_import_exactly_as_the_careful_path(tmp_path, monkeypatch, d
 
 @pytest.mark.parametrize(("data", "why"), [
     (b'a;b\n"x;1";2\n', "quotes"),
-    (b"a;b\n1;2\n\n3;4\n", "a blank line"),
+    (b"email\nA@b.fr\n\nx\n", "a blank line in a one-column file (a cell to the reader)"),
+    (b"email\r\nA@b.fr\r\n\r\nx\r\n", "the same with Windows line ends"),
+    (b"a;b\n\n1;2\n", "a blank line right after the header"),
     (b"a;b\r\n1;2\n3;4\r\n", "two kinds of line ends"),
     (b"a;b\r1;2\r", "old Mac line ends"),
     (b"a;b\n" + b"1;2\n" * 300_000 + b"1;\x002\n", "a NUL byte (past the head, which refuses it)"),
-    (b"a;b\n1;" + b"x" * (MAX_CELL_CHARS + 1) + b"\n", "a line longer than a cell may be"),
     (b"Name      City\nAnn       Paris\nBob       Lyon\n", "text aligned with spaces"),
 ])
 def test_anything_but_plain_lines_takes_the_careful_path(data, why):
     assert plain_csv(data, "crm.csv") is None, why
+
+
+LATE_CP1252 = ("Nom;Ville\n" + "Hélène;Paris\n" * 120_000).encode() + "Zoé;Orléans\n".encode("cp1252")
+
+
+@pytest.mark.parametrize(("data", "why"), [
+    (b"a;b\n1;2\n\n3;4\n", "a blank line (the reader skips it: its count differs)"),
+    (b"a;b\r\n1;2\r\n\r\n3;4\r\n", "a blank line between Windows line ends"),
+    (LATE_CP1252, "a Windows-1252 line after the first megabyte of UTF-8"),
+])
+def test_what_the_reader_refuses_falls_back_to_the_same_dataset(tmp_path, monkeypatch, data, why):
+    assert plain_csv(data, "crm.csv") is not None, why  # left to DuckDB's reader, which checks it while reading
+    fast, careful, used = both_ways(tmp_path, data, monkeypatch)
+    assert used == [False], why
+    assert fast == careful, why
+
+
+def test_a_line_longer_than_a_cell_may_be_is_refused_by_the_reader_then_named(store):
+    data = b"a;b\n1;" + b"x" * (MAX_CELL_CHARS + 1) + b"\n2;y\n"
+    assert plain_csv(data, "crm.csv") is not None  # DuckDB's max_line_size refuses the line, read_file measures it
+    with pytest.raises(InputFileError, match="more than 131,072 characters on line 2"):
+        import_file(store, data, "crm.csv")
+    assert DatasetsRepository(store).datasets() == []
+    assert store.query_rows("SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'raw_%'") == []
+
+
+def test_a_late_windows_1252_line_is_named_after_the_fallback(store):
+    ds = import_file(store, LATE_CP1252, "crm.csv")
+    assert ds.row_count == 120_001
+    assert ds.warnings == ["1 line of this UTF-8 file is not valid UTF-8 and was read as Windows-1252 (lines 120002): "
+                           "check their accents, or export the file again as CSV UTF-8"]
+    assert store.query_rows(f'SELECT "Ville" FROM {ds.clean_table} WHERE _row = 120001') == [("Orléans",)]
 
 
 def test_plain_layout_counts_records_and_line_ends():
