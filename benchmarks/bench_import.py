@@ -15,8 +15,11 @@ median is shown):
 
 - ``duckdb``: ``CREATE TABLE t AS SELECT * FROM read_csv(file, all_varchar=true)``;
 - ``import``: :func:`segmentation.ingest.importer.import_file` into a new store;
-  "read+store" is the time until normalisation starts, "total" the whole
-  import with normalisation.
+  "read+store" is the time until normalisation starts (its first progress
+  message, "Normalising: ...": reading the file, storing its raw rows,
+  guessing the roles from spread rows; normalisation starts by deciding each
+  column's formats from all its values), "total" the whole import with
+  normalisation.
 
 Usage: ``python benchmarks/bench_import.py [--shapes customers b2b_fr] [--sizes 100000 1000000] [--repeats 3]``
 (without ``--sizes``: 100k and 1M customers, 10k, 100k and 1M B2B contacts).

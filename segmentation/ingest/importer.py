@@ -316,6 +316,7 @@ def import_file(store: Store, data: bytes, file_name: str, settings: ImportSetti
     try:
         with store.pending(ds.id):
             repo.store_raw(ds, _with_row_numbers(result.table), result.rejected)
+            progress(0.4, NORMALISING)
             plans = plan_columns(roles, sample, normalize_options, repo.evidence(ds, roles, normalize_options))
             repo.commit_new(ds, plans, settings.name or Path(file_name).stem or "dataset", upload_id, progress)
     except BaseException:
@@ -358,6 +359,7 @@ def _import_plain(repo: DatasetsRepository, data: bytes, file_name: str, setting
                     return ds.id
             ds.roles = _roles_for(columns, _stored_spread(repo, ds, GUESS_ROWS), settings)
             sample = _stored_spread(repo, ds, SAMPLE_ROWS)
+            progress(0.4, NORMALISING)
             plans = plan_columns(ds.roles, sample, normalize_options, repo.evidence(ds, ds.roles, normalize_options))
             repo.commit_new(ds, plans, settings.name or Path(file_name).stem or "dataset", upload_id, progress)
     except BaseException:
@@ -370,6 +372,8 @@ def _import_plain(repo: DatasetsRepository, data: bytes, file_name: str, setting
 # Bytes: a line no longer than a cell's most characters holds no cell over them (DuckDB refuses a longer line,
 # then read_file measures its cells). Two bytes less, for a line end DuckDB might count.
 _LINE_LIMIT = MAX_CELL_CHARS - 2
+#: Normalisation starts with the formats of each column (day/month order, decimal mark), decided from all its values.
+NORMALISING = "Normalising: reading each column's formats"
 
 
 @contextmanager

@@ -183,14 +183,26 @@ def clean_table_sql(ds: Dataset, plans: list[ColumnPlan], source: str, views: di
 
 def evidence_query_sql(source: str, evidence: dict[str, dict[str, str]],
                        missing: tuple[str, ...]) -> tuple[str, list[tuple[str, str]]]:
-    """One query computing every column's evidence aggregates over ``source``; and the (column, name) order."""
-    order, items, probes = [], [], []
+    """One query computing every column's evidence aggregates over ``source``; and the (column, name) order.
+
+    Each aggregate is a ``count(*) FILTER (WHERE <test>)``. The tests run once per distinct value of the column,
+    weighted by how many rows hold it (the same counts): a date column of a million rows holds a few thousand
+    dates.
+    """
+    order, parts = [], []
     for column, aggregates in evidence.items():
-        probes.append(ColumnPlan(column, "", "", "", "", missing=missing))
+        probe = ColumnPlan(column, "", "", "", "", missing=missing)
+        items = []
         for name, aggregate in aggregates.items():
             order.append((column, name))
-            items.append(aggregate.replace("{v}", quote(column)))
-    return f"SELECT {', '.join(items) or '1'} FROM {cleaned_source_sql(probes, source)}", order
+            head, tail = "count(*) FILTER (WHERE ", ")"
+            if not (aggregate.startswith(head) and aggregate.endswith(tail)):
+                raise ValueError(f"an evidence aggregate must be {head}...{tail}, not {aggregate!r}")
+            test = aggregate[len(head):-len(tail)].replace("{v}", "_value")
+            items.append(f"CAST(coalesce(sum(_n) FILTER (WHERE {test}), 0) AS BIGINT)")
+        parts.append(f"(SELECT {', '.join(items)} FROM (SELECT {value_sql(probe, quote(column))} AS _value, "
+                     f"count(*) AS _n FROM {source} GROUP BY 1))")
+    return (f"SELECT * FROM {', '.join(parts)}" if parts else "SELECT 1"), order
 
 
 def rejects_select_sql(source: str) -> str:
