@@ -124,6 +124,16 @@ def init() -> None:
             st.session_state[key] = value.copy() if isinstance(value, dict | list) else value
 
 
+def prepare_customers(handle) -> None:
+    """Build a dataset handle's golden records now if a merge, an undo or new rules left them stale, under a
+    progress bar that goes once they are built (a million records take seconds; reading them after is quick)."""
+    if handle.customers.ready():
+        return
+    with (slot := st.empty()):
+        handle.customers.prepare(progress_bar())
+    slot.empty()
+
+
 def progress_bar():
     """A progress bar and the ``progress(fraction, message)`` callback the engine calls."""
     bar = st.progress(0.0)

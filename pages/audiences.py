@@ -37,6 +37,7 @@ if link["dataset"] in customers and st.session_state.get("audience_link") != lin
     st.session_state.dataset = link["dataset"]
 ds = app_state.dataset(app_state.pick_dataset(customers, key="audience_dataset"))
 audiences = ds.audiences
+app_state.prepare_customers(ds)  # after a merge: the golden records are built once, and the wait shows
 app_state.show_flash()
 language = app_state.language()
 
@@ -126,6 +127,7 @@ def builder() -> None:
     """Who, conditions, contact and consent, columns and holdout, the figures, the preview and the download: a
     change here reruns this part only (not the saved audiences and their sizes, nor the export log)."""
     ds, audiences = _fresh()
+    app_state.prepare_customers(ds)  # merged in another tab since the page was drawn
     run = None
     st.subheader(_("Who"))
     if run_names:  # one key per dataset: a choice made on another dataset's runs does not carry over
@@ -222,7 +224,7 @@ def builder() -> None:
     spec = AudienceSpec(**{**base.__dict__, "columns": tuple(columns), "holdout": holdout / 100, "seed": int(seed)})
 
     try:
-        with st.spinner(_("Counting…")):  # the first count after merges builds the golden records once
+        with st.spinner(_("Counting…")):  # the golden records were built above (with a progress bar)
             # Counted without the holdout and the columns, the preview and its rows' places in the draw without
             # the share: moving the holdout slider or picking a column reads (almost) nothing again.
             counting = audiences.counting(spec)

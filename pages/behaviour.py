@@ -187,7 +187,8 @@ def propensity_section() -> None:
     name = p3.text_input(_("Model name"), value="churn" if "churn" in target.lower() else "propensity",
                          key="score_name")
     if st.button(_("Train and score"), type="primary", key="score_train", icon=":material/model_training:"):
-        try:  # the bar says the stage under way and the time left
+        try:  # the bars say the stage under way and the time left (the golden records first, after a merge)
+            app_state.prepare_customers(behaviour.handle)
             behaviour.score(ScoreSettings(target=target, name=name, within_days=within),
                             progress=app_state.progress_bar())
         except SegmentStudioError as exc:

@@ -18,12 +18,14 @@ if not customers:
     st.page_link("pages/import_data.py", label=_("Go to Import"), icon=":material/upload_file:")
     st.stop()
 dataset_name = app_state.pick_dataset(customers, key="profile_dataset")
-segments = app_state.dataset(dataset_name).segments
+handle = app_state.dataset(dataset_name)
+segments = handle.segments
 saved = app_state.cached(segments, "runs")
 if saved.empty:
     st.info(_("Run a segmentation first (page Segment)."))
     st.page_link("pages/segment.py", label=_("Go to Segment"), icon=":material/donut_small:")
     st.stop()
+app_state.prepare_customers(handle)  # after a merge: the golden records are built once, and the wait shows
 run_names = list(saved["name"])
 linked = st.query_params.get("run")  # ?run=NAME opens that run
 if linked in run_names and st.session_state.get("profile_link") != linked:

@@ -50,6 +50,7 @@ if not customers:
 dataset = app_state.pick_dataset(customers, key="segment_dataset", label=_("Dataset"))
 ds = app_state.dataset(dataset)
 segments = ds.segments
+app_state.prepare_customers(ds)  # after a merge: the golden records are built once, and the wait shows
 app_state.show_flash()
 
 table = app_state.cached(segments, "candidates")

@@ -243,6 +243,15 @@ class Transaction:
         """Forget a view made by :meth:`register`."""
         self._cur.unregister(name)
 
+    def query_progress(self) -> float:
+        """How far the statement running in this transaction (on another thread) has gone, in percent; -1 when
+        DuckDB cannot tell yet. Needs ``SET enable_progress_bar = true`` in the transaction."""
+        return self._cur.query_progress()
+
+    def interrupt(self) -> None:
+        """Stop the statement running in this transaction (on another thread); it raises there."""
+        self._cur.interrupt()
+
     def nextval(self, sequence: str) -> int:
         """Next value of a store sequence (unique even across concurrent transactions)."""
         return int(self.fetchone(f"SELECT nextval('{sequence}')")[0])

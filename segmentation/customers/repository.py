@@ -13,6 +13,8 @@ repository, which owns them.
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -20,6 +22,7 @@ from ..core import schema
 from ..core.errors import MissingColumnsError
 from ..core.store import Dataset, Store, quote
 from ..dedupe import repository as dedupe_repository
+from ..i18n import Message, message
 from ..ingest.repository import DatasetsRepository
 from .golden import Survivorship, golden_rows_sql
 from .identity import customer_order_sql, customers_sql
@@ -56,7 +59,25 @@ def _golden_key(db, store: Store, ds: Dataset, rules: Survivorship) -> str:
                        ds.columns, ds.roles, ds.options, ds.row_count], default=str, sort_keys=True)
 
 
-def golden_table(store: Store, ds: Dataset) -> str:
+Progress = Callable[[float, Message], None]
+BUILDING = message("Building the golden records (one per customer after the merges)")
+BUILT = message("Golden records ready")
+_POLL_SECONDS = 0.15  # how often a build's progress is read (DuckDB's progress of the running statement)
+
+
+def _golden_meta(ds: Dataset) -> tuple[str, str]:
+    return golden_table_name(ds), f"golden_version_{int(ds.id)}"
+
+
+def golden_current(store: Store, ds: Dataset) -> bool:
+    """Whether the golden table is built for the dataset's records, merges and rules as they are now (cheap)."""
+    table, meta_key = _golden_meta(ds)
+    key = _golden_key(store, store, ds, survivorship(store, ds))
+    return store.table_exists(table) and store.query_value(f"SELECT value FROM {schema.META} WHERE key = ?",
+                                                           [meta_key]) == key
+
+
+def golden_table(store: Store, ds: Dataset, progress: Progress | None = None) -> str:
     """A table of the dataset's golden records, rebuilt only when its inputs changed; returns its name.
 
     Audiences count on every change of a condition: aggregating a million records into golden records each
@@ -64,13 +85,12 @@ def golden_table(store: Store, ds: Dataset) -> str:
     the dataset's records (:meth:`Store.records_version`: writes of derived data such as audiences, runs or
     scores leave it) and, to be safe, on its merges, rules, columns, roles, options and rows; the check is made
     again under the write lock before a rebuild, so two sessions never rebuild it on top of each other. A
-    rebuild is derived data and does not move the write version.
+    rebuild is derived data and does not move the write version. ``progress(fraction, message)`` is told how
+    far a rebuild has gone (nothing is said when the table is current).
     """
-    table, meta_key = golden_table_name(ds), f"golden_version_{int(ds.id)}"
+    table, meta_key = _golden_meta(ds)
     meta = schema.META
-    rules = survivorship(store, ds)
-    key = _golden_key(store, store, ds, rules)
-    if store.table_exists(table) and store.query_value(f"SELECT value FROM {meta} WHERE key = ?", [meta_key]) == key:
+    if golden_current(store, ds):
         return table
     with store.transaction(versioned=False) as tx:
         rules = dedupe_repository.survivorship(tx, ds)
@@ -78,9 +98,60 @@ def golden_table(store: Store, ds: Dataset) -> str:
         built = tx.fetchone("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table])[0]
         if built and (tx.fetchone(f"SELECT value FROM {meta} WHERE key = ?", [meta_key]) or [None])[0] == key:
             return table
-        tx.execute(f"CREATE OR REPLACE TABLE {table} AS {golden_rows_sql(ds, rules)}")
+        statement = f"CREATE OR REPLACE TABLE {table} AS {golden_rows_sql(ds, rules)}"
+        left = None
+        if progress is None:
+            tx.execute(statement)
+        else:
+            left = _execute_reporting(tx, statement, progress)
         tx.execute(f"INSERT OR REPLACE INTO {meta} VALUES (?, ?)", [meta_key, key])
+    if left is not None:  # the page was left during the build: the records are kept, the page stops as asked
+        raise left
+    if progress is not None:
+        progress(1.0, BUILT)
     return table
+
+
+def _execute_reporting(tx, statement: str, progress: Progress) -> BaseException | None:
+    """Run ``statement`` in ``tx`` on a worker thread while this thread tells ``progress`` how far it has gone.
+
+    DuckDB measures the progress of the statement running on a connection (``query_progress()``, a percentage,
+    -1 before it is known) and answers it from another thread while the statement runs; the callback is called
+    from the calling thread only (a Streamlit page's progress bar must be). If the callback raises (the page
+    was left, or rerun by a click), it is told nothing more and the statement runs to its end, so that its work
+    is not lost: the callback's exception is returned, for the caller to raise once the transaction is
+    committed. Any other interruption (Ctrl-C) interrupts the statement and is raised at once.
+    """
+    tx.execute("SET enable_progress_bar_print = false")
+    tx.execute("SET enable_progress_bar = true")
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            tx.execute(statement)
+        except BaseException as exc:  # handed to the calling thread, which raises it
+            failed.append(exc)
+
+    progress(0.0, BUILDING)
+    worker = threading.Thread(target=run, name="golden records", daemon=True)
+    worker.start()
+    left: BaseException | None = None
+    try:
+        while worker.is_alive():
+            worker.join(_POLL_SECONDS)
+            done = tx.query_progress() if worker.is_alive() and left is None else -1
+            if done >= 0:
+                try:
+                    progress(0.99 * min(done, 100.0) / 100.0, BUILDING)
+                except BaseException as exc:  # the page is going away: finish the build without it
+                    left = exc
+    except BaseException:
+        tx.interrupt()
+        worker.join()
+        raise
+    if failed:
+        raise failed[0]
+    return left
 
 
 def golden_rows(store: Store, ds: Dataset, rules: Survivorship | None = None,

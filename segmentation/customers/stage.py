@@ -49,6 +49,24 @@ class CustomersStage(Stage):
         """Whether any merge is active (customers are then golden records)."""
         return repository.has_merges(self.store, self.dataset)
 
+    # -- golden records ----------------------------------------------------------------
+    def ready(self) -> bool:
+        """Whether the customers can be read at once: no merge, or golden records already built for the records,
+        merges and rules as they are now (a few small reads)."""
+        return not self.has_merges() or repository.golden_current(self.store, self.dataset)
+
+    def prepare(self, progress: repository.Progress | None = None) -> bool:
+        """Build the golden records now if merges, rules or records changed since they were built; True if stale.
+
+        Reading customers after a merge builds them anyway (a million records take seconds): a page calls this
+        first, with its progress bar, so that the wait shows. ``progress(fraction, message)`` is told how far
+        the build has gone; nothing is built, nor said, when :meth:`ready`.
+        """
+        if self.ready():
+            return False
+        repository.golden_table(self.store, self.dataset, progress)
+        return True
+
     # -- SQL text for other stages to compose ---------------------------------------
     def golden_table(self) -> str:
         """The name of the golden-records table, rebuilt first if merges, rules or rows changed."""
