@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -43,25 +44,41 @@ def _db_argument() -> str | None:
     return known.db
 
 
-def seed(ws: Workspace) -> None:
-    """Import the bundled sample data into an empty store, so a new user sees something."""
+def seed(ws: Workspace, progress=None) -> None:
+    """Import the bundled sample data into an empty store, so a new user sees something.
+
+    ``progress(fraction, message)``, if given, is told how far the two imports have gone.
+    """
     if ws.datasets():
         return
-    for file_name, kind in (("customers.csv", "customers"), ("orders.csv", "transactions")):
+    files = (("customers.csv", "customers"), ("orders.csv", "transactions"))
+    for i, (file_name, kind) in enumerate(files):
         path = SAMPLE_DIR / file_name
         if path.exists():
+            told = None if progress is None else (
+                lambda fraction, _message, i=i, file_name=file_name: progress(
+                    (i + fraction) / len(files), _("Loading the sample data ({file})…", file=file_name)))
             try:
-                ws.ingest.import_path(path, ImportSettings(name=f"sample {Path(file_name).stem}", kind=kind))
+                ws.ingest.import_path(path, ImportSettings(name=f"sample {Path(file_name).stem}", kind=kind),
+                                      progress=told)
             except SegmentStudioError:
                 log.exception("Could not seed the store with %s", path)
 
 
 @st.cache_resource(show_spinner=False, on_release=Workspace.close)
 def get_workspace(path: str | None = None) -> Workspace:
-    """The process-wide workspace (one DuckDB connection; a cursor per call)."""
-    ws = open_workspace(path)
-    seed(ws)
-    return ws
+    """The process-wide workspace (one DuckDB connection; a cursor per call); seeded by :func:`opening_workspace`."""
+    return open_workspace(path)
+
+
+@st.cache_resource(show_spinner=False)
+def _seeding(path: str | None) -> dict:
+    """Whether the store at ``path`` was seeded (or found with data) in this process: once per store and process,
+    so a user who deletes every dataset is not given the sample again on the next click."""
+    return {"done": False}
+
+
+_SEED_LOCK = threading.Lock()  # two sessions opening a new store at once: one seeds it, the other waits
 
 
 def routed() -> None:
@@ -87,9 +104,20 @@ def workspace() -> Workspace:
 
 
 def opening_workspace() -> Workspace:
-    """:func:`workspace`, with a spinner in the interface language the first time (seeding takes seconds)."""
+    """:func:`workspace`, with a spinner the first time (opening takes a moment), then the sample data imported into
+    an empty store under a progress bar (seconds), once per store and process (:func:`seed`)."""
     with st.spinner(_("Opening the working store…")):
-        return workspace()
+        ws = workspace()
+    seeding = _seeding(_db_argument())
+    if not seeding["done"]:
+        with _SEED_LOCK:
+            if not seeding["done"]:
+                if not ws.datasets():
+                    with (slot := st.empty()):
+                        seed(ws, progress_bar())
+                    slot.empty()
+                seeding["done"] = True
+    return ws
 
 
 def dataset(name: str | None = None, kind: str = "customers") -> DatasetHandle:

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import app_state
 from pages.text import plain
 from segmentation.activate import audiences
 from segmentation.automate import config as pipeline
@@ -50,6 +51,35 @@ def test_first_start_seeds_empty_store_and_shows_sample(empty_db, opened_stores)
     assert "Data quality" in [h.value for h in at.subheader]
     assert not at.error
     assert plain(str(empty_db)) in at.sidebar.caption[0].value
+
+
+def test_seeding_reports_its_progress_and_leaves_no_bar(empty_db, opened_stores, monkeypatch):
+    told: list[tuple[float, str]] = []
+    real_bar = app_state.progress_bar
+
+    def recording_bar():
+        bar = real_bar()
+        return lambda fraction, message: (told.append((fraction, app_state.say(message))), bar(fraction, message))
+
+    monkeypatch.setattr(app_state, "progress_bar", recording_bar)
+    at = run_app()
+    assert told, "no progress while the sample data was imported"
+    fractions = [f for f, _ in told]
+    assert fractions == sorted(fractions) and fractions[0] < 0.5 < fractions[-1] and fractions[-1] == 1.0
+    assert {m for _, m in told} == {"Loading the sample data (customers.csv)…", "Loading the sample data (orders.csv)…"}
+    assert not at.get("progress")  # the bar went once the sample data was in
+    told.clear()
+    run_app()  # the same store again: nothing to load, no bar
+    assert told == []
+
+
+def test_a_store_emptied_by_its_user_is_not_seeded_again_in_the_same_process(empty_db, opened_stores):
+    at = run_app()
+    s = app_store(opened_stores)
+    for ds in DatasetsRepository(s).datasets():
+        DatasetsRepository(s).delete(ds.id)
+    at.run()
+    assert DatasetsRepository(s).datasets() == []
 
 
 def test_second_start_does_not_seed_again(seeded_db, opened_stores):
