@@ -7,7 +7,7 @@ import pytest
 
 from segmentation.core.vocabulary import MISSING_WORDS
 from segmentation.ingest.phones import _compact_sql
-from segmentation.ingest.sqltext import regex_literal, sql_string, trimmed_in_sql
+from segmentation.ingest.sqltext import SPACE_SEPARATORS, regex_literal, sql_string, trimmed_in_sql
 
 WORDS = [*MISSING_WORDS, "(vide)", "non renseigné", "a.b", "x|y", "[x]", "$", "^v", "a+b", "*", "{1}", "\\"]
 
@@ -26,6 +26,18 @@ def test_the_missing_word_regex_decides_what_trim_and_in_decide_for_every_code_p
         "WHERE range NOT BETWEEN 55296 AND 57343)").fetchone()
     assert differ == 0
     assert trimmed == 17  # the space, U+00A0, U+1680, U+2000-U+200A, U+202F, U+205F, U+3000
+    assert [cp for (cp,) in con.execute("SELECT range FROM range(1, 65536) WHERE range NOT BETWEEN 55296 AND 57343 "
+                                         "AND trim(chr(CAST(range AS INTEGER)) || 'x') = 'x'").fetchall()] \
+        == list(SPACE_SEPARATORS)  # the characters the regex is tried after, when a cell starts with one
+
+
+def test_every_first_character_of_a_word_or_a_space_is_tried():
+    con = duckdb.connect()
+    words = ["NA", "été", "😀x", "", "-"]
+    for value in ["NA", " NA", "\u3000été ", "été", "😀x", "", "   ", "-", "\u2007-\u2007", "x", "ÉTÉ"]:
+        expected, got = con.execute(f"SELECT trim(v) IN ({in_list(words)}), {trimmed_in_sql('v', words)} "
+                                    "FROM (SELECT CAST(? AS VARCHAR) AS v)", [value]).fetchone()
+        assert got == expected, repr(value)
 
 
 @pytest.mark.parametrize("value", [*WORDS, " NA ", "\u00a0N/A\u202f", "\tNA", "NA\n", "NAN", "N/A ", "  ", "",
@@ -34,8 +46,8 @@ def test_the_missing_word_regex_decides_what_trim_and_in_decide_for_every_code_p
 def test_the_missing_word_regex_matches_exactly_the_trimmed_words(value):
     con = duckdb.connect()
     for words in (WORDS, ["", *WORDS], ["NA"]):
-        expected, got = con.execute(f"SELECT trim(?) IN ({in_list(words)}), {trimmed_in_sql('?', words)}",
-                                    [value, value]).fetchone()
+        expected, got = con.execute(f"SELECT trim(v) IN ({in_list(words)}), {trimmed_in_sql('v', words)} "
+                                    "FROM (SELECT CAST(? AS VARCHAR) AS v)", [value]).fetchone()
         assert got == expected, (value, words)
 
 
