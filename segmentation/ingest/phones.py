@@ -191,15 +191,36 @@ def phone_sql(default_region: str, country: bool = False) -> str:
                 f"ELSE list_transform([{compact}], lambda _phone: "
                 f"CASE WHEN regexp_full_match(_phone, {national}) THEN '+33' || substr(_phone, 2) "
                 f"WHEN regexp_full_match(_phone, {plus}) THEN '+33' || substr(_phone, 4) "
+                f"{_french_plan_sql('_phone')}"
                 f"ELSE {_fast('_phone', f'(?i)^{prefix}{tail}')} END)[1] END")
     words = ", ".join(sql_string(w) for w in (("", *_FRANCE_WORDS) if france else _FRANCE_WORDS))
     marked = f"CASE WHEN coalesce(lower(trim({{c}})), '') IN ({words}) THEN 'F' ELSE 'X' END || {compact}"
     return _fast(marked, f"(?i)^(?:F0|[FX]{international}){tail}")
 
 
+def _french_plan_sql(phone: str) -> str:
+    """``WHEN`` branches for a number of the overseas and 08 blocks of the French plan, national (``0`` and
+    nine digits) or international (``+33``, ``0033``, with or without the national 0), in SQL text ``phone``
+    (separators stripped): what :func:`_french_plan_e164` (hence :func:`french_e164`) gives, from the same
+    metadata patterns, so that the mapper is spared these numbers (:func:`undecided_sql`)."""
+    nsn = f"right({phone}, 9)"
+    patterns = _plan_patterns()
+    overseas = " ".join(
+        f"WHEN regexp_full_match({nsn}, {sql_string(patterns[region])}) "
+        f"THEN '+{phonenumbers.country_code_for_region(region)}' || {nsn}" for region in OVERSEAS_REGIONS)
+    blocks = ", ".join(sql_string(b) for b in _OVERSEAS_BLOCKS)
+    french = f"WHEN regexp_full_match({nsn}, {sql_string(patterns['FR'])}) THEN '+33' || {nsn}"
+    candidates = "|".join(_OVERSEAS_CANDIDATES)
+    prefix = r"(?:0|(?:\+|00)330?)"
+    return (f"WHEN regexp_full_match({phone}, {sql_string(f'{prefix}(?:{candidates})[0-9]{{7}}')}) THEN CASE "
+            f"{overseas} WHEN list_has_any([{nsn}[1:3]], [{blocks}]) THEN NULL {french} END "
+            f"WHEN regexp_full_match({phone}, {sql_string(f'{prefix}8[0-9]{{8}}')}) THEN CASE {french} END ")
+
+
 # What the fast path strips from a number: RE2's \s (tab, line feed, form feed, carriage return, space), the dot, the
-# hyphen and the slash: one replace() each, which DuckDB runs several times faster than regexp_replace or translate.
-_SEPARATORS = ("' '", "chr(9)", "chr(10)", "chr(12)", "chr(13)", "'.'", "'-'", "'/'")
+# hyphen, the slash and parentheses (``(01) 23 45 67 89``; ``+33 (0)1 …`` keeps its optional 0): one replace() each,
+# which DuckDB runs several times faster than regexp_replace or translate.
+_SEPARATORS = ("' '", "chr(9)", "chr(10)", "chr(12)", "chr(13)", "'.'", "'-'", "'/'", "'('", "')'")
 
 
 def _compact_sql(value: str) -> str:
@@ -353,13 +374,19 @@ def plan(column: str, role: str, sample: pd.Series, options: NormalizeOptions,
 
 
 def undecided_sql() -> str:
-    """Whether the fast path may have left a value NULL undecided (SQL over ``{v}``): not so for a French
-    national number written with digits and separators only, outside the overseas and 08 blocks, which
-    FR_FAST_PATTERN decides alone (an invalid number: the mapper would only say so again, slowly)."""
-    plain = r"regexp_full_match({v}, '[0-9\s.\-/()]+')"
-    digits = r"regexp_replace({v}, '[^0-9]', '', 'g')"
-    return (f"NOT ({plain} AND regexp_full_match({digits}, '0[1-79][0-9]{{8}}') "
-            f"AND NOT regexp_matches({digits}, '^0(?:26|59|63|69|70)'))")
+    """Whether the fast path may have left a value NULL undecided (SQL over ``{v}``), with the default region
+    in the French plan and no country column.
+
+    Not so for a value with fewer than six digits (never a number), nor for one written with digits and
+    separators only (and a leading ``+``) that is a national number (``0``, then not ``0``) or a ``+33``
+    (``0033``) number of nine digits: FR_FAST_PATTERN and the French plan's metadata patterns decide those
+    alone, as the mapper would (a national number of another length is never valid). An invalid number is
+    then only counted invalid, without the mapper saying so again, slowly.
+    """
+    plain = r"regexp_full_match({v}, '\s*[+]?[0-9\s.\-/()]+')"
+    french = sql_string(r"0[1-9][0-9]*|(?:\+|00)330?[1-9][0-9]{8}")
+    short = r"length(regexp_replace({v}, '[^\p{Nd}]', '', 'g')) < 6"
+    return f"NOT ({short} OR {plain} AND regexp_full_match({_compact_sql('{v}')}, {french}))"
 
 
 __all__ = ["OVERSEAS_REGIONS", "country_names", "country_regions", "extension_sql", "french_e164", "map_phones",

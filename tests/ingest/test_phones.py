@@ -51,9 +51,10 @@ OVERSEAS = {
 
 
 @pytest.mark.parametrize("raw", list(OVERSEAS))
-def test_overseas_numbers_get_their_own_code_and_never_the_fast_path(raw):
+def test_overseas_numbers_get_their_own_code_on_the_fast_path_or_from_the_mapper(raw):
     assert mapped([raw]) == [OVERSEAS[raw]]
-    assert run(P.phone_sql("FR"), [raw]) == [None]  # left to the mapper
+    national = not raw.startswith("+590")  # French-plan numbers are the fast path's; the others left to the mapper
+    assert run(P.phone_sql("FR"), [raw]) == [OVERSEAS[raw] if national else None]
     assert mapped([raw], ["France"]) == [OVERSEAS[raw]]
 
 
@@ -93,12 +94,13 @@ def test_fast_path_agrees_with_the_mapper_on_every_block():
     fast = run(P.phone_sql("FR"), numbers)
     wrong = [(n, f) for n, f in zip(numbers, fast, strict=True) if f is not None and f != P.french_e164(n[1:])]
     assert wrong == []
-    assert sum(f is not None for f in fast) == 14880  # what the fast path decides alone: the 08 and shared blocks not
+    # What the fast path writes alone: every valid number of the plan (the overseas and 08 blocks included).
+    assert sum(f is not None for f in fast) == sum(P.french_e164(n[1:]) is not None for n in numbers) == 16790
 
 
-def test_fast_path_leaves_non_french_numbers_and_08_numbers_to_the_mapper():
+def test_fast_path_leaves_non_french_numbers_to_the_mapper():
     values = ["+1 650 253 0000", "+44 20 7946 0958", "08 00 12 34 56", "0590 11 11 11"]
-    assert run(P.phone_sql("FR"), values) == [None, None, None, None]
+    assert run(P.phone_sql("FR"), values) == [None, None, "+33800123456", "+590590111111"]
     assert mapped(values) == ["+16502530000", "+442079460958", "+33800123456", "+590590111111"]
 
 
@@ -219,15 +221,33 @@ def test_overseas_and_08_candidates_decided_without_parsing_agree_with_phonenumb
 
 
 def test_values_kept_from_the_mapper_are_decided_by_the_fast_path():
-    """``undecided_sql`` spares the mapper French national numbers outside the overseas and 08 blocks: for
-    every 4-digit block, such a number gets from the fast path exactly what phonenumbers would say."""
-    numbers = [f"0{block}{sep}{suffix}" for block in range(1000, 10000) for sep, suffix in ((" ", "45 678"),
-                                                                                           (".", "00000"))]
-    numbers += ["Tel: 0612345678", "06 12 34 56 78 x12", "+33 6 12 34 56 78", "0690 12 34 56"]
+    """``undecided_sql`` spares the mapper French numbers written with digits and separators: for every
+    4-digit block (the overseas and 08 blocks included), national or ``+33``, in every way of writing it,
+    and for national numbers of another length or values with too few digits, the fast path gives exactly
+    what the mapper and phonenumbers would."""
+    writings = ((" ", "45 678"), (".", "00000"), ("-", "99999"), (" ", "00 001"))
+    base = [f"0{block}{sep}{suffix}" for block in range(1000, 10000) for sep, suffix in writings]
+    numbers = base + [f"(0{n[1:3]}) {n[3:]}" for n in base[::7]] + [f"(0){n[1:]}" for n in base[3::11]]
+    numbers += [f"+33 {n[1:]}" for n in base[1::3]] + [f"0033{n[1:]}" for n in base[2::13]]
+    numbers += [f"+33 (0){n[1:]}" for n in base[5::17]] + [f"+330{n[1:]}" for n in base[6::19]]
+    numbers += [n[:-3] for n in base[::5]] + [n + "7" for n in base[4::9]] + ["+33 3 83", "95865", "0",
+                                                                               "00 33 6 90 12 34 56"]
+    numbers += ["Tel: 0612345678", "06 12 34 56 78 x12", "+33\xa06 12 34 56 78", "+33 (0)6 90 12 34 56 ext 1",
+                "+32 470 12 34 56", "0(0)690123456", "++33612345678"]
     undecided = run(P.undecided_sql(), numbers)
     fast = run(P.phone_sql("FR"), numbers)
     spared = [(n, f) for n, u, f in zip(numbers, undecided, fast, strict=True) if not u]
-    assert len(spared) > 10_000 and "Tel: 0612345678" not in {n for n, _ in spared}
-    assert [(n, f, P._normalise(n, "FR")) for n, f in spared if f != P._normalise(n, "FR")] == []
-    assert run(P.undecided_sql(), ["Tel: 0612345678", "06 12 34 56 78 x12", "0690 12 34 56", "0812345678"]) == \
-        [True, True, True, True]
+    assert [n for n, u in zip(numbers, undecided, strict=True) if u] == numbers[-7:]
+    expected = P.map_phones(pd.DataFrame({"value": [n for n, _ in spared]}), "FR").tolist()
+    assert [(n, f, e) for (n, f), e in zip(spared, expected, strict=True) if f != e] == []
+    assert [(n, f, P._normalise(n, "FR")) for n, f in spared[::23] if f != P._normalise(n, "FR")] == []
+    assert run(P.undecided_sql(), ["Tel: 0612345678", "06 12 34 56 78 x12", "0690 12 34 56", "0812345678",
+                                   "+33 (0)6 90 12 34 56", "06 12 34", "+33 6 12"]) == \
+        [True, True, False, False, False, False, False]
+    # Overseas numbers of each territory, a 08 number, and the invalid ones (an unassigned overseas block,
+    # a 08 block phonenumbers refuses), from the fast path alone.
+    assert run(P.phone_sql("FR"), ["0690 12 34 56", "0696 12 34 56", "0694 01 23 45", "0692 12 34 56",
+                                   "0639 01 23 45", "0590 87 12 34", "0800 12 34 56", "0695 12 34 56",
+                                   "0709 99 34 56", "(01) 23 45 67 89", "(0)1 23 45 67 89"]) == [
+        "+590690123456", "+596696123456", "+594694012345", "+262692123456", "+262639012345", "+590590871234",
+        "+33800123456", "+33695123456", None, "+33123456789", "+33123456789"]

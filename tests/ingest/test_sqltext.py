@@ -56,11 +56,11 @@ def test_no_missing_words_is_false_and_literals_are_escaped():
     assert regex_literal("#N/A (x)?") == "#N/A \\(x\\)\\?"
 
 
-def test_the_phone_separators_are_the_ones_regexp_replace_removed():
+def test_the_phone_separators_are_the_ones_regexp_replace_would_remove():
     con = duckdb.connect()
     values = ["01 23 45 67 89", "01.23.45.67.89", "01-23/45\t67\n89\r\x0c", "+33 (0)6 12", "0\u00a0612", "\x0b12",
               None, ""]
     for value in values:
-        old, new = con.execute(f"SELECT regexp_replace(?, '[\\s.\\-/]', '', 'g'), {_compact_sql('?')}",
+        old, new = con.execute(f"SELECT regexp_replace(?, '[\\s.\\-/()]', '', 'g'), {_compact_sql('?')}",
                                [value, value]).fetchone()
         assert new == old, repr(value)
