@@ -134,7 +134,7 @@ def measure(mode: str, path: Path) -> dict:
         store = Store(db)
         data = path.read_bytes()
         ds = import_file(store, data, path.name,
-                         progress=lambda _f, msg: marks.setdefault(msg.split()[0], time.perf_counter()))
+                         progress=lambda _f, msg: marks.setdefault(str(msg).split()[0], time.perf_counter()))
         total = time.perf_counter() - start
         store.close()
         return {"seconds": total, "read_store_seconds": marks.get("Normalising", start + total) - start,

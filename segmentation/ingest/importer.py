@@ -27,6 +27,7 @@ import pyarrow as pa
 from ..core.errors import InputFileError, MissingColumnsError, SettingError, check_choices
 from ..core.store import Dataset, Store
 from ..core.vocabulary import KINDS, MISSING_WORDS, ROLES
+from ..i18n import message
 from . import forget
 from .dates import ORDERS
 from .normalize import NormalizeOptions, plan_columns
@@ -288,7 +289,7 @@ def import_file(store: Store, data: bytes, file_name: str, settings: ImportSetti
     if settings.kind not in KINDS:
         raise SettingError("kind", settings.kind, f"one of {list(KINDS)}")
     repo = DatasetsRepository(store)
-    progress(0.05, f"Reading {file_name}")
+    progress(0.05, message("Reading {file}", file=file_name))
     dataset_id = None
     if not settings.append_to:
         plain = _import_plain(repo, data, file_name, settings, progress, upload_id)
@@ -303,7 +304,7 @@ def import_file(store: Store, data: bytes, file_name: str, settings: ImportSetti
     sample = spread_sample(result.table, SAMPLE_ROWS)
     normalize_options = settings.normalize_options()
     options = asdict(normalize_options)
-    progress(0.3, "Storing raw rows")
+    progress(0.3, message("Storing raw rows"))
     ds = Dataset(
         id=0, name="", source_file=file_name, kind=settings.kind, imported_at=datetime.now(),
         row_count=result.table.num_rows, rejected_rows=len(result.rejected),
@@ -323,7 +324,7 @@ def import_file(store: Store, data: bytes, file_name: str, settings: ImportSetti
         repo.drop_orphan_tables()
         raise
     ds.last_import = {"forgotten_rows_skipped": skipped} if skipped else None
-    progress(1.0, "Imported")
+    progress(1.0, message("Import finished"))
     return ds
 
 
@@ -346,7 +347,7 @@ def _import_plain(repo: DatasetsRepository, data: bytes, file_name: str, setting
     columns = columns or layout.columns
     _check_setting_roles(columns, settings)
     normalize_options = settings.normalize_options()
-    progress(0.3, "Storing raw rows")
+    progress(0.3, message("Storing raw rows"))
     ds = Dataset(
         id=repo.next_dataset_id(), name="", source_file=file_name, kind=settings.kind, imported_at=datetime.now(),
         row_count=layout.rows, rejected_rows=0, file_format="csv", encoding=layout.encoding,
@@ -365,7 +366,7 @@ def _import_plain(repo: DatasetsRepository, data: bytes, file_name: str, setting
     except BaseException:
         repo.drop_orphan_tables()
         raise
-    progress(1.0, "Imported")
+    progress(1.0, message("Import finished"))
     return ds
 
 
@@ -373,7 +374,7 @@ def _import_plain(repo: DatasetsRepository, data: bytes, file_name: str, setting
 # then read_file measures its cells). Two bytes less, for a line end DuckDB might count.
 _LINE_LIMIT = MAX_CELL_CHARS - 2
 #: Normalisation starts with the formats of each column (day/month order, decimal mark), decided from all its values.
-NORMALISING = "Normalising: reading each column's formats"
+NORMALISING = message("Normalising: reading each column's formats")
 
 
 @contextmanager
@@ -418,15 +419,17 @@ def _append(repo: DatasetsRepository, result: ReadResult, file_name: str, settin
     chosen = result.table.select([found[fold(c)] for c in ds.columns]).rename_columns(ds.columns)
     chosen, skipped = _skip_forgotten(repo, chosen, ds.roles)
     table = _with_row_numbers(chosen)
-    progress(0.3, "Adding rows")
+    progress(0.3, message("Adding rows"))
     ds = repo.append(ds.id, table, result.rejected, file_name, result.warnings, upload_id, SAMPLE_ROWS, progress)
     added = ds.last_import
     if skipped:
         added["forgotten_rows_skipped"] = skipped
     if added["batch"] is None:
-        progress(1.0, f"Nothing new: every row of {file_name} is already in {ds.name}")
+        progress(1.0, message("Nothing new: every row of {file} is already in {dataset}", file=file_name,
+                              dataset=ds.name))
     else:
-        progress(1.0, f"{added['rows_added']:,} new and {added['rows_updated']:,} updated records added to {ds.name}")
+        progress(1.0, message("{added} new and {updated} updated records added to {dataset}", added=added["rows_added"],
+                               updated=added["rows_updated"], dataset=ds.name))
     return ds
 
 
@@ -455,7 +458,7 @@ def set_roles(store: Store, dataset: str, roles: dict[str, str], options: Normal
     ds = repo.dataset(dataset)
     check_choices(roles, ds.columns, ROLES, "roles")
     ds = repo.renormalise(ds.id, roles, options, SAMPLE_ROWS, progress)
-    progress(1.0, "Normalised")
+    progress(1.0, message("Normalised"))
     return ds
 
 

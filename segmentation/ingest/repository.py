@@ -28,6 +28,7 @@ import pyarrow as pa
 from ..core import schema
 from ..core.errors import DatasetNotFoundError, NotFoundError
 from ..core.store import ROWS_SCOPE, Dataset, Store, Transaction, quote, unique_name
+from ..i18n import message
 from . import forget, report, statements
 from .normalize import ColumnPlan, NormalizeOptions, evidence_sql, plan_columns
 
@@ -70,7 +71,7 @@ def _mapping_views(tx: Transaction, plans: list[ColumnPlan], source: str,
     views: dict[int, str] = {}
     for i, plan in enumerate(plans):
         if plan.mapper is not None and not plan.fill:
-            progress(0.5, f"Normalising {plan.column}")
+            progress(0.5, message("Normalising {column}", column=plan.column))
             distinct = tx.df(statements.distinct_values_sql(plan, source))
             views[i] = _register_mapping(tx, f"_map_{i}", distinct, plan.mapper(distinct))
     return views
@@ -656,18 +657,18 @@ class DatasetsRepository:
         per distinct raw value and joined back (categories), or fill afterwards
         what the SQL left NULL (phones that are not French).
         """
-        progress(0.45, "Normalising")
+        progress(0.45, message("Normalising"))
         batched = tx.fetchone(statements.has_batches_sql(), [ds.raw_table])[0]
         source = f"({statements.current_versions_sql(ds)})" if batched else ds.raw_table
         views = _mapping_views(tx, plans, source, progress)
-        progress(0.6, "Writing normalised rows")
+        progress(0.6, message("Writing normalised rows"))
         tx.execute(f"DROP TABLE IF EXISTS {ds.clean_table}")
         tx.execute(statements.clean_table_sql(ds, plans, source, views))
         fills = []
         for i, plan in enumerate(plans):
             if plan.mapper is None or not plan.fill:
                 continue
-            progress(0.85, f"Normalising {plan.column}")
+            progress(0.85, message("Normalising {column}", column=plan.column))
             distinct = tx.df(statements.unfilled_values_sql(plan, source, ds.clean_table))
             norm = pd.Series(plan.mapper(distinct), dtype=object).reset_index(drop=True)
             read = norm.notna().to_numpy()
