@@ -159,7 +159,7 @@ def extension_sql() -> str:
     return f"nullif(regexp_extract({{v}}, {sql_string(EXTENSION_PATTERN)}, 2), '')"
 
 
-def phone_sql(default_region: str, country: bool = False) -> str:
+def phone_sql(default_region: str, country: bool = False, bound: bool = False) -> str:
     """French numbers to E.164 in SQL, the common case; NULL for anything else (see :func:`map_phones`).
 
     One clean-up and one regex per row. ``+33`` (or ``0033``) numbers are
@@ -172,7 +172,7 @@ def phone_sql(default_region: str, country: bool = False) -> str:
     :data:`FR_FAST_PATTERN` are written, so the result is always the one
     :func:`map_phones` would give; an extension after the number is left out.
     """
-    compact = _compact_sql("{v}")
+    compact = compact_sql("{v}")
     international = r"(?:\+|00)33(?:\(0\)|0)?"
     tail = f"({FR_FAST_PATTERN}){_EXTENSION_TAIL}$"
     france = default_region.upper() == "FR"
@@ -183,16 +183,17 @@ def phone_sql(default_region: str, country: bool = False) -> str:
             return general
         # Numbers written with no separator and no extension (0612345678, +33612345678): a full match (no
         # capture, no clean-up) and the nine digits after the prefix (FR_FAST_PATTERN never starts with 0).
-        # Then the same two tests on the number without separators (01 23 45 67 89, +33 6 12 ...), computed once
-        # (a lambda over a one-item list), before the general reading's capture, which costs more.
+        # Then the same tests on the number without separators (01 23 45 67 89, +33 6 12 ...), before the general
+        # reading's capture, which costs more. With ``bound``, that number is ``{b}`` (:func:`compact_sql`, computed
+        # once per row by the plan's ``bind``); otherwise the clean-up is repeated in each test.
         national, plus = sql_string(f"0(?:{FR_FAST_PATTERN})"), sql_string(f"[+]33(?:{FR_FAST_PATTERN})")
+        phone = "{b}" if bound else compact
         return (f"CASE WHEN regexp_full_match({{v}}, {national}) THEN '+33' || substr({{v}}, 2) "
                 f"WHEN regexp_full_match({{v}}, {plus}) THEN '+33' || substr({{v}}, 4) "
-                f"ELSE list_transform([{compact}], lambda _phone: "
-                f"CASE WHEN regexp_full_match(_phone, {national}) THEN '+33' || substr(_phone, 2) "
-                f"WHEN regexp_full_match(_phone, {plus}) THEN '+33' || substr(_phone, 4) "
-                f"{_french_plan_sql('_phone')}"
-                f"ELSE {_fast('_phone', f'(?i)^{prefix}{tail}')} END)[1] END")
+                f"WHEN regexp_full_match({phone}, {national}) THEN '+33' || substr({phone}, 2) "
+                f"WHEN regexp_full_match({phone}, {plus}) THEN '+33' || substr({phone}, 4) "
+                f"{_french_plan_sql(phone)}"
+                f"ELSE {_fast(phone, f'(?i)^{prefix}{tail}')} END")
     words = ", ".join(sql_string(w) for w in (("", *_FRANCE_WORDS) if france else _FRANCE_WORDS))
     marked = f"CASE WHEN coalesce(lower(trim({{c}})), '') IN ({words}) THEN 'F' ELSE 'X' END || {compact}"
     return _fast(marked, f"(?i)^(?:F0|[FX]{international}){tail}")
@@ -223,7 +224,7 @@ def _french_plan_sql(phone: str) -> str:
 _SEPARATORS = ("' '", "chr(9)", "chr(10)", "chr(12)", "chr(13)", "'.'", "'-'", "'/'", "'('", "')'")
 
 
-def _compact_sql(value: str) -> str:
+def compact_sql(value: str = "{v}") -> str:
     """SQL text of ``value`` without the separators of :data:`_SEPARATORS`."""
     for separator in _SEPARATORS:
         value = f"replace({value}, {separator}, '')"
@@ -368,8 +369,11 @@ def plan(column: str, role: str, sample: pd.Series, options: NormalizeOptions,
 
     note = (f"E.164, region from column {country_column!r} (default {region})" if country_column
             else f"E.164, default region {region}")
-    return ColumnPlan(column, role, "phone", "VARCHAR", phone_sql(region, country=country_column is not None),
+    fast_national = country_column is None and region == "FR"
+    return ColumnPlan(column, role, "phone", "VARCHAR",
+                      phone_sql(region, country=country_column is not None, bound=fast_national),
                       mapper, note=note, fill=True, context=country_column,
+                      bind=compact_sql() if fast_national else None,
                       fill_when=None if country_column or region not in _FRENCH_PLAN else undecided_sql())
 
 
@@ -386,8 +390,8 @@ def undecided_sql() -> str:
     plain = r"regexp_full_match({v}, '\s*[+]?[0-9\s.\-/()]+')"
     french = sql_string(r"0[1-9][0-9]*|(?:\+|00)330?[1-9][0-9]{8}")
     short = r"length(regexp_replace({v}, '[^\p{Nd}]', '', 'g')) < 6"
-    return f"NOT ({short} OR {plain} AND regexp_full_match({_compact_sql('{v}')}, {french}))"
+    return f"NOT ({short} OR {plain} AND regexp_full_match({compact_sql('{v}')}, {french}))"
 
 
-__all__ = ["OVERSEAS_REGIONS", "country_names", "country_regions", "extension_sql", "french_e164", "map_phones",
-           "phone_sql", "plan", "split_extension", "undecided_sql"]
+__all__ = ["OVERSEAS_REGIONS", "compact_sql", "country_names", "country_regions", "extension_sql", "french_e164",
+           "map_phones", "phone_sql", "plan", "split_extension", "undecided_sql"]

@@ -61,6 +61,10 @@ class ColumnPlan:
     the cell texts that mean "no value" (trimmed, exact): they never reach
     ``expr`` or the mapper. ``fill_when`` (SQL over ``{v}``) narrows the
     values a ``fill`` mapper sees to those ``expr`` may have left undecided.
+    ``bind`` (SQL over ``{v}``) is computed once per row in a subquery; in
+    ``expr``, ``{b}`` stands for it: a cleaned-up value that several
+    branches test, without a lambda (DuckDB compiles a regex inside a lambda
+    once per chunk of rows).
     """
 
     column: str
@@ -74,6 +78,7 @@ class ColumnPlan:
     context: str | None = None
     missing: tuple[str, ...] = ()
     fill_when: str | None = None
+    bind: str | None = None
 
 
 

@@ -163,7 +163,7 @@ def clean_select_sql(plans: list[ColumnPlan], source: str, views: dict[int, str]
     values (plans with a mapper and no ``fill``), joined on the raw value
     (and the context column's).
     """
-    selects, joins = ["r._row"], []
+    selects, joins, binds = ["r._row"], [], []
     for i, plan in enumerate(plans):
         col = f"r.{quote(plan.column)}"
         mapped_value = "NULL"
@@ -171,9 +171,16 @@ def clean_select_sql(plans: list[ColumnPlan], source: str, views: dict[int, str]
             joins.append(f"LEFT JOIN {views[i]} m{i} ON {_join_on(plan, f'm{i}')}")
             mapped_value = f"m{i}.norm"
         context = f"r.{quote(plan.context)}" if plan.context is not None else "NULL"
-        expr = plan.expr.replace("{v}", col).replace("{m}", mapped_value).replace("{c}", context)
+        bound = "NULL"
+        if plan.bind is not None:
+            binds.append(f"{plan.bind.replace('{v}', f'b.{quote(plan.column)}')} AS _bind_{i}")
+            bound = f"r._bind_{i}"
+        expr = plan.expr.replace("{v}", col).replace("{m}", mapped_value).replace("{c}", context).replace("{b}", bound)
         selects.append(f"CAST({expr} AS {plan.sql_type}) AS {quote(plan.column)}")
-    return f"SELECT {', '.join(selects)} FROM {cleaned_source_sql(plans, source)} r {' '.join(joins)}"
+    rows = cleaned_source_sql(plans, source)
+    if binds:  # the bound values of each row, computed once (a subquery column, not a lambda)
+        rows = f"(SELECT b.*, {', '.join(binds)} FROM {rows} b)"
+    return f"SELECT {', '.join(selects)} FROM {rows} r {' '.join(joins)}"
 
 
 def clean_table_sql(ds: Dataset, plans: list[ColumnPlan], source: str, views: dict[int, str]) -> str:

@@ -251,3 +251,21 @@ def test_values_kept_from_the_mapper_are_decided_by_the_fast_path():
                                    "0709 99 34 56", "(01) 23 45 67 89", "(0)1 23 45 67 89"]) == [
         "+590690123456", "+596696123456", "+594694012345", "+262692123456", "+262639012345", "+590590871234",
         "+33800123456", "+33695123456", None, "+33123456789", "+33123456789"]
+
+
+def test_the_plan_binds_the_compacted_number_once_and_reads_what_phone_sql_reads():
+    """The importer's plan computes the number without separators once per row (``bind``, a subquery column);
+    through the clean table's SQL it must read every number as :func:`phone_sql` alone does."""
+    from segmentation.ingest.statements import clean_select_sql
+
+    numbers = [f"0{block}{sep}{suffix}" for block in range(1000, 10000, 7) for sep, suffix in ((" ", "45 678"),
+                                                                                             (".", "00000"))]
+    numbers += ["+33 6 90 12 34 56", "0033 1 23 45 67 89", "(01) 23 45 67 89", "06 12 34 56 78 x12", None, ""]
+    plan = P.plan("Phone", "phone", pd.Series(numbers[:50]), NormalizeOptions())
+    assert plan.bind is not None and "{b}" in plan.expr
+    con = duckdb.connect()
+    con.execute("CREATE TABLE raw AS SELECT unnest(?::VARCHAR[]) AS \"Phone\", generate_subscripts(?::VARCHAR[], 1) "
+                "AS _row", [numbers, numbers])
+    bound = [r[1] for r in con.execute(f"{clean_select_sql([plan], 'raw', {})} ORDER BY 1").fetchall()]
+    assert bound == run(P.phone_sql("FR"), numbers)
+    assert P.plan("Phone", "phone", pd.Series(numbers[:5]), NormalizeOptions(default_region="BE")).bind is None

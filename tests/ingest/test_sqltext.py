@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from segmentation.core.vocabulary import MISSING_WORDS
-from segmentation.ingest.phones import _compact_sql
+from segmentation.ingest.phones import compact_sql
 from segmentation.ingest.sqltext import SPACE_SEPARATORS, regex_literal, sql_string, trimmed_in_sql
 
 WORDS = [*MISSING_WORDS, "(vide)", "non renseigné", "a.b", "x|y", "[x]", "$", "^v", "a+b", "*", "{1}", "\\"]
@@ -61,6 +61,6 @@ def test_the_phone_separators_are_the_ones_regexp_replace_would_remove():
     values = ["01 23 45 67 89", "01.23.45.67.89", "01-23/45\t67\n89\r\x0c", "+33 (0)6 12", "0\u00a0612", "\x0b12",
               None, ""]
     for value in values:
-        old, new = con.execute(f"SELECT regexp_replace(?, '[\\s.\\-/()]', '', 'g'), {_compact_sql('?')}",
+        old, new = con.execute(f"SELECT regexp_replace(?, '[\\s.\\-/()]', '', 'g'), {compact_sql('?')}",
                                [value, value]).fetchone()
         assert new == old, repr(value)
