@@ -125,34 +125,42 @@ def date_sql(order: str) -> str:
     str
         SQL text with ``{v}`` for the raw value.
     """
-    fmt = _NN_FORMATS[order]
-    # The two commonest shapes first, recognised by LIKE (cheaper than a regex): 2024-03-12, 12/03/2024.
-    fast = "WHEN t LIKE '19__-__-__' OR t LIKE '20__-__-__' THEN try_cast(t AS DATE) "
-    if order != "ymd":
-        fast += f"WHEN t LIKE '__/__/19__' OR t LIKE '__/__/20__' THEN {_strptime('t', fmt.replace('-', '/'))} "
-    # The other shapes in a lambda of their own: its regexes cost nothing to the rows read above.
-    return f"list_transform([trim({{v}})], lambda t: CASE {fast}ELSE {_other_shapes('t', order)} END)[1]"
+    return f"list_transform([trim({{v}})], lambda t: {_date_case('t', order)})[1]"
 
 
-def _other_shapes(t: str, order: str) -> str:
-    """SQL: ``t`` read by the shape its regex recognises, bound once by a lambda (parameter ``u``).
+def bound_date_sql(order: str) -> str:
+    """:func:`date_sql` over ``{b}``, the trimmed value computed once per row (a plan's ``bind``,
+    :data:`DATE_BIND`): no lambda, whose regexes DuckDB would compile once per chunk of rows."""
+    return _date_case("{b}", order)
 
-    The shapes: ISO datetimes, the column's order with a time or a 2-digit
-    year, ``yyyymmdd``, Excel serial numbers.
+
+#: What :func:`bound_date_sql` reads: the raw value (``{v}``) trimmed.
+DATE_BIND = "trim({v})"
+
+
+def _date_case(t: str, order: str) -> str:
+    """SQL: the trimmed text ``t`` read by the shape it has.
+
+    The two commonest shapes first, recognised by LIKE (cheaper than a
+    regex): 2024-03-12, 12/03/2024; then ISO datetimes, the column's order
+    with a time or a 2-digit year, ``yyyymmdd``, Excel serial numbers, each
+    recognised by its regex (a CASE tests them only on the rows not read
+    above).
     """
-    u = "u"
-    part = f"translate(split_part(translate({u}, 'T', ' '), ' ', 1), '/.', '--')"  # the date before any time
     fmt = _NN_FORMATS[order]
-    nn4 = "" if order == "ymd" else f"WHEN regexp_full_match({u}, '{_NN4}{_TIME}') THEN {_strptime(part, fmt)} "
-    body = (
-        f"CASE WHEN regexp_full_match({u}, '{_YMD}{_TIME}') "
-        f"THEN coalesce(try_cast({u} AS DATE), {_strptime(part, '%Y-%m-%d')}) {nn4}"
-        f"WHEN regexp_full_match({u}, '{_NN2}{_TIME}') THEN {_strptime(_with_century(part, order), fmt)} "
-        f"WHEN regexp_full_match({u}, '{_COMPACT}') THEN {_strptime(u, '%Y%m%d')} "
-        f"WHEN regexp_full_match({u}, '{_SERIAL}') "
-        f"THEN DATE '1899-12-30' + CAST(split_part({u}, '.', 1) AS INTEGER) END"
+    fast = f"WHEN {t} LIKE '19__-__-__' OR {t} LIKE '20__-__-__' THEN try_cast({t} AS DATE) "
+    if order != "ymd":
+        fast += f"WHEN {t} LIKE '__/__/19__' OR {t} LIKE '__/__/20__' THEN {_strptime(t, fmt.replace('-', '/'))} "
+    part = f"translate(split_part(translate({t}, 'T', ' '), ' ', 1), '/.', '--')"  # the date before any time
+    nn4 = "" if order == "ymd" else f"WHEN regexp_full_match({t}, '{_NN4}{_TIME}') THEN {_strptime(part, fmt)} "
+    return (
+        f"CASE {fast}WHEN regexp_full_match({t}, '{_YMD}{_TIME}') "
+        f"THEN coalesce(try_cast({t} AS DATE), {_strptime(part, '%Y-%m-%d')}) {nn4}"
+        f"WHEN regexp_full_match({t}, '{_NN2}{_TIME}') THEN {_strptime(_with_century(part, order), fmt)} "
+        f"WHEN regexp_full_match({t}, '{_COMPACT}') THEN {_strptime(t, '%Y%m%d')} "
+        f"WHEN regexp_full_match({t}, '{_SERIAL}') "
+        f"THEN DATE '1899-12-30' + CAST(split_part({t}, '.', 1) AS INTEGER) END"
     )
-    return f"list_transform([{t}], lambda {u}: {body})[1]"
 
 
 # -- the mapper: month names, then dateparser -------------------------------------------------------------
@@ -337,8 +345,9 @@ def plan(column: str, role: str, sample: pd.Series, options: NormalizeOptions,
     label = {"dmy": "dd/mm/yyyy", "mdy": "mm/dd/yyyy", "ymd": "yyyy/mm/dd"}[order]
     note = (f"ISO; other dates read as {label}; 2-digit years 00-29 -> 20xx, 30-99 -> 19xx; "
             f"month names (en, fr) read; years outside {FIRST_YEAR}-{LAST_YEAR} invalid")
-    return ColumnPlan(column, role, "date", "DATE", date_sql(order), mapper=partial(map_dates, order=order),
-                      note=note, fill=True)
+    return ColumnPlan(column, role, "date", "DATE", bound_date_sql(order), mapper=partial(map_dates, order=order),
+                      note=note, fill=True, bind=DATE_BIND)
 
 
-__all__ = ["ORDERS", "date_sql", "decide_order", "detect_date_order", "evidence_sql", "map_dates", "plan"]
+__all__ = ["DATE_BIND", "ORDERS", "bound_date_sql", "date_sql", "decide_order", "detect_date_order", "evidence_sql",
+           "map_dates", "plan"]

@@ -169,11 +169,11 @@ def test_decide_order_from_counts_then_region(counts, region, expected):
 def test_plan_states_the_pivot_and_follows_a_stated_order():
     p = dates.plan("d", "created_date", pd.Series(["25/12/2024"]), NormalizeOptions(date_order="mdy"),
                    {"day_first": 9, "month_first": 0})
-    assert (p.sql_type, p.fill, p.expr) == ("DATE", True, dates.date_sql("mdy"))
+    assert (p.sql_type, p.fill, p.expr, p.bind) == ("DATE", True, dates.bound_date_sql("mdy"), "trim({v})")
     assert "mm/dd/yyyy" in p.note and "00-29 -> 20xx, 30-99 -> 19xx" in p.note
     assert p.mapper(pd.DataFrame({"value": ["Sept. 4, 2012"], "n": [1]})).tolist() == ["2012-09-04"]
     auto = dates.plan("d", "date", pd.Series(dtype=object), NormalizeOptions(), {"day_first": 0, "month_first": 1})
-    assert auto.expr == dates.date_sql("mdy")
+    assert auto.expr == dates.bound_date_sql("mdy")
 
 
 def import_and_read(tmp_path, text: str, column: str, **settings) -> tuple[list, dict]:
@@ -212,3 +212,23 @@ def test_import_mixes_sql_and_mapper_and_keeps_bad_values_null(tmp_path):
     read, _ = import_and_read(tmp_path, text, "Date de naissance", roles={"Date de naissance": "birth_date"})
     assert read == [T(2024, 3, 12), T(2024, 3, 12), T(2024, 3, 12), T(2024, 4, 1), T(2024, 3, 12), None, None, None,
                     T(2012, 9, 4)]
+
+
+@pytest.mark.parametrize("order", ["dmy", "mdy", "ymd"])
+def test_the_plan_reads_the_trimmed_value_bound_once_as_date_sql_does(order):
+    """The importer's plan trims each value once (``bind``, a subquery column) and reads it without a lambda;
+    through the clean table's SQL it must read every shape as :func:`date_sql` does."""
+    from segmentation.ingest.statements import clean_select_sql
+
+    raw = ["2024-03-12", " 12/03/2024 ", "12/25/2024", "2024-03-12T10:00:00.000Z", "2024-03-12 10:00:00+02:00",
+           "2024/03/12", "2024.03.12", "20240312", "12/03/24", "12-03-2024 10:00", "01/02/85 3:15 PM", "12.03.2024",
+           "24/03/12", "45363", "45363.5", "2100-12-31", "1900-01-01", "0012-03-24", "31/02/2024", "13/13/2020",
+           "2024-03-12 garbage", "12 mois", "4-Sep-12", "NA", "", "   ", None, "1/2/2024", "2024-3-5"]
+    plan = dates.plan("d", "date", pd.Series(raw), NormalizeOptions(date_order=order))
+    assert plan.bind == dates.DATE_BIND and "list_transform" not in plan.expr
+    con = duckdb.connect()
+    con.execute("CREATE TABLE raw AS SELECT unnest(?::VARCHAR[]) AS d, generate_subscripts(?::VARCHAR[], 1) AS _row",
+                [raw, raw])
+    bound = [r[1] for r in con.execute(f"{clean_select_sql([plan], 'raw', {})} ORDER BY 1").fetchall()]
+    assert bound == run_sql(dates.date_sql(order), raw)
+    assert sum(d is not None for d in bound) >= 10
