@@ -99,8 +99,9 @@ def _context(plan: ColumnPlan, alias: str = "r") -> tuple[str, str]:
     return f", {alias}.{quote(plan.context)} AS context", ", 2"
 
 
-def cleaned_source_sql(plans: list[ColumnPlan], source: str) -> str:
-    """``source`` with the plans' columns read once: missing-value words NULL (and the context columns).
+def cleaned_source_sql(plans: list[ColumnPlan], source: str, extra: list[str] = ()) -> str:
+    """``source`` with the plans' columns read once: missing-value words NULL (and the context columns, and
+    the ``extra`` select items).
 
     Plans' expressions repeat ``{v}`` many times: reading each column once
     in a subquery keeps the SQL small (DuckDB plans a long expression slowly)
@@ -113,7 +114,7 @@ def cleaned_source_sql(plans: list[ColumnPlan], source: str) -> str:
                 continue
             seen.add(column)
             items.append(f"{value_sql(plan, quote(column))} AS {quote(column)}")
-    return f"(SELECT {', '.join(items)} FROM {source})"
+    return f"(SELECT {', '.join([*items, *extra])} FROM {source})"
 
 
 def _context(plan: ColumnPlan, alias: str = "r") -> tuple[str, str]:
@@ -173,14 +174,13 @@ def clean_select_sql(plans: list[ColumnPlan], source: str, views: dict[int, str]
         context = f"r.{quote(plan.context)}" if plan.context is not None else "NULL"
         bound = "NULL"
         if plan.bind is not None:
-            binds.append(f"{plan.bind.replace('{v}', f'b.{quote(plan.column)}')} AS _bind_{i}")
+            binds.append(f"{plan.bind.replace('{v}', f'({value_sql(plan, quote(plan.column))})')} AS _bind_{i}")
             bound = f"r._bind_{i}"
         expr = plan.expr.replace("{v}", col).replace("{m}", mapped_value).replace("{c}", context).replace("{b}", bound)
         selects.append(f"CAST({expr} AS {plan.sql_type}) AS {quote(plan.column)}")
-    rows = cleaned_source_sql(plans, source)
-    if binds:  # the bound values of each row, computed once (a subquery column, not a lambda)
-        rows = f"(SELECT b.*, {', '.join(binds)} FROM {rows} b)"
-    return f"SELECT {', '.join(selects)} FROM {rows} r {' '.join(joins)}"
+    # The bound values of each row, computed once beside the columns (not in a subquery of their own, which
+    # DuckDB would merge, repeating the missing words' test in every use of a column).
+    return f"SELECT {', '.join(selects)} FROM {cleaned_source_sql(plans, source, binds)} r {' '.join(joins)}"
 
 
 def clean_table_sql(ds: Dataset, plans: list[ColumnPlan], source: str, views: dict[int, str]) -> str:
