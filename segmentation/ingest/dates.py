@@ -25,6 +25,7 @@ import pandas as pd
 from dateparser.date import DateDataParser
 
 from .plan import ColumnPlan, NormalizeOptions
+from .sqltext import SPACE_SEPARATORS, sql_string
 
 DAY_FIRST_REGIONS = {"FR", "BE", "CH", "LU", "GB", "IE", "ES", "IT", "DE", "NL", "PT", "AU", "NZ"}
 ORDERS = ("dmy", "mdy", "ymd")
@@ -125,7 +126,7 @@ def date_sql(order: str) -> str:
     str
         SQL text with ``{v}`` for the raw value.
     """
-    return f"list_transform([trim({{v}})], lambda t: {_date_case('t', order)})[1]"
+    return f"list_transform([{DATE_BIND}], lambda t: {_date_case('t', order)})[1]"
 
 
 def bound_date_sql(order: str) -> str:
@@ -134,8 +135,9 @@ def bound_date_sql(order: str) -> str:
     return _date_case("{b}", order)
 
 
-#: What :func:`bound_date_sql` reads: the raw value (``{v}``) trimmed.
-DATE_BIND = "trim({v})"
+#: What every date is read from: the raw value (``{v}``) without the spaces, tabs and line ends around it
+#: (``"2017-05-05\n"``: a cell of a sheet that ends with a line break).
+DATE_BIND = f"trim({{v}}, {sql_string(''.join(map(chr, (*SPACE_SEPARATORS, 9, 10, 11, 12, 13))))})"
 
 
 def _date_case(t: str, order: str) -> str:

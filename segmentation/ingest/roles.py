@@ -103,7 +103,8 @@ _HEADER_RULES: list[tuple[str | None, str]] = [
     ("exact", r"siret|siren|n tva|numero tva|tva intracom\w*|vat( number| no| id)?|duns|ssn|social security"
               r"( number)?|soc sec( id)?|securite sociale|nir|passport|passeport|tax id|national id"
               r"|company (registration )?number|registration number"),
-    ("id", r"id|ids|identifiant|identifier|uuid|guid|ref|reference|code client|numero client|num client"
+    ("id", r"id|ids|identifiant|identifier|identification|uuid|guid|ref|reference|code client|numero client"
+           r"|num client|id(beneficiaire|client|contact|customer|compte|account|user|utilisateur|personne|membre)"
            r"|n client|no client|(customer|client|contact) (number|no|nr|key)|matricule|leid|euid"),
     # Geography; a company written in an address block is the company.
     ("company", r"address company|adresse (societe|entreprise)"),
@@ -523,9 +524,11 @@ def guess_roles(columns: list[str], sample: pd.DataFrame) -> dict[str, str]:
         code_header = bool(_CODE_HEADER.search(_fold_header(name)))
         decided.append((*_combine(header, _value_role(p, position == 0), p, code_header), p))
 
-    # Hand out single-valued roles: header-named columns first, then the most
-    # unique id, then file order.
+    # Hand out single-valued roles: columns with values before empty ones (an empty "Email (work)" never takes
+    # the role from the column of e-mails beside it), header-named columns first, then the most unique id,
+    # then file order.
     order = sorted(range(len(columns)), key=lambda i: (
+        decided[i][2].n == 0,
         not decided[i][1],
         -(decided[i][2].distinct / decided[i][2].n) if decided[i][0] == "id" and decided[i][2].n else 0.0,
         i,

@@ -50,7 +50,9 @@ class ImportResult:
     The ``rows_*`` figures are set when the file was added to an existing
     dataset (a later export): rows read, new records, updated records and
     rows already there as they were; ``batch`` is None when nothing was new.
-    ``report`` is the read report of every column (the JSON's ``columns``).
+    ``report`` is the read report of every column (the JSON's ``columns``);
+    ``warnings`` what the reader said of the file (lines set aside, a header
+    renamed, formulas without a saved value...), in English.
     """
 
     dataset: str
@@ -66,6 +68,7 @@ class ImportResult:
     batch: int | None = None
     forgotten_rows_skipped: int = 0
     report: ReadReport | None = None
+    warnings: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, ds: Dataset, report: ReadReport | None = None) -> ImportResult:
@@ -75,7 +78,8 @@ class ImportResult:
                    delimiter=ds.delimiter, rejected_rows=ds.rejected_rows, rows_read=added.get("rows_read"),
                    rows_added=added.get("rows_added"), rows_updated=added.get("rows_updated"),
                    rows_unchanged=added.get("rows_unchanged"), batch=added.get("batch"),
-                   forgotten_rows_skipped=added.get("forgotten_rows_skipped", 0))
+                   forgotten_rows_skipped=added.get("forgotten_rows_skipped", 0),
+                   warnings=tuple(str(w) for w in ds.warnings or ()))
 
     @property
     def appended(self) -> bool:
@@ -91,7 +95,7 @@ class ImportResult:
         """
         columns = self.columns if self.report is None else [c.to_dict() for c in self.report.columns]
         out = {"dataset": self.dataset, "rows": self.rows, "columns": columns, "encoding": self.encoding,
-               "delimiter": self.delimiter, "rejected_rows": self.rejected_rows}
+               "delimiter": self.delimiter, "rejected_rows": self.rejected_rows, "warnings": list(self.warnings)}
         if self.appended:
             out.update({"rows_read": self.rows_read, "rows_added": self.rows_added,
                         "rows_updated": self.rows_updated, "rows_unchanged": self.rows_unchanged})

@@ -169,7 +169,7 @@ def test_decide_order_from_counts_then_region(counts, region, expected):
 def test_plan_states_the_pivot_and_follows_a_stated_order():
     p = dates.plan("d", "created_date", pd.Series(["25/12/2024"]), NormalizeOptions(date_order="mdy"),
                    {"day_first": 9, "month_first": 0})
-    assert (p.sql_type, p.fill, p.expr, p.bind) == ("DATE", True, dates.bound_date_sql("mdy"), "trim({v})")
+    assert (p.sql_type, p.fill, p.expr, p.bind) == ("DATE", True, dates.bound_date_sql("mdy"), dates.DATE_BIND)
     assert "mm/dd/yyyy" in p.note and "00-29 -> 20xx, 30-99 -> 19xx" in p.note
     assert p.mapper(pd.DataFrame({"value": ["Sept. 4, 2012"], "n": [1]})).tolist() == ["2012-09-04"]
     auto = dates.plan("d", "date", pd.Series(dtype=object), NormalizeOptions(), {"day_first": 0, "month_first": 1})
@@ -223,7 +223,8 @@ def test_the_plan_reads_the_trimmed_value_bound_once_as_date_sql_does(order):
     raw = ["2024-03-12", " 12/03/2024 ", "12/25/2024", "2024-03-12T10:00:00.000Z", "2024-03-12 10:00:00+02:00",
            "2024/03/12", "2024.03.12", "20240312", "12/03/24", "12-03-2024 10:00", "01/02/85 3:15 PM", "12.03.2024",
            "24/03/12", "45363", "45363.5", "2100-12-31", "1900-01-01", "0012-03-24", "31/02/2024", "13/13/2020",
-           "2024-03-12 garbage", "12 mois", "4-Sep-12", "NA", "", "   ", None, "1/2/2024", "2024-3-5"]
+           "2024-03-12 garbage", "12 mois", "4-Sep-12", "NA", "", "   ", None, "1/2/2024", "2024-3-5",
+           "2017-05-05\n", " \t12/03/2024\r\n", "\u00a02024-03-12\u202f"]
     plan = dates.plan("d", "date", pd.Series(raw), NormalizeOptions(date_order=order))
     assert plan.bind == dates.DATE_BIND and "list_transform" not in plan.expr
     con = duckdb.connect()
@@ -232,3 +233,9 @@ def test_the_plan_reads_the_trimmed_value_bound_once_as_date_sql_does(order):
     bound = [r[1] for r in con.execute(f"{clean_select_sql([plan], 'raw', {})} ORDER BY 1").fetchall()]
     assert bound == run_sql(dates.date_sql(order), raw)
     assert sum(d is not None for d in bound) >= 10
+
+
+def test_a_date_with_a_line_break_or_tab_around_it_is_read():
+    """Sheet cells often end with a line break: ``"2017-05-05\\n"`` is the 5th of May 2017, not an invalid date."""
+    assert run_sql(dates.date_sql("dmy"), ["2017-05-05\n", "\t12/03/2024 \r\n", "2017-05-05\n2018-01-01"]) == [
+        D(2017, 5, 5), D(2024, 3, 12), None]

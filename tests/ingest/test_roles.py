@@ -586,3 +586,20 @@ def test_a_measure_header_keeps_most_numbers_and_missing_words() -> None:
         "CA": ["12", "NR", "14", "15", "16", "17", "inconnu", "19", "20", "21"],
     }, dtype=object)
     assert guess_roles(list(sample.columns), sample) == {"Nom": "last_name", "Montant": "measure", "CA": "measure"}
+
+
+def test_an_empty_column_never_takes_a_single_role_from_the_column_of_values_beside_it():
+    """A CRM export with an empty "email_work" before "email_other" full of e-mails (atomic-crm's test data):
+    the e-mails are the e-mail column; an empty "Référence" does not take the id from the filled one."""
+    sample = pd.DataFrame({
+        "email_work": [None] * 4, "email_other": ["Shelley_K47@hotmail.com", "a@b.fr", "c@d.org", "e@f.com"],
+        "Référence de la décision": [None] * 4, "Identification du bénéficiaire": ["452474562", "1", "2", "3"]})
+    assert guess_roles(list(sample.columns), sample) == {
+        "email_work": "text", "email_other": "email", "Référence de la décision": "text",
+        "Identification du bénéficiaire": "id"}
+
+
+@pytest.mark.parametrize("header", ["Identification du bénéficiaire", "idbeneficiaire", "idBeneficiaire",
+                                    "Identification de l'attribuant", "idClient"])
+def test_french_identification_headers_name_ids(header):
+    assert header_role(header) == "id"

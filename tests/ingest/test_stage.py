@@ -23,7 +23,8 @@ def test_import_bytes_returns_a_handle_and_the_cli_figures(ws):
     assert isinstance(handle, DatasetHandle) and (handle.name, handle.kind) == ("crm", "customers")
     result = handle.ingest.import_result().to_dict()
     assert [c["name"] for c in result.pop("columns")] == ["id", "E-mail", "Ville", "Consentement"]
-    assert result == {"dataset": "crm", "rows": 3, "encoding": "utf-8", "delimiter": ";", "rejected_rows": 0}
+    assert result == {"dataset": "crm", "rows": 3, "encoding": "utf-8", "delimiter": ";", "rejected_rows": 0,
+                      "warnings": []}
     assert handle.roles["Consentement"] == "consent"
     assert ws.ingest.summaries() == [DatasetSummary("crm", "customers", 3, handle.info.imported_at.isoformat(
         timespec="seconds"))]
@@ -38,7 +39,7 @@ def test_append_a_later_export_and_its_batches(ws):
     assert [(c["name"], c["read"], c["missing"]) for c in result.pop("columns")] == [
         ("id", 4, 0), ("E-mail", 3, 1), ("Ville", 4, 0), ("Consentement", 4, 0)]
     assert result == {"dataset": "crm", "rows": 4, "encoding": "utf-8", "delimiter": ";", "rejected_rows": 0,
-                      "rows_read": 3, "rows_added": 1, "rows_updated": 1, "rows_unchanged": 1}
+                      "warnings": [], "rows_read": 3, "rows_added": 1, "rows_updated": 1, "rows_unchanged": 1}
     assert added.version > version
     batches = added.ingest.batches()
     assert batches[["batch", "file_name", "rows_read", "rows_added", "rows_updated"]].values.tolist() == [
@@ -118,3 +119,11 @@ def test_two_later_exports_added_at_once_both_count(ws):
     assert (ds.row_count, ds.rejected_rows) == (13, 2)
     assert sorted(handle.ingest.batches()["rows_added"].tolist()) == [5, 5]
     assert ws.store.query_value(f"SELECT count(*) FROM {ds.raw_table}") == 13
+
+
+def test_the_import_json_says_what_the_reader_warned_of(ws):
+    """Rows set aside and renamed headers are in the CLI's JSON, not only in the store."""
+    text = "id;Nom;Nom\nA1;Durand;x\nA2;Martin\nA3;Petit;y\n"
+    result = ws.ingest.import_bytes(text.encode(), "crm.csv").ingest.import_result().to_dict()
+    assert result["rejected_rows"] == 1
+    assert len(result["warnings"]) >= 2 and any("Nom" in w for w in result["warnings"])
