@@ -224,6 +224,15 @@ _POSTCODE = (
     r"|\d{5}"
 )
 _WORD_BYTES = 40  # longer values are never a yes/no word
+# Words of organisations' names (legal forms, public bodies, associations): a person's name seldom holds one.
+_ORGANISATION = (
+    r"\b(?:sas|sasu|sarl|eurl|sci|scp|scop|selarl|gie|association|asso|fondation|foundation|federation|fédération"
+    r"|syndicat|comite|comité|club|departement|département|conseil|commune|mairie|communaute|communauté"
+    r"|metropole|métropole|prefecture|préfecture|ministere|ministère|region|région|universite|université"
+    r"|university|ecole|école|lycee|lycée|college|collège|institut|institute|hopital|hôpital|clinique|centre"
+    r"|agence|agency|cabinet|societe|société|entreprise|groupe|group|holding|inc|ltd|llc|llp|plc|gmbh|corp"
+    r"|corporation|company|bv|nv|spa|srl)\b\.?")
+_ORGANISATION_SHARE = 0.3  # of a "Nom" column's values: organisations, not people
 _SHORT_CODE = r"[A-Za-z0-9][A-Za-z0-9_\-/#:]{0,39}"
 _CODE = r"['#]?[A-Za-z0-9][A-Za-z0-9_\-/.#:]*"  # a code when it also holds a letter and a digit
 
@@ -248,6 +257,7 @@ class _Profile:
     boolean_distinct: int = 0
     opt_words: bool = False
     short_code: float = 0.0
+    organisation: float = 0.0  # names of organisations: "Département de Maine-et-Loire", "Durand SARL"
     yes_no: bool = False  # every value a yes/no word, or a flag column (x and empty cells)
 
     @property
@@ -381,6 +391,8 @@ def _profiles(columns: list[pd.Series]) -> list[_Profile]:
         "postcode": share(_full(text, _POSTCODE, ignore_case=True)),
         "boolean": share(is_bool),
         "short_code": share(_full(text, _SHORT_CODE)),
+        "organisation": share(pc.match_substring_regex(text, _ORGANISATION, ignore_case=True).to_numpy(
+            zero_copy_only=False)),
     }
     opt_words = np.bincount(column, weights=is_opt, minlength=k) > 0
     starts = np.concatenate([[0], np.cumsum(distinct)[:-1]]) if k else distinct
@@ -469,6 +481,9 @@ def _choose(header: str | None, values: str | None, p: _Profile) -> tuple[str, b
     if kind in ("text", "category", "postcode") and values in ("email", "phone", "date"):
         # A definite value kind beats a free-text header ("Contact" full of emails).
         return values, False
+    if header in ("first_name", "last_name", "full_name") and p.organisation >= _ORGANISATION_SHARE:
+        # "Nom de l'attribuant" holding "Département de Maine-et-Loire": the names of organisations.
+        return "company", True
     if kind == "text" and _is_boolean(p):
         # Yes/no values are no name or address ("Voie générale" of 0 and 1).
         return values or "text", False

@@ -603,3 +603,13 @@ def test_an_empty_column_never_takes_a_single_role_from_the_column_of_values_bes
                                     "Identification de l'attribuant", "idClient"])
 def test_french_identification_headers_name_ids(header):
     assert header_role(header) == "id"
+
+
+def test_a_name_header_over_names_of_organisations_is_the_company():
+    """French open data: "nomAttribuant" / "Nom de l'attribuant" hold public bodies, not people's names."""
+    sample = pd.DataFrame({
+        "nomAttribuant": ["Département de Maine-et-Loire"] * 3 + ["Commune d'Angers"],
+        "Nom": ["Durand", "Martin", "Petit", "Le Centre"],
+        "Prénom": ["Anne", "Paul", "Marie", "Luc"]})
+    assert guess_roles(list(sample.columns), sample) == {
+        "nomAttribuant": "company", "Nom": "last_name", "Prénom": "first_name"}
