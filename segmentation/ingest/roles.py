@@ -233,6 +233,17 @@ _ORGANISATION = (
     r"|agence|agency|cabinet|societe|société|entreprise|groupe|group|holding|inc|ltd|llc|llp|plc|gmbh|corp"
     r"|corporation|company|bv|nv|spa|srl)\b\.?")
 _ORGANISATION_SHARE = 0.3  # of a "Nom" column's values: organisations, not people
+_COUNTRY_SHARE = 0.8  # of a region or category column's values: countries ("Country/Region", "Geography")
+
+
+def _country_names(text: pa.Array) -> np.ndarray:
+    """Whether each value is a country's name (four letters or more: codes such as ``CA`` are ambiguous)."""
+    from .phones import _fold as country_key
+    from .phones import country_names
+
+    names = country_names()
+    return np.array([v is not None and len(key := country_key(v)) >= 4 and key in names for v in text.to_pylist()],
+                    dtype=bool)
 _SHORT_CODE = r"[A-Za-z0-9][A-Za-z0-9_\-/#:]{0,39}"
 _CODE = r"['#]?[A-Za-z0-9][A-Za-z0-9_\-/.#:]*"  # a code when it also holds a letter and a digit
 
@@ -258,6 +269,7 @@ class _Profile:
     opt_words: bool = False
     short_code: float = 0.0
     organisation: float = 0.0  # names of organisations: "Département de Maine-et-Loire", "Durand SARL"
+    country: float = 0.0  # names of countries (France, United States, Deutschland), not codes
     yes_no: bool = False  # every value a yes/no word, or a flag column (x and empty cells)
 
     @property
@@ -393,6 +405,7 @@ def _profiles(columns: list[pd.Series]) -> list[_Profile]:
         "short_code": share(_full(text, _SHORT_CODE)),
         "organisation": share(pc.match_substring_regex(text, _ORGANISATION, ignore_case=True).to_numpy(
             zero_copy_only=False)),
+        "country": share(_country_names(text)),
     }
     opt_words = np.bincount(column, weights=is_opt, minlength=k) > 0
     starts = np.concatenate([[0], np.cumsum(distinct)[:-1]]) if k else distinct
@@ -468,6 +481,8 @@ def _combine(header: str | None, values: str | None, p: _Profile, code_header: b
 
 def _choose(header: str | None, values: str | None, p: _Profile) -> tuple[str, bool]:
     """:func:`_combine` before the rule of code headers."""
+    if header in (None, "region", "category", "text") and p.country >= _COUNTRY_SHARE:
+        return "country", header is not None  # "Country/Region", "Geography": names of countries
     if header is None:
         return values or "text", False
     if header == "text" or p.n == 0:

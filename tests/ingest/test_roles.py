@@ -613,3 +613,15 @@ def test_a_name_header_over_names_of_organisations_is_the_company():
         "Prénom": ["Anne", "Paul", "Marie", "Luc"]})
     assert guess_roles(list(sample.columns), sample) == {
         "nomAttribuant": "company", "Nom": "last_name", "Prénom": "first_name"}
+
+
+def test_a_column_of_country_names_is_the_country_whatever_its_header():
+    """Superstore's "Country/Region" and the churn data's "Geography" hold countries; a French region column
+    and a column of state names do not."""
+    sample = pd.DataFrame({
+        "Country/Region": ["United States", "Canada", "United States", "United States", "Canada"],
+        "Geography": ["France", "Spain", "Germany", "France", "France"],
+        "Région": ["Bretagne", "Île-de-France", "Normandie", "Occitanie", "Bretagne"],
+        "State": ["Texas", "Georgia", "Ohio", "Iowa", "Utah"]})
+    assert guess_roles(list(sample.columns), sample) == {
+        "Country/Region": "country", "Geography": "country", "Région": "region", "State": "region"}
